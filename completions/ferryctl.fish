@@ -1,0 +1,77 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ferryctl_global_optspecs
+    string join \n c/kubeconfig= context= n/namespace= i/istioNamespace= h/help V/version
+end
+
+function __fish_ferryctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ferryctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ferryctl_using_subcommand
+    set -l cmd (__fish_ferryctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s o -l output -d 'Output format: one of log|json|yaml|sarif' -r -f -a "log\t''
+json\t''
+yaml\t''
+sarif\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l failure-threshold -d 'The severity level of analysis at which to set a non-zero exit code. Valid values: [Info Warning Error]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l output-threshold -d 'The severity level of analysis at which to display messages. Valid values: [Info Warning Error]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s S -l suppress -d 'Suppress reporting a message code on a resource: "<code>=<resource glob>", e.g. "IST0102=Namespace frod" (repeatable)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l meshConfigFile -d 'Overrides the mesh config values to use for analysis' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l analyzer -d 'Select specific analyzers to run, e.g. "gateway.SecretAnalyzer" (repeatable); unknown names select all' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l color -d 'Default true. Disable with \'=false\' or set $TERM to dumb (NO_COLOR also disables it)' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l timeout -d 'The duration to wait before failing' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s A -l all-namespaces -d 'Analyze all namespaces'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s L -l list-analyzers -d 'List the analyzers available to run. Suppresses normal execution'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s v -l verbose -d 'Enable verbose output'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l ignore-unknown -d 'Don\'t output files that could not be parsed, and don\'t fail because of them'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l remote -d 'Query the control plane for its version. Ferry\'s control plane is not built yet, so only --remote=false is accepted' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s V -l version -d 'Print version'

@@ -1,0 +1,79 @@
+//! The analyzers, one file per analyzer group (Istio's package names), and the registry.
+
+pub mod hosts;
+pub mod virtualservice_destinationrules;
+
+use super::context::Analyzer;
+
+/// Every analyzer, in registration order.
+pub fn all() -> Vec<Analyzer> {
+    vec![virtualservice_destinationrules::ANALYZER]
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs one analyzer over YAML text and returns `(code, origin)` pairs, as Istio's analyzer
+    //! tests compare.
+
+    use crate::analyze::context::{Analyzer, Context, workloads};
+    use crate::analyze::mesh::MeshConfig;
+    use crate::config::source::{LoadOptions, parse_file};
+    use crate::config::store::Store;
+    use crate::config::yaml::Limits;
+
+    pub fn run(analyzer: &Analyzer, yaml: &str) -> Vec<(String, String)> {
+        run_with_mesh(analyzer, yaml, &MeshConfig::default())
+    }
+
+    pub fn run_with_mesh(analyzer: &Analyzer, yaml: &str, mesh: &MeshConfig) -> Vec<(String, String)> {
+        let parsed = parse_file(
+            "test.yaml",
+            yaml,
+            &LoadOptions {
+                default_namespace: Some("default".into()),
+                limits: Limits::default(),
+            },
+        );
+        assert!(parsed.errors.is_empty(), "fixture errors: {:?}", parsed.errors);
+        let store = Store::new(parsed.resources);
+        let wl = workloads(&store);
+        let mut ctx = Context::new(&store, mesh, &wl);
+        (analyzer.run)(&mut ctx);
+        let mut out: Vec<(String, String)> = ctx
+            .into_messages()
+            .into_iter()
+            .map(|m| {
+                (
+                    m.typ.code.to_string(),
+                    m.origin.map(|o| o.friendly_name).unwrap_or_default(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Runs one analyzer and returns the rendered log lines.
+    pub fn lines(analyzer: &Analyzer, yaml: &str) -> Vec<String> {
+        let parsed = parse_file(
+            "test.yaml",
+            yaml,
+            &LoadOptions {
+                default_namespace: Some("default".into()),
+                limits: Limits::default(),
+            },
+        );
+        let store = Store::new(parsed.resources);
+        let wl = workloads(&store);
+        let mesh = MeshConfig::default();
+        let mut ctx = Context::new(&store, &mesh, &wl);
+        (analyzer.run)(&mut ctx);
+        let mut out: Vec<String> = ctx.into_messages().iter().map(|m| m.plain()).collect();
+        out.sort();
+        out
+    }
+
+    pub fn pair(code: &str, origin: &str) -> (String, String) {
+        (code.to_string(), origin.to_string())
+    }
+}

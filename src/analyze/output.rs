@@ -1,0 +1,158 @@
+//! Rendering findings: istioctl's `log`, `json` and `yaml` formats, and SARIF 2.1.0 for
+//! code-scanning UIs. Sorting and de-duplication follow istioctl's `SortedDedupedCopy`.
+
+use serde_json::{Value, json};
+
+use super::catalog;
+use super::message::{Level, Message};
+use crate::config::emit;
+
+/// Istio documentation release the message pages are linked at.
+pub const DOCS_VERSION: &str = "v1.32";
+
+/// Sorts as istioctl: level, code, messages without an object first, `Kind/name/namespace`, then
+/// the whole text; drops exact duplicates.
+pub fn sort_dedup(messages: &mut Vec<Message>) {
+    messages.sort_by(|a, b| {
+        a.typ
+            .level
+            .cmp(&b.typ.level)
+            .then_with(|| a.typ.code.cmp(b.typ.code))
+            .then_with(|| match (&a.origin, &b.origin) {
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.comparator.cmp(&y.comparator),
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+            .then_with(|| a.plain().cmp(&b.plain()))
+    });
+    messages.dedup_by(|a, b| a.plain() == b.plain());
+}
+
+pub fn documentation_url(code: &str) -> String {
+    format!(
+        "https://istio.io/{DOCS_VERSION}/docs/reference/config/analysis/{}/?ref=istioctl-analyze",
+        code.to_ascii_lowercase()
+    )
+}
+
+/// The `log` format: one line per message and a trailing newline (printed even when empty).
+pub fn log(messages: &[Message], color: bool) -> String {
+    let lines: Vec<String> = messages.iter().map(|m| m.render_line(color)).collect();
+    format!("{}\n", lines.join("\n"))
+}
+
+fn objects(messages: &[Message]) -> Value {
+    Value::Array(
+        messages
+            .iter()
+            .map(|m| {
+                // Keys in alphabetical order, as Go marshals a map.
+                let mut o = serde_json::Map::new();
+                o.insert("code".into(), json!(m.typ.code));
+                o.insert(
+                    "documentationUrl".into(),
+                    json!(documentation_url(m.typ.code)),
+                );
+                o.insert("level".into(), json!(m.typ.level.as_str()));
+                o.insert("message".into(), json!(m.text));
+                if let Some(origin) = &m.origin {
+                    o.insert("origin".into(), json!(origin.friendly_name));
+                }
+                if let Some(reference) = m.reference() {
+                    o.insert("reference".into(), json!(reference));
+                }
+                Value::Object(o)
+            })
+            .collect(),
+    )
+}
+
+/// `-o json`: Go's `json.MarshalIndent(messages, "", "\t")`, HTML characters escaped as Go does.
+pub fn json(messages: &[Message]) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    let value = objects(messages);
+    // Serializing a `Value` into memory cannot fail.
+    let _ = serde::Serialize::serialize(&value, &mut ser);
+    let text = String::from_utf8_lossy(&buf)
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    format!("{text}\n")
+}
+
+/// `-o yaml`: the same objects in sigs.k8s.io/yaml style.
+pub fn yaml(messages: &[Message]) -> String {
+    emit::to_string(&objects(messages))
+}
+
+fn sarif_level(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Info => "note",
+    }
+}
+
+/// `-o sarif`: SARIF 2.1.0 with one rule per IST code and a location per finding.
+pub fn sarif(messages: &[Message]) -> String {
+    let mut codes: Vec<&str> = messages.iter().map(|m| m.typ.code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let rules: Vec<Value> = codes
+        .iter()
+        .filter_map(|c| catalog::by_code(c))
+        .map(|t| {
+            json!({
+                "id": t.code,
+                "name": t.name,
+                "shortDescription": {"text": t.description},
+                "helpUri": documentation_url(t.code),
+                "defaultConfiguration": {"level": sarif_level(t.level)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut result = json!({
+                "ruleId": m.typ.code,
+                "ruleIndex": codes.iter().position(|c| *c == m.typ.code).unwrap_or(0),
+                "level": sarif_level(m.typ.level),
+                "message": {"text": m.text},
+            });
+            if let Some(o) = &m.origin {
+                let mut location = json!({
+                    "logicalLocations": [{"fullyQualifiedName": o.friendly_name, "kind": "resource"}],
+                });
+                if !o.file.is_empty() && o.file != "-" {
+                    location["physicalLocation"] = json!({
+                        "artifactLocation": {"uri": o.file},
+                        "region": {"startLine": o.line.max(1)},
+                    });
+                }
+                result["locations"] = json!([location]);
+            }
+            result
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "ferryctl",
+                "informationUri": "https://istio.io/latest/docs/reference/config/analysis/",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+    )
+}

@@ -1,0 +1,108 @@
+//! The command line: clap definitions, dispatch and the one place errors become exit codes.
+//! Commands parse here and do their work in their domain modules.
+
+pub mod analyze;
+pub mod completion;
+pub mod docs;
+pub mod output;
+pub mod version;
+
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::exit::{CommandError, Exit};
+
+/// Ferry's command line: install, analyze and troubleshoot an Istio-compatible service mesh.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferryctl",
+    version,
+    about = "Ferry configuration command line utility",
+    long_about = "Ferry configuration command line utility for service operators to debug and \
+                  diagnose their Ferry (Istio-compatible) mesh.",
+    propagate_version = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, as istioctl's persistent flags.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Kubernetes configuration file
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+    /// Kubernetes configuration context
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// Kubernetes namespace
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+    /// Istio system namespace
+    #[arg(short = 'i', long = "istioNamespace", global = true, default_value = "istio-system",
+          alias = "istio-namespace")]
+    pub istio_namespace: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyze Istio configuration and print validation messages
+    Analyze(analyze::AnalyzeArgs),
+    /// Prints out build version information
+    Version(version::VersionArgs),
+    /// Generate the autocompletion script for the specified shell
+    Completion(completion::CompletionArgs),
+}
+
+/// The clap command tree, for completions and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Runs ferryctl and maps the outcome to istioctl's exit codes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Exit::Success.into()
+                }
+                _ => Exit::Usage.into(),
+            };
+        }
+    };
+    let result = match &cli.command {
+        Command::Analyze(args) => analyze::run(&cli.global, args),
+        Command::Version(args) => version::run(args),
+        Command::Completion(args) => completion::run(args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(err) => report(&err).into(),
+    }
+}
+
+/// Prints an error once, with its causes, and classifies it. A reader that closed our stdout
+/// (`ferryctl … | head`) is not an error.
+fn report(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return Exit::Success;
+        }
+    }
+    eprintln!("Error: {err:#}");
+    err.chain()
+        .find_map(|c| c.downcast_ref::<CommandError>())
+        .map_or(Exit::Failure, |c| c.exit)
+}

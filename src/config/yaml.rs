@@ -1,0 +1,848 @@
+//! YAML documents with source positions.
+//!
+//! `analyze` must point at `file:line` for every finding, name both lines of a duplicate key and
+//! refuse hostile input (alias bombs, deep nesting, huge documents) in bounded time and memory. No
+//! serde YAML crate gives all of that, so we drive `saphyr-parser`'s event stream ourselves and
+//! build a small tree where every node and every mapping key remembers its line and column.
+//!
+//! Plain scalars resolve the way Kubernetes reads YAML (sigs.k8s.io/yaml, i.e. YAML 1.1 on top of
+//! go-yaml): `yes`/`on` are booleans, `0755` is octal, `~` is null.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// A position in a source text: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Mark {
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Mark {
+    fn from_span(span: &Span) -> Mark {
+        Mark {
+            line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
+            col: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// One YAML node and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub mark: Mark,
+}
+
+/// A mapping entry; the key keeps its own position because Istio reports field lines at the key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_mark: Mark,
+    pub value: Node,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Node,
+    /// Line of the first content of the document (after any `---`).
+    pub start_line: u32,
+}
+
+/// Bounds that keep hostile input cheap to refuse.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Deepest nesting of sequences and mappings.
+    pub max_depth: usize,
+    /// Largest document, in bytes of source text.
+    pub max_document_bytes: usize,
+    /// Nodes that alias expansion may add to one document, on top of the nodes written out.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 200,
+            max_document_bytes: 10 * 1024 * 1024,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// What went wrong in one document. Positions are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlError {
+    #[error("{line}:{col}: {message}")]
+    Syntax { line: u32, col: u32, message: String },
+    #[error(
+        "{line}:{col}: duplicate key {key:?} in a mapping (first defined at line {first_line}); remove one of them"
+    )]
+    DuplicateKey {
+        key: String,
+        line: u32,
+        col: u32,
+        first_line: u32,
+    },
+    #[error("{line}:{col}: nesting deeper than {limit} levels is refused")]
+    TooDeep { line: u32, col: u32, limit: usize },
+    #[error(
+        "{line}:{col}: aliases expand to more than {limit} nodes; refusing a possible alias bomb"
+    )]
+    AliasBomb { line: u32, col: u32, limit: usize },
+    #[error("{line}:{col}: alias refers to an unknown anchor")]
+    UnknownAnchor { line: u32, col: u32 },
+    #[error("{line}:{col}: mapping keys must be scalars")]
+    ComplexKey { line: u32, col: u32 },
+    #[error(
+        "{line}:1: document is larger than {limit_mib} MiB ({size} bytes); split it or remove unrelated content"
+    )]
+    TooLarge {
+        line: u32,
+        size: usize,
+        limit_mib: usize,
+    },
+}
+
+impl YamlError {
+    /// Line the error is reported at.
+    pub fn line(&self) -> u32 {
+        match self {
+            YamlError::Syntax { line, .. }
+            | YamlError::DuplicateKey { line, .. }
+            | YamlError::TooDeep { line, .. }
+            | YamlError::AliasBomb { line, .. }
+            | YamlError::UnknownAnchor { line, .. }
+            | YamlError::ComplexKey { line, .. }
+            | YamlError::TooLarge { line, .. } => *line,
+        }
+    }
+}
+
+/// The documents of one stream. A broken document does not hide the ones before it; a syntax
+/// error ends the stream (the scanner cannot resynchronise), other errors skip one document.
+#[derive(Debug, Default)]
+pub struct Stream {
+    pub documents: Vec<Document>,
+    pub errors: Vec<YamlError>,
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        mark: Mark,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        pending_key: Option<(String, Mark)>,
+        index: Option<HashMap<String, usize>>,
+        mark: Mark,
+        anchor: usize,
+    },
+}
+
+/// Maps above this many keys get a hash index for duplicate detection; below it a scan is cheaper.
+const INDEX_THRESHOLD: usize = 16;
+
+struct Builder {
+    limits: Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    /// Set when the current document is being skipped after an error.
+    skipping: bool,
+    root: Option<Node>,
+    doc_start_line: u32,
+    doc_start_byte: usize,
+}
+
+/// Parses every document of `text`.
+pub fn parse_stream(text: &str, limits: Limits) -> Stream {
+    let mut out = Stream::default();
+    let mut builder = Builder {
+        limits,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        skipping: false,
+        root: None,
+        doc_start_line: 1,
+        doc_start_byte: 0,
+    };
+    // saphyr reports character offsets; a document can only be too large when the whole text is,
+    // so small inputs skip the check. Characters stand in for bytes (never more than bytes).
+    let check_size = text.len() > limits.max_document_bytes;
+    for item in Parser::new_from_str(text) {
+        let (event, span) = match item {
+            Ok(pair) => pair,
+            Err(err) => {
+                let marker = err.marker();
+                out.errors.push(YamlError::Syntax {
+                    line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
+                    col: u32::try_from(marker.col() + 1).unwrap_or(u32::MAX),
+                    message: err.info().to_string(),
+                });
+                return out;
+            }
+        };
+        match event {
+            Event::DocumentStart(_) => {
+                builder.start_document(&span);
+                builder.doc_start_byte = span.start.index();
+            }
+            Event::DocumentEnd => {
+                if !builder.skipping {
+                    let size = span.end.index().saturating_sub(builder.doc_start_byte);
+                    if check_size && size > limits.max_document_bytes {
+                        out.errors.push(YamlError::TooLarge {
+                            line: builder.doc_start_line,
+                            size,
+                            limit_mib: limits.max_document_bytes / (1024 * 1024),
+                        });
+                    } else if let Some(root) = builder.root.take() {
+                        out.documents.push(Document {
+                            start_line: root.mark.line,
+                            root,
+                        });
+                    }
+                }
+                builder.root = None;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            other => {
+                if builder.skipping {
+                    continue;
+                }
+                if check_size
+                    && span.start.index() - builder.doc_start_byte > limits.max_document_bytes
+                {
+                    out.errors.push(YamlError::TooLarge {
+                        line: builder.doc_start_line,
+                        size: span.start.index() - builder.doc_start_byte,
+                        limit_mib: limits.max_document_bytes / (1024 * 1024),
+                    });
+                    builder.skip();
+                    continue;
+                }
+                if let Err(err) = builder.event(other, &span) {
+                    out.errors.push(err);
+                    builder.skip();
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Builder {
+    fn start_document(&mut self, span: &Span) {
+        self.stack.clear();
+        self.anchors.clear();
+        self.alias_nodes = 0;
+        self.skipping = false;
+        self.root = None;
+        self.doc_start_line = Mark::from_span(span).line;
+    }
+
+    fn skip(&mut self) {
+        self.skipping = true;
+        self.stack.clear();
+        self.anchors.clear();
+        self.root = None;
+    }
+
+    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), YamlError> {
+        let mark = Mark::from_span(span);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag_suffix = tag.as_ref().map(|t| t.suffix.as_str());
+                // Mapping keys keep their text: Kubernetes keys are strings, and `y:` or `on:`
+                // must not turn into "true".
+                let is_key = matches!(
+                    self.stack.last(),
+                    Some(Frame::Map {
+                        pending_key: None,
+                        ..
+                    })
+                );
+                let value = if is_key {
+                    Value::String(text.into_owned())
+                } else if style == ScalarStyle::Plain {
+                    match tag_suffix {
+                        Some("str") => Value::String(text.into_owned()),
+                        _ => resolve_plain(&text),
+                    }
+                } else {
+                    match tag_suffix {
+                        Some("int") | Some("float") | Some("bool") | Some("null") => {
+                            resolve_plain(&text)
+                        }
+                        _ => Value::String(text.into_owned()),
+                    }
+                };
+                let node = Node { value, mark };
+                if anchor != 0 {
+                    self.anchors.insert(anchor, (node.clone(), 1));
+                }
+                self.push(node)
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err(YamlError::UnknownAnchor {
+                        line: mark.line,
+                        col: mark.col,
+                    });
+                };
+                self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                if self.alias_nodes > self.limits.max_alias_nodes {
+                    return Err(YamlError::AliasBomb {
+                        line: mark.line,
+                        col: mark.col,
+                        limit: self.limits.max_alias_nodes,
+                    });
+                }
+                let node = node.clone();
+                self.push(node)
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.check_depth(mark)?;
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    mark,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::MappingStart(anchor, _) => {
+                self.check_depth(mark)?;
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    index: None,
+                    mark,
+                    anchor,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let (node, anchor) = match frame {
+                    Frame::Seq {
+                        items,
+                        mark,
+                        anchor,
+                    } => (
+                        Node {
+                            value: Value::Seq(items),
+                            mark,
+                        },
+                        anchor,
+                    ),
+                    Frame::Map {
+                        entries,
+                        mark,
+                        anchor,
+                        ..
+                    } => (
+                        Node {
+                            value: Value::Map(entries),
+                            mark,
+                        },
+                        anchor,
+                    ),
+                };
+                if anchor != 0 {
+                    let size = node.size();
+                    self.anchors.insert(anchor, (node.clone(), size));
+                }
+                self.push(node)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_depth(&self, mark: Mark) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError::TooDeep {
+                line: mark.line,
+                col: mark.col,
+                limit: self.limits.max_depth,
+            });
+        }
+        Ok(())
+    }
+
+    /// Attaches a finished node to its parent (or makes it the document root).
+    fn push(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                index,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let key = match node.value {
+                        Value::String(s) => s,
+                        Value::Null => "null".to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        Value::Seq(_) | Value::Map(_) => {
+                            return Err(YamlError::ComplexKey {
+                                line: node.mark.line,
+                                col: node.mark.col,
+                            });
+                        }
+                    };
+                    let existing = match index {
+                        Some(index) => index.get(&key).copied(),
+                        None => entries.iter().position(|e| e.key == key),
+                    };
+                    if let Some(i) = existing {
+                        // `<<` merge keys may legitimately repeat in YAML 1.1 streams.
+                        if key != "<<" {
+                            return Err(YamlError::DuplicateKey {
+                                key,
+                                line: node.mark.line,
+                                col: node.mark.col,
+                                first_line: entries[i].key_mark.line,
+                            });
+                        }
+                    }
+                    *pending_key = Some((key, node.mark));
+                    Ok(())
+                }
+                Some((key, key_mark)) => {
+                    if key == "<<" {
+                        merge_into(entries, index, node);
+                        return Ok(());
+                    }
+                    if let Some(index) = index {
+                        index.insert(key.clone(), entries.len());
+                    } else if entries.len() >= INDEX_THRESHOLD {
+                        let mut map: HashMap<String, usize> = entries
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| (e.key.clone(), i))
+                            .collect();
+                        map.insert(key.clone(), entries.len());
+                        *index = Some(map);
+                    }
+                    entries.push(Entry {
+                        key,
+                        key_mark,
+                        value: node,
+                    });
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+/// YAML 1.1 merge (`<<: *base`): keys already present win.
+fn merge_into(entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, node: Node) {
+    let sources = match node.value {
+        Value::Map(map) => vec![map],
+        Value::Seq(items) => items
+            .into_iter()
+            .filter_map(|n| match n.value {
+                Value::Map(map) => Some(map),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    for source in sources {
+        for entry in source {
+            if !entries.iter().any(|e| e.key == entry.key) {
+                if let Some(index) = index {
+                    index.insert(entry.key.clone(), entries.len());
+                }
+                entries.push(entry);
+            }
+        }
+    }
+}
+
+/// Resolves an untagged plain scalar the way go-yaml v2 (YAML 1.1) does.
+pub fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
+            return Value::Bool(true);
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
+            return Value::Bool(false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Value::String(s.to_string());
+    }
+    if let Some(i) = parse_int(s) {
+        return Value::Int(i);
+    }
+    if is_float(s) {
+        let cleaned: String = s.chars().filter(|c| *c != '_').collect();
+        if let Ok(f) = cleaned.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::String(s.to_string())
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let digits: String = body.chars().filter(|c| *c != '_').collect();
+    let (radix, digits) = if let Some(rest) = digits.strip_prefix("0x") {
+        (16, rest.to_string())
+    } else if let Some(rest) = digits.strip_prefix("0b") {
+        (2, rest.to_string())
+    } else if let Some(rest) = digits.strip_prefix("0o") {
+        (8, rest.to_string())
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, digits[1..].to_string())
+    } else {
+        (10, digits)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i64::from_str_radix(&digits, radix).ok()?;
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+fn is_float(s: &str) -> bool {
+    // [-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+        i += 1;
+    }
+    let mut digits = 0;
+    while i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'_' && digits > 0)) {
+        i += 1;
+        digits += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// One step of a field path such as `spec.http[0].route[1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Splits an Istio-style field path (`{.spec.http[0].route[1].destination.host}`) into steps.
+pub fn split_path(path: &str) -> Vec<PathSeg<'_>> {
+    let trimmed = path
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_start_matches('.');
+    let mut out = Vec::new();
+    for part in trimmed.split('.') {
+        let mut rest = part;
+        if let Some(open) = rest.find('[') {
+            let key = &rest[..open];
+            if !key.is_empty() {
+                out.push(PathSeg::Key(key));
+            }
+            rest = &rest[open..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(close) = stripped.find(']') else {
+                    break;
+                };
+                if let Ok(i) = stripped[..close].parse() {
+                    out.push(PathSeg::Index(i));
+                }
+                rest = &stripped[close + 1..];
+            }
+        } else if !rest.is_empty() {
+            out.push(PathSeg::Key(rest));
+        }
+    }
+    out
+}
+
+impl Node {
+    /// Number of nodes in this subtree, for the alias budget.
+    pub fn size(&self) -> usize {
+        match &self.value {
+            Value::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            Value::Map(entries) => 1 + entries.iter().map(|e| 1 + e.value.size()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Line of the scalar at `path`, as Istio's field map records it (only scalars have lines
+    /// there, so a path to a mapping or list is `None` and callers fall back to the document).
+    pub fn line_of(&self, path: &[PathSeg<'_>]) -> Option<u32> {
+        let mut node = self;
+        for seg in path {
+            node = match (seg, &node.value) {
+                (PathSeg::Key(k), Value::Map(entries)) => {
+                    &entries.iter().find(|e| e.key == *k)?.value
+                }
+                (PathSeg::Index(i), Value::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        match node.value {
+            Value::Seq(_) | Value::Map(_) => None,
+            _ => Some(node.mark.line),
+        }
+    }
+
+    /// Converts the tree into JSON, the shape typed deserialization reads.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Stream {
+        parse_stream(text, Limits::default())
+    }
+
+    #[test]
+    fn documents_keep_their_lines() {
+        let s = parse("a: 1\n---\nkind: Service\nmetadata:\n  name: x\n");
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.documents.len(), 2);
+        assert_eq!(s.documents[1].start_line, 3);
+        let root = &s.documents[1].root;
+        assert_eq!(
+            root.line_of(&split_path("{.metadata.name}")),
+            Some(5),
+            "key line"
+        );
+    }
+
+    #[test]
+    fn scalars_resolve_like_kubernetes() {
+        assert_eq!(resolve_plain("yes"), Value::Bool(true));
+        assert_eq!(resolve_plain("0755"), Value::Int(0o755));
+        assert_eq!(resolve_plain("0x1F"), Value::Int(31));
+        assert_eq!(resolve_plain("1_000"), Value::Int(1000));
+        assert_eq!(resolve_plain("1.5"), Value::Float(1.5));
+        assert_eq!(resolve_plain("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve_plain("10s"), Value::String("10s".into()));
+        assert_eq!(resolve_plain("~"), Value::Null);
+        assert_eq!(resolve_plain("-"), Value::String("-".into()));
+        assert_eq!(resolve_plain("1.2.3"), Value::String("1.2.3".into()));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let s = parse("a: \"true\"\nb: '80'\n");
+        let root = &s.documents[0].root;
+        assert_eq!(root.get("a").and_then(Node::as_str), Some("true"));
+        assert_eq!(root.get("b").and_then(Node::as_str), Some("80"));
+    }
+
+    #[test]
+    fn duplicate_keys_name_both_lines() {
+        let s = parse("metadata:\n  name: a\n  labels: {}\n  name: b\n");
+        assert_eq!(
+            s.errors,
+            vec![YamlError::DuplicateKey {
+                key: "name".into(),
+                line: 4,
+                col: 3,
+                first_line: 2
+            }]
+        );
+        assert!(s.documents.is_empty());
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_big_maps() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: v\n")).collect();
+        text.push_str("k7: again\n");
+        let s = parse(&text);
+        assert!(matches!(
+            s.errors.as_slice(),
+            [YamlError::DuplicateKey { first_line: 8, line: 41, .. }]
+        ));
+    }
+
+    #[test]
+    fn a_bad_document_does_not_hide_the_next() {
+        let s = parse("a: 1\na: 2\n---\nb: 1\n");
+        assert_eq!(s.errors.len(), 1);
+        assert_eq!(s.documents.len(), 1);
+        assert_eq!(s.documents[0].start_line, 4);
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let s = parse("a: 1\nb: [1, 2\n");
+        assert_eq!(s.errors.len(), 1);
+        assert!(matches!(s.errors[0], YamlError::Syntax { .. }), "{:?}", s.errors);
+    }
+
+    #[test]
+    fn billion_laughs_is_refused_quickly() {
+        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            text.push_str(&format!("{}: &{} [{}]\n", w[1], w[1], refs));
+        }
+        let s = parse(&text);
+        assert!(matches!(s.errors.as_slice(), [YamlError::AliasBomb { .. }]), "{:?}", s.errors);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // Flow style: saphyr's scanner stops it; block style: our depth limit does.
+        let flow = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let s = parse(&flow);
+        assert!(!s.errors.is_empty() && s.documents.is_empty(), "{:?}", s.errors);
+        let block: String = (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        let s = parse(&block);
+        assert!(
+            matches!(s.errors.first(), Some(YamlError::TooDeep { limit: 200, .. })),
+            "{:?}",
+            s.errors
+        );
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_expand() {
+        let s = parse("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n");
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        let json = s.documents[0].root.to_json();
+        assert_eq!(json["derived"]["x"], 1);
+        assert_eq!(json["derived"]["y"], 2);
+    }
+
+    #[test]
+    fn oversized_documents_are_refused() {
+        let limits = Limits {
+            max_document_bytes: 64,
+            ..Limits::default()
+        };
+        let big = format!("a: {}\n---\nb: 1\n", "x".repeat(100));
+        let s = parse_stream(&big, limits);
+        assert!(matches!(s.errors.as_slice(), [YamlError::TooLarge { .. }]), "{:?}", s.errors);
+        assert_eq!(s.documents.len(), 1);
+    }
+
+    #[test]
+    fn paths_split_into_steps() {
+        assert_eq!(
+            split_path("{.spec.http[0].route[12].destination.host}"),
+            vec![
+                PathSeg::Key("spec"),
+                PathSeg::Key("http"),
+                PathSeg::Index(0),
+                PathSeg::Key("route"),
+                PathSeg::Index(12),
+                PathSeg::Key("destination"),
+                PathSeg::Key("host"),
+            ]
+        );
+    }
+}

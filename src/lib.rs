@@ -1,0 +1,8 @@
+//! Ferry: an Istio-compatible service mesh. One crate, one binary (`ferryctl`): the operator CLI
+//! today; the control plane and the proxy join it as they are built.
+
+pub mod analyze;
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod validation;

@@ -1,0 +1,28 @@
+//! End-to-end tests of the `ferryctl` binary (one test binary, as ripgrep and uv do).
+
+mod analyze;
+mod docs;
+mod version;
+
+use std::process::Command;
+
+/// The built `ferryctl`, with a clean environment for reproducible output.
+pub fn ferryctl() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferryctl"));
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .env("HOME", "/nonexistent-home-for-tests")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// Exit code, stdout and stderr of a run, as one snapshot-friendly string.
+pub fn transcript(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("ferryctl runs");
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
