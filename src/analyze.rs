@@ -6,6 +6,7 @@
 pub mod analyzers;
 pub mod catalog;
 pub mod context;
+pub mod defaults;
 pub mod mesh;
 pub mod message;
 pub mod output;
@@ -47,8 +48,13 @@ pub struct Outcome {
     pub skipped: Vec<SkippedAnalyzer>,
 }
 
-/// Runs every analyzer whose inputs are present.
-pub fn run(store: &Store, opts: &Options) -> Outcome {
+/// Runs every analyzer whose inputs are present. Availability is decided on the user's inputs;
+/// Istio's default ingress resources are added afterwards, as istioctl does, so Gateways that
+/// select `istio: ingressgateway` resolve.
+pub fn run(mut store: Store, opts: &Options) -> Outcome {
+    let available = context::Availability::of(&store);
+    defaults::add(&mut store, &opts.mesh);
+    let store = &store;
     let all = analyzers::all();
     let known: Vec<&str> = all.iter().map(|a| a.name).collect();
     let only: Vec<&str> = opts
@@ -60,6 +66,7 @@ pub fn run(store: &Store, opts: &Options) -> Outcome {
     let workloads = context::workloads(store);
     let mut outcome = Outcome::default();
     let mut ctx = Context::new(store, &opts.mesh, &workloads);
+    ctx.available = Some(available);
     for analyzer in &all {
         if !only.is_empty() && !only.contains(&analyzer.name) {
             continue;

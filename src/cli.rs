@@ -44,8 +44,13 @@ pub struct GlobalArgs {
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
     /// Istio system namespace
-    #[arg(short = 'i', long = "istioNamespace", global = true, default_value = "istio-system",
-          alias = "istio-namespace")]
+    #[arg(
+        short = 'i',
+        long = "istioNamespace",
+        global = true,
+        default_value = "istio-system",
+        alias = "istio-namespace"
+    )]
     pub istio_namespace: String,
 }
 

@@ -25,7 +25,11 @@ pub(crate) mod testing {
         run_with_mesh(analyzer, yaml, &MeshConfig::default())
     }
 
-    pub fn run_with_mesh(analyzer: &Analyzer, yaml: &str, mesh: &MeshConfig) -> Vec<(String, String)> {
+    pub fn run_with_mesh(
+        analyzer: &Analyzer,
+        yaml: &str,
+        mesh: &MeshConfig,
+    ) -> Vec<(String, String)> {
         let parsed = parse_file(
             "test.yaml",
             yaml,
@@ -34,8 +38,13 @@ pub(crate) mod testing {
                 limits: Limits::default(),
             },
         );
-        assert!(parsed.errors.is_empty(), "fixture errors: {:?}", parsed.errors);
-        let store = Store::new(parsed.resources);
+        assert!(
+            parsed.errors.is_empty(),
+            "fixture errors: {:?}",
+            parsed.errors
+        );
+        let mut store = Store::new(parsed.resources);
+        crate::analyze::defaults::add(&mut store, mesh);
         let wl = workloads(&store);
         let mut ctx = Context::new(&store, mesh, &wl);
         (analyzer.run)(&mut ctx);
@@ -63,9 +72,10 @@ pub(crate) mod testing {
                 limits: Limits::default(),
             },
         );
-        let store = Store::new(parsed.resources);
-        let wl = workloads(&store);
         let mesh = MeshConfig::default();
+        let mut store = Store::new(parsed.resources);
+        crate::analyze::defaults::add(&mut store, &mesh);
+        let wl = workloads(&store);
         let mut ctx = Context::new(&store, &mesh, &wl);
         (analyzer.run)(&mut ctx);
         let mut out: Vec<String> = ctx.into_messages().iter().map(|m| m.plain()).collect();

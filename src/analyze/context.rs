@@ -93,8 +93,35 @@ pub fn workloads(store: &Store) -> Vec<Workload<'_>> {
     out
 }
 
+/// Which kinds the user's inputs hold (decided before default resources are added).
+#[derive(Debug, Clone, Default)]
+pub struct Availability {
+    kinds: std::collections::HashSet<Kind>,
+}
+
+impl Availability {
+    pub fn of(store: &Store) -> Availability {
+        Availability {
+            kinds: Kind::ALL
+                .iter()
+                .copied()
+                .filter(|k| store.has(*k))
+                .collect(),
+        }
+    }
+
+    pub fn has(&self, kind: Kind) -> bool {
+        if kind == Kind::Pod {
+            return WORKLOAD_KINDS.iter().any(|k| self.kinds.contains(k));
+        }
+        self.kinds.contains(&kind)
+    }
+}
+
 pub struct Context<'a> {
     pub store: &'a Store,
+    /// Kinds of the user's inputs; `None` means "what the store holds" (unit tests).
+    pub available: Option<Availability>,
     pub mesh: &'a MeshConfig,
     pub workloads: &'a [Workload<'a>],
     messages: Vec<Message>,
@@ -104,6 +131,7 @@ impl<'a> Context<'a> {
     pub fn new(store: &'a Store, mesh: &'a MeshConfig, workloads: &'a [Workload<'a>]) -> Self {
         Context {
             store,
+            available: None,
             mesh,
             workloads,
             messages: Vec::new(),
@@ -113,6 +141,9 @@ impl<'a> Context<'a> {
     /// Whether objects of `kind` are known to this run (pods count as present when any workload
     /// is).
     pub fn has(&self, kind: Kind) -> bool {
+        if let Some(a) = &self.available {
+            return a.has(kind);
+        }
         if kind == Kind::Pod {
             return !self.workloads.is_empty();
         }

@@ -140,7 +140,10 @@ impl Message {
         };
         match &self.origin {
             Some(o) => {
-                let reference = self.reference().map(|r| format!(" {r}")).unwrap_or_default();
+                let reference = self
+                    .reference()
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default();
                 format!(
                     "{level} [{}] ({}{reference}) {}",
                     self.typ.code, o.friendly_name, self.text

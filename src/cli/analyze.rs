@@ -73,7 +73,8 @@ pub struct AnalyzeArgs {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::parse(s).ok_or_else(|| format!("invalid level {s:?}; valid values: [Info Warning Error]"))
+    Level::parse(s)
+        .ok_or_else(|| format!("invalid level {s:?}; valid values: [Info Warning Error]"))
 }
 
 /// Go-style durations: `30s`, `1m`, `1m30s`, `500ms`, `2h`.
@@ -254,8 +255,9 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         }
     }
 
+    let analyzed = store.len();
     let outcome = analyze::run(
-        &store,
+        store,
         &analyze::Options {
             only: args.analyzer.clone(),
             mesh: mesh.unwrap_or_default(),
@@ -291,7 +293,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         let _ = writeln!(
             err,
             "Analyzed {} resources in {} from {} files in {:.3}s",
-            store.len(),
+            analyzed,
             target,
             files_read.len(),
             started.elapsed().as_secs_f64()
@@ -340,7 +342,10 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         };
         let suffix = if parse_failed && !args.ignore_unknown {
             let n = loaded_error_files(&files_read, parse_failed);
-            format!(" (but {n} file{} could not be parsed)", if n == 1 { "" } else { "s" })
+            format!(
+                " (but {n} file{} could not be parsed)",
+                if n == 1 { "" } else { "s" }
+            )
         } else {
             String::new()
         };

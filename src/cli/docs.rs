@@ -9,10 +9,7 @@ use super::completion::{CompletionShell, script};
 pub fn generated_files() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for shell in CompletionShell::value_variants() {
-        out.push((
-            format!("completions/{}", shell.file_name()),
-            script(*shell),
-        ));
+        out.push((format!("completions/{}", shell.file_name()), script(*shell)));
     }
     let root = super::command();
     add_man_pages(&root, "ferryctl", &mut out);

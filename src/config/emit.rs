@@ -138,10 +138,7 @@ fn needs_quotes(s: &str) -> bool {
         // always safe and rare here.
         return true;
     }
-    s.contains(": ")
-        || s.contains(" #")
-        || s.ends_with(':')
-        || s.chars().any(|c| c.is_control())
+    s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.chars().any(|c| c.is_control())
 }
 
 #[cfg(test)]

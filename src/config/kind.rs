@@ -80,7 +80,10 @@ kinds! {
 pub enum KindLookup {
     Known(Kind),
     /// The kind exists in that group, but not at this version.
-    UnknownVersion { kind: Kind, version: String },
+    UnknownVersion {
+        kind: Kind,
+        version: String,
+    },
     /// Nothing Ferry reads; skipped and listed under `-v`.
     Unknown,
 }

@@ -435,11 +435,9 @@ fn typed_spec(kind: Kind, json: &serde_json::Value) -> Spec {
         Kind::Telemetry => istio(spec, Spec::Telemetry),
         Kind::Service => Spec::Service(lenient::<ServiceSpec>(spec)),
         Kind::Pod => Spec::Pod(lenient::<PodSpec>(spec)),
-        Kind::Deployment
-        | Kind::StatefulSet
-        | Kind::DaemonSet
-        | Kind::ReplicaSet
-        | Kind::Job => Spec::Workload(lenient::<WorkloadSpec>(spec)),
+        Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet | Kind::Job => {
+            Spec::Workload(lenient::<WorkloadSpec>(spec))
+        }
         Kind::CronJob => Spec::CronJob(lenient::<CronJobSpec>(spec)),
         Kind::ConfigMap => Spec::ConfigMap(
             json.get("data")
@@ -448,7 +446,8 @@ fn typed_spec(kind: Kind, json: &serde_json::Value) -> Spec {
                         .map(|m| {
                             m.iter()
                                 .map(|(k, v)| {
-                                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                                    let text =
+                                        v.as_str().map_or_else(|| v.to_string(), str::to_string);
                                     (k.clone(), text)
                                 })
                                 .collect()
@@ -466,12 +465,17 @@ fn typed_spec(kind: Kind, json: &serde_json::Value) -> Spec {
             keys.sort();
             keys.dedup();
             Spec::Secret {
-                type_: json.get("type").and_then(|t| t.as_str()).map(str::to_string),
+                type_: json
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_string),
                 keys,
             }
         }
         Kind::MutatingWebhookConfiguration | Kind::ValidatingWebhookConfiguration => {
-            Spec::Webhooks(lenient::<Vec<Webhook>>(json.get("webhooks").unwrap_or(&null)))
+            Spec::Webhooks(lenient::<Vec<Webhook>>(
+                json.get("webhooks").unwrap_or(&null),
+            ))
         }
         _ => Spec::Opaque(spec.clone()),
     }
@@ -510,7 +514,8 @@ mod tests {
 
     #[test]
     fn unknown_versions_name_the_served_ones() {
-        let text = "apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: a}\n";
+        let text =
+            "apiVersion: networking.istio.io/v2\nkind: VirtualService\nmetadata: {name: a}\n";
         let r = parse_file("f.yaml", text, &opts());
         assert_eq!(
             r.errors[0].to_string(),

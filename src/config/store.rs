@@ -32,6 +32,21 @@ impl Store {
         store
     }
 
+    /// Adds an object (used for Istio's default resources after the inputs are indexed).
+    pub fn push(&mut self, r: Resource) {
+        let i = self.resources.len();
+        self.by_kind.entry(r.kind).or_default().push(i);
+        self.by_name.insert(
+            (
+                r.kind,
+                r.namespace().unwrap_or_default().to_string(),
+                r.name().to_string(),
+            ),
+            i,
+        );
+        self.resources.push(r);
+    }
+
     /// Objects of `kind`, in input order.
     pub fn of(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
         self.by_kind

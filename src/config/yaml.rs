@@ -88,7 +88,11 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum YamlError {
     #[error("{line}:{col}: {message}")]
-    Syntax { line: u32, col: u32, message: String },
+    Syntax {
+        line: u32,
+        col: u32,
+        message: String,
+    },
     #[error(
         "{line}:{col}: duplicate key {key:?} in a mapping (first defined at line {first_line}); remove one of them"
     )]
@@ -763,7 +767,11 @@ mod tests {
         let s = parse(&text);
         assert!(matches!(
             s.errors.as_slice(),
-            [YamlError::DuplicateKey { first_line: 8, line: 41, .. }]
+            [YamlError::DuplicateKey {
+                first_line: 8,
+                line: 41,
+                ..
+            }]
         ));
     }
 
@@ -779,19 +787,29 @@ mod tests {
     fn syntax_errors_have_positions() {
         let s = parse("a: 1\nb: [1, 2\n");
         assert_eq!(s.errors.len(), 1);
-        assert!(matches!(s.errors[0], YamlError::Syntax { .. }), "{:?}", s.errors);
+        assert!(
+            matches!(s.errors[0], YamlError::Syntax { .. }),
+            "{:?}",
+            s.errors
+        );
     }
 
     #[test]
     fn billion_laughs_is_refused_quickly() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
         for w in names.windows(2) {
             let refs = vec![format!("*{}", w[0]); 9].join(",");
             text.push_str(&format!("{}: &{} [{}]\n", w[1], w[1], refs));
         }
         let s = parse(&text);
-        assert!(matches!(s.errors.as_slice(), [YamlError::AliasBomb { .. }]), "{:?}", s.errors);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::AliasBomb { .. }]),
+            "{:?}",
+            s.errors
+        );
     }
 
     #[test]
@@ -799,11 +817,20 @@ mod tests {
         // Flow style: saphyr's scanner stops it; block style: our depth limit does.
         let flow = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let s = parse(&flow);
-        assert!(!s.errors.is_empty() && s.documents.is_empty(), "{:?}", s.errors);
-        let block: String = (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        assert!(
+            !s.errors.is_empty() && s.documents.is_empty(),
+            "{:?}",
+            s.errors
+        );
+        let block: String = (0..300)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
         let s = parse(&block);
         assert!(
-            matches!(s.errors.first(), Some(YamlError::TooDeep { limit: 200, .. })),
+            matches!(
+                s.errors.first(),
+                Some(YamlError::TooDeep { limit: 200, .. })
+            ),
             "{:?}",
             s.errors
         );
@@ -826,7 +853,11 @@ mod tests {
         };
         let big = format!("a: {}\n---\nb: 1\n", "x".repeat(100));
         let s = parse_stream(&big, limits);
-        assert!(matches!(s.errors.as_slice(), [YamlError::TooLarge { .. }]), "{:?}", s.errors);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::TooLarge { .. }]),
+            "{:?}",
+            s.errors
+        );
         assert_eq!(s.documents.len(), 1);
     }
 

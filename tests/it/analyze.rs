@@ -49,7 +49,12 @@ fn stdin_is_read() {
         .spawn()
         .expect("spawns");
     let text = std::fs::read("fixtures/seed/reviews-routing.yaml").expect("fixture");
-    child.stdin.take().expect("stdin").write_all(&text).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&text)
+        .expect("write");
     let out = child.wait_with_output().expect("waits");
     assert_eq!(out.status.code(), Some(79));
     assert!(String::from_utf8_lossy(&out.stdout).contains("(VirtualService default/reviews -:23)"));

@@ -153,7 +153,10 @@ mod tests {
 
     #[test]
     fn fqdn_conversion() {
-        assert_eq!(to_fqdn("default", "reviews"), "reviews.default.svc.cluster.local");
+        assert_eq!(
+            to_fqdn("default", "reviews"),
+            "reviews.default.svc.cluster.local"
+        );
         assert_eq!(to_fqdn("default", "reviews.default"), "reviews.default");
         assert_eq!(to_fqdn("default", "*"), "*");
     }
@@ -164,7 +167,10 @@ mod tests {
             resource_name_from_host("x", "a.b.c.svc.cluster.local"),
             ("c".into(), "a.b".into())
         );
-        assert_eq!(resource_name_from_host("x", "reviews"), ("x".into(), "reviews".into()));
+        assert_eq!(
+            resource_name_from_host("x", "reviews"),
+            ("x".into(), "reviews".into())
+        );
         assert_eq!(
             resource_name_from_host("x", "reviews.default"),
             ("x".into(), "reviews.default".into())

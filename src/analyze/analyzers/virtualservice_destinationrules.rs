@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
-use super::hosts::{mirror_destinations, mirror_host_path, resource_name_from_host, route_destinations};
+use super::hosts::{
+    mirror_destinations, mirror_host_path, resource_name_from_host, route_destinations,
+};
 use crate::analyze::catalog::IST0101;
 use crate::analyze::context::{Analyzer, Context};
 use crate::config::kind::Kind;
@@ -156,6 +158,9 @@ spec:
   host: reviews.default.svc.cluster.local
   subsets: [{name: v1}]
 "#;
-        assert_eq!(run(&ANALYZER, yaml), vec![pair("IST0101", "VirtualService default/m")]);
+        assert_eq!(
+            run(&ANALYZER, yaml),
+            vec![pair("IST0101", "VirtualService default/m")]
+        );
     }
 }
