@@ -227,6 +227,14 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         ));
     }
     let parse_failed = !loaded.errors.is_empty();
+    let unparsed = if args.ignore_unknown {
+        0
+    } else {
+        let mut files: Vec<&str> = loaded.errors.iter().map(|e| e.file()).collect();
+        files.sort_unstable();
+        files.dedup();
+        files.len()
+    };
     if parse_failed && !args.ignore_unknown {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "Error(s) adding files:");
@@ -333,27 +341,22 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
     write_stdout(&text)?;
 
     if messages.is_empty() && args.output == "log" {
-        let what = if args.all_namespaces || args.files.is_empty() {
-            target.clone()
-        } else if files_read.len() == 1 {
-            files_read[0].clone()
+        if unparsed > 0 {
+            eprintln!(
+                "No validation issues found when analyzing {target} (but {unparsed} file{} could not be parsed).",
+                if unparsed == 1 { "" } else { "s" }
+            );
+        } else if args.all_namespaces || files_read.len() > 1 {
+            if args.all_namespaces {
+                eprintln!("\u{2714} No validation issues found when analyzing {target}.");
+            } else {
+                let list: String = files_read.iter().map(|f| format!("\n  - {f}")).collect();
+                eprintln!("\u{2714} No validation issues found when analyzing:{list}");
+            }
+        } else if let [one] = files_read.as_slice() {
+            eprintln!("\u{2714} No validation issues found when analyzing {one}.");
         } else {
-            String::new()
-        };
-        let suffix = if parse_failed && !args.ignore_unknown {
-            let n = loaded_error_files(&files_read, parse_failed);
-            format!(
-                " (but {n} file{} could not be parsed)",
-                if n == 1 { "" } else { "s" }
-            )
-        } else {
-            String::new()
-        };
-        if what.is_empty() {
-            let list: String = files_read.iter().map(|f| format!("\n  - {f}")).collect();
-            eprintln!("\u{2714} No validation issues found when analyzing:{list}{suffix}");
-        } else {
-            eprintln!("\u{2714} No validation issues found when analyzing {what}{suffix}.");
+            eprintln!("\u{2714} No validation issues found when analyzing {target}.");
         }
     }
 
@@ -375,10 +378,6 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         .into());
     }
     Ok(Exit::Success)
-}
-
-fn loaded_error_files(_files: &[String], failed: bool) -> usize {
-    usize::from(failed)
 }
 
 #[cfg(test)]

@@ -103,7 +103,13 @@ fn write_string(out: &mut String, s: &str, level: usize) {
         }
         return;
     }
-    if needs_quotes(s) {
+    // As go-yaml: strings that would read back as another type are double-quoted; strings that
+    // are only unsafe as plain scalars are single-quoted; control characters force double quotes.
+    let reads_as_other = !matches!(
+        crate::config::yaml::resolve_plain(s),
+        crate::config::yaml::Value::String(_)
+    );
+    if reads_as_other || s.chars().any(|c| c.is_control()) {
         out.push('"');
         for c in s.chars() {
             match c {
@@ -117,6 +123,10 @@ fn write_string(out: &mut String, s: &str, level: usize) {
             }
         }
         out.push('"');
+    } else if needs_quotes(s) {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
     } else {
         out.push_str(s);
     }
@@ -169,7 +179,7 @@ mod tests {
         let v = json!({"a": "true", "b": "80", "c": "", "d": "x: y", "e": "*.example.com"});
         assert_eq!(
             to_string(&v),
-            "a: \"true\"\nb: \"80\"\nc: \"\"\nd: \"x: y\"\ne: \"*.example.com\"\n"
+            "a: \"true\"\nb: \"80\"\nc: \"\"\nd: 'x: y'\ne: '*.example.com'\n"
         );
     }
 

@@ -71,6 +71,21 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// The file the problem is in (the later one for an object defined twice).
+    pub fn file(&self) -> &str {
+        match self {
+            InputError::Io { file, .. }
+            | InputError::NotUtf8 { file, .. }
+            | InputError::Yaml { file, .. }
+            | InputError::Object { file, .. } => file,
+            InputError::Duplicate { second, .. } => {
+                second.rsplit_once(':').map_or(second.as_str(), |(f, _)| f)
+            }
+        }
+    }
+}
+
 /// A document that was read but is of a kind Ferry does not analyze.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {

@@ -59,3 +59,124 @@ fn stdin_is_read() {
     assert_eq!(out.status.code(), Some(79));
     assert!(String::from_utf8_lossy(&out.stdout).contains("(VirtualService default/reviews -:23)"));
 }
+
+#[test]
+fn yaml_output_matches_istioctl_shape() {
+    insta::assert_snapshot!(analyze(&[
+        "-o",
+        "yaml",
+        "fixtures/seed/reviews-routing.yaml"
+    ]));
+}
+
+#[test]
+fn sarif_output_locates_findings() {
+    let out = ferryctl()
+        .args([
+            "analyze",
+            "--use-kube=false",
+            "-o",
+            "sarif",
+            "fixtures/seed/reviews-routing.yaml",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(79));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif is JSON");
+    assert_eq!(v["version"], "2.1.0");
+    let result = &v["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "IST0101");
+    assert_eq!(result["level"], "error");
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "fixtures/seed/reviews-routing.yaml"
+    );
+    assert_eq!(loc["region"]["startLine"], 23);
+    assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][0]["id"], "IST0101");
+}
+
+#[test]
+fn suppression_by_flag_and_annotation() {
+    let out = analyze(&[
+        "-S",
+        "IST0101=VirtualService default/*",
+        "fixtures/seed/reviews-routing.yaml",
+    ]);
+    assert!(out.starts_with("exit: 0\n"), "{out}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string("fixtures/seed/reviews-routing.yaml")
+        .expect("fixture")
+        .replacen(
+            "  name: reviews\n",
+            "  name: reviews\n  annotations:\n    galley.istio.io/analyze-suppress: IST0101\n",
+            1,
+        );
+    let path = dir.path().join("vs.yaml");
+    std::fs::write(&path, text).expect("write");
+    let out = transcript(ferryctl().args(["analyze", "--use-kube=false"]).arg(&path));
+    assert!(out.starts_with("exit: 0\n"), "{out}");
+}
+
+#[test]
+fn bad_suppression_values_are_usage_errors() {
+    let out = analyze(&["-S", "IST0101", "fixtures/seed/reviews-routing.yaml"]);
+    assert!(out.starts_with("exit: 64\n"), "{out}");
+    assert!(
+        out.contains("IST0101 is not a valid suppression value"),
+        "{out}"
+    );
+    let out = analyze(&["-S", "IST9999=*", "fixtures/seed/reviews-routing.yaml"]);
+    assert!(
+        out.contains("Warning: Supplied message code 'IST9999' is an unknown message code"),
+        "{out}"
+    );
+}
+
+#[test]
+fn thresholds_filter_and_fail() {
+    // Findings below the failure threshold do not fail the run.
+    let out = analyze(&[
+        "--output-threshold",
+        "Warning",
+        "--failure-threshold",
+        "Error",
+        "fixtures/seed/peer-authentication.yaml",
+    ]);
+    assert!(out.starts_with("exit: 0\n"), "{out}");
+    let out = analyze(&["--failure-threshold", "bogus", "fixtures/seed"]);
+    assert!(out.starts_with("exit: 64\n"), "{out}");
+}
+
+#[test]
+fn other_namespaces_need_all_namespaces() {
+    let out = analyze(&["-n", "other", "fixtures/seed/reviews-routing.yaml"]);
+    // Objects without a namespace are placed in the selected one, so the finding follows them.
+    assert!(out.contains("VirtualService other/reviews"), "{out}");
+    let out = analyze(&["-A", "fixtures/seed/reviews-routing.yaml"]);
+    assert!(
+        out.contains("(VirtualService reviews fixtures/seed/reviews-routing.yaml:23)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn list_analyzers() {
+    let out = transcript(ferryctl().args(["analyze", "-L"]));
+    assert!(out.starts_with("exit: 0\n"), "{out}");
+    assert!(
+        out.contains("* virtualservice.DestinationRuleAnalyzer:\n    Checks the destination rules associated with each virtual service\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn colors_only_when_asked() {
+    let out = analyze(&["--color", "fixtures/seed/reviews-routing.yaml"]);
+    assert!(
+        out.contains("\u{1b}[1;31mError\u{1b}[0m [IST0101]"),
+        "{out}"
+    );
+    let out = analyze(&["fixtures/seed/reviews-routing.yaml"]);
+    assert!(!out.contains('\u{1b}'), "piped output has no colors: {out}");
+}

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `ferryctl` binary (one test binary, as ripgrep and uv do).
 
 mod analyze;
+mod bad_input;
 mod docs;
+mod seed;
 mod version;
 
 use std::process::Command;
