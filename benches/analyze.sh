@@ -23,7 +23,7 @@ measure() { # dir -> "best_seconds max_rss_kb objects"
   local dir=$1 best="" rss=0
   for _ in $(seq "$runs"); do
     /usr/bin/time -f '%e %M' -o "$work/t" "$bin" analyze --use-kube=false -A -o json "$dir" >"$work/out.json" 2>/dev/null || true
-    read -r secs kb <"$work/t"
+    read -r secs kb < <(tail -n 1 "$work/t")
     if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
     if [ "$kb" -gt "$rss" ]; then rss=$kb; fi
   done

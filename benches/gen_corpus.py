@@ -10,7 +10,7 @@ def main():
     namespaces = 100
     per_ns = total // namespaces
     # 7 kinds per "app"; each app yields 7 objects.
-    apps = max(1, per_ns // 7)
+    apps = max(1, -(-per_ns // 7))  # round up: at least the requested count
     os.makedirs(out, exist_ok=True)
     for n in range(namespaces):
         ns = f"team-{n:03d}"
