@@ -1,13 +1,25 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
+pub mod deprecation;
+pub mod destinationrule_cacertificates;
+pub mod destinationrule_subset;
+pub mod envoyfilter_patch;
 pub mod hosts;
+pub mod serviceentry_addresses;
 pub mod virtualservice_destinationrules;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    vec![
+        virtualservice_destinationrules::ANALYZER,
+        destinationrule_cacertificates::ANALYZER,
+        destinationrule_subset::ANALYZER,
+        serviceentry_addresses::ANALYZER,
+        envoyfilter_patch::ANALYZER,
+        deprecation::ANALYZER,
+    ]
 }
 
 #[cfg(test)]
