@@ -1,13 +1,24 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
 pub mod hosts;
+pub mod service_registry;
+pub mod virtualservice_conflictingmeshgatewayhosts;
+pub mod virtualservice_destinationhosts;
 pub mod virtualservice_destinationrules;
+pub mod virtualservice_gateways;
+pub mod virtualservice_jwtclaimroute;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    vec![
+        virtualservice_conflictingmeshgatewayhosts::ANALYZER,
+        virtualservice_destinationhosts::ANALYZER,
+        virtualservice_destinationrules::ANALYZER,
+        virtualservice_gateways::ANALYZER,
+        virtualservice_jwtclaimroute::ANALYZER,
+    ]
 }
 
 #[cfg(test)]
