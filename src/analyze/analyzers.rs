@@ -5,8 +5,13 @@ pub mod destinationrule_cacertificates;
 pub mod destinationrule_subset;
 pub mod envoyfilter_patch;
 pub mod hosts;
+pub mod service_registry;
 pub mod serviceentry_addresses;
+pub mod virtualservice_conflictingmeshgatewayhosts;
+pub mod virtualservice_destinationhosts;
 pub mod virtualservice_destinationrules;
+pub mod virtualservice_gateways;
+pub mod virtualservice_jwtclaimroute;
 
 use super::context::Analyzer;
 
@@ -19,6 +24,10 @@ pub fn all() -> Vec<Analyzer> {
         serviceentry_addresses::ANALYZER,
         envoyfilter_patch::ANALYZER,
         deprecation::ANALYZER,
+        virtualservice_conflictingmeshgatewayhosts::ANALYZER,
+        virtualservice_destinationhosts::ANALYZER,
+        virtualservice_gateways::ANALYZER,
+        virtualservice_jwtclaimroute::ANALYZER,
     ]
 }
 
