@@ -1,13 +1,25 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
+pub mod gateway_certificate;
+pub mod gateway_conflicting;
+pub mod gateway_ingress_port;
+pub mod gateway_secret;
 pub mod hosts;
+pub mod sidecar_selector;
 pub mod virtualservice_destinationrules;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    vec![
+        virtualservice_destinationrules::ANALYZER,
+        gateway_ingress_port::ANALYZER,
+        gateway_certificate::ANALYZER,
+        gateway_secret::ANALYZER,
+        gateway_conflicting::ANALYZER,
+        sidecar_selector::ANALYZER,
+    ]
 }
 
 #[cfg(test)]
