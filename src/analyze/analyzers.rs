@@ -4,9 +4,14 @@ pub mod deprecation;
 pub mod destinationrule_cacertificates;
 pub mod destinationrule_subset;
 pub mod envoyfilter_patch;
+pub mod gateway_certificate;
+pub mod gateway_conflicting;
+pub mod gateway_ingress_port;
+pub mod gateway_secret;
 pub mod hosts;
 pub mod service_registry;
 pub mod serviceentry_addresses;
+pub mod sidecar_selector;
 pub mod virtualservice_conflictingmeshgatewayhosts;
 pub mod virtualservice_destinationhosts;
 pub mod virtualservice_destinationrules;
@@ -28,6 +33,11 @@ pub fn all() -> Vec<Analyzer> {
         virtualservice_destinationhosts::ANALYZER,
         virtualservice_gateways::ANALYZER,
         virtualservice_jwtclaimroute::ANALYZER,
+        gateway_ingress_port::ANALYZER,
+        gateway_certificate::ANALYZER,
+        gateway_secret::ANALYZER,
+        gateway_conflicting::ANALYZER,
+        sidecar_selector::ANALYZER,
     ]
 }
 

@@ -383,6 +383,14 @@ pub struct WorkloadSelector {
     pub match_labels: BTreeMap<String, String>,
 }
 
+/// `networking.v1alpha3.WorkloadSelector` (Sidecar): the map is named `labels`, unlike the
+/// `type.v1beta1` selector's `matchLabels`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LabelsSelector {
+    pub labels: BTreeMap<String, String>,
+}
+
 // ---- Gateway ----
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -443,7 +451,7 @@ pub struct ServiceEntry {
     pub location: Option<String>,
     pub resolution: Option<String>,
     pub endpoints: Vec<WorkloadEntry>,
-    pub workload_selector: Option<WorkloadSelector>,
+    pub workload_selector: Option<LabelsSelector>,
     pub export_to: Vec<String>,
     pub subject_alt_names: Vec<String>,
 }
@@ -489,7 +497,7 @@ pub struct WorkloadGroupMeta {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Sidecar {
-    pub workload_selector: Option<WorkloadSelector>,
+    pub workload_selector: Option<LabelsSelector>,
     pub ingress: Vec<IstioIngressListener>,
     pub egress: Vec<IstioEgressListener>,
     pub inbound_connection_pool: Option<ConnectionPoolSettings>,
@@ -537,7 +545,7 @@ pub struct OutboundTrafficPolicy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct EnvoyFilter {
-    pub workload_selector: Option<WorkloadSelector>,
+    pub workload_selector: Option<LabelsSelector>,
     pub target_refs: Vec<serde_json::Value>,
     pub config_patches: Vec<EnvoyConfigObjectPatch>,
     pub priority: Option<i64>,

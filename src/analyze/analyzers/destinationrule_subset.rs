@@ -48,7 +48,7 @@ fn service_host_map(ctx: &Context<'_>) -> HashMap<String, BTreeMap<String, Strin
         let selector = se
             .workload_selector
             .as_ref()
-            .map(|w| w.match_labels.clone())
+            .map(|w| w.labels.clone())
             .unwrap_or_default();
         let mut exports_to_all = false;
         for h in &se.hosts {

@@ -72,7 +72,7 @@ impl<'a> ServiceRegistry<'a> {
                         protocol: p.protocol.clone().unwrap_or_default(),
                     })
                     .collect(),
-                workload_selector: se.workload_selector.as_ref().map(|w| &w.match_labels),
+                workload_selector: se.workload_selector.as_ref().map(|w| &w.labels),
             });
             // Once `*` is seen the entry is visible everywhere, and later hosts only get the `*`
             // key (Istio's `exportsToAll` flag carries across hosts).
