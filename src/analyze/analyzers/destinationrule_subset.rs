@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::hosts::to_fqdn;
+use super::service_registry::ServiceRegistry;
 use crate::analyze::catalog::{IST0173, IST0174};
 use crate::analyze::context::{Analyzer, Context};
 use crate::config::kind::Kind;
@@ -25,9 +25,6 @@ pub const ANALYZER: Analyzer = Analyzer {
     run,
 };
 
-/// Service annotation limiting which namespaces see it.
-const EXPORT_TO_ANNOTATION: &str = "networking.istio.io/exportTo";
-
 /// Node labels Istio copies onto a pod's endpoint labels (pilot's `AugmentLabels`).
 const TOPOLOGY_LABELS: &[&str] = &[
     "topology.kubernetes.io/region",
@@ -35,101 +32,6 @@ const TOPOLOGY_LABELS: &[&str] = &[
     "topology.istio.io/subzone",
 ];
 const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
-
-/// `util.InitServiceEntryHostMap`: `scope/fqdn` of every ServiceEntry host and Kubernetes
-/// Service, to the workload selector labels of the entry (Services have none).
-fn service_host_map(ctx: &Context<'_>) -> HashMap<String, BTreeMap<String, String>> {
-    let mut map = HashMap::new();
-    for r in ctx.of(Kind::ServiceEntry) {
-        let Spec::ServiceEntry(se) = &r.spec else {
-            continue;
-        };
-        let ns = r.effective_namespace();
-        let selector = se
-            .workload_selector
-            .as_ref()
-            .map(|w| w.labels.clone())
-            .unwrap_or_default();
-        let mut exports_to_all = false;
-        for h in &se.hosts {
-            let fqdn = to_fqdn(ns, h);
-            if se.export_to.is_empty() || exports_to_all {
-                map.insert(format!("*/{fqdn}"), selector.clone());
-                continue;
-            }
-            for e in &se.export_to {
-                match e.as_str() {
-                    "*" => {
-                        exports_to_all = true;
-                        map.insert(format!("*/{fqdn}"), selector.clone());
-                        break;
-                    }
-                    "." => {
-                        map.insert(format!("{ns}/{fqdn}"), selector.clone());
-                    }
-                    other => {
-                        map.insert(format!("{other}/{fqdn}"), selector.clone());
-                    }
-                }
-            }
-        }
-    }
-    for r in ctx.of(Kind::Service) {
-        let ns = r.effective_namespace();
-        let fqdn = format!("{}.{ns}.svc.cluster.local", r.name());
-        match r.annotations().get(EXPORT_TO_ANNOTATION) {
-            None => {
-                map.insert(format!("*/{fqdn}"), BTreeMap::new());
-            }
-            Some(scopes) => {
-                for scope in scopes.split(',') {
-                    let scope = if scope == "." { ns } else { scope };
-                    map.insert(format!("{scope}/{fqdn}"), BTreeMap::new());
-                }
-            }
-        }
-    }
-    map
-}
-
-/// `util.GetDestinationHost`: the entry `host`, referenced from `source_ns` by a resource
-/// exported to `export_to`, resolves to.
-fn destination_host<'m>(
-    source_ns: &str,
-    export_to: &[String],
-    host: &str,
-    map: &'m HashMap<String, BTreeMap<String, String>>,
-) -> Option<&'m BTreeMap<String, String>> {
-    let fqdn = to_fqdn(source_ns, host);
-    if let Some(se) = map.get(&format!("*/{fqdn}")) {
-        return Some(se);
-    }
-    if export_to.is_empty() {
-        if let Some(se) = map.get(&format!("{source_ns}/{fqdn}")) {
-            return Some(se);
-        }
-    } else {
-        for e in export_to {
-            let scope = if e == "." { source_ns } else { e.as_str() };
-            if let Some(se) = map.get(&format!("{scope}/{fqdn}")) {
-                return Some(se);
-            }
-        }
-    }
-    // Wildcard entries visible from the source namespace; Istio compares the raw host here.
-    // Go iterates its map at random, so with several matches any may win; sorted keys make the
-    // choice stable.
-    let wanted = host.trim_start_matches('*');
-    let mut keys: Vec<&String> = map.keys().collect();
-    keys.sort();
-    keys.into_iter().find_map(|k| {
-        let (scope, se_host) = k.split_once('/')?;
-        let visible = scope == "*" || scope == source_ns;
-        (visible && se_host.starts_with('*') && wanted.ends_with(se_host.trim_start_matches('*')))
-            .then(|| map.get(k))
-            .flatten()
-    })
-}
 
 /// One subset awaiting a pod: its DestinationRule, name and merged selector.
 struct SubsetMatcher<'a> {
@@ -140,7 +42,7 @@ struct SubsetMatcher<'a> {
 }
 
 fn run(ctx: &mut Context<'_>) {
-    let services = service_host_map(ctx);
+    let services = ServiceRegistry::build(ctx.store);
     let node_labels: HashMap<&str, &BTreeMap<String, String>> =
         ctx.of(Kind::Node).map(|n| (n.name(), n.labels())).collect();
 
@@ -149,15 +51,14 @@ fn run(ctx: &mut Context<'_>) {
         let Spec::DestinationRule(dr) = &r.spec else {
             continue;
         };
-        let Some(se_selector) =
-            destination_host(r.effective_namespace(), &dr.export_to, &dr.host, &services)
+        let Some(service) = services.lookup(r.effective_namespace(), &dr.export_to, &dr.host)
         else {
             ctx.report(&IST0174, r, None, &[dr.host.clone().into()]);
             continue;
         };
         for subset in &dr.subsets {
             // labels.Merge: the entry's workload selector overridden by the subset labels.
-            let mut selector = se_selector.clone();
+            let mut selector = service.workload_selector.cloned().unwrap_or_default();
             selector.extend(subset.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
             // Istio keys subsets by name, so a repeated name keeps only the last definition.
             matchers.retain(|m| !(std::ptr::eq(m.resource, r) && m.name == subset.name));
