@@ -1,13 +1,30 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
+pub mod annotations;
+pub mod annotations_table;
+pub mod deployment_applicationuid;
+pub mod deployment_multiservice;
 pub mod hosts;
+pub mod injection;
+pub mod injection_image;
+pub mod injection_imageauto;
+pub mod service_portname;
 pub mod virtualservice_destinationrules;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    vec![
+        virtualservice_destinationrules::ANALYZER,
+        annotations::ANALYZER,
+        deployment_multiservice::ANALYZER,
+        deployment_applicationuid::ANALYZER,
+        injection::ANALYZER,
+        injection_image::ANALYZER,
+        injection_imageauto::ANALYZER,
+        service_portname::ANALYZER,
+    ]
 }
 
 #[cfg(test)]
