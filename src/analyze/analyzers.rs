@@ -1,5 +1,9 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
+pub mod annotations;
+pub mod annotations_table;
+pub mod deployment_applicationuid;
+pub mod deployment_multiservice;
 pub mod deprecation;
 pub mod destinationrule_cacertificates;
 pub mod destinationrule_subset;
@@ -9,6 +13,10 @@ pub mod gateway_conflicting;
 pub mod gateway_ingress_port;
 pub mod gateway_secret;
 pub mod hosts;
+pub mod injection;
+pub mod injection_image;
+pub mod injection_imageauto;
+pub mod service_portname;
 pub mod service_registry;
 pub mod serviceentry_addresses;
 pub mod sidecar_selector;
@@ -38,6 +46,13 @@ pub fn all() -> Vec<Analyzer> {
         gateway_secret::ANALYZER,
         gateway_conflicting::ANALYZER,
         sidecar_selector::ANALYZER,
+        annotations::ANALYZER,
+        deployment_multiservice::ANALYZER,
+        deployment_applicationuid::ANALYZER,
+        injection::ANALYZER,
+        injection_image::ANALYZER,
+        injection_imageauto::ANALYZER,
+        service_portname::ANALYZER,
     ]
 }
 
