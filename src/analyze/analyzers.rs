@@ -1,13 +1,32 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
+pub mod auth_authorizationpolicies;
+pub mod conditions;
+pub mod externalcontrolplane;
 pub mod hosts;
+pub mod k8sgateway_selector;
+pub mod meshnetworks;
+pub mod telemetry;
 pub mod virtualservice_destinationrules;
+pub mod webhook;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    vec![
+        virtualservice_destinationrules::ANALYZER,
+        auth_authorizationpolicies::ANALYZER,
+        externalcontrolplane::ANALYZER,
+        meshnetworks::ANALYZER,
+        webhook::ANALYZER,
+        telemetry::PROVIDER_ANALYZER,
+        telemetry::SELECTOR_ANALYZER,
+        telemetry::DEFAULT_SELECTOR_ANALYZER,
+        telemetry::LIGHTSTEP_ANALYZER,
+        conditions::ANALYZER,
+        k8sgateway_selector::ANALYZER,
+    ]
 }
 
 #[cfg(test)]
