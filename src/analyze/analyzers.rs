@@ -2,12 +2,15 @@
 
 pub mod annotations;
 pub mod annotations_table;
+pub mod auth_authorizationpolicies;
+pub mod conditions;
 pub mod deployment_applicationuid;
 pub mod deployment_multiservice;
 pub mod deprecation;
 pub mod destinationrule_cacertificates;
 pub mod destinationrule_subset;
 pub mod envoyfilter_patch;
+pub mod externalcontrolplane;
 pub mod gateway_certificate;
 pub mod gateway_conflicting;
 pub mod gateway_ingress_port;
@@ -16,15 +19,19 @@ pub mod hosts;
 pub mod injection;
 pub mod injection_image;
 pub mod injection_imageauto;
+pub mod k8sgateway_selector;
+pub mod meshnetworks;
 pub mod service_portname;
 pub mod service_registry;
 pub mod serviceentry_addresses;
 pub mod sidecar_selector;
+pub mod telemetry;
 pub mod virtualservice_conflictingmeshgatewayhosts;
 pub mod virtualservice_destinationhosts;
 pub mod virtualservice_destinationrules;
 pub mod virtualservice_gateways;
 pub mod virtualservice_jwtclaimroute;
+pub mod webhook;
 
 use super::context::Analyzer;
 
@@ -53,6 +60,16 @@ pub fn all() -> Vec<Analyzer> {
         injection_image::ANALYZER,
         injection_imageauto::ANALYZER,
         service_portname::ANALYZER,
+        auth_authorizationpolicies::ANALYZER,
+        externalcontrolplane::ANALYZER,
+        meshnetworks::ANALYZER,
+        webhook::ANALYZER,
+        telemetry::PROVIDER_ANALYZER,
+        telemetry::SELECTOR_ANALYZER,
+        telemetry::DEFAULT_SELECTOR_ANALYZER,
+        telemetry::LIGHTSTEP_ANALYZER,
+        conditions::ANALYZER,
+        k8sgateway_selector::ANALYZER,
     ]
 }
 
