@@ -196,6 +196,11 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         loaded.errors.extend(errors);
         loaded.skipped.extend(skipped);
         for r in resources {
+            // Unnamed fragments cannot collide: they are not the same object.
+            if r.name() == UNNAMED {
+                loaded.resources.push(r);
+                continue;
+            }
             let key = (r.kind, r.meta.namespace.clone(), r.name().to_string());
             if let Some(first) = seen.get(&key) {
                 loaded.errors.push(InputError::Duplicate {

@@ -180,3 +180,8 @@ fn colors_only_when_asked() {
     let out = analyze(&["fixtures/seed/reviews-routing.yaml"]);
     assert!(!out.contains('\u{1b}'), "piped output has no colors: {out}");
 }
+
+#[test]
+fn readme_main_job_on_the_samples() {
+    insta::assert_snapshot!(analyze(&["-A", "fixtures/samples"]));
+}
