@@ -19,11 +19,14 @@ bin=target/release/ferryctl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-measure() { # dir -> "best_seconds max_rss_kb objects"
-  local dir=$1 best="" rss=0
+measure() { # dir -> "best_seconds max_rss_kb"
+  local dir=$1 best="" rss=0 start end secs kb
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$work/t" "$bin" analyze --use-kube=false -A -o json "$dir" >"$work/out.json" 2>/dev/null || true
-    read -r secs kb < <(tail -n 1 "$work/t")
+    start=$EPOCHREALTIME
+    /usr/bin/time -f '%M' -o "$work/t" "$bin" analyze --use-kube=false -A -o json "$dir" >"$work/out.json" 2>/dev/null || true
+    end=$EPOCHREALTIME
+    secs=$(awk "BEGIN{printf \"%.3f\", $end - $start}")
+    kb=$(tail -n 1 "$work/t")
     if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
     if [ "$kb" -gt "$rss" ]; then rss=$kb; fi
   done
@@ -39,8 +42,8 @@ read -r t20 r20 < <(measure "$work/c20k")
 findings=$(python3 -c "import json;print(len(json.load(open('$work/out.json'))))")
 ratio=$(awk "BEGIN{printf \"%.2f\", ($t10>0)? $t20/$t10 : 0}")
 printf 'analyze benchmark (best of %d runs, %s cores)\n' "$runs" "$(nproc)"
-printf '  %6d objects: %5.2f s wall, %6.1f MB peak RSS\n' "$n10" "$t10" "$(awk "BEGIN{print $r10/1024}")"
-printf '  %6d objects: %5.2f s wall, %6.1f MB peak RSS (%d findings)\n' "$n20" "$t20" "$(awk "BEGIN{print $r20/1024}")" "$findings"
+printf '  %6d objects: %6.3f s wall, %6.1f MB peak RSS\n' "$n10" "$t10" "$(awk "BEGIN{print $r10/1024}")"
+printf '  %6d objects: %6.3f s wall, %6.1f MB peak RSS (%d findings)\n' "$n20" "$t20" "$(awk "BEGIN{print $r20/1024}")" "$findings"
 printf '  20k/10k time ratio: %s\n' "$ratio"
 if [ "$check" = 1 ]; then
   awk "BEGIN{exit !($t10 <= 1.0 && $r10 <= 204800 && $ratio <= 2.2)}" || { echo "benchmark bars missed"; exit 1; }

@@ -9,8 +9,9 @@ def main():
     out, total = sys.argv[1], int(sys.argv[2])
     namespaces = 100
     per_ns = total // namespaces
-    # 7 kinds per "app"; each app yields 7 objects.
-    apps = max(1, -(-per_ns // 7))  # round up: at least the requested count
+    # 7 kinds per "app"; each app yields 7 objects, and the last app is cut short so each
+    # namespace holds exactly total/100 objects.
+    apps = max(1, -(-per_ns // 7))
     os.makedirs(out, exist_ok=True)
     for n in range(namespaces):
         ns = f"team-{n:03d}"
@@ -142,7 +143,7 @@ spec:
   location: MESH_EXTERNAL
 """)
         with open(os.path.join(out, f"{ns}.yaml"), "w") as f:
-            f.write("---\n".join(docs))
+            f.write("---\n".join(docs[:per_ns]))
 
 if __name__ == "__main__":
     main()

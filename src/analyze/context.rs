@@ -124,16 +124,25 @@ pub struct Context<'a> {
     pub available: Option<Availability>,
     pub mesh: &'a MeshConfig,
     pub workloads: &'a [Workload<'a>],
+    /// Workload indexes per namespace: selectors of namespaced policies only pick pods of their
+    /// own namespace, and scanning every pod for every policy would be quadratic.
+    by_namespace: std::collections::HashMap<&'a str, Vec<usize>>,
     messages: Vec<Message>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(store: &'a Store, mesh: &'a MeshConfig, workloads: &'a [Workload<'a>]) -> Self {
+        let mut by_namespace: std::collections::HashMap<&'a str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, w) in workloads.iter().enumerate() {
+            by_namespace.entry(w.namespace).or_default().push(i);
+        }
         Context {
             store,
             available: None,
             mesh,
             workloads,
+            by_namespace,
             messages: Vec::new(),
         }
     }
@@ -159,6 +168,19 @@ impl<'a> Context<'a> {
         args: &[Arg],
     ) {
         self.messages.push(Message::new(typ, resource, path, args));
+    }
+
+    /// The workloads of one namespace with their index in `workloads`, in input order.
+    pub fn workloads_in(
+        &self,
+        namespace: &str,
+    ) -> impl Iterator<Item = (usize, &'a Workload<'a>)> + use<'a, '_> {
+        let workloads = self.workloads;
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .map(move |i| (*i, &workloads[*i]))
     }
 
     /// Objects of `kind`.

@@ -13,7 +13,12 @@ pub const DOCS_VERSION: &str = "v1.32";
 /// Sorts as istioctl: level, code, messages without an object first, `Kind/name/namespace`, then
 /// the whole text; drops exact duplicates.
 pub fn sort_dedup(messages: &mut Vec<Message>) {
-    messages.sort_by(|a, b| {
+    // Render each line once; formatting inside the comparator would cost O(n log n) strings.
+    let mut keyed: Vec<(String, Message)> = std::mem::take(messages)
+        .into_iter()
+        .map(|m| (m.plain(), m))
+        .collect();
+    keyed.sort_by(|(ap, a), (bp, b)| {
         a.typ
             .level
             .cmp(&b.typ.level)
@@ -24,9 +29,10 @@ pub fn sort_dedup(messages: &mut Vec<Message>) {
                 (Some(x), Some(y)) => x.comparator.cmp(&y.comparator),
                 (None, None) => std::cmp::Ordering::Equal,
             })
-            .then_with(|| a.plain().cmp(&b.plain()))
+            .then_with(|| ap.cmp(bp))
     });
-    messages.dedup_by(|a, b| a.plain() == b.plain());
+    keyed.dedup_by(|(a, _), (b, _)| a == b);
+    *messages = keyed.into_iter().map(|(_, m)| m).collect();
 }
 
 pub fn documentation_url(code: &str) -> String {

@@ -5,6 +5,15 @@ use std::collections::HashMap;
 use super::kind::Kind;
 use super::resource::Resource;
 
+/// The namespace an object is indexed under: its effective one, `""` when cluster-scoped.
+fn index_namespace(r: &Resource) -> &str {
+    if r.kind.cluster_scoped() {
+        ""
+    } else {
+        r.effective_namespace()
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     resources: Vec<Resource>,
@@ -21,11 +30,7 @@ impl Store {
         for (i, r) in store.resources.iter().enumerate() {
             store.by_kind.entry(r.kind).or_default().push(i);
             store.by_name.insert(
-                (
-                    r.kind,
-                    r.namespace().unwrap_or_default().to_string(),
-                    r.name().to_string(),
-                ),
+                (r.kind, index_namespace(r).to_string(), r.name().to_string()),
                 i,
             );
         }
@@ -39,7 +44,7 @@ impl Store {
         self.by_name.insert(
             (
                 r.kind,
-                r.namespace().unwrap_or_default().to_string(),
+                index_namespace(&r).to_string(),
                 r.name().to_string(),
             ),
             i,
@@ -60,8 +65,10 @@ impl Store {
         self.by_kind.contains_key(&kind)
     }
 
-    /// Looks an object up; `namespace` is `""` for cluster-scoped or namespace-less objects.
+    /// Looks an object up by namespace (objects without one count as in `default`, where
+    /// Kubernetes would put them); the namespace is ignored for cluster-scoped kinds.
     pub fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<&Resource> {
+        let namespace = if kind.cluster_scoped() { "" } else { namespace };
         self.by_name
             .get(&(kind, namespace.to_string(), name.to_string()))
             .map(|i| &self.resources[*i])

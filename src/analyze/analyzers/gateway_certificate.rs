@@ -1,7 +1,7 @@
 //! `gateway.CertificateAnalyzer`: two Gateways on the same workloads serving the same
 //! certificate let HTTP/2 clients reuse a connection across them and hit 404s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::gateway_ingress_port::full_name;
 use crate::analyze::catalog::IST0138;
@@ -25,59 +25,78 @@ fn run(ctx: &mut Context<'_>) {
             _ => None,
         })
         .collect();
-    // Istio's PILOT_SCOPE_GATEWAY_TO_NAMESPACE (default off) would restrict candidates to the
-    // Gateway's namespace; Ferry analyzes with the default.
-    for (cur_r, cur) in &gateways {
-        for (other_r, other) in &gateways {
-            if std::ptr::eq(*cur_r, *other_r) || !selector_subset(&cur.selector, &other.selector) {
-                continue;
+    // Istio compares every pair of gateways; grouping by certificate first keeps the same
+    // result linear in the number of gateways that serve TLS.
+    let mut by_certificate: HashMap<CertificateKey<'_>, Vec<usize>> = HashMap::new();
+    for (i, (_, g)) in gateways.iter().enumerate() {
+        for key in g
+            .servers
+            .iter()
+            .filter_map(|s| s.tls.as_ref().and_then(certificate_key))
+        {
+            let group = by_certificate.entry(key).or_default();
+            if group.last() != Some(&i) {
+                group.push(i);
             }
-            for cur_server in &cur.servers {
-                let Some(cur_tls) = &cur_server.tls else {
+        }
+    }
+    for (ci, (cur_r, cur)) in gateways.iter().enumerate() {
+        for cur_server in &cur.servers {
+            let Some(key) = cur_server.tls.as_ref().and_then(certificate_key) else {
+                continue;
+            };
+            let Some(group) = by_certificate.get(&key) else {
+                continue;
+            };
+            for &oi in group {
+                let (other_r, other) = gateways[oi];
+                if oi == ci || !selector_subset(&cur.selector, &other.selector) {
                     continue;
-                };
-                for server in &other.servers {
-                    let Some(tls) = &server.tls else {
-                        continue;
-                    };
-                    // One message per matching server pair, as Istio reports.
-                    if same_certificate(cur_tls, tls) {
-                        ctx.report(
-                            &IST0138,
-                            cur_r,
-                            Some("{.metadata.name}"),
-                            &[vec![full_name(cur_r), full_name(other_r)].into()],
-                        );
-                    }
+                }
+                // One report per matching server of the other gateway, as Istio's nested loops.
+                let matching = other
+                    .servers
+                    .iter()
+                    .filter(|s| s.tls.as_ref().and_then(certificate_key) == Some(key))
+                    .count();
+                for _ in 0..matching {
+                    ctx.report(
+                        &IST0138,
+                        cur_r,
+                        Some("{.metadata.name}"),
+                        &[vec![full_name(cur_r), full_name(other_r)].into()],
+                    );
                 }
             }
         }
     }
 }
 
-/// Every label of `cur` is in `other` with the same value (an empty `cur` selects every
-/// Gateway). Not symmetric: `other` may carry extra labels.
 fn selector_subset(cur: &BTreeMap<String, String>, other: &BTreeMap<String, String>) -> bool {
     cur.iter().all(|(k, v)| other.get(k) == Some(v))
 }
 
-/// The same `credentialName`, or (with no credentialName on either) the same file-mounted
-/// certificate and key.
-fn same_certificate(a: &ServerTlsSettings, b: &ServerTlsSettings) -> bool {
-    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
-    let (a_cn, b_cn) = (non_empty(&a.credential_name), non_empty(&b.credential_name));
-    match (a_cn, b_cn) {
-        (Some(x), Some(y)) => x == y,
-        (None, None) => {
-            let certs = (
-                non_empty(&a.server_certificate),
-                non_empty(&b.server_certificate),
-            );
-            let keys = (non_empty(&a.private_key), non_empty(&b.private_key));
-            matches!(certs, (Some(x), Some(y)) if x == y)
-                && matches!(keys, (Some(x), Some(y)) if x == y)
-        }
-        _ => false,
+/// What makes two servers' certificates the same (Istio's comparison): the same non-empty
+/// `credentialName`, or, both without one, the same non-empty certificate and key files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum CertificateKey<'a> {
+    Credential(&'a str),
+    Files(&'a str, &'a str),
+}
+
+fn certificate_key(tls: &ServerTlsSettings) -> Option<CertificateKey<'_>> {
+    fn non_empty(s: &Option<String>) -> Option<&str> {
+        s.as_deref().filter(|s| !s.is_empty())
+    }
+    if let Some(cn) = non_empty(&tls.credential_name) {
+        return Some(CertificateKey::Credential(cn));
+    }
+    match (
+        non_empty(&tls.server_certificate),
+        non_empty(&tls.private_key),
+    ) {
+        (Some(cert), Some(key)) => Some(CertificateKey::Files(cert, key)),
+        _ => None,
     }
 }
 

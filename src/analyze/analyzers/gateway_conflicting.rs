@@ -46,6 +46,20 @@ fn run(ctx: &mut Context<'_>) {
             map.entry(key).or_default().insert(full_name(r), hosts);
         }
     }
+    // (key, host, bind) to the Gateways whose entry under that key serves the host with that
+    // bind: the lookups Istio does pairwise, indexed so many Gateways on one selector and port
+    // stay linear.
+    let mut serving: HashMap<(&str, &str, &str), Vec<&str>> = HashMap::new();
+    for (key, gateways) in &map {
+        for (gw_name, hosts_bind) in gateways {
+            for (host, bind) in hosts_bind {
+                serving
+                    .entry((key.as_str(), host.as_str(), bind.as_str()))
+                    .or_default()
+                    .push(gw_name.as_str());
+            }
+        }
+    }
     for r in ctx.of(Kind::Gateway) {
         let Spec::Gateway(gw) = &r.spec else {
             continue;
@@ -87,25 +101,25 @@ fn run(ctx: &mut Context<'_>) {
                 if key.rsplit_once('~').map(|(_, p)| p) != Some(port.as_str()) {
                     continue;
                 }
-                let Some(gateways) = map.get(*key) else {
-                    continue;
-                };
-                for (other, hosts_bind) in gateways {
-                    // `model.CheckDuplicates`: the exact host string with the same bind.
-                    // (Istio also merges non-conflicting hosts into the other Gateway's entry, an
-                    // order-dependent side effect Ferry does not copy.)
-                    if *other != name
-                        && server
-                            .hosts
+                // `model.CheckDuplicates`: the exact host string with the same bind. (Istio also
+                // merges non-conflicting hosts into the other Gateway's entry, an order-dependent
+                // side effect Ferry does not copy.)
+                for h in &server.hosts {
+                    let Some(others) = serving.get(&(key.as_str(), h.as_str(), bind.as_str()))
+                    else {
+                        continue;
+                    };
+                    conflicts.extend(
+                        others
                             .iter()
-                            .any(|h| hosts_bind.get(h) == Some(&bind))
-                    {
-                        conflicts.push(other.clone());
-                    }
+                            .filter(|o| **o != name)
+                            .map(|o| (*o).to_string()),
+                    );
                 }
             }
+            conflicts.sort();
+            conflicts.dedup();
             if !conflicts.is_empty() {
-                conflicts.sort();
                 ctx.report(
                     &IST0145,
                     r,

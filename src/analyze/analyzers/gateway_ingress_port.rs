@@ -3,10 +3,10 @@
 //!
 //! Also holds the selector helpers the other `gateway_*` analyzers share.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::analyze::catalog::{IST0101, IST0162};
-use crate::analyze::context::{Analyzer, Context};
+use crate::analyze::context::{Analyzer, Context, Workload};
 use crate::config::kind::Kind;
 use crate::config::kube::ServiceSpec;
 use crate::config::resource::{Resource, Spec};
@@ -43,6 +43,44 @@ pub(crate) fn full_name(r: &Resource) -> String {
     }
 }
 
+/// The number of pods `selector` picks, and the ports (target port, else port) of the TCP
+/// Services in front of them.
+fn resolve_selector(
+    workloads: &[Workload<'_>],
+    services: &[(&Resource, &ServiceSpec)],
+    selector: &BTreeMap<String, String>,
+) -> (usize, HashSet<i64>) {
+    let mut service_ports = HashSet::new();
+    let mut matched = 0usize;
+    for pod in workloads {
+        if !selects(selector, pod.labels) {
+            continue;
+        }
+        matched += 1;
+        for (svc_r, svc) in services {
+            // Services only select pods in their own namespace.
+            if svc_r.effective_namespace() != pod.namespace || !selects(&svc.selector, pod.labels) {
+                continue;
+            }
+            for port in &svc.ports {
+                // The API server defaults an omitted protocol to TCP; Istio sees it that way.
+                if port.protocol.as_deref().unwrap_or("TCP") != "TCP" {
+                    continue;
+                }
+                // The gateway listens on the target port; `IntValue()` of a named port is 0,
+                // which falls back to the service port.
+                let target = match &port.target_port {
+                    Some(IntOrString::Int(i)) => *i,
+                    Some(IntOrString::String(s)) => s.parse().unwrap_or(0),
+                    None => 0,
+                };
+                service_ports.insert(if target != 0 { target } else { port.port });
+            }
+        }
+    }
+    (matched, service_ports)
+}
+
 fn run(ctx: &mut Context<'_>) {
     let services: Vec<(&Resource, &ServiceSpec)> = ctx
         .of(Kind::Service)
@@ -51,41 +89,17 @@ fn run(ctx: &mut Context<'_>) {
             _ => None,
         })
         .collect();
+    let mut by_selector: HashMap<&BTreeMap<String, String>, (usize, HashSet<i64>)> = HashMap::new();
     for r in ctx.of(Kind::Gateway) {
         let Spec::Gateway(gw) = &r.spec else {
             continue;
         };
         // Several Services may front the gateway pods; a port counts when any of them exposes it.
-        let mut service_ports: HashSet<i64> = HashSet::new();
-        let mut matched = 0usize;
-        for pod in ctx.workloads {
-            if !selects(&gw.selector, pod.labels) {
-                continue;
-            }
-            matched += 1;
-            for (svc_r, svc) in &services {
-                // Services only select pods in their own namespace.
-                if svc_r.effective_namespace() != pod.namespace
-                    || !selects(&svc.selector, pod.labels)
-                {
-                    continue;
-                }
-                for port in &svc.ports {
-                    // Istio compares the protocol string as written: an omitted protocol is not TCP.
-                    if port.protocol.as_deref() != Some("TCP") {
-                        continue;
-                    }
-                    // The gateway listens on the target port; `IntValue()` of a named port is 0,
-                    // which falls back to the service port.
-                    let target = match &port.target_port {
-                        Some(IntOrString::Int(i)) => *i,
-                        Some(IntOrString::String(s)) => s.parse().unwrap_or(0),
-                        None => 0,
-                    };
-                    service_ports.insert(if target != 0 { target } else { port.port });
-                }
-            }
-        }
+        // Many gateways share one selector, so each distinct selector is resolved once.
+        let (matched, service_ports) = by_selector
+            .entry(&gw.selector)
+            .or_insert_with(|| resolve_selector(ctx.workloads, &services, &gw.selector));
+        let (matched, service_ports) = (*matched, service_ports.clone());
         let sel = selector_string(&gw.selector);
         let path = selector_path(&gw.selector);
         if matched == 0 {
@@ -193,10 +207,7 @@ spec:
             run(&ANALYZER, &CUSTOM.replace("PORT", "80")),
             vec![pair("IST0162", "Gateway gw/custom")]
         );
-        // A port without a protocol is not counted as TCP.
-        assert_eq!(
-            run(&ANALYZER, &CUSTOM.replace("PORT", "9000")),
-            vec![pair("IST0162", "Gateway gw/custom")]
-        );
+        // A port without a protocol is TCP, as the API server defaults it.
+        assert_eq!(run(&ANALYZER, &CUSTOM.replace("PORT", "9000")), vec![]);
     }
 }

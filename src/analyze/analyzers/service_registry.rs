@@ -114,7 +114,8 @@ impl<'a> ServiceRegistry<'a> {
                     .map(|p| RegistryPort {
                         number: p.port,
                         name: p.name.clone().unwrap_or_default(),
-                        protocol: p.protocol.clone().unwrap_or_default(),
+                        // The API server defaults an omitted protocol to TCP.
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_string()),
                     })
                     .collect(),
                 workload_selector: None,
@@ -297,7 +298,7 @@ spec:
             Some(vec![RegistryPort {
                 number: 9080,
                 name: "http".into(),
-                protocol: String::new()
+                protocol: "TCP".to_string()
             }])
         );
         assert!(

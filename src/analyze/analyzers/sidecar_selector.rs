@@ -38,8 +38,8 @@ fn run(ctx: &mut Context<'_>) {
             }
         };
         let mut matched = false;
-        for (i, pod) in ctx.workloads.iter().enumerate() {
-            if pod.namespace == ns && selects(labels, pod.labels) {
+        for (i, pod) in ctx.workloads_in(ns) {
+            if selects(labels, pod.labels) {
                 by_pod.entry(i).or_default().push(r);
                 matched = true;
             }

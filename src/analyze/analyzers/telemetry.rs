@@ -58,8 +58,8 @@ fn run_selector(ctx: &mut Context<'_>) {
         };
         let ns = r.effective_namespace();
         let mut found = false;
-        for w in ctx.workloads {
-            if w.namespace == ns && selects(&sel.match_labels, w.labels) {
+        for (_, w) in ctx.workloads_in(ns) {
+            if selects(&sel.match_labels, w.labels) {
                 found = true;
                 pods_to_telemetries
                     .entry((w.namespace, w.resource.name()))

@@ -100,8 +100,7 @@ pub(crate) fn short_or_full_name<'a>(default_ns: &'a str, name: &'a str) -> (&'a
 }
 
 fn find<'a>(ctx: &Context<'a>, kind: Kind, ns: &str, name: &str) -> Option<&'a Resource> {
-    ctx.of(kind)
-        .find(|g| g.effective_namespace() == ns && g.name() == name)
+    ctx.store.get(kind, ns, name)
 }
 
 /// `vsHostInGateway`: whether any server host visible to `vs_ns` matches a VirtualService host;
