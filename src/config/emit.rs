@@ -110,19 +110,7 @@ fn write_string(out: &mut String, s: &str, level: usize) {
         crate::config::yaml::Value::String(_)
     );
     if reads_as_other || s.chars().any(|c| c.is_control()) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
+        out.push_str(&double_quoted(s));
     } else if needs_quotes(s) {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
@@ -130,6 +118,28 @@ fn write_string(out: &mut String, s: &str, level: usize) {
     } else {
         out.push_str(s);
     }
+}
+
+/// A double-quoted string with Go's escapes (`strconv.Quote` for the characters config holds);
+/// also what `%q` renders in analysis messages.
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn needs_quotes(s: &str) -> bool {
