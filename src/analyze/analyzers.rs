@@ -1,13 +1,17 @@
 //! The analyzers, one file per analyzer group (Istio's package names), and the registry.
 
 pub mod hosts;
+pub mod schema;
 pub mod virtualservice_destinationrules;
 
 use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![virtualservice_destinationrules::ANALYZER]
+    let mut all = vec![virtualservice_destinationrules::ANALYZER];
+    // Istio registers the schema analyzers after all the others.
+    all.extend(schema::ANALYZERS);
+    all
 }
 
 #[cfg(test)]
