@@ -5,9 +5,10 @@
 
 use crate::analyze::catalog::{IST0106, IST0130, IST0131, IST0133};
 use crate::analyze::context::{Analyzer, Context};
+use crate::analyze::message::{Arg, MessageType};
 use crate::config::kind::Kind;
 use crate::config::resource::{Resource, Spec, SpecError};
-use crate::config::yaml::{Node, PathSeg, Value, split_path};
+use crate::config::yaml::{Mark, Node, PathSeg, Value, split_path};
 use crate::validation::{Analysis, Severity, validate};
 
 macro_rules! schema_analyzers {
@@ -51,77 +52,77 @@ schema_analyzers!(
 fn run_kind(ctx: &mut Context<'_>, kind: Kind) {
     for r in ctx.of(kind) {
         if let Spec::Invalid(e) = &r.spec {
-            let path = locate(r, &format!("{{.{}}}", e.path));
-            ctx.report(&IST0106, r, path.as_deref(), &[describe(e).into()]);
+            let path = format!("{{.{}}}", e.path);
+            report(ctx, &IST0106, r, Some(&path), &[describe(e).into()]);
             continue;
         }
         for f in validate(r) {
-            let path = f.path.as_deref().and_then(|p| locate(r, p));
+            let path = f.path.as_deref();
             match (&f.analysis, f.severity) {
-                (Some(Analysis::UnreachableRule { rule, reason }), _) => ctx.report(
+                (Some(Analysis::UnreachableRule { rule, reason }), _) => report(
+                    ctx,
                     &IST0130,
                     r,
-                    path.as_deref(),
+                    path,
                     &[rule.clone().into(), reason.clone().into()],
                 ),
-                (Some(Analysis::IneffectiveMatch { rule, match_, dup }), _) => ctx.report(
+                (Some(Analysis::IneffectiveMatch { rule, match_, dup }), _) => report(
+                    ctx,
                     &IST0131,
                     r,
-                    path.as_deref(),
+                    path,
                     &[
                         rule.clone().into(),
                         match_.clone().into(),
                         dup.clone().into(),
                     ],
                 ),
-                (None, Severity::Error) => {
-                    ctx.report(&IST0106, r, path.as_deref(), &[f.message.into()])
-                }
-                (None, Severity::Warning) => {
-                    ctx.report(&IST0133, r, path.as_deref(), &[f.message.into()])
-                }
+                (None, Severity::Error) => report(ctx, &IST0106, r, path, &[f.message.into()]),
+                (None, Severity::Warning) => report(ctx, &IST0133, r, path, &[f.message.into()]),
             }
         }
     }
 }
 
-/// Turns a path into one the line lookup resolves: line lookups read scalar values only, so a
-/// path ending at a mapping or sequence continues to its first scalar, and a path to an absent
-/// field falls back to its nearest present parent.
-fn locate(r: &Resource, path: &str) -> Option<String> {
+/// Reports at the line of `path`, or of its nearest present parent when the field is absent.
+///
+/// The line lookup reads scalar values only, while findings often name a mapping or a list
+/// item (`{.spec.servers[0]}`, an unknown `htp:` block). For those the message is built from a
+/// copy of the object whose node at that path is replaced by a scalar placed at the field's key
+/// line, so the reported line is the key's, not the document start.
+fn report(
+    ctx: &mut Context<'_>,
+    typ: &'static MessageType,
+    r: &Resource,
+    path: Option<&str>,
+    args: &[Arg],
+) {
+    let Some(path) = path else {
+        ctx.report(typ, r, None, args);
+        return;
+    };
     let segs = split_path(path);
     for keep in (1..=segs.len()).rev() {
         let prefix = &segs[..keep];
-        let Some(node) = walk(&r.node, prefix) else {
+        let Some((node, mark)) = walk(&r.node, prefix) else {
             continue;
         };
-        let mut out: Vec<String> = prefix.iter().map(seg_text).collect();
-        let mut n = node;
-        loop {
-            match &n.value {
-                Value::Map(entries) => match entries.first() {
-                    Some(e) => {
-                        out.push(format!(".{}", e.key));
-                        n = &e.value;
-                    }
-                    None => break,
-                },
-                Value::Seq(items) => match items.first() {
-                    Some(i) => {
-                        out.push("[0]".to_string());
-                        n = i;
-                    }
-                    None => break,
-                },
-                _ => break,
+        let text = format!("{{{}}}", prefix.iter().map(seg_text).collect::<String>());
+        if matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+            let mut copy = r.clone();
+            if let Some(target) = walk_mut(&mut copy.node, prefix) {
+                *target = Node {
+                    value: Value::Null,
+                    mark,
+                };
             }
+            ctx.report(typ, &copy, Some(&text), args);
+        } else {
+            ctx.report(typ, r, Some(&text), args);
         }
-        let text = format!("{{{}}}", out.concat());
-        if r.line_of(&text).is_some() {
-            return Some(text);
-        }
+        return;
     }
-    None
+    ctx.report(typ, r, None, args);
 }
 
 fn seg_text(s: &PathSeg<'_>) -> String {
@@ -131,12 +132,37 @@ fn seg_text(s: &PathSeg<'_>) -> String {
     }
 }
 
-fn walk<'n>(root: &'n Node, segs: &[PathSeg<'_>]) -> Option<&'n Node> {
+/// The node at `segs` and the position to report it at: its key's for a mapping entry, its own
+/// for a list item.
+fn walk<'n>(root: &'n Node, segs: &[PathSeg<'_>]) -> Option<(&'n Node, Mark)> {
     let mut node = root;
+    let mut mark = root.mark;
     for seg in segs {
         node = match (seg, &node.value) {
-            (PathSeg::Key(k), Value::Map(entries)) => &entries.iter().find(|e| e.key == *k)?.value,
-            (PathSeg::Index(i), Value::Seq(items)) => items.get(*i)?,
+            (PathSeg::Key(k), Value::Map(entries)) => {
+                let e = entries.iter().find(|e| e.key == *k)?;
+                mark = e.key_mark;
+                &e.value
+            }
+            (PathSeg::Index(i), Value::Seq(items)) => {
+                let item = items.get(*i)?;
+                mark = item.mark;
+                item
+            }
+            _ => return None,
+        };
+    }
+    Some((node, mark))
+}
+
+fn walk_mut<'n>(root: &'n mut Node, segs: &[PathSeg<'_>]) -> Option<&'n mut Node> {
+    let mut node = root;
+    for seg in segs {
+        node = match (seg, &mut node.value) {
+            (PathSeg::Key(k), Value::Map(entries)) => {
+                &mut entries.iter_mut().find(|e| e.key == *k)?.value
+            }
+            (PathSeg::Index(i), Value::Seq(items)) => items.get_mut(*i)?,
             _ => return None,
         };
     }
@@ -279,6 +305,50 @@ spec:
     }
 
     #[test]
+    fn unknown_block_is_reported_at_its_key() {
+        let yaml = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: typo
+  namespace: default
+spec:
+  hosts:
+  - reviews
+  htp:
+  - route:
+    - destination:
+        host: reviews
+";
+        assert_eq!(
+            lines(&analyzer(Kind::VirtualService), yaml),
+            vec![
+                "Error [IST0106] (VirtualService default/typo test.yaml:9) Schema validation error: unknown field \"htp\" at spec.htp (known fields: hosts, gateways, http, tls, tcp, exportTo)"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_field_falls_back_to_its_parent() {
+        let yaml = "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  servers:
+  - hosts: ['*.example.com']
+    port:
+      number: 443
+      name: https
+      protocol: HTTPS
+";
+        assert_eq!(
+            lines(&analyzer(Kind::Gateway), yaml),
+            vec![
+                "Error [IST0106] (Gateway default/gw test.yaml:6) Schema validation error: server must have TLS settings for HTTPS/TLS protocols"
+            ]
+        );
+    }
+
+    #[test]
     fn wrong_type_is_reported() {
         let yaml = "apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -315,7 +385,7 @@ spec:
         assert_eq!(
             out,
             vec![
-                "Error [IST0106] (Gateway default/gw test.yaml:9) Schema validation error: server cannot have TLS settings for non HTTPS/TLS ports",
+                "Error [IST0106] (Gateway default/gw test.yaml:8) Schema validation error: server cannot have TLS settings for non HTTPS/TLS ports",
                 "Warning [IST0133] (Gateway default/gw test.yaml:9) Schema validation warning: tls.httpsRedirect should only be used with http servers",
             ]
         );
@@ -351,8 +421,8 @@ spec:
         assert_eq!(
             lines(&analyzer(Kind::VirtualService), yaml),
             vec![
-                "Info [IST0131] (VirtualService default/dup test.yaml:15) VirtualService rule #1 match #0 is not used (duplicate/overlapping match in rule \"first\").",
-                "Warning [IST0130] (VirtualService default/dup test.yaml:15) VirtualService rule #1 not used (all matches used by prior rules).",
+                "Info [IST0131] (VirtualService default/dup test.yaml:14) VirtualService rule #1 match #0 is not used (duplicate/overlapping match in rule \"first\").",
+                "Warning [IST0130] (VirtualService default/dup test.yaml:13) VirtualService rule #1 not used (all matches used by prior rules).",
             ]
         );
     }
