@@ -21,6 +21,7 @@ pub mod injection_image;
 pub mod injection_imageauto;
 pub mod k8sgateway_selector;
 pub mod meshnetworks;
+pub mod schema;
 pub mod service_portname;
 pub mod service_registry;
 pub mod serviceentry_addresses;
@@ -37,7 +38,7 @@ use super::context::Analyzer;
 
 /// Every analyzer, in registration order.
 pub fn all() -> Vec<Analyzer> {
-    vec![
+    let mut all = vec![
         virtualservice_destinationrules::ANALYZER,
         destinationrule_cacertificates::ANALYZER,
         destinationrule_subset::ANALYZER,
@@ -70,7 +71,10 @@ pub fn all() -> Vec<Analyzer> {
         telemetry::LIGHTSTEP_ANALYZER,
         conditions::ANALYZER,
         k8sgateway_selector::ANALYZER,
-    ]
+    ];
+    // Istio registers the schema analyzers after all the others.
+    all.extend(schema::ANALYZERS);
+    all
 }
 
 #[cfg(test)]

@@ -380,6 +380,8 @@ pub struct ClientTlsSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WorkloadSelector {
+    /// `matchLabels` in the security/telemetry/DestinationRule selector; the networking
+    /// `workloadSelector` (Sidecar, ServiceEntry, EnvoyFilter) is [`LabelsSelector`].
     pub match_labels: BTreeMap<String, String>,
 }
 
