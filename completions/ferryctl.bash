@@ -74,7 +74,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__analyze)
-            opts="-k -A -o -S -L -v -c -n -i -h -V --use-kube --all-namespaces --output --failure-threshold --output-threshold --suppress --meshConfigFile --list-analyzers --analyzer --verbose --color --timeout --ignore-unknown --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-k -A -o -S -L -v -r -R -c -n -i -h -V --use-kube --all-namespaces --output --failure-threshold --output-threshold --suppress --meshConfigFile --list-analyzers --analyzer --verbose --color --timeout --ignore-unknown --exclude-namespaces --revision --recursive --kubeconfig --context --namespace --istioNamespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +125,18 @@ _ferryctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-namespaces)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

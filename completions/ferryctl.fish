@@ -47,6 +47,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l analyzer -
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l color -d 'Default true. Disable with \'=false\' or set $TERM to dumb (NO_COLOR also disables it)' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l timeout -d 'The duration to wait before failing' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l exclude-namespaces -d 'Skip these namespaces (comma-separated, repeatable)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s r -l revision -d 'Analyze with the mesh config of this control plane revision (ConfigMap istio-<rev>)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -55,6 +57,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s A -l all-n
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s L -l list-analyzers -d 'List the analyzers available to run. Suppresses normal execution'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s v -l verbose -d 'Enable verbose output'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l ignore-unknown -d 'Don\'t output files that could not be parsed, and don\'t fail because of them'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s R -l recursive -d '[Removed: the recursive flag has been removed and is hardcoded to true] Process directory arguments recursively'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''

@@ -125,7 +125,6 @@ pub(crate) mod testing {
 
     use super::*;
     use crate::config::source::{LoadOptions, parse_file};
-    use crate::config::yaml::Limits;
 
     /// Validates the single object in `yaml`; returns `(severity, message)` pairs.
     pub fn check(yaml: &str) -> Vec<(Severity, String)> {
@@ -141,7 +140,7 @@ pub(crate) mod testing {
             yaml,
             &LoadOptions {
                 default_namespace: Some("default".into()),
-                limits: Limits::default(),
+                ..LoadOptions::default()
             },
         );
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);

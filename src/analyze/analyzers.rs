@@ -86,7 +86,6 @@ pub(crate) mod testing {
     use crate::analyze::mesh::MeshConfig;
     use crate::config::source::{LoadOptions, parse_file};
     use crate::config::store::Store;
-    use crate::config::yaml::Limits;
 
     pub fn run(analyzer: &Analyzer, yaml: &str) -> Vec<(String, String)> {
         run_with_mesh(analyzer, yaml, &MeshConfig::default())
@@ -102,7 +101,7 @@ pub(crate) mod testing {
             yaml,
             &LoadOptions {
                 default_namespace: Some("default".into()),
-                limits: Limits::default(),
+                ..LoadOptions::default()
             },
         );
         assert!(
@@ -136,7 +135,7 @@ pub(crate) mod testing {
             yaml,
             &LoadOptions {
                 default_namespace: Some("default".into()),
-                limits: Limits::default(),
+                ..LoadOptions::default()
             },
         );
         let mesh = MeshConfig::default();

@@ -8,7 +8,6 @@ use super::mesh::MeshConfig;
 use crate::config::kind::Kind;
 use crate::config::source::{LoadOptions, parse_file};
 use crate::config::store::Store;
-use crate::config::yaml::Limits;
 
 /// Adds the default ingress Pod and Service unless the inputs define them already.
 pub fn add(store: &mut Store, mesh: &MeshConfig) {
@@ -48,7 +47,7 @@ spec:
         &text,
         &LoadOptions {
             default_namespace: Some(ns.to_string()),
-            limits: Limits::default(),
+            ..LoadOptions::default()
         },
     );
     for mut r in parsed.resources {

@@ -43,6 +43,21 @@ pub fn documentation_url(code: &str) -> String {
 }
 
 /// The `log` format: one line per message and a trailing newline (printed even when empty).
+/// A file path as a relative URI reference (RFC 3986): SARIF viewers resolve it against the
+/// repository root, and spaces, `#` or `%` in a path would otherwise break the link.
+fn uri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 pub fn log(messages: &[Message], color: bool) -> String {
     let lines: Vec<String> = messages.iter().map(|m| m.render_line(color)).collect();
     format!("{}\n", lines.join("\n"))
@@ -135,7 +150,7 @@ pub fn sarif(messages: &[Message]) -> String {
                 });
                 if !o.file.is_empty() && o.file != "-" {
                     location["physicalLocation"] = json!({
-                        "artifactLocation": {"uri": o.file},
+                        "artifactLocation": {"uri": uri_reference(&o.file)},
                         "region": {"startLine": o.line.max(1)},
                     });
                 }
@@ -161,4 +176,15 @@ pub fn sarif(messages: &[Message]) -> String {
         "{}\n",
         serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sarif_uris_are_percent_encoded() {
+        assert_eq!(uri_reference("deploy/a b#1.yaml"), "deploy/a%20b%231.yaml");
+        assert_eq!(uri_reference("ü.yaml"), "%C3%BC.yaml");
+    }
 }

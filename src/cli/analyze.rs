@@ -1,19 +1,20 @@
 //! `ferryctl analyze`: flags as istioctl's, plus `-o sarif`; the pipeline from inputs to findings
 //! to exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 
 use crate::analyze::mesh::MeshConfig;
 use crate::analyze::message::Level;
 use crate::analyze::suppress::{Suppression, suppressed_by_annotation};
 use crate::analyze::{self, output};
 use crate::cli::GlobalArgs;
-use crate::cli::output::{default_color, write_stdout};
+use crate::cli::output::{default_color, write_stdout, write_stdout_unless_closed};
 use crate::config::resource::Spec;
 use crate::config::source::{self, Input, LoadOptions};
 use crate::config::store::Store;
@@ -37,7 +38,9 @@ pub struct AnalyzeArgs {
     #[arg(short = 'A', long = "all-namespaces")]
     pub all_namespaces: bool,
     /// Output format: one of log|json|yaml|sarif
-    #[arg(short, long, default_value = "log", value_parser = ["log", "json", "yaml", "sarif"])]
+    #[arg(short, long, default_value = "log", ignore_case = true,
+          value_parser = clap::builder::PossibleValuesParser::new(["log", "json", "yaml", "sarif"])
+              .map(|s| s.to_ascii_lowercase()))]
     pub output: String,
     /// The severity level of analysis at which to set a non-zero exit code. Valid values: [Info Warning Error]
     #[arg(long = "failure-threshold", default_value = "Error", value_parser = parse_level)]
@@ -70,6 +73,20 @@ pub struct AnalyzeArgs {
     /// Don't output files that could not be parsed, and don't fail because of them
     #[arg(long = "ignore-unknown")]
     pub ignore_unknown: bool,
+    /// Skip these namespaces (comma-separated, repeatable)
+    #[arg(
+        long = "exclude-namespaces",
+        value_name = "NS",
+        value_delimiter = ',',
+        default_value = "kube-node-lease,kube-public,kube-system,local-path-storage"
+    )]
+    pub exclude_namespaces: Vec<String>,
+    /// Analyze with the mesh config of this control plane revision (ConfigMap istio-<rev>)
+    #[arg(short = 'r', long, default_value = "default")]
+    pub revision: String,
+    /// [Removed: the recursive flag has been removed and is hardcoded to true] Process directory arguments recursively.
+    #[arg(short = 'R', long, hide = true)]
+    pub recursive: bool,
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -106,7 +123,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "h" => value * 3600.0,
             _ => return Err(bad()),
         };
-        total += Duration::from_secs_f64(secs);
+        total = Duration::try_from_secs_f64(secs)
+            .ok()
+            .and_then(|d| total.checked_add(d))
+            .ok_or_else(|| format!("invalid duration {s:?}: too large"))?;
         rest = &rest[unit_end..];
     }
     Ok(total)
@@ -156,6 +176,13 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         write_stdout(&text)?;
         return Ok(Exit::Success);
     }
+    if args.recursive {
+        // istioctl keeps the removed flag so old scripts get an explanation, not a usage error.
+        eprintln!(
+            "The recursive flag has been removed and is hardcoded to true without explicitly specifying it."
+        );
+        return Ok(Exit::Success);
+    }
     if args.use_kube {
         return Err(use_kube_error(global).into());
     }
@@ -164,7 +191,11 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
 
     let mut suppressions = Vec::new();
     for s in &args.suppress {
-        let s = Suppression::parse(s).map_err(|e| CommandError::usage(e.to_string()))?;
+        // A bad value is a run-time error in istioctl (exit 1), not a flag-parse error.
+        let s = Suppression::parse(s).map_err(|e| CommandError {
+            exit: Exit::Failure,
+            message: e.to_string(),
+        })?;
         if !s.known_code() {
             eprintln!(
                 "Warning: Supplied message code '{}' is an unknown message code and will not have any effect.",
@@ -190,6 +221,12 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
+    if args.files.iter().any(|f| f == "-")
+        && std::io::stdin().is_terminal()
+        && !matches!(args.output.as_str(), "json" | "yaml")
+    {
+        eprintln!("Reading from stdin:");
+    }
     let inputs: Vec<Input> = args
         .files
         .iter()
@@ -218,6 +255,7 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         &LoadOptions {
             default_namespace: (!args.all_namespaces).then(|| namespace.clone()),
             limits: Limits::default(),
+            excluded_namespaces: args.exclude_namespaces.clone(),
         },
     );
     if started.elapsed() > args.timeout {
@@ -246,19 +284,23 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
     let skipped_objects = loaded.skipped.clone();
     let store = Store::new(loaded.resources);
 
-    // The mesh config: the flag wins, else the `istio` ConfigMap in the inputs.
+    // The mesh config: the flag wins, else the revision's `istio[-<rev>]` ConfigMap in the inputs.
     if mesh.is_none() {
+        let cm_name = match args.revision.as_str() {
+            "" | "default" => "istio".to_string(),
+            rev => format!("istio-{rev}"),
+        };
         let cm = store.get(
             crate::config::kind::Kind::ConfigMap,
             &global.istio_namespace,
-            "istio",
+            &cm_name,
         );
         if let Some(Spec::ConfigMap(data)) = cm.map(|r| &r.spec)
             && let Some(text) = data.get("mesh")
         {
             match MeshConfig::parse(text) {
                 Ok(m) => mesh = Some(m),
-                Err(e) => eprintln!("Warning: ignoring mesh config in ConfigMap istio: {e}"),
+                Err(e) => eprintln!("Warning: ignoring mesh config in ConfigMap {cm_name}: {e}"),
             }
         }
     }
@@ -335,28 +377,28 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         "json" => output::json(&messages),
         "yaml" => output::yaml(&messages),
         "sarif" => output::sarif(&messages),
-        _ if messages.is_empty() => String::new(),
         _ => output::log(&messages, color),
     };
-    write_stdout(&text)?;
+    // A reader that stops early (`| head`) must not turn found issues into success: the exit
+    // code below still applies.
+    write_stdout_unless_closed(&text)?;
 
-    if messages.is_empty() && args.output == "log" {
+    if messages.is_empty() {
         if unparsed > 0 {
             eprintln!(
                 "No validation issues found when analyzing {target} (but {unparsed} file{} could not be parsed).",
                 if unparsed == 1 { "" } else { "s" }
             );
-        } else if args.all_namespaces || files_read.len() > 1 {
-            if args.all_namespaces {
-                eprintln!("\u{2714} No validation issues found when analyzing {target}.");
-            } else {
-                let list: String = files_read.iter().map(|f| format!("\n  - {f}")).collect();
-                eprintln!("\u{2714} No validation issues found when analyzing:{list}");
-            }
-        } else if let [one] = files_read.as_slice() {
-            eprintln!("\u{2714} No validation issues found when analyzing {one}.");
         } else {
-            eprintln!("\u{2714} No validation issues found when analyzing {target}.");
+            // As istioctl: name the files whenever files were given, else the namespace scope.
+            match files_read.as_slice() {
+                [] => eprintln!("\u{2714} No validation issues found when analyzing {target}."),
+                [one] => eprintln!("\u{2714} No validation issues found when analyzing {one}."),
+                many => {
+                    let list: String = many.iter().map(|f| format!("\n  - {f}")).collect();
+                    eprintln!("\u{2714} No validation issues found when analyzing:{list}");
+                }
+            }
         }
     }
 

@@ -24,6 +24,15 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     write_stdout_bytes(text.as_bytes())
 }
 
+/// Writes to stdout, treating a reader that went away as done: for commands whose exit code
+/// carries meaning beyond the text (analyze's 79), which must still be returned.
+pub fn write_stdout_unless_closed(text: &str) -> std::io::Result<()> {
+    match write_stdout(text) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 pub fn write_stdout_bytes(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(bytes)?;

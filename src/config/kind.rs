@@ -103,6 +103,18 @@ pub fn lookup(api_version: &str, kind: &str) -> KindLookup {
             found = Some(*k);
         }
     }
+    if found.is_none() {
+        // An Istio kind under a malformed apiVersion (no version, another Istio group, or none)
+        // is a mistake, not some other API's object: skipping it would hide the whole resource.
+        let istio_like =
+            group.ends_with("istio.io") || version.ends_with("istio.io") || group.is_empty();
+        if istio_like {
+            found = Kind::ALL
+                .iter()
+                .find(|k| k.is_istio() && k.name() == kind)
+                .copied();
+        }
+    }
     match found {
         Some(kind) => KindLookup::UnknownVersion {
             kind,

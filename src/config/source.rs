@@ -43,6 +43,18 @@ pub struct LoadOptions {
     /// Namespace given to objects without one; `None` leaves them namespace-less (`-A`).
     pub default_namespace: Option<String>,
     pub limits: Limits,
+    /// Objects in these namespaces are dropped as they are read.
+    pub excluded_namespaces: Vec<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            default_namespace: None,
+            limits: Limits::default(),
+            excluded_namespaces: IGNORED_NAMESPACES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
 }
 
 /// A problem with the input. Display gives `file:line:col: what, and the fix`.
@@ -111,6 +123,15 @@ pub struct Loaded {
 /// with another extension are listed in `ignored`, as istioctl skips them with a note.
 pub fn expand_inputs(inputs: &[Input], ignored: &mut Vec<String>) -> Vec<Input> {
     let mut out = Vec::new();
+    // A file named twice (`a.yaml dir/` with a.yaml inside dir) is read once: reading it again
+    // would report every object in it as defined twice.
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |out: &mut Vec<Input>, p: PathBuf| {
+        let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+        if seen.insert(key) {
+            out.push(Input::Path(p));
+        }
+    };
     for input in inputs {
         match input {
             Input::Stdin => out.push(Input::Stdin),
@@ -120,7 +141,7 @@ pub fn expand_inputs(inputs: &[Input], ignored: &mut Vec<String>) -> Vec<Input> 
                 files.sort();
                 for f in files {
                     if has_known_extension(&f) {
-                        out.push(Input::Path(f));
+                        push(&mut out, f);
                     } else {
                         ignored.push(f.display().to_string());
                     }
@@ -128,7 +149,7 @@ pub fn expand_inputs(inputs: &[Input], ignored: &mut Vec<String>) -> Vec<Input> 
             }
             Input::Path(p) => {
                 if has_known_extension(p) || !p.exists() {
-                    out.push(Input::Path(p.clone()));
+                    push(&mut out, p.clone());
                 } else {
                     ignored.push(p.display().to_string());
                 }
@@ -265,10 +286,26 @@ fn parse_all(
             .chunks(chunk)
             .map(|part| scope.spawn(move || part.iter().map(parse_one).collect::<Vec<_>>()))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
+        let mut out = Vec::with_capacity(texts.len());
+        for (h, part) in handles.into_iter().zip(texts.chunks(chunk)) {
+            match h.join() {
+                Ok(results) => out.extend(results),
+                // A bug must not make files vanish from the result: each one says it failed.
+                Err(_) => out.extend(part.iter().map(|(name, _)| {
+                    let result = FileResult {
+                        errors: vec![InputError::Io {
+                            file: name.clone(),
+                            message:
+                                "internal error while parsing (a bug in ferryctl; please report it)"
+                                    .to_string(),
+                        }],
+                        ..FileResult::default()
+                    };
+                    (name.clone(), result)
+                })),
+            }
+        }
+        out
     })
 }
 
@@ -287,10 +324,37 @@ pub fn parse_file(name: &str, text: &str, opts: &LoadOptions) -> FileResult {
             .collect(),
         ..FileResult::default()
     };
+    let lines: Vec<&str> = text.lines().collect();
     for doc in stream.documents {
-        add_object(&file, doc.root, doc.start_line, opts, &mut out);
+        let line = document_start(&lines, doc.start_line);
+        add_object(&file, doc.root, line, opts, &mut out);
     }
     out
+}
+
+/// The line istioctl reports for a document: the first non-blank line after the `---` separator,
+/// comments included (its YAML reader splits on separators before parsing). `content_line` is the
+/// document's first content line.
+fn document_start(lines: &[&str], content_line: u32) -> u32 {
+    let mut start = content_line;
+    let mut l = content_line.saturating_sub(1);
+    while l >= 1 {
+        let Some(text) = lines.get(l as usize - 1) else {
+            break;
+        };
+        let trimmed = text.trim();
+        if text.starts_with("---") && text[3..].trim().is_empty() {
+            break;
+        }
+        if !trimmed.is_empty() {
+            if !trimmed.starts_with('#') {
+                break; // content of the previous document (after `...`): not ours
+            }
+            start = l;
+        }
+        l -= 1;
+    }
+    start
 }
 
 fn add_object(file: &Arc<str>, node: Node, line: u32, opts: &LoadOptions, out: &mut FileResult) {
@@ -323,8 +387,15 @@ fn add_object(file: &Arc<str>, node: Node, line: u32, opts: &LoadOptions, out: &
         return;
     }
     if kind == "List" || kind.ends_with("List") && api_version == "v1" {
-        let Some(Value::Seq(items)) = node.get("items").map(|n| n.value.clone()) else {
-            return;
+        let items = match node.get("items").map(|n| n.value.clone()) {
+            Some(Value::Seq(items)) => items,
+            None | Some(Value::Null) => return,
+            Some(_) => {
+                out.errors.push(object_error(format!(
+                    "{kind}: items must be a list of objects"
+                )));
+                return;
+            }
         };
         for item in items {
             let item_line = item.mark.line;
@@ -334,9 +405,9 @@ fn add_object(file: &Arc<str>, node: Node, line: u32, opts: &LoadOptions, out: &
     }
     let kind_id = match lookup(api_version, kind) {
         KindLookup::Known(k) => k,
-        KindLookup::UnknownVersion { kind, version } => {
+        KindLookup::UnknownVersion { kind, .. } => {
             out.errors.push(object_error(format!(
-                "{} has no version {version:?}; served versions: {}",
+                "{} is not served at apiVersion {api_version:?}; served versions: {}",
                 kind.name(),
                 kind.api_versions().join(", ")
             )));
@@ -361,7 +432,14 @@ fn add_object(file: &Arc<str>, node: Node, line: u32, opts: &LoadOptions, out: &
     let api_version = api_version.to_string();
     let json = node.to_json();
     let mut meta: ObjectMeta = match json.get("metadata") {
-        None => ObjectMeta::default(),
+        None | Some(serde_json::Value::Null) => ObjectMeta::default(),
+        // serde would read a struct from a sequence too; Kubernetes would not.
+        Some(m) if !m.is_object() => {
+            out.errors.push(object_error(format!(
+                "{kind}: metadata must be a mapping (name, namespace, labels, annotations)"
+            )));
+            return;
+        }
         Some(m) => match decode::<ObjectMeta>(m) {
             Ok(m) => m,
             Err(e) => {
@@ -386,7 +464,7 @@ fn add_object(file: &Arc<str>, node: Node, line: u32, opts: &LoadOptions, out: &
     if meta
         .namespace
         .as_deref()
-        .is_some_and(|ns| IGNORED_NAMESPACES.contains(&ns))
+        .is_some_and(|ns| opts.excluded_namespaces.iter().any(|e| e == ns))
     {
         return;
     }
@@ -508,7 +586,7 @@ mod tests {
     fn opts() -> LoadOptions {
         LoadOptions {
             default_namespace: Some("default".into()),
-            limits: Limits::default(),
+            ..LoadOptions::default()
         }
     }
 
@@ -521,7 +599,73 @@ mod tests {
         assert_eq!(r.resources[0].friendly_name(), "Service default/a");
         assert_eq!(r.resources[0].origin.line, 1);
         assert_eq!(r.resources[1].friendly_name(), "Namespace ns");
-        assert_eq!(r.resources[1].origin.line, 7);
+        // The comment opens the document, as istioctl counts it.
+        assert_eq!(r.resources[1].origin.line, 6);
+    }
+
+    #[test]
+    fn documents_start_at_their_first_non_blank_line() {
+        let text = "---\n\n# a\n# b\n\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n";
+        let r = parse_file("f.yaml", text, &opts());
+        assert_eq!(r.resources[0].origin.line, 3);
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n";
+        assert_eq!(
+            parse_file("f.yaml", text, &opts()).resources[0].origin.line,
+            1
+        );
+    }
+
+    #[test]
+    fn files_named_twice_are_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.yaml");
+        std::fs::write(&f, "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n").unwrap();
+        let mut ignored = Vec::new();
+        let inputs = expand_inputs(
+            &[
+                Input::Path(f.clone()),
+                Input::Path(dir.path().to_path_buf()),
+            ],
+            &mut ignored,
+        );
+        assert_eq!(inputs, vec![Input::Path(f)]);
+    }
+
+    #[test]
+    fn metadata_and_list_items_must_have_their_shapes() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: []\n";
+        let r = parse_file("f.yaml", text, &opts());
+        assert!(r.resources.is_empty());
+        assert!(
+            r.errors[0]
+                .to_string()
+                .contains("metadata must be a mapping"),
+            "{:?}",
+            r.errors
+        );
+        let text = "apiVersion: v1\nkind: List\nitems: {a: 1}\n";
+        let r = parse_file("f.yaml", text, &opts());
+        assert!(
+            r.errors[0].to_string().contains("items must be a list"),
+            "{:?}",
+            r.errors
+        );
+    }
+
+    #[test]
+    fn istio_kinds_at_a_wrong_api_version_are_errors() {
+        for api in ["networking.istio.io", "security.istio.io/v1", "v1"] {
+            let text = format!("apiVersion: {api}\nkind: VirtualService\nmetadata: {{name: a}}\n");
+            let r = parse_file("f.yaml", &text, &opts());
+            assert!(r.resources.is_empty() && r.skipped.is_empty(), "{api}");
+            assert!(
+                r.errors[0]
+                    .to_string()
+                    .contains("served versions: networking.istio.io/v1alpha3"),
+                "{api}: {:?}",
+                r.errors
+            );
+        }
     }
 
     #[test]
@@ -539,7 +683,7 @@ mod tests {
         let r = parse_file("f.yaml", text, &opts());
         assert_eq!(
             r.errors[0].to_string(),
-            "f.yaml:1: VirtualService has no version \"v2\"; served versions: networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1"
+            "f.yaml:1: VirtualService is not served at apiVersion \"networking.istio.io/v2\"; served versions: networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1"
         );
     }
 

@@ -214,7 +214,6 @@ fn visible_namespaces(annotation: Option<&String>, ns: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::config::source::{LoadOptions, parse_file};
-    use crate::config::yaml::Limits;
 
     fn store(yaml: &str) -> Store {
         let parsed = parse_file(
@@ -222,7 +221,7 @@ mod tests {
             yaml,
             &LoadOptions {
                 default_namespace: Some("default".into()),
-                limits: Limits::default(),
+                ..LoadOptions::default()
             },
         );
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
