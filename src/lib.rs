@@ -5,4 +5,5 @@ pub mod analyze;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod install;
 pub mod validation;
