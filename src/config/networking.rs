@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::types::{IntOrString, StringMatch};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct VirtualService {
     pub hosts: Vec<String>,
@@ -19,7 +20,7 @@ pub struct VirtualService {
     pub export_to: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRoute {
     pub name: Option<String>,
@@ -41,7 +42,7 @@ pub struct HttpRoute {
     pub headers: Option<Headers>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpMatchRequest {
     pub name: Option<String>,
@@ -60,7 +61,7 @@ pub struct HttpMatchRequest {
     pub stat_prefix: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRouteDestination {
     pub destination: Option<Destination>,
@@ -68,7 +69,7 @@ pub struct HttpRouteDestination {
     pub headers: Option<Headers>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Destination {
     pub host: String,
@@ -76,27 +77,27 @@ pub struct Destination {
     pub port: Option<PortSelector>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PortSelector {
     pub number: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Delegate {
     pub name: Option<String>,
     pub namespace: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Headers {
     pub request: Option<HeaderOperations>,
     pub response: Option<HeaderOperations>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HeaderOperations {
     pub set: BTreeMap<String, String>,
@@ -104,7 +105,7 @@ pub struct HeaderOperations {
     pub remove: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRedirect {
     pub uri: Option<String>,
@@ -115,14 +116,14 @@ pub struct HttpRedirect {
     pub redirect_code: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpDirectResponse {
     pub status: u32,
     pub body: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRewrite {
     pub uri: Option<String>,
@@ -130,7 +131,7 @@ pub struct HttpRewrite {
     pub uri_regex_rewrite: Option<RegexRewrite>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RegexRewrite {
     #[serde(rename = "match")]
@@ -138,7 +139,7 @@ pub struct RegexRewrite {
     pub rewrite: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRetry {
     pub attempts: Option<i64>,
@@ -149,14 +150,14 @@ pub struct HttpRetry {
     pub backoff: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpFaultInjection {
     pub delay: Option<FaultDelay>,
     pub abort: Option<FaultAbort>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FaultDelay {
     pub fixed_delay: Option<String>,
@@ -165,7 +166,7 @@ pub struct FaultDelay {
     pub percent: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FaultAbort {
     pub http_status: Option<i64>,
@@ -174,20 +175,20 @@ pub struct FaultAbort {
     pub percentage: Option<Percent>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Percent {
     pub value: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpMirrorPolicy {
     pub destination: Option<Destination>,
     pub percentage: Option<Percent>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct CorsPolicy {
     pub allow_origin: Vec<String>,
@@ -200,7 +201,7 @@ pub struct CorsPolicy {
     pub unmatched_preflights: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TlsRoute {
     #[serde(rename = "match")]
@@ -208,7 +209,7 @@ pub struct TlsRoute {
     pub route: Vec<RouteDestination>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TlsMatchAttributes {
     pub sni_hosts: Vec<String>,
@@ -219,7 +220,7 @@ pub struct TlsMatchAttributes {
     pub source_namespace: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TcpRoute {
     #[serde(rename = "match")]
@@ -227,7 +228,7 @@ pub struct TcpRoute {
     pub route: Vec<RouteDestination>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct L4MatchAttributes {
     pub destination_subnets: Vec<String>,
@@ -238,7 +239,7 @@ pub struct L4MatchAttributes {
     pub source_namespace: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RouteDestination {
     pub destination: Option<Destination>,
@@ -247,7 +248,7 @@ pub struct RouteDestination {
 
 // ---- DestinationRule ----
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct DestinationRule {
     pub host: String,
@@ -257,7 +258,7 @@ pub struct DestinationRule {
     pub workload_selector: Option<WorkloadSelector>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TrafficPolicy {
     pub load_balancer: Option<LoadBalancerSettings>,
@@ -270,7 +271,7 @@ pub struct TrafficPolicy {
     pub retry_budget: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PortTrafficPolicy {
     pub port: Option<PortSelector>,
@@ -280,7 +281,7 @@ pub struct PortTrafficPolicy {
     pub tls: Option<ClientTlsSettings>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Subset {
     pub name: String,
@@ -288,7 +289,7 @@ pub struct Subset {
     pub traffic_policy: Option<TrafficPolicy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LoadBalancerSettings {
     pub simple: Option<String>,
@@ -298,7 +299,7 @@ pub struct LoadBalancerSettings {
     pub warmup: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ConsistentHash {
     pub http_header_name: Option<String>,
@@ -310,7 +311,7 @@ pub struct ConsistentHash {
     pub minimum_ring_size: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpCookie {
     pub name: String,
@@ -319,14 +320,14 @@ pub struct HttpCookie {
     pub attributes: Vec<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ConnectionPoolSettings {
     pub tcp: Option<TcpSettings>,
     pub http: Option<HttpSettings>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct TcpSettings {
     pub max_connections: Option<i64>,
@@ -336,7 +337,7 @@ pub struct TcpSettings {
     pub idle_timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpSettings {
     pub http1_max_pending_requests: Option<i64>,
@@ -349,7 +350,7 @@ pub struct HttpSettings {
     pub max_concurrent_streams: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct OutlierDetection {
     pub split_external_local_origin_errors: Option<bool>,
@@ -363,7 +364,7 @@ pub struct OutlierDetection {
     pub min_health_percent: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ClientTlsSettings {
     pub mode: Option<String>,
@@ -377,7 +378,7 @@ pub struct ClientTlsSettings {
     pub ca_crl: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WorkloadSelector {
     /// `matchLabels` in the security/telemetry/DestinationRule selector; the networking
@@ -387,7 +388,7 @@ pub struct WorkloadSelector {
 
 /// `networking.v1alpha3.WorkloadSelector` (Sidecar): the map is named `labels`, unlike the
 /// `type.v1beta1` selector's `matchLabels`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LabelsSelector {
     pub labels: BTreeMap<String, String>,
@@ -395,14 +396,14 @@ pub struct LabelsSelector {
 
 // ---- Gateway ----
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Gateway {
     pub servers: Vec<Server>,
     pub selector: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Server {
     pub port: Option<ServerPort>,
@@ -413,7 +414,7 @@ pub struct Server {
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServerPort {
     pub number: u32,
@@ -422,7 +423,7 @@ pub struct ServerPort {
     pub target_port: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServerTlsSettings {
     pub https_redirect: Option<bool>,
@@ -444,7 +445,7 @@ pub struct ServerTlsSettings {
 
 // ---- ServiceEntry, WorkloadEntry, WorkloadGroup ----
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServiceEntry {
     pub hosts: Vec<String>,
@@ -458,7 +459,7 @@ pub struct ServiceEntry {
     pub subject_alt_names: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServicePort {
     pub number: u32,
@@ -467,7 +468,7 @@ pub struct ServicePort {
     pub target_port: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WorkloadEntry {
     pub address: Option<String>,
@@ -479,7 +480,7 @@ pub struct WorkloadEntry {
     pub service_account: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WorkloadGroup {
     pub metadata: Option<WorkloadGroupMeta>,
@@ -487,7 +488,7 @@ pub struct WorkloadGroup {
     pub probe: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct WorkloadGroupMeta {
     pub labels: BTreeMap<String, String>,
@@ -496,7 +497,7 @@ pub struct WorkloadGroupMeta {
 
 // ---- Sidecar ----
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Sidecar {
     pub workload_selector: Option<LabelsSelector>,
@@ -506,7 +507,7 @@ pub struct Sidecar {
     pub outbound_traffic_policy: Option<OutboundTrafficPolicy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct IstioIngressListener {
     pub port: Option<SidecarPort>,
@@ -517,7 +518,7 @@ pub struct IstioIngressListener {
     pub connection_pool: Option<ConnectionPoolSettings>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct IstioEgressListener {
     pub port: Option<SidecarPort>,
@@ -526,7 +527,7 @@ pub struct IstioEgressListener {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct SidecarPort {
     pub number: u32,
@@ -535,7 +536,7 @@ pub struct SidecarPort {
     pub target_port: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct OutboundTrafficPolicy {
     pub mode: Option<String>,
@@ -544,7 +545,7 @@ pub struct OutboundTrafficPolicy {
 
 // ---- EnvoyFilter ----
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct EnvoyFilter {
     pub workload_selector: Option<LabelsSelector>,
@@ -553,7 +554,7 @@ pub struct EnvoyFilter {
     pub priority: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct EnvoyConfigObjectPatch {
     pub apply_to: Option<String>,
@@ -562,7 +563,7 @@ pub struct EnvoyConfigObjectPatch {
     pub patch: Option<EnvoyPatch>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct EnvoyPatch {
     pub operation: Option<String>,

@@ -1,11 +1,12 @@
 //! `telemetry.istio.io` specs.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::networking::WorkloadSelector;
 use super::security::PolicyTargetReference;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Telemetry {
     pub selector: Option<WorkloadSelector>,
@@ -17,7 +18,7 @@ pub struct Telemetry {
 }
 
 /// A tracing, metrics or access-logging block; the analyzers read only its providers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TelemetryEntry {
     pub providers: Vec<ProviderRef>,
@@ -25,7 +26,7 @@ pub struct TelemetryEntry {
     pub rest: serde_json::Map<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ProviderRef {
     pub name: String,
