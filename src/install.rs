@@ -2,4 +2,5 @@
 //! rendering of everything `install` applies. Rendering is offline and deterministic so that
 //! `manifest generate`, the Kubernetes target and the local target share one source of truth.
 
+pub mod crds;
 pub mod iop;
