@@ -1,5 +1,914 @@
 //! The CustomResourceDefinitions of the Istio APIs Ferry serves (Istio's `base` component).
+//!
+//! Names, versions, storage versions, printer columns, labels and annotations follow Istio's
+//! `manifests/charts/base/files/crd-all.gen.yaml`, so a cluster set up by Ferry looks to
+//! `kubectl` and to existing tooling as one set up by istioctl. The `openAPIV3Schema` of every
+//! version is generated from the strict serde types `analyze` decodes with
+//! ([`crate::config::networking`], [`crate::config::security`], [`crate::config::telemetry`]):
+//! one definition of each API, so the API server accepts what `analyze` accepts.
+//!
+//! schemars emits JSON Schema 2020-12; Kubernetes wants a *structural* OpenAPI v3 subset.
+//! [`structural`] converts one into the other: `$ref`s are inlined, `null` alternatives (from
+//! `Option`) dropped, `additionalProperties: false` removed (the server prunes or, with strict
+//! field validation, rejects unknown fields instead), free-form values become
+//! `x-kubernetes-preserve-unknown-fields`, and externally tagged enums (one key of several) become
+//! an object listing every key with a `oneOf` of `required` clauses, the form Kubernetes allows.
+//! Field descriptions are dropped (the doc comments on these types are notes for Ferry's
+//! developers, and leaving them out keeps every CRD far below the 256 KiB a client-side
+//! `kubectl apply` can store); each `spec` keeps one line pointing at Istio's reference page.
+
+use serde_json::{Value, json};
 
 mod schema;
 
 pub use schema::{is_structural, structural};
+
+use crate::config::kind::Kind;
+use crate::config::{networking as net, security as sec, telemetry as tel};
+
+/// Printer column description Istio uses for `Age` (all kinds but DestinationRule).
+const AGE: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC. Populated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/api-conventions.md#metadata";
+
+/// DestinationRule's `Age` description, worded differently in Istio's file.
+const AGE_DR: &str = "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC. Populated by the system. Read-only. Null for lists. For more information, see [Kubernetes API Conventions](https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#metadata)";
+
+/// One `additionalPrinterColumns` entry.
+struct Column {
+    name: &'static str,
+    json_path: &'static str,
+    type_: &'static str,
+    description: &'static str,
+}
+
+const fn col(
+    name: &'static str,
+    json_path: &'static str,
+    type_: &'static str,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        json_path,
+        type_,
+        description,
+    }
+}
+
+const fn age(description: &'static str) -> Column {
+    col("Age", ".metadata.creationTimestamp", "date", description)
+}
+
+/// What Istio's CRD for one kind declares beyond the schema.
+struct Api {
+    kind: Kind,
+    plural: &'static str,
+    short_names: &'static [&'static str],
+    /// The version objects are stored at (exactly one per CRD).
+    storage: &'static str,
+    columns: &'static [Column],
+    /// Istio marks `spec` required at the root for these kinds.
+    spec_required: bool,
+    /// `helm.sh/resource-policy: keep` (every kind but WorkloadGroup in Istio's file).
+    keep: bool,
+    /// Spec description, with Istio's reference page.
+    description: &'static str,
+    /// The schemars schema of the spec type.
+    schema: fn() -> Value,
+}
+
+/// The kinds, in Istio's file order (by group, then plural).
+const APIS: &[Api] = &[
+    Api {
+        kind: Kind::DestinationRule,
+        plural: "destinationrules",
+        short_names: &["dr"],
+        storage: "v1",
+        columns: &[
+            col(
+                "Host",
+                ".spec.host",
+                "string",
+                "The name of a service from the service registry",
+            ),
+            age(AGE_DR),
+        ],
+        spec_required: false,
+        keep: true,
+        description: "Configuration affecting load balancing, outlier detection, etc. See more details at: https://istio.io/docs/reference/config/networking/destination-rule.html",
+        schema: schema_of::<net::DestinationRule>,
+    },
+    Api {
+        kind: Kind::EnvoyFilter,
+        plural: "envoyfilters",
+        short_names: &[],
+        storage: "v1alpha3",
+        columns: &[],
+        spec_required: false,
+        keep: true,
+        description: "Customizing Envoy configuration generated by Istio. See more details at: https://istio.io/docs/reference/config/networking/envoy-filter.html",
+        schema: schema_of::<net::EnvoyFilter>,
+    },
+    Api {
+        kind: Kind::Gateway,
+        plural: "gateways",
+        short_names: &["gw"],
+        storage: "v1",
+        columns: &[],
+        spec_required: false,
+        keep: true,
+        description: "Configuration affecting edge load balancer. See more details at: https://istio.io/docs/reference/config/networking/gateway.html",
+        schema: schema_of::<net::Gateway>,
+    },
+    Api {
+        kind: Kind::ServiceEntry,
+        plural: "serviceentries",
+        short_names: &["se"],
+        storage: "v1",
+        columns: &[
+            col(
+                "Hosts",
+                ".spec.hosts",
+                "string",
+                "The hosts associated with the ServiceEntry",
+            ),
+            col(
+                "Location",
+                ".spec.location",
+                "string",
+                "Whether the service is external to the mesh or part of the mesh (MESH_EXTERNAL or MESH_INTERNAL)",
+            ),
+            col(
+                "Resolution",
+                ".spec.resolution",
+                "string",
+                "Service resolution mode for the hosts (NONE, STATIC, or DNS)",
+            ),
+            age(AGE),
+        ],
+        spec_required: true,
+        keep: true,
+        description: "Configuration affecting service registry. See more details at: https://istio.io/docs/reference/config/networking/service-entry.html",
+        schema: schema_of::<net::ServiceEntry>,
+    },
+    Api {
+        kind: Kind::Sidecar,
+        plural: "sidecars",
+        short_names: &[],
+        storage: "v1",
+        columns: &[],
+        spec_required: false,
+        keep: true,
+        description: "Configuration affecting network reachability of a sidecar. See more details at: https://istio.io/docs/reference/config/networking/sidecar.html",
+        schema: schema_of::<net::Sidecar>,
+    },
+    Api {
+        kind: Kind::VirtualService,
+        plural: "virtualservices",
+        short_names: &["vs"],
+        storage: "v1",
+        columns: &[
+            col(
+                "Gateways",
+                ".spec.gateways",
+                "string",
+                "The names of gateways and sidecars that should apply these routes",
+            ),
+            col(
+                "Hosts",
+                ".spec.hosts",
+                "string",
+                "The destination hosts to which traffic is being sent",
+            ),
+            age(AGE),
+        ],
+        spec_required: false,
+        keep: true,
+        description: "Configuration affecting label/content routing, sni routing, etc. See more details at: https://istio.io/docs/reference/config/networking/virtual-service.html",
+        schema: schema_of::<net::VirtualService>,
+    },
+    Api {
+        kind: Kind::WorkloadEntry,
+        plural: "workloadentries",
+        short_names: &["we"],
+        storage: "v1",
+        columns: &[
+            age(AGE),
+            col(
+                "Address",
+                ".spec.address",
+                "string",
+                "Address associated with the network endpoint.",
+            ),
+        ],
+        spec_required: true,
+        keep: true,
+        description: "Configuration affecting VMs onboarded into the mesh. See more details at: https://istio.io/docs/reference/config/networking/workload-entry.html",
+        schema: schema_of::<net::WorkloadEntry>,
+    },
+    Api {
+        kind: Kind::WorkloadGroup,
+        plural: "workloadgroups",
+        short_names: &["wg"],
+        storage: "v1",
+        columns: &[age(AGE)],
+        spec_required: true,
+        keep: false,
+        description: "Describes a collection of workload instances. See more details at: https://istio.io/docs/reference/config/networking/workload-group.html",
+        schema: schema_of::<net::WorkloadGroup>,
+    },
+    Api {
+        kind: Kind::AuthorizationPolicy,
+        plural: "authorizationpolicies",
+        short_names: &["ap"],
+        storage: "v1beta1",
+        columns: &[
+            col("Action", ".spec.action", "string", "The operation to take."),
+            age(AGE),
+        ],
+        spec_required: false,
+        keep: true,
+        description: "Configuration for access control on workloads. See more details at: https://istio.io/docs/reference/config/security/authorization-policy.html",
+        schema: schema_of::<sec::AuthorizationPolicy>,
+    },
+    Api {
+        kind: Kind::PeerAuthentication,
+        plural: "peerauthentications",
+        short_names: &["pa"],
+        storage: "v1beta1",
+        columns: &[
+            col(
+                "Mode",
+                ".spec.mtls.mode",
+                "string",
+                "Defines the mTLS mode used for peer authentication.",
+            ),
+            age(AGE),
+        ],
+        spec_required: false,
+        keep: true,
+        description: "Peer authentication configuration for workloads. See more details at: https://istio.io/docs/reference/config/security/peer_authentication.html",
+        schema: schema_of::<sec::PeerAuthentication>,
+    },
+    Api {
+        kind: Kind::RequestAuthentication,
+        plural: "requestauthentications",
+        short_names: &["ra"],
+        storage: "v1beta1",
+        columns: &[],
+        spec_required: false,
+        keep: true,
+        description: "Request authentication configuration for workloads. See more details at: https://istio.io/docs/reference/config/security/request_authentication.html",
+        schema: schema_of::<sec::RequestAuthentication>,
+    },
+    Api {
+        kind: Kind::Telemetry,
+        plural: "telemetries",
+        short_names: &["telemetry"],
+        storage: "v1alpha1",
+        columns: &[age(AGE)],
+        spec_required: false,
+        keep: true,
+        description: "Telemetry configuration for workloads. See more details at: https://istio.io/docs/reference/config/telemetry.html",
+        schema: schema_of::<tel::Telemetry>,
+    },
+];
+
+/// The CRDs, one per Istio kind Ferry serves, in a fixed order and with a stable key order
+/// (keys sorted, as in Istio's file). Apply them before any Istio object (`manifest generate`
+/// lists them first).
+pub fn crds() -> Vec<Value> {
+    APIS.iter().map(crd).collect()
+}
+
+/// `<plural>.<group>` of every CRD in [`crds`], in the same order: what to wait for to be
+/// `Established` before applying Istio objects.
+pub fn crd_names() -> Vec<String> {
+    APIS.iter()
+        .map(|api| format!("{}.{}", api.plural, api.kind.group()))
+        .collect()
+}
+
+fn crd(api: &Api) -> Value {
+    let group = api.kind.group();
+    let kind = api.kind.name();
+    let mut labels = json!({
+        "app": "istio-pilot",
+        "chart": "istio",
+        "heritage": "Tiller",
+        "release": "istio",
+    });
+    match group {
+        "security.istio.io" => labels["istio"] = json!("security"),
+        "telemetry.istio.io" => labels["istio"] = json!("telemetry"),
+        _ => {}
+    }
+    let mut metadata = json!({
+        "labels": labels,
+        "name": format!("{}.{group}", api.plural),
+    });
+    if api.keep {
+        metadata["annotations"] = json!({ "helm.sh/resource-policy": "keep" });
+    }
+
+    let mut spec_schema = structural(&(api.schema)());
+    spec_schema["description"] = json!(api.description);
+    let mut root = json!({
+        "type": "object",
+        "properties": {
+            "spec": spec_schema,
+            "status": { "type": "object", "x-kubernetes-preserve-unknown-fields": true },
+        },
+    });
+    if api.spec_required {
+        root["required"] = json!(["spec"]);
+    }
+
+    // Istio lists versions in name order; all share one schema (Ferry decodes them alike).
+    let mut versions: Vec<&str> = api.kind.versions().to_vec();
+    versions.sort_unstable();
+    assert!(
+        versions.contains(&api.storage),
+        "{kind}: storage version {} is not served",
+        api.storage
+    );
+    let versions: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            let mut version = json!({
+                "name": v,
+                "schema": { "openAPIV3Schema": root },
+                "served": true,
+                "storage": *v == api.storage,
+                "subresources": { "status": {} },
+            });
+            if !api.columns.is_empty() {
+                version["additionalPrinterColumns"] = api
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "description": c.description,
+                            "jsonPath": c.json_path,
+                            "name": c.name,
+                            "type": c.type_,
+                        })
+                    })
+                    .collect();
+            }
+            version
+        })
+        .collect();
+
+    let group_category = group.replace('.', "-");
+    let mut names = json!({
+        "categories": ["istio-io", group_category],
+        "kind": kind,
+        "listKind": format!("{kind}List"),
+        "plural": api.plural,
+        "singular": kind.to_ascii_lowercase(),
+    });
+    if !api.short_names.is_empty() {
+        names["shortNames"] = json!(api.short_names);
+    }
+
+    sorted(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": metadata,
+        "spec": {
+            "group": group,
+            "names": names,
+            "scope": if api.kind.cluster_scoped() { "Cluster" } else { "Namespaced" },
+            "versions": versions,
+        },
+    }))
+}
+
+/// The JSON Schema schemars derives for `T` (what serde accepts when decoding it).
+fn schema_of<T: schemars::JsonSchema>() -> Value {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.meta_schema = None;
+            s.inline_subschemas = true;
+        })
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
+}
+
+/// Object keys sorted at every level (Istio's files are written that way), array order kept.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+    use super::*;
+    use crate::config::resource::Spec;
+    use crate::config::source::{LoadOptions, parse_file};
+
+    /// Served versions and the storage version of each CRD in Istio's
+    /// `manifests/charts/base/files/crd-all.gen.yaml`, written out by hand so a change to
+    /// `Kind::versions` or to `APIS` that drifts from Istio fails here.
+    const ISTIO: &[(&str, &[&str], &str)] = &[
+        (
+            "destinationrules.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "envoyfilters.networking.istio.io",
+            &["v1alpha3"],
+            "v1alpha3",
+        ),
+        (
+            "gateways.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "serviceentries.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "sidecars.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "virtualservices.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "workloadentries.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "workloadgroups.networking.istio.io",
+            &["v1", "v1alpha3", "v1beta1"],
+            "v1",
+        ),
+        (
+            "authorizationpolicies.security.istio.io",
+            &["v1", "v1beta1"],
+            "v1beta1",
+        ),
+        (
+            "peerauthentications.security.istio.io",
+            &["v1", "v1beta1"],
+            "v1beta1",
+        ),
+        (
+            "requestauthentications.security.istio.io",
+            &["v1", "v1beta1"],
+            "v1beta1",
+        ),
+        (
+            "telemetries.telemetry.istio.io",
+            &["v1", "v1alpha1"],
+            "v1alpha1",
+        ),
+    ];
+
+    fn crd_named(name: &str) -> Value {
+        crds()
+            .into_iter()
+            .find(|c| c["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no CRD {name}"))
+    }
+
+    /// The schema a CRD gives `apiVersion`'s version of its kind.
+    fn schema_for(crd: &Value, version: &str) -> Option<Value> {
+        crd["spec"]["versions"]
+            .as_array()?
+            .iter()
+            .find(|v| v["name"] == version && v["served"] == true)
+            .map(|v| v["schema"]["openAPIV3Schema"].clone())
+    }
+
+    // ---- a small validator: what the API server checks of a structural schema ----
+
+    fn validate(schema: &Value, value: &Value) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut body = value.clone();
+        // The server handles these itself; the schema does not list them.
+        if let Some(m) = body.as_object_mut() {
+            for k in ["apiVersion", "kind", "metadata"] {
+                m.remove(k);
+            }
+        }
+        check(schema, &body, "", &mut errors);
+        errors
+    }
+
+    fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+        let flag = |k: &str| schema.get(k) == Some(&Value::Bool(true));
+        if flag("x-kubernetes-int-or-string")
+            && !(value.is_i64() || value.is_u64() || value.is_string())
+        {
+            errors.push(format!("{path}: must be an integer or a string"));
+        }
+        if let Some(ty) = schema.get("type").and_then(Value::as_str) {
+            let ok = match ty {
+                "object" => value.is_object(),
+                "array" => value.is_array(),
+                "string" => value.is_string(),
+                "integer" => value.is_i64() || value.is_u64(),
+                "number" => value.is_number(),
+                "boolean" => value.is_boolean(),
+                _ => false,
+            };
+            if !ok {
+                errors.push(format!("{path}: must be of type {ty}, got {value}"));
+                return;
+            }
+        }
+        if let Some(options) = schema.get("enum").and_then(Value::as_array)
+            && !options.contains(value)
+        {
+            errors.push(format!("{path}: {value} is not one of {options:?}"));
+        }
+        if let Some(n) = value.as_f64() {
+            if schema
+                .get("minimum")
+                .and_then(Value::as_f64)
+                .is_some_and(|min| n < min)
+            {
+                errors.push(format!("{path}: {n} is below the minimum"));
+            }
+            if schema
+                .get("maximum")
+                .and_then(Value::as_f64)
+                .is_some_and(|max| n > max)
+            {
+                errors.push(format!("{path}: {n} is above the maximum"));
+            }
+        }
+        if let Some(map) = value.as_object() {
+            let props = schema.get("properties").and_then(Value::as_object);
+            for (k, v) in map {
+                let child = format!("{path}.{k}");
+                // The server prunes a null given for a field that is not nullable (and has no
+                // default) before it validates.
+                if v.is_null() {
+                    continue;
+                }
+                match (
+                    props.and_then(|p| p.get(k)),
+                    schema.get("additionalProperties"),
+                ) {
+                    (Some(s), _) | (None, Some(s)) => check(s, v, &child, errors),
+                    // Structural schemas only set these on objects; elsewhere the key is junctor
+                    // vocabulary (`required`) checked against the same value.
+                    (None, None) if flag("x-kubernetes-preserve-unknown-fields") => {}
+                    (None, None) if props.is_some() || schema.get("type").is_some() => {
+                        errors.push(format!("{child}: unknown field"))
+                    }
+                    (None, None) => {}
+                }
+            }
+            for name in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !map.contains_key(name.as_str().unwrap_or_default()) {
+                    errors.push(format!("{path}: {name} is required"));
+                }
+            }
+        }
+        if let (Some(items), Some(list)) = (schema.get("items"), value.as_array()) {
+            for (i, v) in list.iter().enumerate() {
+                check(items, v, &format!("{path}[{i}]"), errors);
+            }
+        }
+        let passes = |s: &Value| {
+            let mut e = Vec::new();
+            check(s, value, path, &mut e);
+            e.is_empty()
+        };
+        let variants = |k: &str| -> Vec<Value> {
+            schema
+                .get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        if schema.get("oneOf").is_some() {
+            let n = variants("oneOf").iter().filter(|s| passes(s)).count();
+            if n != 1 {
+                errors.push(format!(
+                    "{path}: must match exactly one of oneOf, matches {n}"
+                ));
+            }
+        }
+        if schema.get("anyOf").is_some() && !variants("anyOf").iter().any(passes) {
+            errors.push(format!("{path}: must match one of anyOf"));
+        }
+        if !variants("allOf").iter().all(passes) {
+            errors.push(format!("{path}: must match allOf"));
+        }
+        if let Some(not) = schema.get("not")
+            && passes(not)
+        {
+            errors.push(format!("{path}: must not match `not`"));
+        }
+    }
+
+    fn yaml_json(text: &str) -> Value {
+        let r = parse_file("test.yaml", text, &LoadOptions::default());
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        r.resources[0].node.to_json()
+    }
+
+    fn fixture_files() -> Vec<PathBuf> {
+        fn walk(dir: &Path, recurse: bool, out: &mut Vec<PathBuf>) {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|e| e.unwrap().path())
+                .collect();
+            entries.sort();
+            for p in entries {
+                if p.is_dir() {
+                    if recurse {
+                        walk(&p, recurse, out);
+                    }
+                } else if p.extension().is_some_and(|e| e == "yaml") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = Vec::new();
+        walk(&root.join("seed"), false, &mut files);
+        walk(&root.join("samples"), true, &mut files);
+        files
+    }
+
+    // ---- the tests ----
+
+    #[test]
+    fn every_crd_is_a_kubernetes_custom_resource_definition() {
+        /// Numbers compared as f64: k8s-openapi keeps bounds as floats.
+        fn normalized(v: Value) -> Value {
+            match sorted(v) {
+                Value::Number(n) => json!(n.as_f64()),
+                Value::Array(a) => Value::Array(a.into_iter().map(normalized).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.into_iter().map(|(k, v)| (k, normalized(v))).collect())
+                }
+                other => other,
+            }
+        }
+        for crd in crds() {
+            let name = crd["metadata"]["name"].clone();
+            let typed: CustomResourceDefinition =
+                serde_json::from_value(crd.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Nothing is lost on the way: every keyword is one Kubernetes knows.
+            let back = serde_json::to_value(&typed).unwrap();
+            assert_eq!(normalized(back), normalized(crd), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_version_schema_is_structural() {
+        for crd in crds() {
+            for v in crd["spec"]["versions"].as_array().unwrap() {
+                let schema = &v["schema"]["openAPIV3Schema"];
+                if let Err(e) = is_structural(schema) {
+                    panic!("{} {}: {e}", crd["metadata"]["name"], v["name"]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn versions_and_storage_are_istios() {
+        let got: Vec<(String, Vec<String>, String)> = crds()
+            .iter()
+            .map(|c| {
+                let versions = c["spec"]["versions"].as_array().unwrap();
+                assert!(versions.iter().all(|v| v["served"] == true));
+                let storage: Vec<&Value> =
+                    versions.iter().filter(|v| v["storage"] == true).collect();
+                assert_eq!(storage.len(), 1, "{}", c["metadata"]["name"]);
+                (
+                    c["metadata"]["name"].as_str().unwrap().to_string(),
+                    versions
+                        .iter()
+                        .map(|v| v["name"].as_str().unwrap().to_string())
+                        .collect(),
+                    storage[0]["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Vec<String>, String)> = ISTIO
+            .iter()
+            .map(|(n, v, s)| {
+                (
+                    n.to_string(),
+                    v.iter().map(|s| s.to_string()).collect(),
+                    s.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn names_and_metadata_are_istios() {
+        let names: Vec<String> = ISTIO.iter().map(|(n, _, _)| n.to_string()).collect();
+        assert_eq!(crd_names(), names);
+        let crds = crds();
+        for (crd, name) in crds.iter().zip(&names) {
+            assert_eq!(crd["metadata"]["name"], *name);
+            assert_eq!(crd["spec"]["scope"], "Namespaced");
+            let group = crd["spec"]["group"].as_str().unwrap();
+            assert!(name.ends_with(&format!(".{group}")));
+            assert_eq!(
+                crd["spec"]["names"]["categories"][1],
+                group.replace('.', "-")
+            );
+            assert_eq!(crd["metadata"]["labels"]["app"], "istio-pilot");
+        }
+        let vs = crd_named("virtualservices.networking.istio.io");
+        assert_eq!(vs["spec"]["names"]["shortNames"], json!(["vs"]));
+        assert_eq!(vs["spec"]["names"]["listKind"], "VirtualServiceList");
+        let ap = crd_named("authorizationpolicies.security.istio.io");
+        assert_eq!(ap["metadata"]["labels"]["istio"], "security");
+        let wg = crd_named("workloadgroups.networking.istio.io");
+        assert!(wg["metadata"].get("annotations").is_none());
+        let se = crd_named("serviceentries.networking.istio.io");
+        let columns: Vec<&str> = se["spec"]["versions"][0]["additionalPrinterColumns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(columns, ["Hosts", "Location", "Resolution", "Age"]);
+    }
+
+    #[test]
+    fn output_is_deterministic() {
+        let a = crds();
+        let b = crds();
+        assert_eq!(a, b);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+    }
+
+    #[test]
+    fn every_crd_fits_a_client_side_apply() {
+        // `kubectl apply` without --server-side stores the whole object in an annotation,
+        // and annotations are limited to 256 KiB.
+        let mut total = 0;
+        for crd in crds() {
+            let size = serde_json::to_string(&crd).unwrap().len();
+            total += size;
+            assert!(
+                size < 256 * 1024,
+                "{}: {size} bytes",
+                crd["metadata"]["name"]
+            );
+        }
+        let yaml: usize = crds()
+            .iter()
+            .map(|c| crate::config::emit::to_string(c).len())
+            .sum();
+        eprintln!("CRDs: {total} bytes of JSON, {yaml} bytes of YAML");
+    }
+
+    #[test]
+    fn fixtures_are_accepted_and_undecodable_specs_rejected() {
+        let crds = crds();
+        let mut checked = 0;
+        for file in fixture_files() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let name = file.display().to_string();
+            let loaded = parse_file(&name, &text, &LoadOptions::default());
+            for r in &loaded.resources {
+                let Some(api) = APIS.iter().find(|a| a.kind == r.kind) else {
+                    continue;
+                };
+                let crd = crds
+                    .iter()
+                    .find(|c| c["spec"]["names"]["kind"] == api.kind.name())
+                    .unwrap();
+                let version = r.api_version.rsplit('/').next().unwrap();
+                let schema = schema_for(crd, version)
+                    .unwrap_or_else(|| panic!("{}: {} not served", r.origin, r.api_version));
+                let errors = validate(&schema, &r.node.to_json());
+                match &r.spec {
+                    Spec::Invalid(e) => assert!(
+                        !errors.is_empty(),
+                        "{}: serde rejects ({e:?}), the schema accepts",
+                        r.origin
+                    ),
+                    _ => assert!(errors.is_empty(), "{}: {errors:?}", r.origin),
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 19,
+            "only {checked} Istio objects in the fixtures"
+        );
+    }
+
+    /// The schema and serde (`analyze`) agree on a spec: both accept it or both reject it.
+    fn agree(kind_crd: &str, version: &str, yaml: &str, accepted: bool) {
+        let object = yaml_json(yaml);
+        let schema = schema_for(&crd_named(kind_crd), version).unwrap();
+        let errors = validate(&schema, &object);
+        assert_eq!(errors.is_empty(), accepted, "{yaml}\nschema: {errors:?}");
+        let r = parse_file("t.yaml", yaml, &LoadOptions::default());
+        let serde_ok = !matches!(r.resources[0].spec, Spec::Invalid(_));
+        assert_eq!(
+            serde_ok, accepted,
+            "{yaml}\nserde: {:?}",
+            r.resources[0].spec
+        );
+    }
+
+    const VS: &str = "virtualservices.networking.istio.io";
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_rejected() {
+        let head =
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\n";
+        let good = "spec:\n  hosts: [reviews]\n  http:\n  - match:\n    - uri: {prefix: /a}\n      headers: {x-user: {exact: jason}}\n    route:\n    - destination: {host: reviews, subset: v2, port: {number: 9080}}\n      weight: 100\n    timeout: 5s\n";
+        agree(VS, "v1", &format!("{head}{good}"), true);
+        for bad in [
+            // unknown fields, at the top of spec and deep down
+            "spec:\n  hosts: [reviews]\n  htp: []\n",
+            "spec:\n  http:\n  - route:\n    - destination: {hots: reviews}\n",
+            // wrong types
+            "spec:\n  hosts: reviews\n",
+            "spec:\n  http:\n  - route:\n    - destination: {host: reviews}\n      weight: heavy\n",
+            "spec:\n  http:\n  - match:\n    - port: -1\n",
+            // a string match is exactly one of exact, prefix or regex
+            "spec:\n  http:\n  - match:\n    - uri: {exact: /a, prefix: /b}\n",
+            "spec:\n  http:\n  - match:\n    - uri: {suffix: /a}\n",
+        ] {
+            agree(VS, "v1", &format!("{head}{bad}"), false);
+        }
+    }
+
+    #[test]
+    fn a_null_option_is_accepted_as_serde_accepts_it() {
+        let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [a]\n  http:\n  - route:\n    - destination: {host: a, subset: null}\n";
+        agree(VS, "v1", vs, true);
+    }
+
+    #[test]
+    fn free_form_fields_and_maps_keep_their_shapes() {
+        let tel = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t}\nspec:\n  tracing:\n  - providers: [{name: zipkin}]\n    randomSamplingPercentage: 10\n    customTags: {a: {literal: {value: b}}}\n";
+        agree("telemetries.telemetry.istio.io", "v1", tel, true);
+        let bad_provider = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t}\nspec:\n  tracing:\n  - providers: [{nam: zipkin}]\n";
+        agree("telemetries.telemetry.istio.io", "v1", bad_provider, false);
+        let ef = "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: e}\nspec:\n  configPatches:\n  - applyTo: HTTP_FILTER\n    match: {context: SIDECAR_INBOUND, listener: {portNumber: 8080}}\n    patch: {operation: INSERT_BEFORE, value: {name: x, typed_config: {'@type': t}}}\n";
+        agree("envoyfilters.networking.istio.io", "v1alpha3", ef, true);
+        let pa = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p}\nspec:\n  selector: {matchLabels: {app: a}}\n  portLevelMtls:\n    8080: {mode: DISABLE}\n";
+        agree("peerauthentications.security.istio.io", "v1beta1", pa, true);
+        let pa_bad = pa.replace("mode: DISABLE", "mod: DISABLE");
+        agree(
+            "peerauthentications.security.istio.io",
+            "v1",
+            &pa_bad,
+            false,
+        );
+    }
+
+    #[test]
+    fn spec_is_required_where_istio_requires_it() {
+        let se = crd_named("serviceentries.networking.istio.io");
+        let schema = schema_for(&se, "v1").unwrap();
+        assert!(!validate(&schema, &json!({})).is_empty());
+        let vs = schema_for(&crd_named(VS), "v1beta1").unwrap();
+        assert!(validate(&vs, &json!({})).is_empty());
+        assert!(validate(&vs, &json!({"status": {"anything": [1]}})).is_empty());
+    }
+
+    #[test]
+    fn virtual_service_crd() {
+        insta::assert_snapshot!(crate::config::emit::to_string(&crd_named(VS)));
+    }
+}
