@@ -3,3 +3,5 @@
 //! `manifest generate`, the Kubernetes target and the local target share one source of truth.
 
 pub mod iop;
+pub mod output;
+pub mod render;
