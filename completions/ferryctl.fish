@@ -31,6 +31,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s i -l istioNamespace -
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
@@ -60,6 +61,24 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l ignore-unk
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s R -l recursive -d '[Removed: the recursive flag has been removed and is hardcoded to true] Process directory arguments recursively'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -f -a "diff" -d 'Compare manifests and generate diff'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l select -d 'Constrain the list of resources to compare to only the ones in this list, ignoring all others. Comma-separated "Kind:namespace:name" items where "*" (or an empty part) matches anything, e.g. "Deployment:istio-system:*" (all Deployments in istio-system) or "Service:*:istiod" (Services called istiod in all namespaces)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l ignore -d 'Ignore all listed items during comparison, using the same list format as --select; a fourth part ignores a field path inside the matching objects, e.g. "Deployment:*:*:metadata.labels*"' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l rename -d 'Rename resources of A before comparison: comma-separated A->B pairs, e.g. "Service:*:istiod->Service:*:istio-control" (rename the istiod Service to istio-control)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s r -l directory -d 'Compare directory'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Verbose output'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod completion;
 pub mod docs;
+pub mod manifest;
 pub mod output;
 pub mod version;
 
@@ -58,6 +59,8 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Analyze Istio configuration and print validation messages
     Analyze(analyze::AnalyzeArgs),
+    /// Commands related to Istio manifests
+    Manifest(manifest::ManifestArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -87,6 +90,7 @@ pub fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Analyze(args) => analyze::run(&cli.global, args),
+        Command::Manifest(args) => manifest::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
     };

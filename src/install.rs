@@ -3,4 +3,7 @@
 //! `manifest generate`, the Kubernetes target and the local target share one source of truth.
 
 pub mod crds;
+pub mod diff;
 pub mod iop;
+pub mod output;
+pub mod render;

@@ -381,7 +381,11 @@ pub struct SidecarInjectorValues {
     /// Annotations added to every injected pod.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub injected_annotations: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "rewriteAppHTTPProbe",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rewrite_app_http_probe: Option<bool>,
 }
 
@@ -391,7 +395,11 @@ pub struct IstiodRemoteValues {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// URL of the remote control plane's injection endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "injectionURL",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub injection_url: Option<String>,
 }
 
@@ -447,6 +455,29 @@ mod tests {
             let r: Result<IstioOperator, _> = serde_path_to_error::deserialize(&json);
             assert!(r.is_ok(), "{name}: {:?}", r.err().map(|e| e.to_string()));
         }
+    }
+
+    #[test]
+    fn acronyms_are_spelled_as_istio() {
+        let iop: IstioOperator = serde_json::from_value(serde_json::json!({
+            "apiVersion": API_VERSION, "kind": KIND, "spec": {"values": {
+                "istiodRemote": {"injectionURL": "https://x/inject"},
+                "sidecarInjectorWebhook": {"rewriteAppHTTPProbe": false},
+            }}
+        }))
+        .expect("decodes");
+        let v = &iop.spec.values;
+        assert!(
+            v.istiod_remote
+                .as_ref()
+                .is_some_and(|r| r.injection_url.is_some())
+        );
+        assert_eq!(
+            v.sidecar_injector_webhook
+                .as_ref()
+                .and_then(|s| s.rewrite_app_http_probe),
+            Some(false)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod analyze;
 mod bad_input;
 mod docs;
+mod manifest;
 mod seed;
 mod version;
 

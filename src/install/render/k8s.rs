@@ -1,0 +1,126 @@
+//! A component's `k8s` block applied to the objects rendered for it: pod scheduling, extra
+//! environment, annotations, resources and the Service overlay. Control plane and gateways share
+//! these rules, so they live in one place.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
+use serde_json::{Map, Value, json};
+
+use super::{insert_some, to_json};
+use crate::install::iop::K8s;
+
+/// `nodeSelector`, `affinity`, `tolerations` and `priorityClassName` of a pod spec.
+/// `node_selector` is the component's default (e.g. `values.pilot.nodeSelector`), which
+/// `k8s.nodeSelector` replaces.
+pub(crate) fn add_scheduling(
+    pod: &mut Map<String, Value>,
+    k8s: Option<&K8s>,
+    node_selector: Option<&BTreeMap<String, String>>,
+) {
+    let node_selector = k8s.and_then(|k| k.node_selector.as_ref()).or(node_selector);
+    insert_some(pod, "nodeSelector", node_selector.map(to_json));
+    insert_some(
+        pod,
+        "affinity",
+        k8s.and_then(|k| k.affinity.as_ref()).map(to_json),
+    );
+    insert_some(
+        pod,
+        "tolerations",
+        k8s.and_then(|k| k.tolerations.as_ref()).map(to_json),
+    );
+    if let Some(p) = k8s
+        .and_then(|k| k.priority_class_name.as_deref())
+        .filter(|p| !p.is_empty())
+    {
+        pod.insert("priorityClassName".into(), p.into());
+    }
+}
+
+/// `k8s.env` over the rendered environment: a variable of the same name is replaced in place,
+/// others are appended in the order given.
+pub(crate) fn apply_env(env: &mut Vec<Value>, k8s: Option<&K8s>) {
+    for var in k8s.and_then(|k| k.env.as_deref()).unwrap_or_default() {
+        set_env(env, var);
+    }
+}
+
+fn set_env(env: &mut Vec<Value>, var: &EnvVar) {
+    let value = to_json(var);
+    match env
+        .iter_mut()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(var.name.as_str()))
+    {
+        Some(slot) => *slot = value,
+        None => env.push(value),
+    }
+}
+
+/// `{name, value}`.
+pub(crate) fn env_value(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+/// `{name, valueFrom: {fieldRef: {apiVersion: v1, fieldPath}}}` (downward API).
+pub(crate) fn env_field(name: &str, field_path: &str) -> Value {
+    json!({"name": name, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": field_path}}})
+}
+
+/// Pod annotations: `defaults`, then the component default (`values.pilot.podAnnotations`), then
+/// `k8s.podAnnotations`; later keys win.
+pub(crate) fn pod_annotations(
+    defaults: Map<String, Value>,
+    component_default: Option<&BTreeMap<String, String>>,
+    k8s: Option<&K8s>,
+) -> Map<String, Value> {
+    let mut m = defaults;
+    for extra in [
+        component_default,
+        k8s.and_then(|k| k.pod_annotations.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for (k, v) in extra {
+            m.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+    m
+}
+
+/// `k8s.resources`, else the component default, else `fallback`.
+pub(crate) fn resources(
+    k8s: Option<&K8s>,
+    component_default: Option<&ResourceRequirements>,
+    fallback: Value,
+) -> Value {
+    k8s.and_then(|k| k.resources.as_ref())
+        .or(component_default)
+        .map(to_json)
+        .unwrap_or(fallback)
+}
+
+/// `k8s.service` over a rendered Service spec: `ports` replaces the list, every other field the
+/// user sets replaces the rendered one (a user who changes the `selector` means it).
+pub(crate) fn overlay_service(spec: &mut Map<String, Value>, k8s: Option<&K8s>) {
+    let Some(Value::Object(user)) = k8s.and_then(|k| k.service.as_ref()).map(to_json) else {
+        return;
+    };
+    for (key, value) in user {
+        if value.is_null() {
+            continue;
+        }
+        spec.insert(key, value);
+    }
+}
+
+/// `k8s.serviceAnnotations` as the Service's `metadata.annotations`.
+pub(crate) fn service_annotations(metadata: &mut Map<String, Value>, k8s: Option<&K8s>) {
+    insert_some(
+        metadata,
+        "annotations",
+        k8s.and_then(|k| k.service_annotations.as_ref())
+            .map(to_json),
+    );
+}
