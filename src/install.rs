@@ -8,4 +8,5 @@
 
 pub mod iop;
 pub mod revision;
+pub mod schema;
 pub mod set;
