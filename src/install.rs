@@ -7,6 +7,8 @@
 //! [`resolve::resolve`]; everything after that reads the typed value.
 
 pub mod iop;
+pub mod overlay;
+pub mod profile;
 pub mod revision;
 pub mod schema;
 pub mod set;
