@@ -9,6 +9,7 @@
 pub mod iop;
 pub mod overlay;
 pub mod profile;
+pub mod resolve;
 pub mod revision;
 pub mod schema;
 pub mod set;
