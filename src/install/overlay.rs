@@ -107,13 +107,6 @@ impl Document {
                 name: name.to_string(),
             });
         };
-        if let Some(second) = docs.next() {
-            return Err(OverlayError::Multiple {
-                name: name.to_string(),
-                line: second.start_line,
-                found: identify(&second.root),
-            });
-        }
         let is_iop = doc.root.get("apiVersion").and_then(Node::as_str) == Some(API_VERSION)
             && doc.root.get("kind").and_then(Node::as_str) == Some(KIND);
         if !is_iop {
@@ -121,6 +114,13 @@ impl Document {
                 name: name.to_string(),
                 line: doc.start_line,
                 found: identify(&doc.root),
+            });
+        }
+        if let Some(second) = docs.next() {
+            return Err(OverlayError::Multiple {
+                name: name.to_string(),
+                line: second.start_line,
+                found: identify(&second.root),
             });
         }
         Ok(Document {

@@ -26,6 +26,9 @@ use super::set::{self, Path, Segment, SetError, SetFlag};
 /// The image tag used when no profile, file or flag sets one.
 pub const COMPILED_IN_TAG: &str = env!("CARGO_PKG_VERSION");
 
+/// Appended to a finding that `--force` turned into a warning.
+const IGNORED: &str = " (ignored because of --force)";
+
 /// What the user asked for: `-f` files (already read), `--set` flags, `-r` and `--force`.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveInput {
@@ -107,8 +110,8 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
         .iter()
         .map(|s| SetFlag::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    // Schema findings, rendered with their file and line or their flag.
-    let mut problems: Vec<String> = Vec::new();
+    // Schema findings, each rendered for the error and for the --force warning.
+    let mut problems: Vec<(String, String)> = Vec::new();
 
     let mut files = Vec::new();
     for file in &input.files {
@@ -133,7 +136,11 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
         let leaf = match schema.check_path(&flag.path) {
             Ok(leaf) => leaf,
             Err((segment, finding)) => {
-                problems.push(flag.error_at(segment, finding.to_string()).to_string());
+                problems.push((
+                    flag.error_at(segment, finding.to_string()).to_string(),
+                    flag.error_at(segment, format!("{finding}{IGNORED}"))
+                        .to_string(),
+                ));
                 continue;
             }
         };
@@ -147,7 +154,11 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
                         found: format!("{:?}", flag.raw),
                     },
                 };
-                problems.push(flag.error_at_value(finding.to_string()).to_string());
+                problems.push((
+                    flag.error_at_value(finding.to_string()).to_string(),
+                    flag.error_at_value(format!("{finding}{IGNORED}"))
+                        .to_string(),
+                ));
             }
         }
     }
@@ -165,13 +176,11 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
     let mut warnings = Vec::new();
     if !problems.is_empty() {
         if !input.force {
-            return Err(ResolveError::Invalid(problems));
+            return Err(ResolveError::Invalid(
+                problems.into_iter().map(|(error, _)| error).collect(),
+            ));
         }
-        warnings.extend(
-            problems
-                .into_iter()
-                .map(|p| format!("{} (ignored because of --force)", p.replace('\n', "\n  "))),
-        );
+        warnings.extend(problems.into_iter().map(|(_, warning)| warning));
     }
 
     set_spec_field(&mut tree, "profile", Value::String(profile.clone()))?;
@@ -213,11 +222,12 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
 
 /// Checks one document, records its findings with file and line, and drops the offending fields
 /// (only kept when `--force` lets the findings through).
-fn check_document(doc: &mut Document, problems: &mut Vec<String>) {
+fn check_document(doc: &mut Document, problems: &mut Vec<(String, String)>) {
     let findings = schema::istio_operator().check_document(&mut doc.tree);
     let mut drop = Vec::new();
     for f in findings {
-        problems.push(format!("{}:{}: {f}", doc.name, doc.line_of(&f.path)));
+        let at = format!("{}:{}", doc.name, doc.line_of(&f.path));
+        problems.push((format!("{at}: {f}"), format!("{at}: {f}{IGNORED}")));
         drop.push(f.path);
     }
     overlay::remove_paths(&mut doc.tree, drop);
@@ -251,7 +261,7 @@ fn select_profile(sets: &[SetFlag], files: &[Document]) -> (String, Option<Strin
 fn load_profile(
     name: &str,
     origin: Option<String>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<(String, String)>,
 ) -> Result<Value, ResolveError> {
     let mut doc = profile::load(name).map_err(|error| ResolveError::Profile { origin, error })?;
     check_document(&mut doc, problems);
@@ -610,11 +620,11 @@ mod tests {
             r.warnings[0]
                 .starts_with("o.yaml:8: unknown field spec.components.pilot.k8s.replicaCont")
         );
-        assert!(
-            r.warnings
-                .iter()
-                .all(|w| w.ends_with("(ignored because of --force)"))
-        );
+        assert!(r.warnings.iter().all(|w| {
+            w.lines()
+                .next()
+                .is_some_and(|l| l.ends_with("(ignored because of --force)"))
+        }));
     }
 
     #[test]
