@@ -490,10 +490,7 @@ fn descend(
         }
         Segment::Select { key, value: want } => {
             let found = match node {
-                Value::Array(items) => items.iter_mut().find(|item| {
-                    item.get(key)
-                        .is_some_and(|v| scalar_text(v).as_deref() == Some(want))
-                }),
+                Value::Array(items) => items.iter_mut().find(|item| selects(item, key, want)),
                 _ => None,
             };
             match found {
@@ -505,6 +502,11 @@ fn descend(
             }
         }
     }
+}
+
+/// Whether `[key:value]` selects this list element: its field `key` is a scalar written `value`.
+pub fn selects(item: &Value, key: &str, value: &str) -> bool {
+    item.get(key).and_then(scalar_text).as_deref() == Some(value)
 }
 
 /// The text of a scalar, for matching `[key:value]` selectors.

@@ -3,6 +3,7 @@
 mod analyze;
 mod bad_input;
 mod docs;
+mod profile;
 mod seed;
 mod version;
 
