@@ -780,3 +780,56 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::*;
+
+    /// The `values.*` fields Ferry honours, down to Kubernetes types and maps (which are listed
+    /// whole), in schema order.
+    fn values_fields() -> Vec<String> {
+        let schema = istio_operator();
+        let mut out = Vec::new();
+        let start = Path::parse("spec.values").expect("path");
+        let mut stack = vec![(
+            start,
+            schema
+                .schema_at(Path::parse("spec.values").expect("path").segments())
+                .expect("values"),
+        )];
+        while let Some((path, s)) = stack.pop() {
+            let is_k8s = s
+                .get("$ref")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.contains("io.k8s."))
+                || s.get("anyOf").and_then(Value::as_array).is_some_and(|v| {
+                    v.iter().any(|x| {
+                        x.get("$ref")
+                            .and_then(Value::as_str)
+                            .is_some_and(|r| r.contains("io.k8s."))
+                    })
+                });
+            let view = schema.view(s);
+            match (view.leaf, view.properties) {
+                (Leaf::Object, Some(props)) if !is_k8s => {
+                    for (k, child) in props.iter().rev() {
+                        stack.push((path.key(k), child));
+                    }
+                }
+                _ => out.push(path.strip_spec().expect("under spec").to_string()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_readme_lists_every_honoured_value() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let missing: Vec<_> = values_fields()
+            .into_iter()
+            .filter(|f| !readme.contains(&format!("`{f}`")))
+            .collect();
+        assert!(missing.is_empty(), "README.md does not list {missing:#?}");
+    }
+}
