@@ -507,11 +507,6 @@ impl Schema {
         }
         None
     }
-
-    /// Whether `path` names a field the schema knows (keys, indexes, selectors).
-    pub fn is_valid(&self, path: &Path) -> bool {
-        self.schema_at(path.segments()).is_ok()
-    }
 }
 
 static ANY: Value = Value::Bool(true);
