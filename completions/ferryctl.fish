@@ -32,6 +32,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s h -l help -d 'Print h
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
@@ -61,13 +62,26 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l ignore-unk
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s R -l recursive -d '[Removed: the recursive flag has been removed and is hardcoded to true] Process directory arguments recursively'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -l context -d 'Kubernetes configuration context' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s n -l namespace -d 'Kubernetes namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from diff" -f -a "diff" -d 'Compare manifests and generate diff'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -f -a "generate" -d 'Generates an Istio install manifest'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -f -a "diff" -d 'Compare manifests and generate diff'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order; - reads standard input' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s s -l set -d 'Override an IstioOperator value, e.g. to choose a profile (--set profile=demo), enable or disable components (--set components.egressGateways[0].enabled=true), or override Istio settings (--set meshConfig.enableTracing=true). The values Ferry honours are listed in its README' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s r -l revision -d 'Target control plane revision for the command (a DNS-1123 label; default means none)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s o -l output -d 'Manifest output directory path: one file per component instead of standard output' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -l force -d 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l select -d 'Constrain the list of resources to compare to only the ones in this list, ignoring all others. Comma-separated "Kind:namespace:name" items where "*" (or an empty part) matches anything, e.g. "Deployment:istio-system:*" (all Deployments in istio-system) or "Service:*:istiod" (Services called istiod in all namespaces)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l ignore -d 'Ignore all listed items during comparison, using the same list format as --select; a fourth part ignores a field path inside the matching objects, e.g. "Deployment:*:*:metadata.labels*"' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l rename -d 'Rename resources of A before comparison: comma-separated A->B pairs, e.g. "Service:*:istiod->Service:*:istio-control" (rename the istiod Service to istio-control)' -r
@@ -79,6 +93,45 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Verbose output'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -f -a "list" -d 'Lists available Istio configuration profiles'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -f -a "dump" -d 'Dumps an Istio configuration profile'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -f -a "diff" -d 'Diffs two Istio configuration profiles'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: one of json|yaml (default: istioctl\'s list)' -r -f -a "json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order; - reads standard input' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s s -l set -d 'Override an IstioOperator value, e.g. to choose a profile (--set profile=demo), enable or disable components (--set components.egressGateways[0].enabled=true), or override Istio settings (--set meshConfig.enableTracing=true). The values Ferry honours are listed in its README' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s p -l config-path -d 'The path the root of the configuration subtree to dump e.g. components.pilot. By default, dump whole tree' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s o -l output -d 'Output format: one of json|yaml|flags' -r -f -a "json\t''
+yaml\t''
+flags\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -l force -d 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

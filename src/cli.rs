@@ -6,6 +6,7 @@ pub mod completion;
 pub mod docs;
 pub mod manifest;
 pub mod output;
+pub mod profile;
 pub mod version;
 
 use std::process::ExitCode;
@@ -61,6 +62,14 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Commands related to Istio manifests
     Manifest(manifest::ManifestArgs),
+    /// Commands related to Istio configuration profiles
+    #[command(
+        long_about = "The profile subcommand lists, dumps or diffs Istio configuration profiles.",
+        after_help = "Examples:\n  \
+            ferryctl profile list\n  \
+            ferryctl manifest generate --set profile=demo  # Use a profile from the list"
+    )]
+    Profile(profile::ProfileArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -91,6 +100,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Analyze(args) => analyze::run(&cli.global, args),
         Command::Manifest(args) => manifest::run(args),
+        Command::Profile(args) => profile::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
     };

@@ -1,6 +1,7 @@
 //! `ferryctl manifest`: commands related to install manifests, as istioctl's `manifest` group.
-//! Today `diff`; the comparison itself lives in `install::diff`, this layer reads files and
-//! prints.
+//! `generate` resolves the IstioOperator (`install::resolve`), renders it (`install::render`,
+//! CRDs first) and prints or writes it; `diff` compares manifests (`install::diff`). This layer
+//! only reads files and prints.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +9,13 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 use crate::cli::output::write_stdout;
+use crate::cli::profile::ManifestsArg;
 use crate::exit::{CommandError, Exit};
 use crate::install::diff::{self, DiffError, DiffOptions};
+use crate::install::overlay::OverlayFile;
+use crate::install::render::{self, Component, Rendered};
+use crate::install::resolve::{ResolveInput, resolve};
+use crate::install::{crds, output};
 
 #[derive(Debug, Args)]
 #[command(
@@ -23,12 +29,48 @@ pub struct ManifestArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
-    // `generate` joins here once profile resolution lands: resolve the IstioOperator
-    // (`install::resolve::resolve`), render it (`install::render::render`), prepend the CRDs
-    // (component Base) and print it with `install::output::to_yaml`, or write
-    // `install::output::component_files` under `-o DIR`.
+    /// Generates an Istio install manifest
+    Generate(GenerateArgs),
     /// Compare manifests and generate diff
     Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "The generate subcommand generates an Istio install manifest and outputs to the console by default.\n\
+                  The manifest is rendered offline from the built-in profiles, -f files and --set flags: the same\n\
+                  objects 'ferryctl install' applies, CRDs first, in apply order.",
+    after_help = "Examples:\n  # Generate a default Istio installation\n  ferryctl manifest generate\n\n  # Enable Tracing\n  ferryctl manifest generate --set meshConfig.enableTracing=true\n\n  # Generate the demo profile\n  ferryctl manifest generate --set profile=demo\n\n  # A canary revision, written one file per component\n  ferryctl manifest generate -r canary -o out/"
+)]
+pub struct GenerateArgs {
+    /// Path to file containing IstioOperator custom resource. This flag can be specified multiple
+    /// times to overlay multiple files. Multiple files are overlaid in left to right order; - reads
+    /// standard input
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub filenames: Vec<String>,
+    /// Override an IstioOperator value, e.g. to choose a profile (--set profile=demo), enable or
+    /// disable components (--set components.egressGateways[0].enabled=true), or override Istio
+    /// settings (--set meshConfig.enableTracing=true). The values Ferry honours are listed in its
+    /// README
+    #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Target control plane revision for the command (a DNS-1123 label; default means none)
+    #[arg(short = 'r', long)]
+    pub revision: Option<String>,
+    /// Manifest output directory path: one file per component instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Proceed even with validation errors: unknown fields and bad values are dropped with a
+    /// warning
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub manifests: ManifestsArg,
 }
 
 #[derive(Debug, Args)]
@@ -71,8 +113,57 @@ pub struct DiffArgs {
 
 pub fn run(args: &ManifestArgs) -> Result<Exit> {
     match &args.command {
+        ManifestCommand::Generate(g) => run_generate(g),
         ManifestCommand::Diff(d) => run_diff(d),
     }
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<Exit> {
+    args.manifests.refuse()?;
+    let input = ResolveInput {
+        files: OverlayFile::read_all(&args.filenames)?,
+        sets: args.set.clone(),
+        revision: args.revision.clone(),
+        force: args.force,
+    };
+    let resolved = resolve(&input)?;
+    for w in &resolved.warnings {
+        eprintln!("Warning: {w}");
+    }
+    let rendered = render::render(&resolved.iop).map_err(|e| CommandError::usage(e.to_string()))?;
+    let mut objects: Vec<Rendered> = if rendered.iter().any(|r| r.component == Component::Base) {
+        crds::crds()
+            .into_iter()
+            .map(|object| Rendered {
+                component: Component::Base,
+                object,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    objects.extend(rendered);
+    match &args.output {
+        None => write_stdout(&output::to_yaml(&objects))?,
+        Some(dir) => write_components(dir, &objects)?,
+    }
+    Ok(Exit::Success)
+}
+
+/// Writes one file per component under `dir`. Each file is written to a temporary name and
+/// renamed, so an interrupted run never leaves a half-written manifest behind.
+fn write_components(dir: &Path, objects: &[Rendered]) -> Result<()> {
+    for (rel, text) in output::component_files(objects) {
+        let path = dir.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating directory {}", parent.display()))?;
+        }
+        let tmp = path.with_extension("yaml.tmp");
+        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn run_diff(args: &DiffArgs) -> Result<Exit> {

@@ -4,6 +4,7 @@ mod analyze;
 mod bad_input;
 mod docs;
 mod manifest;
+mod profile;
 mod seed;
 mod version;
 

@@ -144,3 +144,133 @@ fn bad_input_and_bad_flags_have_their_own_exit_codes() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(64), "one path is not enough");
 }
+
+fn generate(args: &[&str]) -> std::process::Output {
+    ferryctl()
+        .args(["manifest", "generate"])
+        .args(args)
+        .output()
+        .expect("ferryctl runs")
+}
+
+/// Every object of every profile (and a canary revision) decodes into its k8s-openapi type, and
+/// the output is identical run to run.
+#[test]
+fn generated_objects_are_kubernetes_objects_and_stable() {
+    use k8s_openapi::api::{
+        admissionregistration::v1 as adm, apps::v1 as apps, autoscaling::v2 as hpa,
+        core::v1 as core, policy::v1 as policy, rbac::v1 as rbac,
+    };
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    fn check<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<(), String> {
+        serde_path_to_error::deserialize::<_, T>(v.clone())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+    for args in [
+        vec!["--set", "profile=default"],
+        vec!["--set", "profile=demo"],
+        vec!["--set", "profile=minimal"],
+        vec!["--set", "profile=remote"],
+        vec!["--set", "profile=empty"],
+        vec!["--set", "profile=preview"],
+        vec!["--set", "profile=stable"],
+        vec!["-r", "canary", "-f", "fixtures/seed/ha-pilot-operator.yaml"],
+    ] {
+        let out = generate(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            generate(&args).stdout,
+            out.stdout,
+            "{args:?}: output differs between runs"
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let stream = ferry::config::yaml::parse_stream(&text, Default::default());
+        assert!(stream.errors.is_empty(), "{args:?}: {:?}", stream.errors);
+        for doc in &stream.documents {
+            let v = doc.root.to_json();
+            let kind = v["kind"].as_str().unwrap_or_default().to_string();
+            let r = match kind.as_str() {
+                "CustomResourceDefinition" => check::<CustomResourceDefinition>(&v),
+                "ServiceAccount" => check::<core::ServiceAccount>(&v),
+                "ConfigMap" => check::<core::ConfigMap>(&v),
+                "Service" => check::<core::Service>(&v),
+                "Endpoints" => check::<core::Endpoints>(&v),
+                "Deployment" => check::<apps::Deployment>(&v),
+                "HorizontalPodAutoscaler" => check::<hpa::HorizontalPodAutoscaler>(&v),
+                "PodDisruptionBudget" => check::<policy::PodDisruptionBudget>(&v),
+                "ClusterRole" => check::<rbac::ClusterRole>(&v),
+                "ClusterRoleBinding" => check::<rbac::ClusterRoleBinding>(&v),
+                "Role" => check::<rbac::Role>(&v),
+                "RoleBinding" => check::<rbac::RoleBinding>(&v),
+                "MutatingWebhookConfiguration" => check::<adm::MutatingWebhookConfiguration>(&v),
+                "ValidatingWebhookConfiguration" => {
+                    check::<adm::ValidatingWebhookConfiguration>(&v)
+                }
+                "ValidatingAdmissionPolicy" => check::<adm::ValidatingAdmissionPolicy>(&v),
+                "ValidatingAdmissionPolicyBinding" => {
+                    check::<adm::ValidatingAdmissionPolicyBinding>(&v)
+                }
+                "EndpointSlice" => check::<k8s_openapi::api::discovery::v1::EndpointSlice>(&v),
+                other => Err(format!("no k8s-openapi type checked for kind {other}")),
+            };
+            assert!(
+                r.is_ok(),
+                "{args:?} {kind} {}: {:?}",
+                v["metadata"]["name"],
+                r
+            );
+        }
+    }
+}
+
+#[test]
+fn generate_writes_one_file_per_component() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = generate(&["-o", dir.path().to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0));
+    let pilot = std::fs::read_to_string(dir.path().join("Base/Pilot/Pilot.yaml")).expect("Pilot");
+    assert!(pilot.contains("name: istiod\n"), "{pilot}");
+    let base = std::fs::read_to_string(dir.path().join("Base/Base.yaml")).expect("Base");
+    assert!(
+        base.starts_with("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n")
+    );
+}
+
+#[test]
+fn generate_bad_input_is_named() {
+    insta::assert_snapshot!(transcript(ferryctl().args([
+        "manifest",
+        "generate",
+        "--set",
+        "components.pilot.k8s.replicaCont=3",
+    ])));
+    insta::assert_snapshot!(transcript(
+        ferryctl().args(["manifest", "generate", "-r", "Canary"])
+    ));
+    insta::assert_snapshot!(transcript(ferryctl().args([
+        "manifest",
+        "generate",
+        "-f",
+        "fixtures/seed/bookinfo-gateway.yaml",
+    ])));
+}
+
+#[test]
+fn generate_expresses_the_seed_ha_examples() {
+    let out = generate(&[
+        "-f",
+        "fixtures/seed/ha-pilot-operator.yaml",
+        "-f",
+        "fixtures/seed/ha-gateway-operator.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("podAntiAffinity:"), "pilot anti-affinity");
+    assert!(text.contains("maxReplicas: 10"), "gateway HPA");
+}
