@@ -66,11 +66,14 @@ pub struct Document {
 /// Bounds that keep hostile input cheap to refuse.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest nesting of sequences and mappings.
+    /// Deepest nesting of sequences and mappings, aliases included: every recursion over a
+    /// [`Node`] is bounded by it.
     pub max_depth: usize,
     /// Largest document, in bytes of source text.
     pub max_document_bytes: usize,
-    /// Nodes that alias expansion may add to one document, on top of the nodes written out.
+    /// Nodes that copying may add to one stream, on top of the nodes written out: each alias
+    /// costs its anchor's full expanded size, and an anchor nested in another its size again.
+    /// A scalar counts one node per 64 bytes.
     pub max_alias_nodes: usize,
 }
 
@@ -145,34 +148,66 @@ pub struct Stream {
     pub errors: Vec<YamlError>,
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        mark: Mark,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<Entry>,
-        pending_key: Option<(String, Mark)>,
-        index: Option<HashMap<String, usize>>,
-        mark: Mark,
-        anchor: usize,
-    },
+/// A sequence or mapping whose end event has not come yet.
+struct Frame {
+    mark: Mark,
+    anchor: usize,
+    /// Running totals over the children written so far; see [`Built`].
+    weight: usize,
+    height: usize,
+    anchored: usize,
+    body: Body,
 }
 
-/// Maps above this many keys get a hash index for duplicate detection; below it a scan is cheaper.
+enum Body {
+    Seq(Vec<Node>),
+    Map(MapBody),
+}
+
+struct MapBody {
+    entries: Vec<Entry>,
+    pending_key: Option<(String, Mark)>,
+    index: Option<HashMap<String, usize>>,
+}
+
+/// A finished node and what the limits need to know about it, so that nothing walks the tree
+/// again to find out.
+struct Built {
+    node: Node,
+    /// Cost of one copy: nodes (and keys) in the subtree, with a scalar counting one more node
+    /// per [`BYTES_PER_NODE`] bytes so that copying a long string is not nearly free.
+    weight: usize,
+    /// Levels of sequences and mappings in the subtree (0 for a scalar).
+    height: usize,
+    /// Part of `weight` that an anchor already keeps a copy of; copying the subtree again for an
+    /// enclosing anchor duplicates that part.
+    anchored: usize,
+}
+
+/// What an alias copies.
+struct Anchor {
+    node: Node,
+    weight: usize,
+    height: usize,
+}
+
+/// Maps above this many keys get a hash index for key lookups; below it a scan is cheaper.
 const INDEX_THRESHOLD: usize = 16;
+
+/// Scalar bytes that count as one node in the alias budget.
+const BYTES_PER_NODE: usize = 64;
 
 struct Builder {
     limits: Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, Anchor>,
+    /// Copying charged to the alias budget so far. Kept across documents: the budget bounds what
+    /// one stream can make us hold, and a stream may hold many documents.
     alias_nodes: usize,
     /// Set when the current document is being skipped after an error.
     skipping: bool,
     root: Option<Node>,
     doc_start_line: u32,
-    doc_start_byte: usize,
 }
 
 /// Parses every document of `text`.
@@ -186,11 +221,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         skipping: false,
         root: None,
         doc_start_line: 1,
-        doc_start_byte: 0,
     };
     // saphyr reports character offsets; a document can only be too large when the whole text is,
     // so small inputs skip the check. Characters stand in for bytes (never more than bytes).
     let check_size = text.len() > limits.max_document_bytes;
+    let mut doc_start = 0;
     for item in Parser::new_from_str(text) {
         let (event, span) = match item {
             Ok(pair) => pair,
@@ -207,11 +242,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         match event {
             Event::DocumentStart(_) => {
                 builder.start_document(&span);
-                builder.doc_start_byte = span.start.index();
+                doc_start = span.start.index();
             }
             Event::DocumentEnd => {
                 if !builder.skipping {
-                    let size = span.end.index().saturating_sub(builder.doc_start_byte);
+                    let size = span.end.index().saturating_sub(doc_start);
                     if check_size && size > limits.max_document_bytes {
                         out.errors.push(YamlError::TooLarge {
                             line: builder.doc_start_line,
@@ -225,25 +260,24 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
                         });
                     }
                 }
-                builder.root = None;
+                builder.end_document();
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             other => {
                 if builder.skipping {
                     continue;
                 }
-                if check_size
-                    && span.start.index() - builder.doc_start_byte > limits.max_document_bytes
-                {
+                let size = span.start.index().saturating_sub(doc_start);
+                if check_size && size > limits.max_document_bytes {
                     out.errors.push(YamlError::TooLarge {
                         line: builder.doc_start_line,
-                        size: span.start.index() - builder.doc_start_byte,
+                        size,
                         limit_mib: limits.max_document_bytes / (1024 * 1024),
                     });
                     builder.skip();
                     continue;
                 }
-                if let Err(err) = builder.event(other, &span) {
+                if let Err(err) = builder.event(other, Mark::from_span(&span)) {
                     out.errors.push(err);
                     builder.skip();
                 }
@@ -253,14 +287,29 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
     out
 }
 
+/// Cost of a scalar for the alias budget; see [`Built::weight`].
+fn scalar_weight(value: &Value) -> usize {
+    match value {
+        Value::String(s) => 1 + s.len() / BYTES_PER_NODE,
+        _ => 1,
+    }
+}
+
 impl Builder {
     fn start_document(&mut self, span: &Span) {
         self.stack.clear();
         self.anchors.clear();
-        self.alias_nodes = 0;
         self.skipping = false;
         self.root = None;
         self.doc_start_line = Mark::from_span(span).line;
+    }
+
+    /// Anchors do not outlive their document; their copies are freed here rather than when the
+    /// next document starts.
+    fn end_document(&mut self) {
+        self.stack.clear();
+        self.anchors.clear();
+        self.root = None;
     }
 
     fn skip(&mut self) {
@@ -270,8 +319,21 @@ impl Builder {
         self.root = None;
     }
 
-    fn event(&mut self, event: Event<'_>, span: &Span) -> Result<(), YamlError> {
-        let mark = Mark::from_span(span);
+    /// Adds `weight` to the copying done for this stream, refusing it (before anything is
+    /// copied) when that passes the alias budget.
+    fn charge(&mut self, weight: usize, mark: Mark) -> Result<(), YamlError> {
+        self.alias_nodes = self.alias_nodes.saturating_add(weight);
+        if self.alias_nodes > self.limits.max_alias_nodes {
+            return Err(YamlError::AliasBomb {
+                line: mark.line,
+                col: mark.col,
+                limit: self.limits.max_alias_nodes,
+            });
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: Event<'_>, mark: Mark) -> Result<(), YamlError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag_suffix = tag.as_ref().map(|t| t.suffix.as_str());
@@ -279,8 +341,11 @@ impl Builder {
                 // must not turn into "true".
                 let is_key = matches!(
                     self.stack.last(),
-                    Some(Frame::Map {
-                        pending_key: None,
+                    Some(Frame {
+                        body: Body::Map(MapBody {
+                            pending_key: None,
+                            ..
+                        }),
                         ..
                     })
                 );
@@ -299,84 +364,111 @@ impl Builder {
                         _ => Value::String(text.into_owned()),
                     }
                 };
+                let weight = scalar_weight(&value);
                 let node = Node { value, mark };
+                let mut anchored = 0;
                 if anchor != 0 {
-                    self.anchors.insert(anchor, (node.clone(), 1));
+                    self.anchors.insert(
+                        anchor,
+                        Anchor {
+                            node: node.clone(),
+                            weight,
+                            height: 0,
+                        },
+                    );
+                    anchored = weight;
                 }
-                self.push(node)
+                self.push(Built {
+                    node,
+                    weight,
+                    height: 0,
+                    anchored,
+                })
             }
             Event::Alias(id) => {
-                let Some((node, size)) = self.anchors.get(&id) else {
+                let Some(&Anchor { weight, height, .. }) = self.anchors.get(&id) else {
                     return Err(YamlError::UnknownAnchor {
                         line: mark.line,
                         col: mark.col,
                     });
                 };
-                self.alias_nodes = self.alias_nodes.saturating_add(*size);
-                if self.alias_nodes > self.limits.max_alias_nodes {
-                    return Err(YamlError::AliasBomb {
+                // The copy lands below every open collection; were it allowed past the depth
+                // limit, recursive code over the tree (to_json, deserialization, even drop)
+                // could overflow the stack.
+                if self.stack.len().saturating_add(height) > self.limits.max_depth {
+                    return Err(YamlError::TooDeep {
                         line: mark.line,
                         col: mark.col,
-                        limit: self.limits.max_alias_nodes,
+                        limit: self.limits.max_depth,
                     });
                 }
-                let node = node.clone();
-                self.push(node)
+                self.charge(weight, mark)?;
+                let Some(anchor) = self.anchors.get(&id) else {
+                    return Err(YamlError::UnknownAnchor {
+                        line: mark.line,
+                        col: mark.col,
+                    });
+                };
+                let node = anchor.node.clone();
+                self.push(Built {
+                    node,
+                    weight,
+                    height,
+                    anchored: 0,
+                })
             }
             Event::SequenceStart(anchor, _) => {
                 self.check_depth(mark)?;
-                self.stack.push(Frame::Seq {
-                    items: Vec::new(),
-                    mark,
-                    anchor,
-                });
+                self.stack
+                    .push(Frame::new(mark, anchor, Body::Seq(Vec::new())));
                 Ok(())
             }
             Event::MappingStart(anchor, _) => {
                 self.check_depth(mark)?;
-                self.stack.push(Frame::Map {
+                let body = Body::Map(MapBody {
                     entries: Vec::new(),
                     pending_key: None,
                     index: None,
-                    mark,
-                    anchor,
                 });
+                self.stack.push(Frame::new(mark, anchor, body));
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
                 };
-                let (node, anchor) = match frame {
-                    Frame::Seq {
-                        items,
-                        mark,
-                        anchor,
-                    } => (
-                        Node {
-                            value: Value::Seq(items),
-                            mark,
-                        },
-                        anchor,
-                    ),
-                    Frame::Map {
-                        entries,
-                        mark,
-                        anchor,
-                        ..
-                    } => (
-                        Node {
-                            value: Value::Map(entries),
-                            mark,
-                        },
-                        anchor,
-                    ),
+                let value = match frame.body {
+                    Body::Seq(items) => Value::Seq(items),
+                    Body::Map(map) => Value::Map(map.entries),
                 };
-                if anchor != 0 {
-                    let size = node.size();
-                    self.anchors.insert(anchor, (node.clone(), size));
+                let node = Node {
+                    value,
+                    mark: frame.mark,
+                };
+                let weight = frame.weight.saturating_add(1);
+                let height = frame.height.saturating_add(1);
+                let mut anchored = frame.anchored;
+                if frame.anchor != 0 {
+                    // Keeping this copy duplicates what anchors inside already keep; anchors
+                    // nested a few hundred deep around a big subtree would otherwise copy it a
+                    // few hundred times, with no alias at all.
+                    self.charge(anchored, frame.mark)?;
+                    self.anchors.insert(
+                        frame.anchor,
+                        Anchor {
+                            node: node.clone(),
+                            weight,
+                            height,
+                        },
+                    );
+                    anchored = weight;
                 }
-                self.push(node)
+                self.push(Built {
+                    node,
+                    weight,
+                    height,
+                    anchored,
+                })
             }
             _ => Ok(()),
         }
@@ -394,102 +486,137 @@ impl Builder {
     }
 
     /// Attaches a finished node to its parent (or makes it the document root).
-    fn push(&mut self, node: Node) -> Result<(), YamlError> {
-        match self.stack.last_mut() {
-            None => {
-                self.root = Some(node);
-                Ok(())
-            }
-            Some(Frame::Seq { items, .. }) => {
+    fn push(&mut self, built: Built) -> Result<(), YamlError> {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(built.node);
+            return Ok(());
+        };
+        frame.weight = frame.weight.saturating_add(built.weight);
+        frame.anchored = frame.anchored.saturating_add(built.anchored);
+        let node = built.node;
+        let map = match &mut frame.body {
+            Body::Seq(items) => {
+                frame.height = frame.height.max(built.height);
                 items.push(node);
-                Ok(())
+                return Ok(());
             }
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                index,
-                ..
-            }) => match pending_key.take() {
-                None => {
-                    let key = match node.value {
-                        Value::String(s) => s,
-                        Value::Null => "null".to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(YamlError::ComplexKey {
-                                line: node.mark.line,
-                                col: node.mark.col,
-                            });
-                        }
-                    };
-                    let existing = match index {
-                        Some(index) => index.get(&key).copied(),
-                        None => entries.iter().position(|e| e.key == key),
-                    };
-                    if let Some(i) = existing {
-                        // `<<` merge keys may legitimately repeat in YAML 1.1 streams.
-                        if key != "<<" {
-                            return Err(YamlError::DuplicateKey {
-                                key,
-                                line: node.mark.line,
-                                col: node.mark.col,
-                                first_line: entries[i].key_mark.line,
-                            });
-                        }
+            Body::Map(map) => map,
+        };
+        match map.pending_key.take() {
+            None => {
+                let key = match node.value {
+                    Value::String(s) => s,
+                    Value::Null => "null".to_string(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    Value::Float(f) => f.to_string(),
+                    Value::Seq(_) | Value::Map(_) => {
+                        return Err(YamlError::ComplexKey {
+                            line: node.mark.line,
+                            col: node.mark.col,
+                        });
                     }
-                    *pending_key = Some((key, node.mark));
-                    Ok(())
-                }
-                Some((key, key_mark)) => {
-                    if key == "<<" {
-                        merge_into(entries, index, node);
-                        return Ok(());
-                    }
-                    if let Some(index) = index {
-                        index.insert(key.clone(), entries.len());
-                    } else if entries.len() >= INDEX_THRESHOLD {
-                        let mut map: HashMap<String, usize> = entries
-                            .iter()
-                            .enumerate()
-                            .map(|(i, e)| (e.key.clone(), i))
-                            .collect();
-                        map.insert(key.clone(), entries.len());
-                        *index = Some(map);
-                    }
-                    entries.push(Entry {
+                };
+                if let Some(i) = map.find(&key)
+                    // `<<` merge keys may legitimately repeat in YAML 1.1 streams.
+                    && key != "<<"
+                {
+                    return Err(YamlError::DuplicateKey {
                         key,
-                        key_mark,
-                        value: node,
+                        line: node.mark.line,
+                        col: node.mark.col,
+                        first_line: map.entries.get(i).map_or(0, |e| e.key_mark.line),
                     });
-                    Ok(())
                 }
-            },
+                map.pending_key = Some((key, node.mark));
+            }
+            Some((key, key_mark)) => {
+                if key == "<<" {
+                    // Merged entries sit one level up from the mapping (or list of mappings)
+                    // they came from.
+                    let lift = match node.value {
+                        Value::Map(_) => 1,
+                        Value::Seq(_) => 2,
+                        _ => built.height,
+                    };
+                    frame.height = frame.height.max(built.height.saturating_sub(lift));
+                    map.merge(node);
+                    return Ok(());
+                }
+                frame.height = frame.height.max(built.height);
+                let entry = Entry {
+                    key,
+                    key_mark,
+                    value: node,
+                };
+                map.append(entry);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Frame {
+    fn new(mark: Mark, anchor: usize, body: Body) -> Frame {
+        Frame {
+            mark,
+            anchor,
+            weight: 0,
+            height: 0,
+            anchored: 0,
+            body,
         }
     }
 }
 
-/// YAML 1.1 merge (`<<: *base`): keys already present win.
-fn merge_into(entries: &mut Vec<Entry>, index: &mut Option<HashMap<String, usize>>, node: Node) {
-    let sources = match node.value {
-        Value::Map(map) => vec![map],
-        Value::Seq(items) => items
-            .into_iter()
-            .filter_map(|n| match n.value {
-                Value::Map(map) => Some(map),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    for source in sources {
-        for entry in source {
-            if !entries.iter().any(|e| e.key == entry.key) {
-                if let Some(index) = index {
-                    index.insert(entry.key.clone(), entries.len());
+impl MapBody {
+    fn find(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|e| e.key == key),
+        }
+    }
+
+    /// Adds an entry whose key is not there yet, indexing the map once it is big enough for
+    /// scans to cost more than hashing.
+    fn append(&mut self, entry: Entry) {
+        let i = self.entries.len();
+        if let Some(index) = &mut self.index {
+            index.insert(entry.key.clone(), i);
+        } else if i >= INDEX_THRESHOLD {
+            let mut index: HashMap<String, usize> = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.key.clone(), i))
+                .collect();
+            index.insert(entry.key.clone(), i);
+            self.index = Some(index);
+        }
+        self.entries.push(entry);
+    }
+
+    /// YAML 1.1 merge (`<<: *base`): keys already present win.
+    fn merge(&mut self, node: Node) {
+        let sources = match node.value {
+            Value::Map(map) => vec![map],
+            Value::Seq(items) => items
+                .into_iter()
+                .filter_map(|n| match n.value {
+                    Value::Map(map) => Some(map),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for source in sources {
+            for entry in source {
+                if !self.entries.iter().any(|e| e.key == entry.key) {
+                    if let Some(index) = &mut self.index {
+                        index.insert(entry.key.clone(), self.entries.len());
+                    }
+                    self.entries.push(entry);
                 }
-                entries.push(entry);
             }
         }
     }
@@ -633,7 +760,7 @@ pub fn split_path(path: &str) -> Vec<PathSeg<'_>> {
 }
 
 impl Node {
-    /// Number of nodes in this subtree, for the alias budget.
+    /// Number of nodes in this subtree, a mapping entry's key counting as one.
     pub fn size(&self) -> usize {
         match &self.value {
             Value::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
@@ -874,6 +1001,165 @@ mod tests {
                 PathSeg::Key("destination"),
                 PathSeg::Key("host"),
             ]
+        );
+    }
+
+    /// Deepest nesting of sequences and mappings, counted without recursion so that the test
+    /// itself survives a tree that is too deep.
+    fn max_nesting(root: &Node) -> usize {
+        let mut deepest = 0;
+        let mut todo = vec![(root, 0usize)];
+        while let Some((node, depth)) = todo.pop() {
+            match &node.value {
+                Value::Seq(items) => todo.extend(items.iter().map(|n| (n, depth + 1))),
+                Value::Map(entries) => todo.extend(entries.iter().map(|e| (&e.value, depth + 1))),
+                _ => deepest = deepest.max(depth),
+            }
+        }
+        deepest
+    }
+
+    #[test]
+    fn alias_chains_cannot_nest_deeper_than_the_limit() {
+        // Each anchor wraps the previous alias in one more sequence: 6000 levels, written in a
+        // few kilobytes, and within the alias budget long enough to pass the depth limit.
+        let mut text = String::from("a0: &a0 [x]\n");
+        for i in 1..6000 {
+            text.push_str(&format!("a{i}: &a{i} [*a{}]\n", i - 1));
+        }
+        let s = parse(&text);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::TooDeep { limit: 200, .. }]),
+            "{:?}",
+            s.errors
+        );
+        assert!(s.documents.is_empty());
+        // Fewer anchors, 150 written levels each: far past the limit on a small alias budget.
+        let mut text = String::from("a0: &a0 x\n");
+        for i in 1..36 {
+            let (open, close) = ("[".repeat(150), "]".repeat(150));
+            text.push_str(&format!("a{i}: &a{i} {open}*a{}{close}\n", i - 1));
+        }
+        let s = parse(&text);
+        assert!(
+            matches!(
+                s.errors.as_slice(),
+                [YamlError::TooDeep {
+                    line: 3,
+                    limit: 200,
+                    ..
+                }]
+            ),
+            "{:?}",
+            s.errors
+        );
+    }
+
+    #[test]
+    fn aliases_may_reach_the_depth_limit_and_no_further() {
+        // `a` is 198 levels under the root mapping; one more sequence around the alias makes
+        // exactly 200 levels, two make 201.
+        let anchor = format!("a: &a {}x{}\n", "[".repeat(198), "]".repeat(198));
+        let s = parse(&format!("{anchor}b: [*a]\n---\n{anchor}b: [[*a]]\n"));
+        assert!(
+            matches!(
+                s.errors.as_slice(),
+                [YamlError::TooDeep {
+                    line: 5,
+                    limit: 200,
+                    ..
+                }]
+            ),
+            "{:?}",
+            s.errors
+        );
+        assert_eq!(s.documents.len(), 1);
+        let root = s.documents.into_iter().next().map(|d| d.root);
+        let Some(root) = root else { return };
+        assert_eq!(max_nesting(&root), 200);
+        // Recursive code over the deepest accepted tree (and dropping it) fits the 2 MiB stack
+        // of the loader's worker threads.
+        let worker = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let json = root.to_json();
+                let size = root.size();
+                drop(root);
+                (json.is_object(), size)
+            });
+        let result = worker.ok().map(|handle| handle.join());
+        // The root, `a` with its 199 nodes, `b` with its list and the 199 copied nodes.
+        assert!(matches!(result, Some(Ok((true, 402)))), "{result:?}");
+    }
+
+    #[test]
+    fn nested_anchors_are_charged_before_copying() {
+        // Every anchor keeps a copy of its subtree, so 60 anchors nested around 5000 items would
+        // copy 300k nodes with no alias in sight.
+        let items = vec!["1"; 5000].join(",");
+        let opens: String = (0..60).map(|i| format!("&n{i} [")).collect();
+        let text = format!("a: {opens}{items}{}\n", "]".repeat(60));
+        let s = parse(&text);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::AliasBomb { .. }]),
+            "{:?}",
+            s.errors
+        );
+        // A billion laughs whose levels are defined inside each other: each level is the
+        // previous one written out once and aliased nine times.
+        let mut level = String::from("&l0 [x,x,x,x,x,x,x,x,x,x]");
+        for i in 1..12 {
+            level = format!("&l{i} [{level}{}]", format!(", *l{}", i - 1).repeat(9));
+        }
+        let s = parse(&format!("a: {level}\n"));
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::AliasBomb { .. }]),
+            "{:?}",
+            s.errors
+        );
+        // Wide rather than deep: two copies of a 60k-item sequence.
+        let wide = format!("a: &a [{}]\nb: [*a, *a]\n", vec!["x"; 60_000].join(","));
+        let s = parse(&wide);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::AliasBomb { line: 2, .. }]),
+            "{:?}",
+            s.errors
+        );
+    }
+
+    #[test]
+    fn the_alias_budget_covers_the_whole_stream() {
+        // 59k alias nodes per document stay under a per-document budget, but a few hundred
+        // such documents in one small file would hold millions of nodes.
+        let doc = "a: &a [x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x,x]\n\
+                   b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n\
+                   c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n\
+                   d: [*c,*c,*c,*c,*c,*c]\n";
+        let s = parse(&[doc; 3].join("---\n"));
+        assert_eq!(s.documents.len(), 1, "{:?}", s.errors);
+        assert!(
+            matches!(
+                s.errors.as_slice(),
+                [YamlError::AliasBomb { .. }, YamlError::AliasBomb { .. }]
+            ),
+            "{:?}",
+            s.errors
+        );
+    }
+
+    #[test]
+    fn aliases_of_long_scalars_are_charged_by_size() {
+        // 2000 copies of a 100 KB string are 200 MB, though only 2000 nodes.
+        let text = format!(
+            "a: &a {}\nb: [{}]\n",
+            "x".repeat(100_000),
+            vec!["*a"; 2000].join(",")
+        );
+        let s = parse(&text);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::AliasBomb { line: 2, .. }]),
+            "{:?}",
+            s.errors
         );
     }
 }
