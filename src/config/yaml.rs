@@ -226,10 +226,18 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         root: None,
         doc_start_line: 1,
     };
-    // saphyr reports character offsets; a document can only be too large when the whole text is,
-    // so small inputs skip the check. Characters stand in for bytes (never more than bytes).
+    let mut offsets = ByteOffsets {
+        text,
+        chars: 0,
+        bytes: 0,
+    };
+    let mut size = DocumentSize {
+        limit: limits.max_document_bytes,
+        start_char: 0,
+        start_byte: None,
+    };
+    // A document can only be too large when the whole text is, so small inputs skip the check.
     let check_size = text.len() > limits.max_document_bytes;
-    let mut doc_start = 0;
     for item in Parser::new_from_str(text) {
         let (event, span) = match item {
             Ok(pair) => pair,
@@ -246,12 +254,17 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         match event {
             Event::DocumentStart(_) => {
                 builder.start_document(&span);
-                doc_start = span.start.index();
+                size.start_char = span.start.index();
+                size.start_byte = None;
             }
             Event::DocumentEnd => {
                 if !builder.skipping {
-                    let size = span.end.index().saturating_sub(doc_start);
-                    if check_size && size > limits.max_document_bytes {
+                    let too_large = if check_size {
+                        size.exceeded(&mut offsets, span.end.index())
+                    } else {
+                        None
+                    };
+                    if let Some(size) = too_large {
                         out.errors.push(YamlError::TooLarge {
                             line: builder.doc_start_line,
                             size,
@@ -271,8 +284,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
                 if builder.skipping {
                     continue;
                 }
-                let size = span.start.index().saturating_sub(doc_start);
-                if check_size && size > limits.max_document_bytes {
+                if check_size && let Some(size) = size.exceeded(&mut offsets, span.start.index()) {
                     out.errors.push(YamlError::TooLarge {
                         line: builder.doc_start_line,
                         size,
@@ -289,6 +301,72 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
         }
     }
     out
+}
+
+/// Converts saphyr's character offsets into byte offsets of the text. Offsets are asked for
+/// roughly in source order, so walking from the previous answer keeps the total work linear.
+struct ByteOffsets<'a> {
+    text: &'a str,
+    chars: usize,
+    bytes: usize,
+}
+
+impl ByteOffsets<'_> {
+    fn byte_of(&mut self, char_index: usize) -> usize {
+        if char_index > self.chars {
+            let rest = self.text.get(self.bytes..).unwrap_or_default();
+            match rest.char_indices().nth(char_index - self.chars) {
+                Some((offset, _)) => {
+                    self.bytes += offset;
+                    self.chars = char_index;
+                }
+                // Past the last character (an end mark): the end of the text.
+                None => {
+                    self.chars += rest.chars().count();
+                    self.bytes = self.text.len();
+                }
+            }
+        }
+        while self.chars > char_index {
+            let before = self.text.get(..self.bytes).unwrap_or_default();
+            let Some(c) = before.chars().next_back() else {
+                break;
+            };
+            self.bytes -= c.len_utf8();
+            self.chars -= 1;
+        }
+        self.bytes
+    }
+}
+
+/// Measures the current document in bytes: saphyr counts characters, and multi-byte text would
+/// otherwise pass the limit at up to four times its size.
+struct DocumentSize {
+    limit: usize,
+    start_char: usize,
+    /// Byte offset of `start_char`, found on the first check that needs it.
+    start_byte: Option<usize>,
+}
+
+impl DocumentSize {
+    /// The document's size up to `end_char` when that is over the limit.
+    fn exceeded(&mut self, offsets: &mut ByteOffsets<'_>, end_char: usize) -> Option<usize> {
+        // A character is at most 4 bytes, so short documents need no counting.
+        let chars = end_char.saturating_sub(self.start_char);
+        if chars.saturating_mul(4) <= self.limit {
+            return None;
+        }
+        let start = match self.start_byte {
+            Some(start) => start,
+            None => {
+                let start = offsets.byte_of(self.start_char);
+                self.start_byte = Some(start);
+                start
+            }
+        };
+        let size = offsets.byte_of(end_char).saturating_sub(start);
+        (size > self.limit).then_some(size)
+    }
 }
 
 /// Cost of a scalar for the alias budget; see [`Built::weight`].
@@ -1269,5 +1347,39 @@ mod tests {
         );
         // Generous: well under a second in a debug build, where the quadratic merge took 17 s.
         assert!(elapsed.as_secs() < 5, "{elapsed:?}");
+    }
+
+    #[test]
+    fn document_size_counts_bytes_not_characters() {
+        // 6M two-byte characters: 12 MB, though only 6M characters.
+        let text = format!("a: {}\n---\nb: 1\n", "é".repeat(6_000_000));
+        let s = parse(&text);
+        assert!(
+            matches!(
+                s.errors.as_slice(),
+                [YamlError::TooLarge {
+                    line: 1,
+                    size: 12_000_000..=12_000_010,
+                    limit_mib: 10,
+                }]
+            ),
+            "{:?}",
+            s.errors
+        );
+        assert_eq!(s.documents.len(), 1);
+        // The same with a small limit, and a document just under it.
+        let limits = Limits {
+            max_document_bytes: 64,
+            ..Limits::default()
+        };
+        let text = format!("a: {}\n---\nb: {}\n", "é".repeat(40), "é".repeat(28));
+        let s = parse_stream(&text, limits);
+        assert!(
+            matches!(s.errors.as_slice(), [YamlError::TooLarge { line: 1, .. }]),
+            "{:?}",
+            s.errors
+        );
+        assert_eq!(s.documents.len(), 1);
+        assert_eq!(s.documents[0].start_line, 3);
     }
 }
