@@ -293,7 +293,13 @@ pub fn parse_stream(text: &str, limits: Limits) -> Stream {
                     builder.skip();
                     continue;
                 }
-                if let Err(err) = builder.event(other, Mark::from_span(&span)) {
+                let mut mark = Mark::from_span(&span);
+                if let Event::Scalar(value, ScalarStyle::Literal | ScalarStyle::Folded, 0, None) =
+                    &other
+                {
+                    mark = block_scalar_mark(&mut offsets, &span, value);
+                }
+                if let Err(err) = builder.event(other, mark) {
                     out.errors.push(err);
                     builder.skip();
                 }
@@ -367,6 +373,79 @@ impl DocumentSize {
         let size = offsets.byte_of(end_char).saturating_sub(start);
         (size > self.limit).then_some(size)
     }
+}
+
+/// Where a `|` or `>` block scalar starts. saphyr's span starts at the first content line, but
+/// go-yaml (and so Istio) puts the node at its indicator: on the header line, the nearest line
+/// before the content that is not blank. Only used without an anchor or tag, whose span already
+/// starts on the header line.
+fn block_scalar_mark(offsets: &mut ByteOffsets<'_>, span: &Span, value: &str) -> Mark {
+    let mark = Mark::from_span(span);
+    let text = offsets.text;
+    let start = offsets.byte_of(span.start.index());
+    let before = text.get(..start).unwrap_or_default();
+    // An empty block scalar at the end of the stream has its span at the indicator already.
+    let at_indicator = matches!(
+        text.get(start..).and_then(|t| t.chars().next()),
+        Some('|' | '>')
+    );
+    if at_indicator && value.chars().all(|c| c == '\n') {
+        return mark;
+    }
+    // Back over the indentation and any blank lines, counting line breaks (`\r\n` is one).
+    let mut breaks: u32 = 0;
+    let mut header_end = 0;
+    let mut after = None;
+    for (i, c) in before.char_indices().rev() {
+        match c {
+            ' ' | '\t' => {}
+            '\n' => breaks = breaks.saturating_add(1),
+            '\r' if after != Some('\n') => breaks = breaks.saturating_add(1),
+            '\r' => {}
+            _ => {
+                header_end = i + c.len_utf8();
+                break;
+            }
+        }
+        after = Some(c);
+    }
+    if breaks == 0 {
+        return mark;
+    }
+    let header_start = before
+        .get(..header_end)
+        .and_then(|h| h.rfind(['\n', '\r']))
+        .map_or(0, |i| i + 1);
+    let header = text.get(header_start..header_end).unwrap_or_default();
+    Mark {
+        line: mark.line.saturating_sub(breaks).max(1),
+        col: indicator_col(header),
+    }
+}
+
+/// 1-based column (in characters) of the block scalar indicator in its header line: the first
+/// `|` or `>` that starts a word and is followed only by chomping or indentation indicators, then
+/// a comment or nothing.
+fn indicator_col(header: &str) -> u32 {
+    let mut prev = ' ';
+    for (col, (i, c)) in header.char_indices().enumerate() {
+        if matches!(c, '|' | '>') && matches!(prev, ' ' | '\t') {
+            let rest = header.get(i + 1..).unwrap_or_default();
+            let rest =
+                rest.trim_start_matches(|c: char| c == '-' || c == '+' || c.is_ascii_digit());
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            if trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < rest.len()) {
+                return u32::try_from(col + 1).unwrap_or(u32::MAX);
+            }
+        }
+        prev = c;
+    }
+    // Not recognisable (a quoted key playing tricks): the start of the line's content.
+    let indent = header
+        .chars()
+        .take_while(|c| matches!(c, ' ' | '\t'))
+        .count();
+    u32::try_from(indent + 1).unwrap_or(u32::MAX)
 }
 
 /// Cost of a scalar for the alias budget; see [`Built::weight`].
@@ -491,7 +570,11 @@ impl Builder {
                         col: mark.col,
                     });
                 };
-                let node = anchor.node.clone();
+                // The alias is the node at this place: findings point at the alias line.
+                let node = Node {
+                    value: anchor.node.value.clone(),
+                    mark,
+                };
                 self.push(Built {
                     node,
                     weight,
@@ -1381,5 +1464,50 @@ mod tests {
         );
         assert_eq!(s.documents.len(), 1);
         assert_eq!(s.documents[0].start_line, 3);
+    }
+
+    #[test]
+    fn block_scalars_and_aliases_report_their_own_lines() {
+        let s = parse(
+            "anchor: &x 1\n\
+             literal: |\n  one\n  two\n\
+             folded: >-\n  three\n\
+             list:\n- |\n  four\n\
+             alias:\n  here: *x\n",
+        );
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        let root = &s.documents[0].root;
+        let line = |path: &str| root.line_of(&split_path(path));
+        // go-yaml puts a block scalar at its `|` or `>` indicator.
+        assert_eq!(line("{.literal}"), Some(2));
+        assert_eq!(line("{.folded}"), Some(5));
+        assert_eq!(line("{.list[0]}"), Some(8));
+        // An alias is where it is used, not where its anchor is.
+        assert_eq!(line("{.alias.here}"), Some(11));
+        assert_eq!(line("{.anchor}"), Some(1));
+        // Headers with comments and indicators, blank lines before the content, CRLF, an
+        // indicator on a line of its own, no content at all, content that starts with `|`.
+        for (text, mark) in [
+            ("a: |-2 # c | > x\n\n  \n   x\n", (1, 4)),
+            ("a: |\r\n\r\n  x\r\n", (1, 4)),
+            ("a:\n  >\n  x\n", (2, 3)),
+            ("a: |\n\nb: 1\n", (1, 4)),
+            ("a:\n  |", (2, 3)),
+            ("a: |\n  |x\n", (1, 4)),
+            ("é: |\n  é\n", (1, 4)),
+        ] {
+            let s = parse(text);
+            let root = s.documents.first().map(|d| &d.root);
+            let got = root.and_then(|r| r.get("a").or(r.get("é"))).map(|n| n.mark);
+            assert_eq!(
+                got,
+                Some(Mark {
+                    line: mark.0,
+                    col: mark.1
+                }),
+                "{text:?} {:?}",
+                s.errors
+            );
+        }
     }
 }
