@@ -15,7 +15,9 @@ for a in "$@"; do
   esac
 done
 cargo build --release --locked --quiet
-bin=target/release/ferryctl
+# cargo puts the binary under $CARGO_TARGET_DIR when it is set; timing a stale or missing
+# target/release/ferryctl instead would report nonsense.
+bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

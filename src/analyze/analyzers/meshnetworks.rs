@@ -3,8 +3,8 @@
 //!
 //! Istio reads the mesh networks from a separate `MeshNetworks` resource; in Ferry's inputs they
 //! live where a cluster keeps them, under the `meshNetworks` key of the `istio` ConfigMap in
-//! `istio-system`, so findings are reported on that ConfigMap, at the line the `meshNetworks` value
-//! starts (a block scalar's first line).
+//! `istio-system`, so findings are reported on that ConfigMap, at the line of the `meshNetworks`
+//! value: for a block scalar, the line of its `|` indicator, where go-yaml puts it.
 
 use std::collections::BTreeSet;
 
@@ -145,8 +145,8 @@ data:
         assert_eq!(
             lines(&ANALYZER, FIXTURE),
             vec![
-                "Error [IST0126] (ConfigMap istio-system/istio test.yaml:23) Unknown service registry cluster9 in network network1",
-                "Error [IST0126] (ConfigMap istio-system/istio test.yaml:23) Unknown service registry unknown in network network2",
+                "Error [IST0126] (ConfigMap istio-system/istio test.yaml:22) Unknown service registry cluster9 in network network1",
+                "Error [IST0126] (ConfigMap istio-system/istio test.yaml:22) Unknown service registry unknown in network network2",
             ]
         );
     }
