@@ -51,10 +51,10 @@ pub struct Outcome {
 /// Runs every analyzer whose inputs are present. Availability is decided on the user's inputs;
 /// Istio's default ingress resources are added afterwards, as istioctl does, so Gateways that
 /// select `istio: ingressgateway` resolve.
-pub fn run(mut store: Store, opts: &Options) -> Outcome {
-    let available = context::Availability::of(&store);
-    defaults::add(&mut store, &opts.mesh);
-    let store = &store;
+pub fn run(store: &mut Store, opts: &Options) -> Outcome {
+    let available = context::Availability::of(store);
+    defaults::add(store, &opts.mesh);
+    let store = &*store;
     let all = analyzers::all();
     let known: Vec<&str> = all.iter().map(|a| a.name).collect();
     let only: Vec<&str> = opts
