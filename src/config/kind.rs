@@ -57,6 +57,7 @@ kinds! {
     Node => "Node", "", ["v1"], true;
     ServiceAccount => "ServiceAccount", "", ["v1"], false;
     Endpoints => "Endpoints", "", ["v1"], false;
+    EndpointSlice => "EndpointSlice", "discovery.k8s.io", ["v1"], false;
     Deployment => "Deployment", "apps", ["v1"], false;
     StatefulSet => "StatefulSet", "apps", ["v1"], false;
     DaemonSet => "DaemonSet", "apps", ["v1"], false;

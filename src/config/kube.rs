@@ -14,6 +14,8 @@ pub struct ServiceSpec {
     pub type_: Option<String>,
     pub ports: Vec<ServicePort>,
     pub selector: BTreeMap<String, String>,
+    /// Kubernetes spells it `clusterIP`, which camelCase renaming would not produce.
+    #[serde(rename = "clusterIP")]
     pub cluster_ip: Option<String>,
     pub external_name: Option<String>,
 }
