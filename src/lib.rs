@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod config;
+pub mod discovery;
 pub mod exit;
 pub mod install;
 pub mod validation;

@@ -1,0 +1,40 @@
+//! Mesh-wide settings translation depends on (the subset of Istio's MeshConfig it reads), with
+//! Istio's defaults.
+
+use std::time::Duration;
+
+/// What a sidecar does with traffic to hosts it has no route for (`outboundTrafficPolicy.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutboundTrafficPolicy {
+    /// Forward to the original destination (`PassthroughCluster`); Istio's default.
+    #[default]
+    AllowAny,
+    /// Answer 502 from the `block_all` virtual host and send TCP to `BlackHoleCluster`.
+    RegistryOnly,
+}
+
+/// Mesh-wide options, Istio's defaults in [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshOptions {
+    /// The cluster's DNS suffix: Services are `<name>.<ns>.svc.<domain_suffix>`.
+    pub domain_suffix: String,
+    /// The namespace whose Sidecar without a selector is the mesh-wide default (`rootNamespace`).
+    pub root_namespace: String,
+    /// `connectTimeout` for clusters without a DestinationRule that sets one.
+    pub connect_timeout: Duration,
+    /// `dnsRefreshRate` for `STRICT_DNS` and `LOGICAL_DNS` clusters.
+    pub dns_refresh_rate: Duration,
+    pub outbound_traffic_policy: OutboundTrafficPolicy,
+}
+
+impl Default for MeshOptions {
+    fn default() -> Self {
+        MeshOptions {
+            domain_suffix: "cluster.local".to_string(),
+            root_namespace: "istio-system".to_string(),
+            connect_timeout: Duration::from_secs(10),
+            dns_refresh_rate: Duration::from_secs(60),
+            outbound_traffic_policy: OutboundTrafficPolicy::AllowAny,
+        }
+    }
+}

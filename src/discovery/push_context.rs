@@ -1,0 +1,70 @@
+//! The snapshot translation reads (istiod's `PushContext`): accepted and normalized config, the
+//! service registry and what was rejected. It is built once per config change and shared by every
+//! proxy's translation, so nothing in it depends on a proxy.
+
+use super::accepted::{self, AcceptedConfig, Config, Rejected};
+use super::mesh::MeshOptions;
+use super::normalize::normalize;
+use super::registry::Registry;
+use crate::config::networking as net;
+use crate::config::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct PushContext {
+    mesh: MeshOptions,
+    config: AcceptedConfig,
+    registry: Registry,
+    rejected: Vec<Rejected>,
+}
+
+impl PushContext {
+    /// Validates, normalizes and indexes `store`.
+    pub fn new(store: &Store, mesh: MeshOptions) -> PushContext {
+        let mut config = accepted::accept(store);
+        let (registry, registry_rejected) = Registry::build(store, &config, &mesh);
+        normalize(&mut config, &mesh.domain_suffix);
+        let mut rejected = std::mem::take(&mut config.rejected);
+        rejected.extend(registry_rejected);
+        rejected.sort();
+        PushContext {
+            mesh,
+            config,
+            registry,
+            rejected,
+        }
+    }
+
+    pub fn mesh(&self) -> &MeshOptions {
+        &self.mesh
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Objects the control plane refused, sorted by kind, namespace and name (for
+    /// `/debug/configz`).
+    pub fn rejected(&self) -> &[Rejected] {
+        &self.rejected
+    }
+
+    pub fn virtual_services(&self) -> &[Config<net::VirtualService>] {
+        &self.config.virtual_services
+    }
+
+    pub fn destination_rules(&self) -> &[Config<net::DestinationRule>] {
+        &self.config.destination_rules
+    }
+
+    pub fn gateways(&self) -> &[Config<net::Gateway>] {
+        &self.config.gateways
+    }
+
+    pub fn sidecars(&self) -> &[Config<net::Sidecar>] {
+        &self.config.sidecars
+    }
+
+    pub fn service_entries(&self) -> &[Config<net::ServiceEntry>] {
+        &self.config.service_entries
+    }
+}
