@@ -1,7 +1,7 @@
 //! The control plane's pure core (istiod's `pilot/pkg/model` and `pilot/pkg/networking/core`):
 //! it turns a config [`Store`](crate::config::store::Store) into the Envoy v3 resources each proxy
 //! receives. No I/O happens here: the xDS server (`crate::xds`) builds a [`PushContext`] when
-//! config changes and translates it per connected proxy.
+//! config changes, calls [`translate`] per connected proxy and encodes the result.
 //!
 //! The pipeline, one module per step:
 //! 1. [`accepted`]: every Istio object goes through the validator once; rejected objects are
@@ -11,6 +11,7 @@
 //! 3. [`registry`]: Kubernetes Services (with Pods or EndpointSlices) and ServiceEntries (with
 //!    WorkloadEntries or inline endpoints) become services with ports and endpoints.
 //! 4. [`push_context`]: the immutable snapshot of all of that.
+//! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
 
 pub mod accepted;
 pub mod export;
@@ -18,10 +19,12 @@ pub mod mesh;
 pub mod normalize;
 pub mod push_context;
 pub mod registry;
+pub mod translate;
 
 pub use accepted::Rejected;
 pub use mesh::{MeshOptions, OutboundTrafficPolicy};
 pub use push_context::PushContext;
+pub use translate::{Proxy, ProxyConfig, Role, TranslateOptions};
 
 #[cfg(test)]
 pub(crate) mod testing {

@@ -1,0 +1,137 @@
+//! Per-proxy translation (istiod's `ConfigGenerator`): from a [`PushContext`] to the Envoy v3
+//! listeners, route configurations, clusters and cluster load assignments one proxy receives,
+//! named and shaped as Istio names and shapes them so `istioctl proxy-config` and Envoy read them.
+//!
+//! One module per resource type, plus the pieces they share:
+//! [`scope`] (what a proxy may see), [`policy`] (DestinationRule traffic policies),
+//! [`names`] (Istio's resource names), [`metadata`] (the `istio` filter metadata),
+//! [`cluster`], [`endpoint`], [`httproute`] (one VirtualService rule), [`route`] (sidecar route
+//! configurations), [`listener`] (sidecar listeners), [`gateway`] (gateway listeners and routes)
+//! and [`encode`] (deterministic protobuf bytes).
+
+pub mod encode;
+pub mod metadata;
+pub mod names;
+pub mod proto;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::listener::v3::Listener;
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+
+pub use encode::{EncodeError, EncodedConfig, EncodedResource};
+
+
+/// What kind of proxy asks (Istio's node type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// A workload's sidecar: outbound listeners for the services it may call, inbound for its own.
+    #[default]
+    Sidecar,
+    /// A gateway (`router`): listeners for the Gateway servers that select it.
+    Router,
+}
+
+/// The proxy a configuration is for, as its xDS node identifies it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxy {
+    pub role: Role,
+    /// The proxy's namespace: it decides `exportTo` visibility and the default Sidecar.
+    pub namespace: String,
+    /// The workload's labels: Gateway and Sidecar selectors, `sourceLabels` matches and subsets.
+    pub labels: BTreeMap<String, String>,
+    /// The workload's IP: the registry's endpoints with it are this proxy's own service instances.
+    pub ip: Option<IpAddr>,
+}
+
+/// Where a gateway binds a Gateway server's port. In Kubernetes the gateway Service maps 80 to
+/// 8080 and 443 to 8443 (so the pod needs no privileges) and the listener binds the target port;
+/// run without such a Service, a gateway binds the server's port, or that port plus an offset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortMapping {
+    /// Explicit mappings, server port to listen port; they win over the offset.
+    pub ports: BTreeMap<u32, u32>,
+    /// Added to unmapped server ports.
+    pub offset: u32,
+}
+
+impl PortMapping {
+    /// The server's own port numbers.
+    pub fn identity() -> PortMapping {
+        PortMapping::default()
+    }
+
+    /// The default `istio-ingressgateway` Service: 80 to 8080, 443 to 8443.
+    pub fn istio_ingress() -> PortMapping {
+        PortMapping {
+            ports: BTreeMap::from([(80, 8080), (443, 8443)]),
+            offset: 0,
+        }
+    }
+
+    /// Every server port plus `offset` (a local mesh keeping clear of privileged ports).
+    pub fn offset(offset: u32) -> PortMapping {
+        PortMapping {
+            ports: BTreeMap::new(),
+            offset,
+        }
+    }
+
+    /// The port a listener binds for server port `port`; `None` past 65535.
+    pub fn listen_port(&self, port: u32) -> Option<u32> {
+        let mapped = match self.ports.get(&port) {
+            Some(p) => *p,
+            None => port.checked_add(self.offset)?,
+        };
+        (1..=65535).contains(&mapped).then_some(mapped)
+    }
+}
+
+/// Per-proxy choices that are not config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TranslateOptions {
+    /// Gateway server port to listen port.
+    pub gateway_ports: PortMapping,
+    /// Whether a sidecar's outbound `0.0.0.0_<port>` listeners bind their ports. Istio's do not
+    /// (iptables sends traffic to `virtualOutbound`, which hands it over by original
+    /// destination); a proxy without traffic capture must bind them.
+    pub bind_outbound_listeners: bool,
+}
+
+/// Everything one proxy receives, each list sorted by resource name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProxyConfig {
+    pub listeners: Vec<Listener>,
+    pub routes: Vec<RouteConfiguration>,
+    pub clusters: Vec<Cluster>,
+    pub endpoints: Vec<ClusterLoadAssignment>,
+    /// Config that was valid but could not be (fully) translated, one line each, sorted.
+    pub notes: Vec<String>,
+}
+
+/// Collects the notes of one translation (see [`ProxyConfig::notes`]).
+#[derive(Debug, Default)]
+pub struct Notes(Vec<String>);
+
+impl Notes {
+    pub fn push(&mut self, note: impl Into<String>) {
+        self.0.push(note.into());
+    }
+}
+
+#[cfg(test)]
+mod port_mapping_tests {
+    use super::*;
+
+    #[test]
+    fn port_mappings() {
+        assert_eq!(PortMapping::identity().listen_port(80), Some(80));
+        assert_eq!(PortMapping::istio_ingress().listen_port(80), Some(8080));
+        assert_eq!(PortMapping::istio_ingress().listen_port(9000), Some(9000));
+        assert_eq!(PortMapping::offset(10000).listen_port(80), Some(10080));
+        assert_eq!(PortMapping::offset(65000).listen_port(8080), None);
+    }
+}
