@@ -12,7 +12,9 @@
 pub mod encode;
 pub mod metadata;
 pub mod names;
+pub mod policy;
 pub mod proto;
+pub mod scope;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
