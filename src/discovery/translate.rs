@@ -9,7 +9,9 @@
 //! configurations), [`listener`] (sidecar listeners), [`gateway`] (gateway listeners and routes)
 //! and [`encode`] (deterministic protobuf bytes).
 
+pub mod cluster;
 pub mod encode;
+pub mod endpoint;
 pub mod metadata;
 pub mod names;
 pub mod policy;
