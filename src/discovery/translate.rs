@@ -12,10 +12,13 @@
 pub mod cluster;
 pub mod encode;
 pub mod endpoint;
+pub mod httproute;
+pub mod listener;
 pub mod metadata;
 pub mod names;
 pub mod policy;
 pub mod proto;
+pub mod route;
 pub mod scope;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,294 @@
+//! A sidecar's listeners (LDS), Istio's shape:
+//! - `0.0.0.0_<port>` for each outbound HTTP port: an HTTP connection manager that takes its
+//!   routes from RDS (`route_config_name` = the port) and ends in the router filter;
+//! - `<address>_<port>` (or `0.0.0.0_<port>`) for TCP service ports: a TCP proxy to the cluster;
+//! - `virtualOutbound` (15001), where captured outbound traffic lands and is handed to the
+//!   listener of its original destination, or passed through;
+//! - `virtualInbound` (15006), one filter chain per port of the proxy's own services, to the
+//!   `inbound|<port>||` cluster, and a passthrough chain for other ports.
+//!
+//! The HTTP connection manager and TCP proxy filters are shared with gateways.
+
+use envoy_types::pb::envoy::config::core::v3::TrafficDirection;
+use envoy_types::pb::envoy::config::listener::v3::{
+    Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter, filter, listener_filter,
+};
+use envoy_types::pb::envoy::config::route::v3::{
+    Decorator, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, route,
+    route_action, route_match,
+};
+use envoy_types::pb::envoy::extensions::filters::http::fault::v3::HttpFault;
+use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+use envoy_types::pb::envoy::extensions::filters::listener::original_dst::v3::OriginalDst;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
+};
+use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{TcpProxy, tcp_proxy};
+
+use super::TranslateOptions;
+use super::cluster::Clusters;
+use super::names;
+use super::proto::{address, ads_config_source, boolean, no_timeout, pack, uint32};
+use super::route::http_ports;
+use super::scope::Scope;
+use crate::discovery::mesh::OutboundTrafficPolicy;
+use crate::discovery::registry::Protocol;
+
+/// Where an HTTP connection manager gets its routes.
+pub enum Routes {
+    /// By name over RDS.
+    Rds(String),
+    /// Inline (inbound listeners carry their one-route configuration). Boxed: the variants
+    /// differ in size by more than half a kilobyte.
+    Inline(Box<RouteConfiguration>),
+}
+
+/// An HTTP connection manager with the fault filter (so per-route faults apply) and the router.
+/// `use_remote_address` is set where the proxy is the edge (gateways), as Istio does.
+pub fn http_connection_manager(
+    stat_prefix: &str,
+    routes: Routes,
+    use_remote_address: bool,
+) -> Filter {
+    let route_specifier = match routes {
+        Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
+            config_source: Some(ads_config_source()),
+            route_config_name: name,
+        }),
+        Routes::Inline(rc) => http_connection_manager::RouteSpecifier::RouteConfig(*rc),
+    };
+    let hcm = HttpConnectionManager {
+        stat_prefix: stat_prefix.to_string(),
+        route_specifier: Some(route_specifier),
+        http_filters: vec![
+            HttpFilter {
+                name: names::FAULT_FILTER.to_string(),
+                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                    &HttpFault::default(),
+                ))),
+                ..Default::default()
+            },
+            HttpFilter {
+                name: names::ROUTER_FILTER.to_string(),
+                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                    &Router::default(),
+                ))),
+                ..Default::default()
+            },
+        ],
+        use_remote_address: boolean(use_remote_address),
+        normalize_path: boolean(true),
+        upgrade_configs: vec![http_connection_manager::UpgradeConfig {
+            upgrade_type: "websocket".to_string(),
+            ..Default::default()
+        }],
+        stream_idle_timeout: Some(no_timeout()),
+        ..Default::default()
+    };
+    Filter {
+        name: names::HTTP_CONNECTION_MANAGER.to_string(),
+        config_type: Some(filter::ConfigType::TypedConfig(pack(&hcm))),
+    }
+}
+
+pub fn tcp_proxy(stat_prefix: &str, cluster: &str) -> Filter {
+    let proxy = TcpProxy {
+        stat_prefix: stat_prefix.to_string(),
+        cluster_specifier: Some(tcp_proxy::ClusterSpecifier::Cluster(cluster.to_string())),
+        ..Default::default()
+    };
+    Filter {
+        name: names::TCP_PROXY.to_string(),
+        config_type: Some(filter::ConfigType::TypedConfig(pack(&proxy))),
+    }
+}
+
+pub fn build_sidecar_listeners(
+    scope: &Scope<'_>,
+    routes: &[RouteConfiguration],
+    clusters: &Clusters<'_>,
+    opts: &TranslateOptions,
+) -> Vec<Listener> {
+    let bind_to_port = if opts.bind_outbound_listeners {
+        None
+    } else {
+        boolean(false)
+    };
+    let mut out = Vec::new();
+    let http = http_ports(scope);
+    for rc in routes {
+        let Ok(port) = rc.name.parse::<u32>() else {
+            continue;
+        };
+        let name = names::listener_name(names::WILDCARD_ADDRESS, port);
+        out.push(Listener {
+            filter_chains: vec![FilterChain {
+                filters: vec![http_connection_manager(
+                    &format!("outbound_{name}"),
+                    Routes::Rds(rc.name.clone()),
+                    false,
+                )],
+                ..Default::default()
+            }],
+            address: Some(address(names::WILDCARD_ADDRESS, port)),
+            traffic_direction: TrafficDirection::Outbound as i32,
+            bind_to_port,
+            name,
+            ..Default::default()
+        });
+    }
+    for s in &scope.services {
+        for p in &s.ports {
+            let tcp = !p.protocol.is_http_or_sniffed() && p.protocol != Protocol::Udp;
+            if !tcp || !scope.listens_for(s, p) {
+                continue;
+            }
+            let binds: Vec<&str> = if s.addresses.is_empty() {
+                // Without an address only the port tells services apart, and HTTP owns it.
+                if http.contains(&p.number) {
+                    continue;
+                }
+                vec![names::WILDCARD_ADDRESS]
+            } else {
+                s.addresses.iter().map(String::as_str).collect()
+            };
+            let cluster = names::outbound_cluster(p.number, None, &s.hostname);
+            for bind in binds {
+                let name = names::listener_name(bind, p.number);
+                out.push(Listener {
+                    filter_chains: vec![FilterChain {
+                        filters: vec![tcp_proxy(&cluster, &cluster)],
+                        ..Default::default()
+                    }],
+                    address: Some(address(bind, p.number)),
+                    traffic_direction: TrafficDirection::Outbound as i32,
+                    bind_to_port,
+                    name,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    out.push(virtual_outbound(scope));
+    out.push(virtual_inbound(clusters));
+    out
+}
+
+fn virtual_outbound(scope: &Scope<'_>) -> Listener {
+    let cluster = match scope.outbound_traffic_policy() {
+        OutboundTrafficPolicy::AllowAny => names::PASSTHROUGH_CLUSTER,
+        OutboundTrafficPolicy::RegistryOnly => names::BLACK_HOLE_CLUSTER,
+    };
+    Listener {
+        name: names::VIRTUAL_OUTBOUND_LISTENER.to_string(),
+        address: Some(address(
+            names::WILDCARD_ADDRESS,
+            names::VIRTUAL_OUTBOUND_PORT,
+        )),
+        use_original_dst: boolean(true),
+        traffic_direction: TrafficDirection::Outbound as i32,
+        filter_chains: vec![FilterChain {
+            name: "PassthroughFilterChain".to_string(),
+            filters: vec![tcp_proxy(cluster, cluster)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn original_dst_filter() -> ListenerFilter {
+    ListenerFilter {
+        name: names::ORIGINAL_DST_FILTER.to_string(),
+        config_type: Some(listener_filter::ConfigType::TypedConfig(pack(
+            &OriginalDst {},
+        ))),
+        ..Default::default()
+    }
+}
+
+fn virtual_inbound(clusters: &Clusters<'_>) -> Listener {
+    let mut chains = Vec::new();
+    for inbound in &clusters.inbound {
+        let chain_name = names::listener_name(names::WILDCARD_ADDRESS, inbound.port);
+        let http = inbound
+            .services
+            .iter()
+            .any(|(_, p)| p.protocol.is_http_or_sniffed());
+        let filter = if http {
+            let host = inbound
+                .services
+                .first()
+                .map_or("", |(s, _)| s.hostname.as_str());
+            http_connection_manager(
+                &format!("inbound_{chain_name}"),
+                Routes::Inline(Box::new(inbound_route(&inbound.name, inbound.port, host))),
+                false,
+            )
+        } else {
+            tcp_proxy(&inbound.name, &inbound.name)
+        };
+        chains.push(FilterChain {
+            name: chain_name,
+            filter_chain_match: Some(FilterChainMatch {
+                destination_port: uint32(inbound.port),
+                ..Default::default()
+            }),
+            filters: vec![filter],
+            ..Default::default()
+        });
+    }
+    chains.push(FilterChain {
+        name: "InboundPassthroughFilterChain".to_string(),
+        filters: vec![tcp_proxy(
+            names::INBOUND_PASSTHROUGH_CLUSTER,
+            names::INBOUND_PASSTHROUGH_CLUSTER,
+        )],
+        ..Default::default()
+    });
+    Listener {
+        name: names::VIRTUAL_INBOUND_LISTENER.to_string(),
+        address: Some(address(
+            names::WILDCARD_ADDRESS,
+            names::VIRTUAL_INBOUND_PORT,
+        )),
+        use_original_dst: boolean(true),
+        traffic_direction: TrafficDirection::Inbound as i32,
+        listener_filters: vec![original_dst_filter()],
+        filter_chains: chains,
+        ..Default::default()
+    }
+}
+
+/// `buildSidecarInboundHTTPRouteConfig`: one `*` virtual host, everything to the application,
+/// without a timeout (the caller's sidecar enforces timeouts).
+fn inbound_route(cluster: &str, port: u32, host: &str) -> RouteConfiguration {
+    RouteConfiguration {
+        name: cluster.to_string(),
+        virtual_hosts: vec![VirtualHost {
+            name: format!("inbound|http|{port}"),
+            domains: vec!["*".to_string()],
+            routes: vec![Route {
+                name: names::DEFAULT_ROUTE.to_string(),
+                r#match: Some(RouteMatch {
+                    path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_string())),
+                    ..Default::default()
+                }),
+                decorator: Some(Decorator {
+                    operation: format!("{host}:{port}/*"),
+                    ..Default::default()
+                }),
+                action: Some(route::Action::Route(RouteAction {
+                    cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
+                        cluster.to_string(),
+                    )),
+                    timeout: Some(no_timeout()),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        validate_clusters: boolean(false),
+        ..Default::default()
+    }
+}
