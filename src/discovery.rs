@@ -24,7 +24,7 @@ pub mod translate;
 pub use accepted::Rejected;
 pub use mesh::{MeshOptions, OutboundTrafficPolicy};
 pub use push_context::PushContext;
-pub use translate::{Proxy, ProxyConfig, Role, TranslateOptions};
+pub use translate::{Proxy, ProxyConfig, Role, TranslateOptions, translate};
 
 #[cfg(test)]
 pub(crate) mod testing {

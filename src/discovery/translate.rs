@@ -12,6 +12,7 @@
 pub mod cluster;
 pub mod encode;
 pub mod endpoint;
+pub mod gateway;
 pub mod httproute;
 pub mod listener;
 pub mod metadata;
@@ -31,6 +32,8 @@ use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 
 pub use encode::{EncodeError, EncodedConfig, EncodedResource};
 
+use super::push_context::PushContext;
+use scope::Scope;
 
 /// What kind of proxy asks (Istio's node type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,6 +130,42 @@ impl Notes {
     pub fn push(&mut self, note: impl Into<String>) {
         self.0.push(note.into());
     }
+}
+
+/// Builds the configuration of `proxy`.
+pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> ProxyConfig {
+    let scope = Scope::new(push, proxy);
+    let mut notes = Notes::default();
+    let clusters = cluster::build(&scope, &mut notes);
+    let endpoints = endpoint::build(&scope, &clusters.outbound);
+    let (listeners, routes) = match proxy.role {
+        Role::Sidecar => {
+            let routes = route::build_sidecar_routes(&scope, &mut notes);
+            let listeners = listener::build_sidecar_listeners(&scope, &routes, &clusters, opts);
+            (listeners, routes)
+        }
+        Role::Router => gateway::build(&scope, opts, &mut notes),
+    };
+    let mut out = ProxyConfig {
+        listeners,
+        routes,
+        clusters: clusters.into_clusters(),
+        endpoints,
+        notes: notes.0,
+    };
+    out.listeners.sort_by(|a, b| a.name.cmp(&b.name));
+    out.listeners.dedup_by(|a, b| a.name == b.name);
+    out.routes.sort_by(|a, b| a.name.cmp(&b.name));
+    out.routes.dedup_by(|a, b| a.name == b.name);
+    out.clusters.sort_by(|a, b| a.name.cmp(&b.name));
+    out.clusters.dedup_by(|a, b| a.name == b.name);
+    out.endpoints
+        .sort_by(|a, b| a.cluster_name.cmp(&b.cluster_name));
+    out.endpoints
+        .dedup_by(|a, b| a.cluster_name == b.cluster_name);
+    out.notes.sort();
+    out.notes.dedup();
+    out
 }
 
 #[cfg(test)]
