@@ -169,6 +169,9 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 mod port_mapping_tests {
     use super::*;
 
