@@ -137,7 +137,7 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
     let scope = Scope::new(push, proxy);
     let mut notes = Notes::default();
     let clusters = cluster::build(&scope, &mut notes);
-    let endpoints = endpoint::build(&scope, &clusters.outbound);
+    let endpoints = endpoint::build(&clusters.outbound);
     let (listeners, routes) = match proxy.role {
         Role::Sidecar => {
             let routes = route::build_sidecar_routes(&scope, &mut notes);

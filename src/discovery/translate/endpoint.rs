@@ -12,10 +12,9 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
 
 use super::cluster::{OutboundCluster, endpoint_weight};
 use super::proto::{address, uint32};
-use super::scope::Scope;
 use crate::config::types::selects;
 
-pub fn build(_scope: &Scope<'_>, outbound: &[OutboundCluster<'_>]) -> Vec<ClusterLoadAssignment> {
+pub fn build(outbound: &[OutboundCluster<'_>]) -> Vec<ClusterLoadAssignment> {
     outbound
         .iter()
         .filter(|c| c.discovery == DiscoveryType::Eds)
