@@ -7,3 +7,4 @@ pub mod config;
 pub mod exit;
 pub mod install;
 pub mod validation;
+pub mod xds;

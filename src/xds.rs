@@ -1,0 +1,15 @@
+//! The xDS protocol shared by the control plane (`ferryctl discovery`) and the proxy
+//! (`ferryctl proxy`): Envoy v3 resources over aggregated, state-of-the-world ADS on gRPC.
+//!
+//! - [`types`]: type URLs, packing and unpacking, and the per-proxy [`types::Snapshot`] whose
+//!   content-hashed versions decide what needs pushing.
+//! - [`node`]: the proxy's identity, parsed from its Envoy `Node` the way istiod does.
+//! - [`server`]: the ADS server over a [`server::SnapshotSource`], with Envoy's ACK/NACK and nonce
+//!   rules.
+//! - [`debounce`]: istiod's push debouncing of change signals.
+//! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
+//! - [`client`]: the proxy's ADS client, with reconnects and ACK/NACK of what it applies.
+//!
+//! No command uses this yet; `discovery` and `proxy` will.
+
+pub mod types;
