@@ -12,4 +12,5 @@
 //!
 //! No command uses this yet; `discovery` and `proxy` will.
 
+pub mod node;
 pub mod types;
