@@ -12,5 +12,6 @@
 //!
 //! No command uses this yet; `discovery` and `proxy` will.
 
+pub mod debounce;
 pub mod node;
 pub mod types;
