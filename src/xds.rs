@@ -14,4 +14,23 @@
 
 pub mod debounce;
 pub mod node;
+pub mod server;
+pub mod status;
 pub mod types;
+
+/// An error with its causes, `a: b: c`: tonic's transport errors say only "transport error" at
+/// the top and keep what happened (connection refused, …) in their sources.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // Some layers repeat their cause in their own message; print each text once.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
