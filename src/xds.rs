@@ -12,6 +12,7 @@
 //!
 //! No command uses this yet; `discovery` and `proxy` will.
 
+pub mod client;
 pub mod debounce;
 pub mod node;
 pub mod server;
