@@ -19,6 +19,9 @@ pub mod server;
 pub mod status;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 /// An error with its causes, `a: b: c`: tonic's transport errors say only "transport error" at
 /// the top and keep what happened (connection refused, …) in their sources.
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
