@@ -8,3 +8,4 @@ pub mod discovery;
 pub mod exit;
 pub mod install;
 pub mod validation;
+pub mod xds;
