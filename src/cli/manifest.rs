@@ -30,16 +30,27 @@ pub struct ManifestArgs {
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
     /// Generates an Istio install manifest
+    // The long help is given here: on the variant, the doc comment would replace one given on
+    // the Args struct.
+    #[command(
+        long_about = "The generate subcommand generates an Istio install manifest and outputs to the console by \
+                      default.\n\
+                      The manifest is rendered offline from the built-in profiles, -f files and --set flags: \
+                      every object of the install, CRDs first, in apply order."
+    )]
     Generate(GenerateArgs),
     /// Compare manifests and generate diff
+    #[command(
+        long_about = "The diff subcommand compares manifests from two files or directories. The output is a \
+                      list of changed paths with the value changes shown as OLD-VALUE -> NEW-VALUE.\n\
+                      Objects are identified by Kind:namespace:name; an object present on one side only is \
+                      reported as missing in the other. Exits 1 when the manifests differ."
+    )]
     Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "The generate subcommand generates an Istio install manifest and outputs to the console by default.\n\
-                  The manifest is rendered offline from the built-in profiles, -f files and --set flags: the same\n\
-                  objects 'ferryctl install' applies, CRDs first, in apply order.",
     after_help = "Examples:\n  # Generate a default Istio installation\n  ferryctl manifest generate\n\n  # Enable Tracing\n  ferryctl manifest generate --set meshConfig.enableTracing=true\n\n  # Generate the demo profile\n  ferryctl manifest generate --set profile=demo\n\n  # A canary revision, written one file per component\n  ferryctl manifest generate -r canary -o out/"
 )]
 pub struct GenerateArgs {
@@ -75,10 +86,6 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "The diff subcommand compares manifests from two files or directories. The output is a list of\n\
-                  changed paths with the value changes shown as OLD-VALUE -> NEW-VALUE.\n\
-                  Objects are identified by Kind:namespace:name; an object present on one side only is\n\
-                  reported as missing in the other. Exits 1 when the manifests differ.",
     after_help = "Examples:\n  # Compare two generated manifests\n  ferryctl manifest diff before.yaml after.yaml\n\n  # Compare only the Deployments of istio-system, ignoring their images\n  ferryctl manifest diff --select 'Deployment:istio-system:*' \\\n    --ignore 'Deployment:*:*:spec.template.spec.containers[*].image' before.yaml after.yaml\n\n  # Compare two 'manifest generate -o' directories\n  ferryctl manifest diff -r before/ after/"
 )]
 pub struct DiffArgs {

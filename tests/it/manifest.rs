@@ -274,3 +274,28 @@ fn generate_expresses_the_seed_ha_examples() {
     assert!(text.contains("podAntiAffinity:"), "pilot anti-affinity");
     assert!(text.contains("maxReplicas: 10"), "gateway HPA");
 }
+
+#[test]
+fn long_help_describes_the_subcommands() {
+    for (sub, start) in [
+        (
+            "generate",
+            "The generate subcommand generates an Istio install manifest and outputs to the console by default. The manifest is rendered offline",
+        ),
+        (
+            "diff",
+            "The diff subcommand compares manifests from two files or directories.",
+        ),
+    ] {
+        let out = ferryctl()
+            .args(["manifest", sub, "--help"])
+            .output()
+            .expect("runs");
+        // Compared with whitespace collapsed: clap wraps long help to the terminal's width.
+        let help = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(help.starts_with(start), "{sub}: {help}");
+    }
+}
