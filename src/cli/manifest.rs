@@ -137,7 +137,9 @@ fn run_generate(args: &GenerateArgs) -> Result<Exit> {
     for w in &resolved.warnings {
         eprintln!("Warning: {w}");
     }
-    let rendered = render::render(&resolved.iop).map_err(|e| CommandError::usage(e.to_string()))?;
+    // Settings that cannot be rendered (an HPA whose maximum is 0, a gateway defined twice) are
+    // errors of the run, exit 1, as istioctl's.
+    let rendered = render::render(&resolved.iop)?;
     let mut objects: Vec<Rendered> = if rendered.iter().any(|r| r.component == Component::Base) {
         crds::crds()
             .into_iter()

@@ -299,3 +299,23 @@ fn long_help_describes_the_subcommands() {
         assert!(help.starts_with(start), "{sub}: {help}");
     }
 }
+
+/// Settings that validate but cannot be rendered are errors of the run (exit 1, as istioctl),
+/// not usage errors (64).
+#[test]
+fn render_errors_exit_1_and_name_the_gateway() {
+    let out = generate(&["--set", "components.pilot.k8s.hpaSpec.maxReplicas=0"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("Error: components.pilot.k8s.hpaSpec: minReplicas 1 must be at least 1 and at most maxReplicas 0"),
+        "{stderr}"
+    );
+
+    // `[5]` is past the end of the profile's one-element list, so it adds a second gateway,
+    // which (having no name) is istio-ingressgateway again. The merged list's index ([1]) means
+    // nothing to the user, so the error names the gateway instead.
+    let out = generate(&["--set", "components.ingressGateways[5].enabled=true"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr), @r#"Error: components.ingressGateways: two enabled gateways are named "istio-ingressgateway" in namespace "istio-system"; give each gateway its own name (a gateway listed without a name is named "istio-ingressgateway", and a --set index past the end of the list adds a gateway)"#);
+}

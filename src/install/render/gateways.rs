@@ -3,7 +3,7 @@
 //! Service in front of it, and its HPA and PDB, as Istio's `gateways/istio-ingress` and
 //! `istio-egress` charts lay them out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -72,28 +72,28 @@ impl Kind {
 
 /// Every enabled gateway of `kind`, in the order listed.
 pub(super) fn render(ctx: &Ctx, kind: Kind) -> Result<Vec<Value>, RenderError> {
-    let mut seen = BTreeSet::new();
+    // (namespace, name) of each enabled gateway, and whether it was named.
+    let mut seen = BTreeMap::new();
     let mut out = Vec::new();
     for (index, gw) in ctx.gateways(kind == Kind::Ingress).iter().enumerate() {
         if gw.enabled != Some(true) {
             continue;
         }
-        let name = gw
-            .name
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .unwrap_or(kind.default_name());
+        let given = gw.name.as_deref().filter(|n| !n.is_empty());
+        let name = given.unwrap_or(kind.default_name());
         let namespace = gw
             .namespace
             .as_deref()
             .filter(|n| !n.is_empty())
             .unwrap_or(&ctx.istio_namespace);
-        if !seen.insert((namespace.to_string(), name.to_string())) {
+        if let Some(first_named) =
+            seen.insert((namespace.to_string(), name.to_string()), given.is_some())
+        {
             return Err(RenderError::DuplicateGateway {
                 kind: kind.spec_key(),
-                index,
                 name: name.to_string(),
                 namespace: namespace.to_string(),
+                unnamed: !first_named || given.is_none(),
             });
         }
         let g = Gateway {
@@ -125,11 +125,7 @@ impl Gateway<'_> {
         out.extend(self.sds_rbac());
         out.push(self.deployment(&service));
         out.push(service);
-        let path = format!(
-            "components.{}[{}].k8s.hpaSpec",
-            self.kind.spec_key(),
-            self.index
-        );
+        let path = format!("{}.k8s.hpaSpec", self.path());
         out.push(scaling::hpa(
             self.name,
             self.namespace,
@@ -149,6 +145,17 @@ impl Gateway<'_> {
             out.push(pdb);
         }
         Ok(out)
+    }
+
+    /// Where the gateway is in the IstioOperator, for errors: by its name (`[name:x]`, as `--set`
+    /// selects it), since an index in the merged list need not be the one the user wrote; by
+    /// index only when it has no name.
+    fn path(&self) -> String {
+        let list = self.kind.spec_key();
+        match self.spec.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("components.{list}[name:{name}]"),
+            None => format!("components.{list}[{}]", self.index),
+        }
     }
 
     /// `app: <name>`, `istio: ingressgateway|egressgateway`, then `components.*.label` (which may

@@ -745,7 +745,7 @@ fn hpa_spec_errors_name_the_path() {
     .expect_err("refused");
     assert_eq!(
         err.to_string(),
-        "components.ingressGateways[0].k8s.hpaSpec: minReplicas 6 must be at least 1 and at most maxReplicas 2"
+        "components.ingressGateways[name:istio-ingressgateway].k8s.hpaSpec: minReplicas 6 must be at least 1 and at most maxReplicas 2"
     );
 }
 
@@ -1006,13 +1006,28 @@ fn duplicate_gateways_are_refused() {
     ))
     .expect_err("refused");
     assert_eq!(
+        err.to_string(),
+        "components.ingressGateways: two enabled gateways are named \"gw\" in namespace \"istio-system\"; give each gateway its own name"
+    );
+    // One without a name takes the default, which the message explains.
+    let err = render(&default_with(
+        json!({"spec": {"components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true}, {"enabled": true}
+        ]}}}),
+    ))
+    .expect_err("refused");
+    assert_eq!(
         err,
         RenderError::DuplicateGateway {
             kind: "ingressGateways",
-            index: 1,
-            name: "gw".into(),
-            namespace: "istio-system".into()
+            name: "istio-ingressgateway".into(),
+            namespace: "istio-system".into(),
+            unnamed: true,
         }
+    );
+    assert!(
+        err.to_string()
+            .ends_with("(a gateway listed without a name is named \"istio-ingressgateway\", and a --set index past the end of the list adds a gateway)")
     );
 }
 
