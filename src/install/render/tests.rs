@@ -881,10 +881,17 @@ fn demo_profile_gateways() {
     let objects = rendered(&profile("demo"));
     let ingress = find(&objects, "Service", "istio-ingressgateway");
     assert_eq!(ingress["spec"]["type"], "LoadBalancer");
+    // k8s.service.ports merges by port number: the three default ports keep their protocol,
+    // 31400 and 15443 are added.
     assert_eq!(
-        ingress["spec"]["ports"].as_array().expect("ports").len(),
-        5,
-        "k8s.service.ports replaces the default ports"
+        ingress["spec"]["ports"],
+        json!([
+            {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+            {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8080},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
+            {"name": "tcp", "port": 31400, "targetPort": 31400},
+            {"name": "tls", "port": 15443, "targetPort": 15443},
+        ])
     );
     let egress = find(&objects, "Service", "istio-egressgateway");
     assert_eq!(egress["spec"]["type"], "ClusterIP");
@@ -915,7 +922,8 @@ fn demo_profile_gateways() {
     assert_eq!(ports, [15021, 8080, 8443, 31400, 15443, 15090]);
     assert_eq!(
         c["resources"],
-        json!({"requests": {"cpu": "10m", "memory": "40Mi"}})
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "40Mi"}}),
+        "the demo's requests merge over the default resources, whose limits stay"
     );
     assert_eq!(
         c["readinessProbe"]["httpGet"],
@@ -1197,6 +1205,84 @@ fn images_prefer_component_then_spec_then_global() {
     );
 }
 
+/// `k8s.resources` is a strategic merge patch on the rendered container, as Istio's
+/// postprocessing applies it: `requests` and `limits` merge key by key.
+#[test]
+fn k8s_resources_merge_over_the_rendered_ones() {
+    let container = |objects: &[Rendered], name: &str| {
+        find(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"][0].clone()
+    };
+    let objects = rendered(&default_with(json!({"spec": {"components": {
+        "pilot": {"k8s": {"resources": {"limits": {"cpu": "1"}}}},
+        "ingressGateways": [{"name": "istio-ingressgateway", "enabled": true, "k8s": {
+            "resources": {"requests": {"cpu": "10m"}},
+        }}],
+    }}})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"cpu": "1"}})
+    );
+    assert_eq!(
+        container(&objects, "istio-ingressgateway")["resources"],
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "128Mi"}})
+    );
+    // Over the component's values: k8s wins key by key.
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"pilot": {"k8s": {"resources": {"requests": {"memory": "1Gi"}}}}},
+        "values": {"pilot": {"resources": {"requests": {"cpu": "2", "memory": "3Gi"}}}},
+    }})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "2", "memory": "1Gi"}})
+    );
+}
+
+/// `k8s.service` is a strategic merge patch on the rendered Service: ports merge by `port` (an
+/// existing number is updated, a new one appended), other fields replace.
+#[test]
+fn k8s_service_ports_merge_by_port_number() {
+    let objects = rendered(&default_with(json!({"spec": {"components": {
+        "ingressGateways": [{"name": "istio-ingressgateway", "enabled": true, "k8s": {"service": {
+            "type": "NodePort",
+            "ports": [
+                {"port": 80, "targetPort": 9080, "nodePort": 30080},
+                {"name": "tcp-db", "port": 5432, "targetPort": 5432},
+            ],
+        }}}],
+    }}})));
+    let svc = find(&objects, "Service", "istio-ingressgateway");
+    assert_eq!(svc["spec"]["type"], "NodePort");
+    assert_eq!(
+        svc["spec"]["ports"],
+        json!([
+            {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+            {"name": "http2", "nodePort": 30080, "port": 80, "protocol": "TCP", "targetPort": 9080},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
+            {"name": "tcp-db", "port": 5432, "targetPort": 5432},
+        ])
+    );
+    // The container listens on the merged target ports.
+    let c = &find(&objects, "Deployment", "istio-ingressgateway")["spec"]["template"]["spec"]["containers"]
+        [0];
+    let ports: Vec<_> = c["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| p["containerPort"].as_u64().expect("port"))
+        .collect();
+    assert_eq!(ports, [15021, 9080, 8443, 5432, 15090]);
+
+    let objects = rendered(&default_with(
+        json!({"spec": {"components": {"pilot": {"k8s": {
+            "service": {"ports": [{"port": 15014, "name": "http-metrics"}]},
+        }}}}}),
+    ));
+    let ports = &find(&objects, "Service", "istiod")["spec"]["ports"];
+    assert_eq!(ports.as_array().expect("ports").len(), 4);
+    assert_eq!(ports[3]["name"], "http-metrics");
+    assert_eq!(ports[3]["port"], 15014);
+}
+
 #[test]
 fn pilot_env_and_k8s_settings() {
     let objects = rendered(&default_with(json!({"spec": {
@@ -1232,7 +1318,11 @@ fn pilot_env_and_k8s_settings() {
     );
     assert!(env.contains(&json!({"name": "B", "value": "k8s"})));
     assert!(env.contains(&json!({"name": "PILOT_TRACE_SAMPLING", "value": "0.5"})));
-    assert_eq!(c["resources"], json!({"requests": {"cpu": "1"}}));
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "1", "memory": "2048Mi"}}),
+        "k8s.resources merges over the rendered resources"
+    );
     assert_eq!(c["imagePullPolicy"], "Always");
     assert_eq!(pod["priorityClassName"], "system-cluster-critical");
     assert_eq!(pod["nodeSelector"], json!({"n": "1"}));
