@@ -89,18 +89,22 @@ pub(crate) fn pod_annotations(
     m
 }
 
-/// The component default (e.g. `values.pilot.resources`), else `fallback`, with `k8s.resources`
-/// merged over it as Istio's postprocessing does (a strategic merge patch on the container):
-/// `requests` and `limits` merge key by key, so `k8s.resources.requests.cpu` alone keeps the
-/// rendered memory request and limits.
+/// The chart's `fallback`, the component's values (e.g. `values.pilot.resources`) merged over it
+/// as Helm coalesces values, then `k8s.resources` merged over that as Istio's postprocessing
+/// does (a strategic merge patch on the container). Both merges go key by key within `requests`
+/// and `limits`, so `k8s.resources.requests.cpu` alone keeps the rendered memory request and
+/// the limits.
 pub(crate) fn resources(
     k8s: Option<&K8s>,
     component_default: Option<&ResourceRequirements>,
     fallback: Value,
 ) -> Value {
-    let mut out = component_default.map(to_json).unwrap_or(fallback);
-    if let Some(user) = k8s.and_then(|k| k.resources.as_ref()) {
-        merge(&mut out, to_json(user));
+    let mut out = fallback;
+    for over in [component_default, k8s.and_then(|k| k.resources.as_ref())]
+        .into_iter()
+        .flatten()
+    {
+        merge(&mut out, to_json(over));
     }
     out
 }

@@ -135,11 +135,7 @@ pub(super) fn sidecar_container(ctx: &Ctx) -> Value {
     c.insert("readinessProbe".into(), readiness_probe());
     c.insert(
         "resources".into(),
-        ctx.proxy
-            .resources
-            .as_ref()
-            .map(super::to_json)
-            .unwrap_or_else(default_resources),
+        super::k8s::resources(None, ctx.proxy.resources.as_ref(), default_resources()),
     );
     let mut security = security_context();
     if let Value::Object(m) = &mut security {

@@ -1168,7 +1168,11 @@ fn injector_config_describes_the_sidecar() {
             "$(POD_NAMESPACE).svc.cluster.local"
         ])
     );
-    assert_eq!(c["resources"], json!({"requests": {"cpu": "10m"}}));
+    assert_eq!(
+        c["resources"],
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "128Mi"}}),
+        "values merge over the chart's defaults, as Helm coalesces them"
+    );
     let ports: Vec<_> = c["ports"]
         .as_array()
         .expect("ports")
@@ -1234,6 +1238,14 @@ fn k8s_resources_merge_over_the_rendered_ones() {
     assert_eq!(
         container(&objects, "istiod")["resources"],
         json!({"requests": {"cpu": "2", "memory": "1Gi"}})
+    );
+    // The values themselves merge over the chart's defaults, as Helm coalesces values.
+    let objects = rendered(&default_with(json!({"spec": {
+        "values": {"pilot": {"resources": {"limits": {"memory": "4Gi"}}}},
+    }})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"memory": "4Gi"}})
     );
 }
 
