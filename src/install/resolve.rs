@@ -514,6 +514,29 @@ mod tests {
     }
 
     #[test]
+    fn gateway_chart_values_are_istios_paths() {
+        let r = ok(&input(
+            vec![],
+            &[
+                "values.gateways.istio-ingressgateway.autoscaleEnabled=false",
+                "values.gateways.istio-egressgateway.autoscaleMax=3",
+            ],
+        ));
+        let g = r.iop.spec.values.gateways.as_ref().expect("gateways");
+        let ingress = g.istio_ingressgateway.as_ref().expect("ingress");
+        assert_eq!(ingress.autoscale_enabled, Some(false));
+        let egress = g.istio_egressgateway.as_ref().expect("egress");
+        assert_eq!(egress.autoscale_max, Some(3));
+        assert!(
+            err(&input(
+                vec![],
+                &["values.gateways.istio-ingressgateway.autoscaleEnable=false"]
+            ))
+            .contains("did you mean spec.values.gateways.istio-ingressgateway.autoscaleEnabled?")
+        );
+    }
+
+    #[test]
     fn the_profile_comes_from_set_then_the_last_file_then_default() {
         let demo = file("demo.yaml", "  profile: demo\n");
         let minimal = file("minimal.yaml", "  profile: minimal\n");

@@ -13,9 +13,9 @@ use super::k8s::{
 };
 use super::names::{INJECT_LABEL, PROXY_PROMETHEUS_PORT};
 use super::proxy::{self, Role};
-use super::scaling::{self, HpaDefaults};
+use super::scaling;
 use super::{Component, Ctx, RenderError, insert_some, metadata, object};
-use crate::install::iop::GatewayComponent;
+use crate::install::iop::{GatewayComponent, GatewayValues};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -46,6 +46,16 @@ impl Kind {
         }
     }
 
+    /// `values.gateways.<chart>`: the chart's settings, shared by every gateway of this kind.
+    fn values(self, ctx: &Ctx) -> GatewayValues {
+        let charts = ctx.values().gateways.as_ref();
+        match self {
+            Kind::Ingress => charts.and_then(|g| g.istio_ingressgateway.clone()),
+            Kind::Egress => charts.and_then(|g| g.istio_egressgateway.clone()),
+        }
+        .unwrap_or_default()
+    }
+
     fn spec_key(self) -> &'static str {
         match self {
             Kind::Ingress => "ingressGateways",
@@ -72,6 +82,7 @@ impl Kind {
 
 /// Every enabled gateway of `kind`, in the order listed.
 pub(super) fn render(ctx: &Ctx, kind: Kind) -> Result<Vec<Value>, RenderError> {
+    let values = kind.values(ctx);
     // (namespace, name) of each enabled gateway, and whether it was named.
     let mut seen = BTreeMap::new();
     let mut out = Vec::new();
@@ -101,6 +112,7 @@ pub(super) fn render(ctx: &Ctx, kind: Kind) -> Result<Vec<Value>, RenderError> {
             kind,
             index,
             spec: gw,
+            values: &values,
             name,
             namespace,
         };
@@ -114,6 +126,8 @@ struct Gateway<'a> {
     kind: Kind,
     index: usize,
     spec: &'a GatewayComponent,
+    /// `values.gateways.<chart>`.
+    values: &'a GatewayValues,
     name: &'a str,
     namespace: &'a str,
 }
@@ -125,15 +139,18 @@ impl Gateway<'_> {
         out.extend(self.sds_rbac());
         out.push(self.deployment(&service));
         out.push(service);
-        let path = format!("{}.k8s.hpaSpec", self.path());
-        out.push(scaling::hpa(
-            self.name,
-            self.namespace,
-            self.labels(),
-            &HpaDefaults::ISTIO,
-            self.spec.k8s.as_ref(),
-            &path,
-        )?);
+        let k8s = self.spec.k8s.as_ref();
+        if scaling::gateway_autoscale(self.values, k8s) {
+            let path = format!("{}.k8s.hpaSpec", self.path());
+            out.push(scaling::hpa(
+                self.name,
+                self.namespace,
+                self.labels(),
+                &scaling::gateway_hpa_defaults(self.values),
+                k8s,
+                &path,
+            )?);
+        }
         if let Some(pdb) = scaling::pdb(
             self.ctx,
             self.name,
@@ -348,7 +365,7 @@ impl Gateway<'_> {
         );
 
         let mut spec = Map::new();
-        if let Some(r) = k8s.and_then(|k| k.replica_count) {
+        if let Some(r) = scaling::gateway_replicas(self.values, k8s) {
             spec.insert("replicas".into(), r.into());
         }
         spec.insert("selector".into(), json!({"matchLabels": self.selector()}));

@@ -772,6 +772,79 @@ fn autoscaling_off_sets_replicas_and_drops_the_hpa() {
     assert!(!has(&no_pdb, "PodDisruptionBudget"));
 }
 
+/// `values.gateways.istio-ingressgateway` / `istio-egressgateway` set the gateway charts' scaling,
+/// for every gateway of that kind (the key names the chart, as in istioctl).
+#[test]
+fn gateway_values_switch_autoscaling_off_or_tune_it() {
+    let hpa_of = |objects: &[Rendered], name: &str| {
+        objects
+            .iter()
+            .find(|r| r.identity() == ("HorizontalPodAutoscaler", "istio-system", name))
+            .map(|r| r.object["spec"].clone())
+    };
+    // Istio's demo: no gateway autoscaling; the Deployment keeps Kubernetes' default replicas.
+    let demo = rendered(&profile("demo"));
+    for name in ["istio-ingressgateway", "istio-egressgateway"] {
+        assert_eq!(hpa_of(&demo, name), None, "{name}");
+        assert!(
+            find(&demo, "Deployment", name)["spec"]
+                .get("replicas")
+                .is_none(),
+            "{name}"
+        );
+    }
+
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true},
+            {"name": "internal", "enabled": true, "k8s": {"replicaCount": 3}},
+        ]},
+        "values": {"gateways": {"istio-ingressgateway": {"autoscaleEnabled": false, "replicaCount": 2}}},
+    }})));
+    for (name, replicas) in [("istio-ingressgateway", 2), ("internal", 3)] {
+        assert_eq!(hpa_of(&objects, name), None, "{name}");
+        assert_eq!(
+            find(&objects, "Deployment", name)["spec"]["replicas"],
+            replicas,
+            "{name}: k8s.replicaCount wins over the values"
+        );
+    }
+
+    let objects = rendered(&default_with(json!({"spec": {"values": {"gateways": {
+        "istio-ingressgateway": {"autoscaleMin": 2, "autoscaleMax": 8, "cpu": {"targetAverageUtilization": 60}},
+    }}}})));
+    let hpa = hpa_of(&objects, "istio-ingressgateway").expect("HPA");
+    assert_eq!(
+        (&hpa["minReplicas"], &hpa["maxReplicas"]),
+        (&json!(2), &json!(8))
+    );
+    assert_eq!(
+        hpa["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
+    // While autoscaling is on, the values' replicaCount is not used (as Istio's chart).
+    let objects = rendered(&default_with(json!({"spec": {"values": {"gateways": {
+        "istio-ingressgateway": {"replicaCount": 4},
+    }}}})));
+    assert!(
+        find(&objects, "Deployment", "istio-ingressgateway")["spec"]
+            .get("replicas")
+            .is_none()
+    );
+
+    // An explicit k8s.hpaSpec still asks for an HPA, as for the control plane.
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"egressGateways": [
+            {"name": "istio-egressgateway", "enabled": true, "k8s": {"hpaSpec": {"maxReplicas": 3}}},
+        ]},
+        "values": {"gateways": {"istio-egressgateway": {"autoscaleEnabled": false}}},
+    }})));
+    assert_eq!(
+        hpa_of(&objects, "istio-egressgateway").expect("HPA")["maxReplicas"],
+        3
+    );
+}
+
 #[test]
 fn remote_profile_has_no_local_control_plane() {
     let objects = rendered(&profile("remote"));
