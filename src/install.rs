@@ -9,6 +9,7 @@
 pub mod crds;
 pub mod diff;
 pub mod iop;
+pub mod kube;
 pub mod output;
 pub mod overlay;
 pub mod profile;
