@@ -71,8 +71,11 @@ pub struct IstioOperatorSpec {
     )]
     #[schemars(with = "Option<String>")]
     pub compatibility_version: Option<String>,
-    /// Mesh-wide settings, written to the mesh ConfigMap (`istio` / `istio-<rev>`) as is.
+    /// Mesh-wide settings, written to the mesh ConfigMap (`istio` / `istio-<rev>`) as is. Kept as
+    /// written; the schema check holds it to Istio's MeshConfig fields
+    /// ([`super::mesh_config::MeshConfig`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<super::mesh_config::MeshConfig>")]
     pub mesh_config: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     pub components: Components,

@@ -164,7 +164,19 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
             }
         };
         match schema::read_set_value(leaf, &flag.raw, &flag.value) {
-            Ok(value) => flag.apply(&mut tree, value)?,
+            Ok(mut value) => {
+                let findings = schema.check_set_value(&flag.path, &mut value);
+                if findings.is_empty() {
+                    flag.apply(&mut tree, value)?;
+                }
+                for finding in findings {
+                    problems.push((
+                        flag.error_at_value(finding.to_string()).to_string(),
+                        flag.error_at_value(format!("{finding}{IGNORED}"))
+                            .to_string(),
+                    ));
+                }
+            }
             Err(expected) => {
                 let finding = Finding {
                     path: flag.path.clone(),
@@ -804,6 +816,40 @@ mod tests {
             err(&input(vec![], &["components.pilot.k8s.replicaCount=many"]))
                 .contains("spec.components.pilot.k8s.replicaCount: expected an integer (32-bit), found \"many\"")
         );
+    }
+
+    #[test]
+    fn mesh_config_keys_and_values_are_checked_and_force_drops_them() {
+        let e = err(&input(
+            vec![],
+            &[
+                "meshConfig.acessLogFile=/dev/stdout",
+                "meshConfig.outboundTrafficPolicy.mode=ALLOW_ALL",
+            ],
+        ));
+        assert!(
+            e.contains(
+                "unknown field spec.meshConfig.acessLogFile; did you mean spec.meshConfig.accessLogFile?"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("\"ALLOW_ALL\" is not one of REGISTRY_ONLY, ALLOW_ANY"),
+            "{e}"
+        );
+        let mut i = input(
+            vec![],
+            &[
+                "meshConfig.acessLogFile=/dev/stdout",
+                "meshConfig.enableTracing=true",
+            ],
+        );
+        i.force = true;
+        let r = ok(&i);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let mesh = r.iop.spec.mesh_config.as_ref().expect("meshConfig");
+        assert!(!mesh.contains_key("acessLogFile"));
+        assert_eq!(mesh["enableTracing"], serde_json::json!(true));
     }
 
     #[test]
