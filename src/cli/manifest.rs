@@ -159,20 +159,49 @@ fn run_generate(args: &GenerateArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Writes one file per component under `dir`. Each file is written to a temporary name and
-/// renamed, so an interrupted run never leaves a half-written manifest behind.
+/// Writes one file per rendered component under `dir`, then removes the component files (and
+/// their temporary files) of the layout that this render does not produce, and the layout's
+/// directories left empty, so the directory holds exactly this render. Nothing outside the layout
+/// is touched, nor a layout directory holding anything else. Each file is written to a temporary
+/// name and renamed, so an interrupted run never leaves a half-written manifest behind.
 fn write_components(dir: &Path, objects: &[Rendered]) -> Result<()> {
-    for (rel, text) in output::component_files(objects) {
-        let path = dir.join(&rel);
+    let files = output::component_files(objects);
+    for (rel, text) in &files {
+        let path = dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {}", parent.display()))?;
         }
-        let tmp = path.with_extension("yaml.tmp");
+        let tmp = temp_path(&path);
         std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     }
+    let (owned_files, owned_dirs) = output::owned_paths();
+    for rel in owned_files {
+        if files.iter().any(|(written, _)| *written == rel) {
+            continue;
+        }
+        let path = dir.join(&rel);
+        for stale in [temp_path(&path), path] {
+            match std::fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("removing {}", stale.display()));
+                }
+            }
+        }
+    }
+    for rel in owned_dirs {
+        // Fails, and is left, when it holds anything (a file of this render or the user's).
+        let _ = std::fs::remove_dir(dir.join(rel));
+    }
     Ok(())
+}
+
+/// Where a component file is written before it is renamed into place.
+fn temp_path(path: &Path) -> PathBuf {
+    path.with_extension("yaml.tmp")
 }
 
 fn run_diff(args: &DiffArgs) -> Result<Exit> {
