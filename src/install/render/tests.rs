@@ -1459,3 +1459,130 @@ fn default_profile_snapshot() {
         insta::assert_snapshot!("default_profile", yaml);
     });
 }
+
+/// A profile as users get it: resolved over `default` (with the compiled-in tag), then rendered.
+fn resolved_profile(name: &str) -> Vec<Rendered> {
+    let input = crate::install::resolve::ResolveInput {
+        sets: vec![format!("profile={name}")],
+        ..Default::default()
+    };
+    let resolved = crate::install::resolve::resolve(&input).unwrap_or_else(|e| panic!("{e}"));
+    rendered(&resolved.iop)
+}
+
+/// One line per object (`Component Kind namespace/name`) and, indented under it, the fields in
+/// which profiles differ: replicas, images, resources and ports of Deployments, Service types and
+/// ports, HPA bounds, PDB budgets, the mesh config, ConfigMap keys and webhook names. The full
+/// shape of every object is in the `default_profile` snapshot; this keeps the other profiles'
+/// snapshots small enough to review.
+fn summary(objects: &[Rendered]) -> String {
+    let compact = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    let mut out = String::new();
+    for r in objects {
+        let (kind, ns, name) = r.identity();
+        out.push_str(&format!("{} {kind} {ns}/{name}\n", r.component));
+        let o = &r.object;
+        let mut field = |k: &str, v: String| out.push_str(&format!("  {k}: {v}\n"));
+        match kind {
+            "Deployment" => {
+                field(
+                    "replicas",
+                    o["spec"]
+                        .get("replicas")
+                        .map_or("unset".to_string(), compact),
+                );
+                for c in o["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    field("image", compact(&c["image"]));
+                    field("resources", compact(&c["resources"]));
+                    let ports: Vec<String> = c["ports"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p["containerPort"].to_string())
+                        .collect();
+                    field("containerPorts", ports.join(","));
+                }
+            }
+            "Service" => {
+                field(
+                    "type",
+                    o["spec"].get("type").map_or("unset".to_string(), compact),
+                );
+                let ports: Vec<String> = o["spec"]["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        format!(
+                            "{} {}->{}",
+                            p["name"].as_str().unwrap_or("-"),
+                            p["port"],
+                            p.get("targetPort").map_or("-".to_string(), compact)
+                        )
+                    })
+                    .collect();
+                field("ports", ports.join(", "));
+            }
+            "HorizontalPodAutoscaler" => field(
+                "replicas",
+                format!(
+                    "{}..{} {}",
+                    o["spec"]["minReplicas"],
+                    o["spec"]["maxReplicas"],
+                    compact(&o["spec"]["metrics"])
+                ),
+            ),
+            "PodDisruptionBudget" => {
+                let mut spec = o["spec"].clone();
+                if let Value::Object(m) = &mut spec {
+                    m.remove("selector");
+                }
+                field("budget", compact(&spec));
+            }
+            "ConfigMap" => {
+                let data = o["data"].as_object().cloned().unwrap_or_default();
+                field("keys", data.keys().cloned().collect::<Vec<_>>().join(","));
+                if let Some(config) = data.get("config").and_then(Value::as_str) {
+                    let config = json_of_yaml(config);
+                    field(
+                        "sidecar resources",
+                        compact(&config["sidecar"]["container"]["resources"]),
+                    );
+                }
+                if let Some(mesh) = data.get("mesh").and_then(Value::as_str) {
+                    out.push_str("  mesh:\n");
+                    for line in mesh.lines() {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+            }
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
+                let names: Vec<String> = o["webhooks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|w| w["name"].as_str().unwrap_or("-").to_string())
+                    .collect();
+                field("webhooks", names.join(","));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn profile_snapshots() {
+    for name in ["demo", "minimal", "remote", "empty"] {
+        let text = summary(&resolved_profile(name));
+        insta::with_settings!({
+            filters => vec![(r"ferry:\d+\.\d+\.\d+[^\x22\s]*", "ferry:[version]")],
+        }, {
+            insta::assert_snapshot!(format!("{name}_profile_summary"), text);
+        });
+    }
+}
