@@ -308,7 +308,8 @@ fn render_errors_exit_1_and_name_the_gateway() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.starts_with("Error: components.pilot.k8s.hpaSpec: minReplicas 1 must be at least 1 and at most maxReplicas 0"),
+        stderr
+            .starts_with("Error: components.pilot.k8s.hpaSpec: maxReplicas 0 must be at least 1\n"),
         "{stderr}"
     );
 

@@ -138,10 +138,19 @@ pub(super) fn hpa(
     let max = user
         .and_then(|h| h.max_replicas)
         .unwrap_or_else(|| defaults.max.max(min));
-    if min < 1 || min > max {
+    let problem = if max < 1 {
+        Some(format!("maxReplicas {max} must be at least 1"))
+    } else if min < 1 || min > max {
+        Some(format!(
+            "minReplicas {min} must be at least 1 and at most maxReplicas {max}"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
         return Err(RenderError::InvalidValue {
             path: path.to_string(),
-            message: format!("minReplicas {min} must be at least 1 and at most maxReplicas {max}"),
+            message,
         });
     }
     let metrics = match user.filter(|h| !h.metrics.is_empty()) {
