@@ -137,7 +137,7 @@ impl Gateway<'_> {
         let service = self.service();
         let mut out = vec![self.service_account()];
         out.extend(self.sds_rbac());
-        out.push(self.deployment(&service));
+        out.push(self.deployment(&service)?);
         out.push(service);
         let k8s = self.spec.k8s.as_ref();
         if scaling::gateway_autoscale(self.values, k8s) {
@@ -299,7 +299,7 @@ impl Gateway<'_> {
         env
     }
 
-    fn deployment(&self, service: &Value) -> Value {
+    fn deployment(&self, service: &Value) -> Result<Value, RenderError> {
         let ctx = self.ctx;
         let k8s = self.spec.k8s.as_ref();
 
@@ -340,7 +340,12 @@ impl Gateway<'_> {
         container.insert("readinessProbe".into(), proxy::readiness_probe());
         container.insert(
             "resources".into(),
-            resources(k8s, None, proxy::default_resources()),
+            resources(
+                k8s,
+                None,
+                proxy::default_resources(),
+                &format!("{}.k8s.resources", self.path()),
+            )?,
         );
         container.insert("env".into(), Value::Array(self.env()));
 
@@ -383,6 +388,6 @@ impl Gateway<'_> {
             metadata(self.name, Some(self.namespace), self.labels()),
         );
         d.insert("spec".into(), Value::Object(spec));
-        Value::Object(d)
+        Ok(Value::Object(d))
     }
 }

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 use serde_json::{Map, Value, json};
 
-use super::{insert_some, to_json};
+use super::{RenderError, insert_some, to_json};
 use crate::install::iop::K8s;
+use crate::install::kube;
 
 /// `nodeSelector`, `affinity`, `tolerations` and `priorityClassName` of a pod spec.
 /// `node_selector` is the component's default (e.g. `values.pilot.nodeSelector`), which
@@ -94,11 +95,15 @@ pub(crate) fn pod_annotations(
 /// does (a strategic merge patch on the container). Both merges go key by key within `requests`
 /// and `limits`, so `k8s.resources.requests.cpu` alone keeps the rendered memory request and
 /// the limits.
+///
+/// A request above its limit is an error naming `path` (what the user set), since Kubernetes
+/// refuses such a container.
 pub(crate) fn resources(
     k8s: Option<&K8s>,
     component_default: Option<&ResourceRequirements>,
     fallback: Value,
-) -> Value {
+    path: &str,
+) -> Result<Value, RenderError> {
     let mut out = fallback;
     for over in [component_default, k8s.and_then(|k| k.resources.as_ref())]
         .into_iter()
@@ -106,7 +111,29 @@ pub(crate) fn resources(
     {
         merge(&mut out, to_json(over));
     }
-    out
+    let quantity = |v: &Value| v.as_str().and_then(kube::parse_quantity);
+    if let (Some(Value::Object(requests)), Some(Value::Object(limits))) =
+        (out.get("requests"), out.get("limits"))
+    {
+        for (name, request) in requests {
+            if let (Some(req), Some(limit)) = (quantity(request), limits.get(name))
+                && let Some(lim) = quantity(limit)
+                && req > lim
+            {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                return Err(RenderError::InvalidValue {
+                    path: path.to_string(),
+                    message: format!(
+                        "requests.{name} {} is more than limits.{name} {}, which Kubernetes \
+                         refuses (what is not set keeps its default: set both)",
+                        text(request),
+                        text(limit)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `over` merged into `base`: mappings key by key, anything else replaced. Nulls in `over`

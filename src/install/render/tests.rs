@@ -1322,6 +1322,51 @@ fn k8s_resources_merge_over_the_rendered_ones() {
     );
 }
 
+/// Kubernetes refuses a container whose request is above its limit. Since `k8s.resources`
+/// merges over the defaults, a request raised alone can pass Istio's default limit: an error
+/// naming what to set, rather than a Deployment the API server rejects.
+#[test]
+fn requests_above_limits_are_refused() {
+    let err = render(&default_with(json!({"spec": {"components": {"ingressGateways": [
+        {"name": "istio-ingressgateway", "enabled": true, "k8s": {"resources": {"requests": {"cpu": "4"}}}},
+    ]}}})))
+    .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "components.ingressGateways[name:istio-ingressgateway].k8s.resources: requests.cpu 4 is \
+         more than limits.cpu 2000m, which Kubernetes refuses (what is not set keeps its \
+         default: set both)"
+    );
+    rendered(&default_with(
+        json!({"spec": {"components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true, "k8s": {"resources": {
+                "requests": {"cpu": "4"}, "limits": {"cpu": "4000m"},
+            }}},
+        ]}}}),
+    ));
+    let err = render(&default_with(
+        json!({"spec": {"values": {"global": {"proxy": {
+            "resources": {"requests": {"memory": "2Gi"}},
+        }}}}}),
+    ))
+    .expect_err("refused");
+    assert!(
+        err.to_string().starts_with(
+            "values.global.proxy.resources: requests.memory 2Gi is more than limits.memory 1024Mi"
+        ),
+        "{err}"
+    );
+    let err = render(&default_with(json!({"spec": {"values": {"pilot": {
+        "resources": {"limits": {"cpu": "100m"}},
+    }}}})))
+    .expect_err("refused");
+    assert!(
+        err.to_string()
+            .starts_with("values.pilot.resources: requests.cpu 500m is more than limits.cpu 100m"),
+        "{err}"
+    );
+}
+
 /// `k8s.service` is a strategic merge patch on the rendered Service: ports merge by `port` (an
 /// existing number is updated, a new one appended), other fields replace.
 #[test]
