@@ -106,8 +106,8 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand -i 'Istio system namespace'
             cand --istioNamespace 'Istio system namespace'
             cand --force 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -126,8 +126,8 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --directory 'Compare directory'
             cand -v 'Verbose output'
             cand --verbose 'Verbose output'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

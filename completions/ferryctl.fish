@@ -80,7 +80,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -l force -d 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l select -d 'Constrain the list of resources to compare to only the ones in this list, ignoring all others. Comma-separated "Kind:namespace:name" items where "*" (or an empty part) matches anything, e.g. "Deployment:istio-system:*" (all Deployments in istio-system) or "Service:*:istiod" (Services called istiod in all namespaces)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l ignore -d 'Ignore all listed items during comparison, using the same list format as --select; a fourth part ignores a field path inside the matching objects, e.g. "Deployment:*:*:metadata.labels*"' -r
@@ -91,7 +91,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s r -l directory -d 'Compare directory'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Verbose output'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -l context -d 'Kubernetes configuration context' -r

@@ -9,6 +9,8 @@
 pub mod crds;
 pub mod diff;
 pub mod iop;
+pub mod kube;
+pub mod mesh_config;
 pub mod output;
 pub mod overlay;
 pub mod profile;

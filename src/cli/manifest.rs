@@ -30,16 +30,27 @@ pub struct ManifestArgs {
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
     /// Generates an Istio install manifest
+    // The long help is given here: on the variant, the doc comment would replace one given on
+    // the Args struct.
+    #[command(
+        long_about = "The generate subcommand generates an Istio install manifest and outputs to the console by \
+                      default.\n\
+                      The manifest is rendered offline from the built-in profiles, -f files and --set flags: \
+                      every object of the install, CRDs first, in apply order."
+    )]
     Generate(GenerateArgs),
     /// Compare manifests and generate diff
+    #[command(
+        long_about = "The diff subcommand compares manifests from two files or directories. The output is a \
+                      list of changed paths with the value changes shown as OLD-VALUE -> NEW-VALUE.\n\
+                      Objects are identified by Kind:namespace:name; an object present on one side only is \
+                      reported as missing in the other. Exits 1 when the manifests differ."
+    )]
     Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "The generate subcommand generates an Istio install manifest and outputs to the console by default.\n\
-                  The manifest is rendered offline from the built-in profiles, -f files and --set flags: the same\n\
-                  objects 'ferryctl install' applies, CRDs first, in apply order.",
     after_help = "Examples:\n  # Generate a default Istio installation\n  ferryctl manifest generate\n\n  # Enable Tracing\n  ferryctl manifest generate --set meshConfig.enableTracing=true\n\n  # Generate the demo profile\n  ferryctl manifest generate --set profile=demo\n\n  # A canary revision, written one file per component\n  ferryctl manifest generate -r canary -o out/"
 )]
 pub struct GenerateArgs {
@@ -75,10 +86,6 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "The diff subcommand compares manifests from two files or directories. The output is a list of\n\
-                  changed paths with the value changes shown as OLD-VALUE -> NEW-VALUE.\n\
-                  Objects are identified by Kind:namespace:name; an object present on one side only is\n\
-                  reported as missing in the other. Exits 1 when the manifests differ.",
     after_help = "Examples:\n  # Compare two generated manifests\n  ferryctl manifest diff before.yaml after.yaml\n\n  # Compare only the Deployments of istio-system, ignoring their images\n  ferryctl manifest diff --select 'Deployment:istio-system:*' \\\n    --ignore 'Deployment:*:*:spec.template.spec.containers[*].image' before.yaml after.yaml\n\n  # Compare two 'manifest generate -o' directories\n  ferryctl manifest diff -r before/ after/"
 )]
 pub struct DiffArgs {
@@ -130,7 +137,9 @@ fn run_generate(args: &GenerateArgs) -> Result<Exit> {
     for w in &resolved.warnings {
         eprintln!("Warning: {w}");
     }
-    let rendered = render::render(&resolved.iop).map_err(|e| CommandError::usage(e.to_string()))?;
+    // Settings that cannot be rendered (an HPA whose maximum is 0, a gateway defined twice) are
+    // errors of the run, exit 1, as istioctl's.
+    let rendered = render::render(&resolved.iop)?;
     let mut objects: Vec<Rendered> = if rendered.iter().any(|r| r.component == Component::Base) {
         crds::crds()
             .into_iter()
@@ -150,20 +159,49 @@ fn run_generate(args: &GenerateArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// Writes one file per component under `dir`. Each file is written to a temporary name and
-/// renamed, so an interrupted run never leaves a half-written manifest behind.
+/// Writes one file per rendered component under `dir`, then removes the component files (and
+/// their temporary files) of the layout that this render does not produce, and the layout's
+/// directories left empty, so the directory holds exactly this render. Nothing outside the layout
+/// is touched, nor a layout directory holding anything else. Each file is written to a temporary
+/// name and renamed, so an interrupted run never leaves a half-written manifest behind.
 fn write_components(dir: &Path, objects: &[Rendered]) -> Result<()> {
-    for (rel, text) in output::component_files(objects) {
-        let path = dir.join(&rel);
+    let files = output::component_files(objects);
+    for (rel, text) in &files {
+        let path = dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating directory {}", parent.display()))?;
         }
-        let tmp = path.with_extension("yaml.tmp");
+        let tmp = temp_path(&path);
         std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     }
+    let (owned_files, owned_dirs) = output::owned_paths();
+    for rel in owned_files {
+        if files.iter().any(|(written, _)| *written == rel) {
+            continue;
+        }
+        let path = dir.join(&rel);
+        for stale in [temp_path(&path), path] {
+            match std::fs::remove_file(&stale) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("removing {}", stale.display()));
+                }
+            }
+        }
+    }
+    for rel in owned_dirs {
+        // Fails, and is left, when it holds anything (a file of this render or the user's).
+        let _ = std::fs::remove_dir(dir.join(rel));
+    }
     Ok(())
+}
+
+/// Where a component file is written before it is renamed into place.
+fn temp_path(path: &Path) -> PathBuf {
+    path.with_extension("yaml.tmp")
 }
 
 fn run_diff(args: &DiffArgs) -> Result<Exit> {

@@ -71,8 +71,11 @@ pub struct IstioOperatorSpec {
     )]
     #[schemars(with = "Option<String>")]
     pub compatibility_version: Option<String>,
-    /// Mesh-wide settings, written to the mesh ConfigMap (`istio` / `istio-<rev>`) as is.
+    /// Mesh-wide settings, written to the mesh ConfigMap (`istio` / `istio-<rev>`) as is. Kept as
+    /// written; the schema check holds it to Istio's MeshConfig fields
+    /// ([`super::mesh_config::MeshConfig`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<super::mesh_config::MeshConfig>")]
     pub mesh_config: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     pub components: Components,
@@ -244,6 +247,9 @@ pub struct Values {
     pub global: Option<GlobalValues>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pilot: Option<PilotValues>,
+    /// Istio's gateway charts, by chart name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<GatewaysValues>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sidecar_injector_webhook: Option<SidecarInjectorValues>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -363,6 +369,45 @@ pub struct PilotValues {
     pub node_selector: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_annotations: Option<BTreeMap<String, String>>,
+}
+
+/// `values.gateways`: the settings of Istio's `istio-ingress` and `istio-egress` charts. The key
+/// names the chart, not a gateway, so (as in istioctl) `istio-ingressgateway` applies to every
+/// `components.ingressGateways[]` entry and `istio-egressgateway` to every egress gateway.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaysValues {
+    #[serde(
+        default,
+        rename = "istio-ingressgateway",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub istio_ingressgateway: Option<GatewayValues>,
+    #[serde(
+        default,
+        rename = "istio-egressgateway",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub istio_egressgateway: Option<GatewayValues>,
+}
+
+/// The scaling settings of a gateway chart. `k8s.replicaCount` and `k8s.hpaSpec` of a gateway
+/// override them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GatewayValues {
+    /// `false`: no HorizontalPodAutoscaler (unless the gateway's `k8s.hpaSpec` asks for one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale_min: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale_max: Option<i32>,
+    /// `spec.replicas` while autoscaling is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_count: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuTarget>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -50,12 +50,13 @@ fn dependency_chain(component: Component) -> Vec<Component> {
     }
 }
 
-/// `(relative path, contents)` for every component, in apply order. A component that renders
-/// nothing still gets its (empty) file, as istioctl writes one per component, so a directory
-/// regenerated after disabling a component holds no stale objects.
+/// `(relative path, contents)` for every component that renders objects, in apply order. A
+/// component that renders nothing gets no file, as with istioctl; see [`owned_paths`] for what a
+/// writer removes so that the directory holds only this render.
 pub fn component_files(rendered: &[Rendered]) -> Vec<(PathBuf, String)> {
     Component::ALL
         .iter()
+        .filter(|&&c| rendered.iter().any(|r| r.component == c))
         .map(|&c| {
             let text = join(
                 rendered
@@ -66,6 +67,20 @@ pub fn component_files(rendered: &[Rendered]) -> Vec<(PathBuf, String)> {
             (component_path(c), text)
         })
         .collect()
+}
+
+/// Every file and directory of the output layout, files first and deeper directories before
+/// their parents: what a previous render may have left and Ferry may remove. Nothing else under
+/// the output directory is Ferry's.
+pub fn owned_paths() -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let files: Vec<PathBuf> = Component::ALL.iter().map(|&c| component_path(c)).collect();
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent().map(PathBuf::from))
+        .collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    dirs.dedup();
+    (files, dirs)
 }
 
 #[cfg(test)]
@@ -99,6 +114,18 @@ mod tests {
             .collect();
         assert_eq!(
             paths,
+            ["Base/Pilot/Pilot.yaml"],
+            "only what renders objects"
+        );
+        assert_eq!(files[0].1.matches("kind: ConfigMap").count(), 2);
+        assert!(files[0].1.contains("---\n"));
+        let all = component_files(&Component::ALL.map(|c| obj(c, "x")));
+        let paths: Vec<String> = all
+            .iter()
+            .map(|(p, _)| p.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            paths,
             [
                 "Base/Base.yaml",
                 "Base/Pilot/Pilot.yaml",
@@ -106,8 +133,24 @@ mod tests {
                 "Base/Pilot/EgressGateways/EgressGateways.yaml",
             ]
         );
-        assert_eq!(files[0].1, "");
-        assert_eq!(files[1].1.matches("kind: ConfigMap").count(), 2);
-        assert!(files[1].1.contains("---\n"));
+    }
+
+    #[test]
+    fn owned_paths_are_the_layout_deepest_directories_first() {
+        let (files, dirs) = owned_paths();
+        assert_eq!(files.len(), 4);
+        let dirs: Vec<String> = dirs
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                "Base/Pilot/IngressGateways",
+                "Base/Pilot/EgressGateways",
+                "Base/Pilot",
+                "Base",
+            ]
+        );
     }
 }

@@ -112,14 +112,22 @@ pub enum RenderError {
         "components.{0}.enabled is true, but Ferry does not install {0}; set it to false or remove it"
     )]
     Unsupported(&'static str),
+    /// Two enabled gateways with one name and namespace. Indexes are not named: they are
+    /// positions in the merged list, which a `--set` index past the end does not match.
     #[error(
-        "components.{kind}[{index}]: gateway {name:?} in namespace {namespace:?} is defined twice; give each gateway its own name"
+        "components.{kind}: two enabled gateways are named {name:?} in namespace {namespace:?}; give each gateway its own name{}",
+        if *.unnamed {
+            format!(" (a gateway listed without a name is named {name:?}, and a --set index past the end of the list adds a gateway)")
+        } else {
+            String::new()
+        }
     )]
     DuplicateGateway {
         kind: &'static str,
-        index: usize,
         name: String,
         namespace: String,
+        /// One of the two has no `name` and took the default.
+        unnamed: bool,
     },
     #[error("{path}: {message}")]
     InvalidValue { path: String, message: String },

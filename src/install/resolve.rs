@@ -16,7 +16,11 @@
 
 use serde_json::Value;
 
-use super::iop::IstioOperator;
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::iop::{IstioOperator, K8s};
+use super::kube;
 use super::overlay::{self, Document, OverlayError, OverlayFile};
 use super::profile::{self, ProfileError};
 use super::revision::{Revision, RevisionError};
@@ -80,6 +84,13 @@ pub enum ResolveError {
          (or -r)"
     )]
     RevisionConflict { spec: String, values: String },
+    /// Values Kubernetes itself refuses (names, quantities, ports), each with its path.
+    #[error(
+        "invalid Kubernetes values (--force cannot skip these: the API server would reject the \
+         objects they make):\n{}",
+        indent(.0)
+    )]
+    Kubernetes(Vec<String>),
     #[error("{path}: {message}")]
     Decode { path: String, message: String },
     #[error("{path}: {reason}")]
@@ -153,7 +164,19 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
             }
         };
         match schema::read_set_value(leaf, &flag.raw, &flag.value) {
-            Ok(value) => flag.apply(&mut tree, value)?,
+            Ok(mut value) => {
+                let findings = schema.check_set_value(&flag.path, &mut value);
+                if findings.is_empty() {
+                    flag.apply(&mut tree, value)?;
+                }
+                for finding in findings {
+                    problems.push((
+                        flag.error_at_value(finding.to_string()).to_string(),
+                        flag.error_at_value(format!("{finding}{IGNORED}"))
+                            .to_string(),
+                    ));
+                }
+            }
             Err(expected) => {
                 let finding = Finding {
                     path: flag.path.clone(),
@@ -198,6 +221,11 @@ pub fn resolve(input: &ResolveInput) -> Result<Resolved, ResolveError> {
             path: format!("{}", e.path()),
             message: e.into_inner().to_string(),
         })?;
+
+    let problems = kubernetes_problems(&iop);
+    if !problems.is_empty() {
+        return Err(ResolveError::Kubernetes(problems));
+    }
 
     // istioctl: `--set values.global.istioNamespace=x` also moves the IstioOperator there.
     if (file_moves_namespace
@@ -336,6 +364,162 @@ fn settle_revision(iop: &mut IstioOperator) -> Result<Option<Revision>, ResolveE
         iop.spec.values.revision = iop.spec.revision.clone();
     }
     Ok(revision)
+}
+
+/// Values that would make objects the API server rejects: namespaces and gateway names that are
+/// not DNS labels, negative replica counts, resource quantities that are not quantities, Service
+/// ports out of range or an empty port list. Gateways are named by their `name` (`[name:x]`, as
+/// `--set` selects them), as their index in the merged list need not be the one the user wrote.
+fn kubernetes_problems(iop: &IstioOperator) -> Vec<String> {
+    let mut out = Vec::new();
+    let spec = &iop.spec;
+    let values = &spec.values;
+    let global = values.global.as_ref();
+    let namespace = |out: &mut Vec<String>, path: &str, ns: Option<&String>| {
+        if let Some(ns) = ns.filter(|ns| !ns.is_empty())
+            && let Some(problem) = kube::dns1123_label_problem(ns)
+        {
+            out.push(format!(
+                "{path}: {ns:?} is not a DNS-1123 label: {problem} (a namespace is 1 to 63 \
+                 lowercase letters, digits and '-', starting and ending with a letter or digit)"
+            ));
+        }
+    };
+    namespace(&mut out, "spec.namespace", spec.namespace.as_ref());
+    namespace(
+        &mut out,
+        "metadata.namespace",
+        iop.metadata.namespace.as_ref(),
+    );
+    namespace(
+        &mut out,
+        "spec.values.global.istioNamespace",
+        global.and_then(|g| g.istio_namespace.as_ref()),
+    );
+    let pilot = &spec.components.pilot;
+    namespace(
+        &mut out,
+        "spec.components.pilot.namespace",
+        pilot.namespace.as_ref(),
+    );
+    k8s_problems(&mut out, "spec.components.pilot.k8s", pilot.k8s.as_ref());
+    for (list, gateways) in [
+        ("ingressGateways", &spec.components.ingress_gateways),
+        ("egressGateways", &spec.components.egress_gateways),
+    ] {
+        for (i, gw) in gateways.iter().enumerate() {
+            let path = match gw.name.as_deref().filter(|n| !n.is_empty()) {
+                Some(name) => format!("spec.components.{list}[name:{name}]"),
+                None => format!("spec.components.{list}[{i}]"),
+            };
+            if let Some(name) = gw.name.as_deref().filter(|n| !n.is_empty())
+                && let Some(problem) = kube::dns1035_label_problem(name)
+            {
+                out.push(format!(
+                    "{path}.name: {name:?} is not a DNS-1035 label: {problem} (it names the \
+                     gateway's Service: 1 to 63 lowercase letters, digits and '-', starting with \
+                     a letter and ending with a letter or digit)"
+                ));
+            }
+            namespace(
+                &mut out,
+                &format!("{path}.namespace"),
+                gw.namespace.as_ref(),
+            );
+            k8s_problems(&mut out, &format!("{path}.k8s"), gw.k8s.as_ref());
+        }
+    }
+    let replicas = |out: &mut Vec<String>, path: &str, n: Option<i32>| {
+        if let Some(n) = n.filter(|n| *n < 0) {
+            out.push(format!("{path}: {n} is negative"));
+        }
+    };
+    if let Some(p) = &values.pilot {
+        replicas(&mut out, "spec.values.pilot.replicaCount", p.replica_count);
+        resources_problems(
+            &mut out,
+            "spec.values.pilot.resources",
+            p.resources.as_ref(),
+        );
+    }
+    if let Some(g) = &values.gateways {
+        for (chart, v) in [
+            ("istio-ingressgateway", &g.istio_ingressgateway),
+            ("istio-egressgateway", &g.istio_egressgateway),
+        ] {
+            if let Some(v) = v {
+                replicas(
+                    &mut out,
+                    &format!("spec.values.gateways.{chart}.replicaCount"),
+                    v.replica_count,
+                );
+            }
+        }
+    }
+    resources_problems(
+        &mut out,
+        "spec.values.global.proxy.resources",
+        global
+            .and_then(|g| g.proxy.as_ref())
+            .and_then(|p| p.resources.as_ref()),
+    );
+    out
+}
+
+/// The Kubernetes problems of a component's `k8s` block at `path`.
+fn k8s_problems(out: &mut Vec<String>, path: &str, k8s: Option<&K8s>) {
+    let Some(k8s) = k8s else { return };
+    if let Some(n) = k8s.replica_count.filter(|n| *n < 0) {
+        out.push(format!("{path}.replicaCount: {n} is negative"));
+    }
+    resources_problems(out, &format!("{path}.resources"), k8s.resources.as_ref());
+    let Some(ports) = k8s.service.as_ref().and_then(|s| s.ports.as_ref()) else {
+        return;
+    };
+    if ports.is_empty() {
+        out.push(format!(
+            "{path}.service.ports: an empty list would leave the Service without ports; leave \
+             ports out to keep the rendered ones"
+        ));
+    }
+    let not_a_port = |n: i64| format!("{n} is not a port number (1 to 65535)");
+    for (i, p) in ports.iter().enumerate() {
+        let at = format!("{path}.service.ports[{i}]");
+        if !kube::is_port_number(p.port.into()) {
+            out.push(format!("{at}.port: {}", not_a_port(p.port.into())));
+        }
+        match &p.target_port {
+            Some(IntOrString::Int(n)) if !kube::is_port_number((*n).into()) => {
+                out.push(format!("{at}.targetPort: {}", not_a_port((*n).into())));
+            }
+            Some(IntOrString::String(name)) => {
+                if let Some(problem) = kube::port_name_problem(name) {
+                    out.push(format!(
+                        "{at}.targetPort: {name:?} is not a port number or name: {problem}"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        // 0 asks Kubernetes to allocate one.
+        if let Some(n) = p.node_port.filter(|n| *n != 0)
+            && !kube::is_port_number(n.into())
+        {
+            out.push(format!("{at}.nodePort: {}", not_a_port(n.into())));
+        }
+    }
+}
+
+/// The quantities of `requests` and `limits` that Kubernetes refuses.
+fn resources_problems(out: &mut Vec<String>, path: &str, resources: Option<&ResourceRequirements>) {
+    let Some(r) = resources else { return };
+    for (group, quantities) in [("limits", &r.limits), ("requests", &r.requests)] {
+        for (name, q) in quantities.iter().flatten() {
+            if let Some(problem) = kube::resource_quantity_problem(&q.0) {
+                out.push(format!("{path}.{group}.{name}: {:?}: {problem}", q.0));
+            }
+        }
+    }
 }
 
 /// Components Ferry does not run are accepted only disabled, so nothing looks installed that is not.
@@ -514,6 +698,29 @@ mod tests {
     }
 
     #[test]
+    fn gateway_chart_values_are_istios_paths() {
+        let r = ok(&input(
+            vec![],
+            &[
+                "values.gateways.istio-ingressgateway.autoscaleEnabled=false",
+                "values.gateways.istio-egressgateway.autoscaleMax=3",
+            ],
+        ));
+        let g = r.iop.spec.values.gateways.as_ref().expect("gateways");
+        let ingress = g.istio_ingressgateway.as_ref().expect("ingress");
+        assert_eq!(ingress.autoscale_enabled, Some(false));
+        let egress = g.istio_egressgateway.as_ref().expect("egress");
+        assert_eq!(egress.autoscale_max, Some(3));
+        assert!(
+            err(&input(
+                vec![],
+                &["values.gateways.istio-ingressgateway.autoscaleEnable=false"]
+            ))
+            .contains("did you mean spec.values.gateways.istio-ingressgateway.autoscaleEnabled?")
+        );
+    }
+
+    #[test]
     fn the_profile_comes_from_set_then_the_last_file_then_default() {
         let demo = file("demo.yaml", "  profile: demo\n");
         let minimal = file("minimal.yaml", "  profile: minimal\n");
@@ -609,6 +816,40 @@ mod tests {
             err(&input(vec![], &["components.pilot.k8s.replicaCount=many"]))
                 .contains("spec.components.pilot.k8s.replicaCount: expected an integer (32-bit), found \"many\"")
         );
+    }
+
+    #[test]
+    fn mesh_config_keys_and_values_are_checked_and_force_drops_them() {
+        let e = err(&input(
+            vec![],
+            &[
+                "meshConfig.acessLogFile=/dev/stdout",
+                "meshConfig.outboundTrafficPolicy.mode=ALLOW_ALL",
+            ],
+        ));
+        assert!(
+            e.contains(
+                "unknown field spec.meshConfig.acessLogFile; did you mean spec.meshConfig.accessLogFile?"
+            ),
+            "{e}"
+        );
+        assert!(
+            e.contains("\"ALLOW_ALL\" is not one of REGISTRY_ONLY, ALLOW_ANY"),
+            "{e}"
+        );
+        let mut i = input(
+            vec![],
+            &[
+                "meshConfig.acessLogFile=/dev/stdout",
+                "meshConfig.enableTracing=true",
+            ],
+        );
+        i.force = true;
+        let r = ok(&i);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let mesh = r.iop.spec.mesh_config.as_ref().expect("meshConfig");
+        assert!(!mesh.contains_key("acessLogFile"));
+        assert_eq!(mesh["enableTracing"], serde_json::json!(true));
     }
 
     #[test]
@@ -726,6 +967,72 @@ mod tests {
         assert_eq!(r.iop.metadata.namespace.as_deref(), Some("other"));
         let global = r.iop.spec.values.global.as_ref().expect("global values");
         assert_eq!(global.istio_namespace.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn values_the_api_server_would_reject_are_errors_even_with_force() {
+        let mut i = input(
+            vec![file(
+                "k.yaml",
+                "  namespace: Istio_System\n  components:\n    pilot:\n      k8s:\n        replicaCount: -1\n        resources:\n          requests:\n            cpu: abc\n          limits:\n            memory: -1Gi\n    ingressGateways:\n    - name: 1gw\n      enabled: true\n      namespace: edge.ns\n      k8s:\n        service:\n          ports:\n          - port: 0\n          - port: 80\n            targetPort: 70000\n          - port: 81\n            targetPort: HTTP\n    egressGateways:\n    - name: istio-egressgateway\n      enabled: true\n      k8s:\n        service:\n          ports: []\n",
+            )],
+            &["values.gateways.istio-ingressgateway.replicaCount=-2"],
+        );
+        i.force = true;
+        assert_eq!(
+            err(&i),
+            "invalid Kubernetes values (--force cannot skip these: the API server would reject \
+             the objects they make):\n  \
+             spec.namespace: \"Istio_System\" is not a DNS-1123 label: it contains an uppercase \
+             letter (a namespace is 1 to 63 lowercase letters, digits and '-', starting and \
+             ending with a letter or digit)\n  \
+             spec.components.pilot.k8s.replicaCount: -1 is negative\n  \
+             spec.components.pilot.k8s.resources.limits.memory: \"-1Gi\": a resource quantity \
+             cannot be negative\n  \
+             spec.components.pilot.k8s.resources.requests.cpu: \"abc\": not a Kubernetes quantity \
+             (a number with an optional suffix: 500m, 2, 1.5, 128Mi, 1Gi, 1e3)\n  \
+             spec.components.ingressGateways[name:1gw].name: \"1gw\" is not a DNS-1035 label: it \
+             does not start with a letter (it names the gateway's Service: 1 to 63 lowercase \
+             letters, digits and '-', starting with a letter and ending with a letter or digit)\n  \
+             spec.components.ingressGateways[name:1gw].namespace: \"edge.ns\" is not a DNS-1123 \
+             label: it contains a character other than a-z, 0-9 and '-' (a namespace is 1 to 63 \
+             lowercase letters, digits and '-', starting and ending with a letter or digit)\n  \
+             spec.components.ingressGateways[name:1gw].k8s.service.ports[0].port: 0 is not a port \
+             number (1 to 65535)\n  \
+             spec.components.ingressGateways[name:1gw].k8s.service.ports[1].targetPort: 70000 is \
+             not a port number (1 to 65535)\n  \
+             spec.components.ingressGateways[name:1gw].k8s.service.ports[2].targetPort: \"HTTP\" \
+             is not a port number or name: a port name has only a-z, 0-9 and '-'\n  \
+             spec.components.egressGateways[name:istio-egressgateway].k8s.service.ports: an empty \
+             list would leave the Service without ports; leave ports out to keep the rendered \
+             ones\n  \
+             spec.values.gateways.istio-ingressgateway.replicaCount: -2 is negative"
+        );
+        // The same values are fine where Kubernetes allows them.
+        ok(&input(
+            vec![],
+            &[
+                "components.pilot.k8s.replicaCount=0",
+                "components.pilot.k8s.resources.requests.cpu=0.5",
+                "components.pilot.k8s.resources.limits.memory=1e9",
+                "components.ingressGateways[0].k8s.service.ports[0].port=8080",
+                "components.ingressGateways[0].k8s.service.ports[0].targetPort=http-alt",
+                "components.pilot.namespace=control",
+            ],
+        ));
+        assert!(
+            err(&input(vec![], &["components.pilot.namespace=Control"]))
+                .contains("spec.components.pilot.namespace: \"Control\" is not a DNS-1123 label")
+        );
+        assert!(
+            err(&input(
+                vec![],
+                &["values.global.proxy.resources.limits.cpu=lots"]
+            ))
+            .contains(
+                "spec.values.global.proxy.resources.limits.cpu: \"lots\": not a Kubernetes quantity"
+            )
+        );
     }
 
     #[test]

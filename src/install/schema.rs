@@ -5,7 +5,9 @@
 //! error can name the file and line (or the flag). An unknown field is reported with its full path
 //! and the closest valid path. Values are checked against the field's type, and a number or boolean
 //! given for a string field becomes its text (`tag: 1.24`, `label: {version: 2}`), as Kubernetes
-//! users expect. Free-form fields (`meshConfig`, `hpaSpec.behavior`, metric `target`) are not
+//! users expect; a string field with an `enum` takes only those names. `meshConfig` is checked
+//! against Istio's MeshConfig field names ([`super::mesh_config`]) down to its well-known nested
+//! messages; free-form fields (deeper mesh settings, `hpaSpec.behavior`, metric `target`) are not
 //! looked into. Nulls are accepted anywhere: they mean "unset" and are dropped before decoding.
 //!
 //! Objects from k8s-openapi do not say `additionalProperties: false`, but k8s-openapi silently
@@ -57,7 +59,18 @@ pub enum Problem {
     MissingField { field: String },
     /// A field Ferry deliberately does not offer.
     Unsupported { reason: &'static str },
+    /// A string that is not one of the names the field takes (an enum).
+    NotOneOf {
+        allowed: Vec<String>,
+        found: String,
+        /// The allowed name closest to the one given.
+        suggestion: Option<String>,
+    },
 }
+
+/// At most this many known fields are listed after an unknown one: beyond that (MeshConfig has
+/// about fifty) the list hides the message.
+const MAX_KNOWN_LISTED: usize = 16;
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,11 +80,31 @@ impl fmt::Display for Finding {
                 write!(f, "unknown field {path}")?;
                 if let Some(s) = suggestion {
                     write!(f, "; did you mean {s}?")?;
-                } else if !known.is_empty() {
+                } else if !known.is_empty() && known.len() <= MAX_KNOWN_LISTED {
                     write!(f, " (known fields here: {})", known.join(", "))?;
                 }
-                if path.segments().get(1) == Some(&Segment::Key("values".to_string())) {
-                    f.write_str("; Ferry accepts only the values it honours (see its README)")?;
+                match path.segments().get(1) {
+                    Some(Segment::Key(k)) if k == "values" => {
+                        f.write_str("; Ferry accepts only the values it honours (see its README)")?;
+                    }
+                    Some(Segment::Key(k)) if k == "meshConfig" && suggestion.is_none() => {
+                        f.write_str(
+                            "; meshConfig takes the fields of Istio's MeshConfig \
+                             (istio.mesh.v1alpha1), defaultConfig those of its ProxyConfig",
+                        )?;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+            Problem::NotOneOf {
+                allowed,
+                found,
+                suggestion,
+            } => {
+                write!(f, "{path}: {found:?} is not one of {}", allowed.join(", "))?;
+                if let Some(s) = suggestion {
+                    write!(f, "; did you mean {s}?")?;
                 }
                 Ok(())
             }
@@ -104,6 +137,8 @@ pub enum Leaf {
 /// A schema node reduced to what the checks need.
 struct View<'a> {
     leaf: Leaf,
+    /// The names a string field takes (`enum`), if it is restricted.
+    names: Option<&'a Vec<Value>>,
     properties: Option<&'a Map<String, Value>>,
     additional: Additional<'a>,
     items: Option<&'a Value>,
@@ -161,6 +196,7 @@ impl Schema {
         match ty {
             Some("object") => View {
                 leaf: Leaf::Object,
+                names: None,
                 properties,
                 additional: match s.get("additionalProperties") {
                     Some(Value::Bool(false)) => Additional::Closed,
@@ -181,7 +217,10 @@ impl Schema {
                 items: s.get("items"),
                 ..View::leaf(Leaf::Array)
             },
-            Some("string") => View::leaf(Leaf::String),
+            Some("string") => View {
+                names: s.get("enum").and_then(Value::as_array),
+                ..View::leaf(Leaf::String)
+            },
             Some("integer") => View::leaf(Leaf::Integer {
                 int32: s.get("format").and_then(Value::as_str) == Some("int32"),
             }),
@@ -270,12 +309,19 @@ impl Schema {
                     path.pop();
                 }
             }
-            Leaf::String => match value {
-                Value::String(_) => {}
-                Value::Number(n) => *value = Value::String(n.to_string()),
-                Value::Bool(b) => *value = Value::String(b.to_string()),
-                _ => out.push(wrong("a string", value, path)),
-            },
+            Leaf::String => {
+                match value {
+                    Value::String(_) => {}
+                    Value::Number(n) => *value = Value::String(n.to_string()),
+                    Value::Bool(b) => *value = Value::String(b.to_string()),
+                    _ => return out.push(wrong("a string", value, path)),
+                }
+                if let (Some(names), Value::String(found)) = (view.names, &*value)
+                    && !names.iter().any(|n| n.as_str() == Some(found))
+                {
+                    out.push(not_one_of(names, found, path));
+                }
+            }
             Leaf::Integer { int32 } => {
                 let fits = match value.as_i64() {
                     Some(i) => !int32 || i32::try_from(i).is_ok(),
@@ -306,6 +352,17 @@ impl Schema {
                 }
             }
         }
+    }
+
+    /// Checks a `--set` value (already read for its field's type) at `path`, which
+    /// [`Schema::check_path`] accepted: what the type alone does not say, such as enum names.
+    pub fn check_set_value(&self, path: &Path, value: &mut Value) -> Vec<Finding> {
+        let mut out = Vec::new();
+        if let Ok(schema) = self.schema_at(path.segments()) {
+            let mut at = path.clone();
+            self.check_value(schema, value, &mut at, &mut out, 0);
+        }
+        out
     }
 
     /// The schema at `path` (keys, indexes and selectors), if the path is valid.
@@ -417,6 +474,19 @@ impl Schema {
                 },
             };
         }
+        if bad == 2
+            && segs[1] == Segment::Key("meshConfig".to_string())
+            && let Segment::Key(name) = &segs[2]
+            && super::mesh_config::REMOVED_FIELDS.contains(&name.as_str())
+        {
+            return Finding {
+                path: report,
+                problem: Problem::Unsupported {
+                    reason: "Istio removed this MeshConfig field (it configured Mixer, the old \
+                             SDS or Thrift, which Istio no longer has); delete it",
+                },
+            };
+        }
         let Some(Segment::Key(name)) = segs.get(bad) else {
             return Finding {
                 path: report,
@@ -511,10 +581,35 @@ impl Schema {
 
 static ANY: Value = Value::Bool(true);
 
+/// `found` is not among `names` (an enum's JSON values).
+fn not_one_of(names: &[Value], found: &str, path: &Path) -> Finding {
+    let allowed: Vec<String> = names
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    let limit = (found.chars().count() / 3).max(1);
+    let suggestion = allowed
+        .iter()
+        .map(|n| (edit_distance(&n.to_lowercase(), &found.to_lowercase()), n))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.clone());
+    Finding {
+        path: path.clone(),
+        problem: Problem::NotOneOf {
+            allowed,
+            found: found.to_string(),
+            suggestion,
+        },
+    }
+}
+
 impl View<'_> {
     fn leaf(leaf: Leaf) -> Self {
         View {
             leaf,
+            names: None,
             properties: None,
             additional: Additional::Open,
             items: None,
@@ -636,10 +731,96 @@ mod tests {
     }
 
     #[test]
+    fn mesh_config_holds_istios_mesh_and_proxy_config_fields() {
+        assert_eq!(leaf("meshConfig.accessLogFile"), Leaf::String);
+        assert_eq!(leaf("meshConfig.enableTracing"), Leaf::Boolean);
+        assert_eq!(
+            leaf("meshConfig.proxyListenPort"),
+            Leaf::Integer { int32: true }
+        );
+        assert_eq!(leaf("meshConfig.outboundTrafficPolicy.mode"), Leaf::String);
+        assert_eq!(leaf("meshConfig.meshMTLS.minProtocolVersion"), Leaf::String);
+        assert_eq!(
+            leaf("meshConfig.defaultConfig.proxyMetadata.X"),
+            Leaf::String
+        );
+        assert_eq!(
+            leaf("meshConfig.defaultConfig.tracing.sampling"),
+            Leaf::Number
+        );
+        assert_eq!(
+            leaf("meshConfig.defaultConfig.holdApplicationUntilProxyStarts"),
+            Leaf::Boolean
+        );
+        // Deprecated fields Istio still accepts.
+        assert_eq!(leaf("meshConfig.verifyCertificateAtClient"), Leaf::Boolean);
+        assert_eq!(leaf("meshConfig.defaultConfig.zipkinAddress"), Leaf::String);
+        // Deeper messages are free-form.
+        assert_eq!(
+            leaf("meshConfig.extensionProviders[0].zipkin.port"),
+            Leaf::Any
+        );
+        assert_eq!(
+            leaf("meshConfig.localityLbSetting.failover[0].from"),
+            Leaf::Any
+        );
+        assert_eq!(
+            leaf("meshConfig.defaultConfig.gatewayTopology.x"),
+            Leaf::Any
+        );
+
+        assert_eq!(
+            path_error("meshConfig.acessLogFile"),
+            "unknown field spec.meshConfig.acessLogFile; did you mean spec.meshConfig.accessLogFile?"
+        );
+        assert_eq!(
+            path_error("meshConfig.defaultConfig.tracing.samplng"),
+            "unknown field spec.meshConfig.defaultConfig.tracing.samplng; did you mean spec.meshConfig.defaultConfig.tracing.sampling?"
+        );
+        // A ProxyConfig field given at the MeshConfig level.
+        assert_eq!(
+            path_error("meshConfig.holdApplicationUntilProxyStarts"),
+            "unknown field spec.meshConfig.holdApplicationUntilProxyStarts; did you mean spec.meshConfig.defaultConfig.holdApplicationUntilProxyStarts?"
+        );
+        assert_eq!(
+            path_error("meshConfig.nothingLikeIt"),
+            "unknown field spec.meshConfig.nothingLikeIt; meshConfig takes the fields of Istio's MeshConfig (istio.mesh.v1alpha1), defaultConfig those of its ProxyConfig"
+        );
+        assert_eq!(
+            path_error("meshConfig.disablePolicyChecks"),
+            "spec.meshConfig.disablePolicyChecks: Istio removed this MeshConfig field (it configured Mixer, the old SDS or Thrift, which Istio no longer has); delete it"
+        );
+    }
+
+    #[test]
+    fn enum_fields_take_their_names() {
+        let schema = istio_operator();
+        let mut value = json!("ALLOW_ALL");
+        let findings = schema.check_set_value(
+            &set_path("meshConfig.outboundTrafficPolicy.mode"),
+            &mut value,
+        );
+        assert_eq!(
+            findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "spec.meshConfig.outboundTrafficPolicy.mode: \"ALLOW_ALL\" is not one of REGISTRY_ONLY, ALLOW_ANY; did you mean ALLOW_ANY?"
+            ]
+        );
+        let mut value = json!("REGISTRY_ONLY");
+        assert!(
+            schema
+                .check_set_value(
+                    &set_path("meshConfig.outboundTrafficPolicy.mode"),
+                    &mut value
+                )
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn free_form_fields_take_anything() {
-        assert_eq!(leaf("meshConfig.accessLogFile"), Leaf::Any);
-        assert_eq!(leaf("meshConfig.defaultConfig.proxyMetadata.X"), Leaf::Any);
-        assert_eq!(leaf("meshConfig.anything.at[3].all"), Leaf::Any);
+        assert_eq!(leaf("meshConfig.defaultProviders.tracing[0]"), Leaf::String);
+        assert_eq!(leaf("meshConfig.tcpKeepalive.time"), Leaf::Any);
         assert_eq!(
             leaf("components.pilot.k8s.hpaSpec.behavior.scaleDown.policies[0].type"),
             Leaf::Any
@@ -738,7 +919,14 @@ mod tests {
             "spec": {
                 "tag": 1.24,
                 "installPackagePath": "/x",
-                "meshConfig": {"whatever": {"deep": [1, 2]}},
+                "meshConfig": {
+                    "accessLogFile": 1,
+                    "enableTracing": "yes",
+                    "acessLogEncoding": "JSON",
+                    "outboundTrafficPolicy": {"mode": "allow_any"},
+                    "defaultConfig": {"proxyMetadata": {"A": true}, "tracing": {"sampling": "1%"}},
+                    "extensionProviders": [{"name": "x", "whatever": {"deep": [1, 2]}}],
+                },
                 "components": {
                     "pilot": {"k8s": {"replicaCont": 3, "replicaCount": "three"}, "label": {"version": 2}},
                     "ingressGateways": [{"name": "a", "enabled": "yes", "k8s": {"service": {"ports": [{"name": "http"}]}}}]
@@ -755,6 +943,10 @@ mod tests {
             findings,
             [
                 "spec.installPackagePath: not supported: Ferry's profiles and manifests are built into ferryctl",
+                "spec.meshConfig.enableTracing: expected true or false, found a string (\"yes\")",
+                "unknown field spec.meshConfig.acessLogEncoding; did you mean spec.meshConfig.accessLogEncoding?",
+                "spec.meshConfig.outboundTrafficPolicy.mode: \"allow_any\" is not one of REGISTRY_ONLY, ALLOW_ANY; did you mean ALLOW_ANY?",
+                "spec.meshConfig.defaultConfig.tracing.sampling: expected a number, found a string (\"1%\")",
                 "unknown field spec.components.pilot.k8s.replicaCont; did you mean spec.components.pilot.k8s.replicaCount?",
                 "spec.components.pilot.k8s.replicaCount: expected an integer (32-bit), found a string (\"three\")",
                 "spec.components.ingressGateways[0].enabled: expected true or false, found a string (\"yes\")",
@@ -762,6 +954,11 @@ mod tests {
             ]
         );
         assert_eq!(doc["spec"]["tag"], json!("1.24"));
+        assert_eq!(doc["spec"]["meshConfig"]["accessLogFile"], json!("1"));
+        assert_eq!(
+            doc["spec"]["meshConfig"]["defaultConfig"]["proxyMetadata"]["A"],
+            json!("true")
+        );
         assert_eq!(
             doc["spec"]["components"]["pilot"]["label"]["version"],
             json!("2")

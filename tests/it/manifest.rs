@@ -274,3 +274,97 @@ fn generate_expresses_the_seed_ha_examples() {
     assert!(text.contains("podAntiAffinity:"), "pilot anti-affinity");
     assert!(text.contains("maxReplicas: 10"), "gateway HPA");
 }
+
+#[test]
+fn long_help_describes_the_subcommands() {
+    for (sub, start) in [
+        (
+            "generate",
+            "The generate subcommand generates an Istio install manifest and outputs to the console by default. The manifest is rendered offline",
+        ),
+        (
+            "diff",
+            "The diff subcommand compares manifests from two files or directories.",
+        ),
+    ] {
+        let out = ferryctl()
+            .args(["manifest", sub, "--help"])
+            .output()
+            .expect("runs");
+        // Compared with whitespace collapsed: clap wraps long help to the terminal's width.
+        let help = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(help.starts_with(start), "{sub}: {help}");
+    }
+}
+
+/// Settings that validate but cannot be rendered are errors of the run (exit 1, as istioctl),
+/// not usage errors (64).
+#[test]
+fn render_errors_exit_1_and_name_the_gateway() {
+    let out = generate(&["--set", "components.pilot.k8s.hpaSpec.maxReplicas=0"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .starts_with("Error: components.pilot.k8s.hpaSpec: maxReplicas 0 must be at least 1\n"),
+        "{stderr}"
+    );
+
+    // `[5]` is past the end of the profile's one-element list, so it adds a second gateway,
+    // which (having no name) is istio-ingressgateway again. The merged list's index ([1]) means
+    // nothing to the user, so the error names the gateway instead.
+    let out = generate(&["--set", "components.ingressGateways[5].enabled=true"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stderr), @r#"Error: components.ingressGateways: two enabled gateways are named "istio-ingressgateway" in namespace "istio-system"; give each gateway its own name (a gateway listed without a name is named "istio-ingressgateway", and a --set index past the end of the list adds a gateway)"#);
+}
+
+/// `-o DIR` holds exactly the current render: component files (and their directories) a
+/// previous run wrote but this one does not produce are removed; anything else is left alone.
+#[test]
+fn generate_to_a_directory_removes_only_its_own_stale_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().to_str().expect("utf-8 path");
+    let demo = generate(&["--set", "profile=demo", "-o", out_dir]);
+    assert_eq!(demo.status.code(), Some(0), "{demo:?}");
+    let egress = dir
+        .path()
+        .join("Base/Pilot/EgressGateways/EgressGateways.yaml");
+    assert!(egress.is_file());
+    std::fs::write(dir.path().join("notes.txt"), "mine").expect("write");
+    std::fs::write(dir.path().join("Base/Pilot/notes.yaml"), "mine").expect("write");
+
+    // The default profile has no egress gateway.
+    let default = generate(&["-o", out_dir]);
+    assert_eq!(default.status.code(), Some(0), "{default:?}");
+    assert!(!egress.exists(), "stale egress manifest left behind");
+    assert!(!dir.path().join("Base/Pilot/EgressGateways").exists());
+    assert!(
+        dir.path()
+            .join("Base/Pilot/IngressGateways/IngressGateways.yaml")
+            .is_file()
+    );
+
+    // Nothing rendered: every component file goes; the user's files and their directories stay.
+    let empty = generate(&["--set", "profile=empty", "-o", out_dir]);
+    assert_eq!(empty.status.code(), Some(0), "{empty:?}");
+    let mut left: Vec<String> = Vec::new();
+    fn walk(base: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(base).expect("under base");
+            out.push(rel.to_string_lossy().into_owned());
+            if path.is_dir() {
+                walk(base, &path, out);
+            }
+        }
+    }
+    walk(dir.path(), dir.path(), &mut left);
+    left.sort();
+    assert_eq!(
+        left,
+        ["Base", "Base/Pilot", "Base/Pilot/notes.yaml", "notes.txt"]
+    );
+}

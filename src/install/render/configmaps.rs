@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Component, Ctx, metadata, object, proxy};
+use super::{Component, Ctx, RenderError, metadata, object, proxy};
 use crate::config::emit;
 
 /// Istio's mesh defaults under the user's `meshConfig`, keys sorted as Helm's `toYaml` writes
@@ -102,14 +102,14 @@ pub(super) fn mesh(ctx: &Ctx) -> Value {
 /// `istio-sidecar-injector[-<rev>]`: `config` says what is injected and when (the proxy
 /// container as a Kubernetes Container, the policy, selectors and annotations) and `values` the
 /// install values the injector reads, as Istio's JSON.
-pub(super) fn injector(ctx: &Ctx) -> Value {
+pub(super) fn injector(ctx: &Ctx) -> Result<Value, RenderError> {
     let webhook = ctx
         .values()
         .sidecar_injector_webhook
         .clone()
         .unwrap_or_default();
     let mut sidecar = Map::new();
-    sidecar.insert("container".into(), proxy::sidecar_container(ctx));
+    sidecar.insert("container".into(), proxy::sidecar_container(ctx)?);
     sidecar.insert(
         "rewriteAppHTTPProbe".into(),
         webhook.rewrite_app_http_probe.unwrap_or(true).into(),
@@ -140,5 +140,5 @@ pub(super) fn injector(ctx: &Ctx) -> Value {
     let mut data = Map::new();
     data.insert("config".into(), yaml_text(&Value::Object(config)).into());
     data.insert("values".into(), values_json.into());
-    configmap(ctx, &ctx.injector_configmap_name(), data)
+    Ok(configmap(ctx, &ctx.injector_configmap_name(), data))
 }

@@ -3,7 +3,7 @@
 //! Service in front of it, and its HPA and PDB, as Istio's `gateways/istio-ingress` and
 //! `istio-egress` charts lay them out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
@@ -13,9 +13,9 @@ use super::k8s::{
 };
 use super::names::{INJECT_LABEL, PROXY_PROMETHEUS_PORT};
 use super::proxy::{self, Role};
-use super::scaling::{self, HpaDefaults};
+use super::scaling;
 use super::{Component, Ctx, RenderError, insert_some, metadata, object};
-use crate::install::iop::GatewayComponent;
+use crate::install::iop::{GatewayComponent, GatewayValues};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -46,6 +46,16 @@ impl Kind {
         }
     }
 
+    /// `values.gateways.<chart>`: the chart's settings, shared by every gateway of this kind.
+    fn values(self, ctx: &Ctx) -> GatewayValues {
+        let charts = ctx.values().gateways.as_ref();
+        match self {
+            Kind::Ingress => charts.and_then(|g| g.istio_ingressgateway.clone()),
+            Kind::Egress => charts.and_then(|g| g.istio_egressgateway.clone()),
+        }
+        .unwrap_or_default()
+    }
+
     fn spec_key(self) -> &'static str {
         match self {
             Kind::Ingress => "ingressGateways",
@@ -72,28 +82,29 @@ impl Kind {
 
 /// Every enabled gateway of `kind`, in the order listed.
 pub(super) fn render(ctx: &Ctx, kind: Kind) -> Result<Vec<Value>, RenderError> {
-    let mut seen = BTreeSet::new();
+    let values = kind.values(ctx);
+    // (namespace, name) of each enabled gateway, and whether it was named.
+    let mut seen = BTreeMap::new();
     let mut out = Vec::new();
     for (index, gw) in ctx.gateways(kind == Kind::Ingress).iter().enumerate() {
         if gw.enabled != Some(true) {
             continue;
         }
-        let name = gw
-            .name
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .unwrap_or(kind.default_name());
+        let given = gw.name.as_deref().filter(|n| !n.is_empty());
+        let name = given.unwrap_or(kind.default_name());
         let namespace = gw
             .namespace
             .as_deref()
             .filter(|n| !n.is_empty())
             .unwrap_or(&ctx.istio_namespace);
-        if !seen.insert((namespace.to_string(), name.to_string())) {
+        if let Some(first_named) =
+            seen.insert((namespace.to_string(), name.to_string()), given.is_some())
+        {
             return Err(RenderError::DuplicateGateway {
                 kind: kind.spec_key(),
-                index,
                 name: name.to_string(),
                 namespace: namespace.to_string(),
+                unnamed: !first_named || given.is_none(),
             });
         }
         let g = Gateway {
@@ -101,6 +112,7 @@ pub(super) fn render(ctx: &Ctx, kind: Kind) -> Result<Vec<Value>, RenderError> {
             kind,
             index,
             spec: gw,
+            values: &values,
             name,
             namespace,
         };
@@ -114,6 +126,8 @@ struct Gateway<'a> {
     kind: Kind,
     index: usize,
     spec: &'a GatewayComponent,
+    /// `values.gateways.<chart>`.
+    values: &'a GatewayValues,
     name: &'a str,
     namespace: &'a str,
 }
@@ -123,21 +137,20 @@ impl Gateway<'_> {
         let service = self.service();
         let mut out = vec![self.service_account()];
         out.extend(self.sds_rbac());
-        out.push(self.deployment(&service));
+        out.push(self.deployment(&service)?);
         out.push(service);
-        let path = format!(
-            "components.{}[{}].k8s.hpaSpec",
-            self.kind.spec_key(),
-            self.index
-        );
-        out.push(scaling::hpa(
-            self.name,
-            self.namespace,
-            self.labels(),
-            &HpaDefaults::ISTIO,
-            self.spec.k8s.as_ref(),
-            &path,
-        )?);
+        let k8s = self.spec.k8s.as_ref();
+        if scaling::gateway_autoscale(self.values, k8s) {
+            let path = format!("{}.k8s.hpaSpec", self.path());
+            out.push(scaling::hpa(
+                self.name,
+                self.namespace,
+                self.labels(),
+                &scaling::gateway_hpa_defaults(self.values),
+                k8s,
+                &path,
+            )?);
+        }
         if let Some(pdb) = scaling::pdb(
             self.ctx,
             self.name,
@@ -149,6 +162,17 @@ impl Gateway<'_> {
             out.push(pdb);
         }
         Ok(out)
+    }
+
+    /// Where the gateway is in the IstioOperator, for errors: by its name (`[name:x]`, as `--set`
+    /// selects it), since an index in the merged list need not be the one the user wrote; by
+    /// index only when it has no name.
+    fn path(&self) -> String {
+        let list = self.kind.spec_key();
+        match self.spec.name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => format!("components.{list}[name:{name}]"),
+            None => format!("components.{list}[{}]", self.index),
+        }
     }
 
     /// `app: <name>`, `istio: ingressgateway|egressgateway`, then `components.*.label` (which may
@@ -275,7 +299,7 @@ impl Gateway<'_> {
         env
     }
 
-    fn deployment(&self, service: &Value) -> Value {
+    fn deployment(&self, service: &Value) -> Result<Value, RenderError> {
         let ctx = self.ctx;
         let k8s = self.spec.k8s.as_ref();
 
@@ -316,7 +340,12 @@ impl Gateway<'_> {
         container.insert("readinessProbe".into(), proxy::readiness_probe());
         container.insert(
             "resources".into(),
-            resources(k8s, None, proxy::default_resources()),
+            resources(
+                k8s,
+                None,
+                proxy::default_resources(),
+                &format!("{}.k8s.resources", self.path()),
+            )?,
         );
         container.insert("env".into(), Value::Array(self.env()));
 
@@ -341,7 +370,7 @@ impl Gateway<'_> {
         );
 
         let mut spec = Map::new();
-        if let Some(r) = k8s.and_then(|k| k.replica_count) {
+        if let Some(r) = scaling::gateway_replicas(self.values, k8s) {
             spec.insert("replicas".into(), r.into());
         }
         spec.insert("selector".into(), json!({"matchLabels": self.selector()}));
@@ -359,6 +388,6 @@ impl Gateway<'_> {
             metadata(self.name, Some(self.namespace), self.labels()),
         );
         d.insert("spec".into(), Value::Object(spec));
-        Value::Object(d)
+        Ok(Value::Object(d))
     }
 }

@@ -96,12 +96,12 @@ pub(super) fn render(ctx: &Ctx) -> Result<Vec<Value>, RenderError> {
         out.push(configmaps::mesh(ctx));
     }
     if !ctx.global.omit_sidecar_injector_config_map.unwrap_or(false) {
-        out.push(configmaps::injector(ctx));
+        out.push(configmaps::injector(ctx)?);
     }
     if ctx.remote {
         out.extend(remote_service(ctx));
     } else {
-        out.push(deployment(ctx));
+        out.push(deployment(ctx)?);
         out.push(service(ctx));
         if let Some(hpa) = scaling::istiod_hpa(ctx)? {
             out.push(hpa);
@@ -283,7 +283,7 @@ fn container_port(port: u16, name: &str) -> Value {
     json!({"name": name, "containerPort": port, "protocol": "TCP"})
 }
 
-fn deployment(ctx: &Ctx) -> Value {
+fn deployment(ctx: &Ctx) -> Result<Value, RenderError> {
     let k8s = ctx.pilot_k8s();
     let pilot = &ctx.iop.spec.components.pilot;
     let name = ctx.istiod_name();
@@ -346,7 +346,12 @@ fn deployment(ctx: &Ctx) -> Value {
             k8s,
             ctx.pilot_values.resources.as_ref(),
             json!({"requests": {"cpu": "500m", "memory": "2048Mi"}}),
-        ),
+            if k8s.and_then(|k| k.resources.as_ref()).is_some() {
+                "components.pilot.k8s.resources"
+            } else {
+                "values.pilot.resources"
+            },
+        )?,
     );
     container.insert(
         "securityContext".into(),
@@ -405,7 +410,7 @@ fn deployment(ctx: &Ctx) -> Value {
         metadata(&name, Some(&ctx.pilot_namespace), meta_labels),
     );
     d.insert("spec".into(), Value::Object(spec));
-    Value::Object(d)
+    Ok(Value::Object(d))
 }
 
 fn service_port(name: &str, port: u16, target: Option<u16>) -> Value {

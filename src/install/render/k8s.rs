@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 use serde_json::{Map, Value, json};
 
-use super::{insert_some, to_json};
+use super::{RenderError, insert_some, to_json};
 use crate::install::iop::K8s;
+use crate::install::kube;
 
 /// `nodeSelector`, `affinity`, `tolerations` and `priorityClassName` of a pod spec.
 /// `node_selector` is the component's default (e.g. `values.pilot.nodeSelector`), which
@@ -89,29 +90,109 @@ pub(crate) fn pod_annotations(
     m
 }
 
-/// `k8s.resources`, else the component default, else `fallback`.
+/// The chart's `fallback`, the component's values (e.g. `values.pilot.resources`) merged over it
+/// as Helm coalesces values, then `k8s.resources` merged over that as Istio's postprocessing
+/// does (a strategic merge patch on the container). Both merges go key by key within `requests`
+/// and `limits`, so `k8s.resources.requests.cpu` alone keeps the rendered memory request and
+/// the limits.
+///
+/// A request above its limit is an error naming `path` (what the user set), since Kubernetes
+/// refuses such a container.
 pub(crate) fn resources(
     k8s: Option<&K8s>,
     component_default: Option<&ResourceRequirements>,
     fallback: Value,
-) -> Value {
-    k8s.and_then(|k| k.resources.as_ref())
-        .or(component_default)
-        .map(to_json)
-        .unwrap_or(fallback)
+    path: &str,
+) -> Result<Value, RenderError> {
+    let mut out = fallback;
+    for over in [component_default, k8s.and_then(|k| k.resources.as_ref())]
+        .into_iter()
+        .flatten()
+    {
+        merge(&mut out, to_json(over));
+    }
+    let quantity = |v: &Value| v.as_str().and_then(kube::parse_quantity);
+    if let (Some(Value::Object(requests)), Some(Value::Object(limits))) =
+        (out.get("requests"), out.get("limits"))
+    {
+        for (name, request) in requests {
+            if let (Some(req), Some(limit)) = (quantity(request), limits.get(name))
+                && let Some(lim) = quantity(limit)
+                && req > lim
+            {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                return Err(RenderError::InvalidValue {
+                    path: path.to_string(),
+                    message: format!(
+                        "requests.{name} {} is more than limits.{name} {}, which Kubernetes \
+                         refuses (what is not set keeps its default: set both)",
+                        text(request),
+                        text(limit)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
-/// `k8s.service` over a rendered Service spec: `ports` replaces the list, every other field the
+/// `over` merged into `base`: mappings key by key, anything else replaced. Nulls in `over`
+/// mean "not set" (as everywhere in an IstioOperator) and change nothing.
+pub(crate) fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (_, Value::Null) => {}
+        (Value::Object(b), Value::Object(o)) => {
+            for (key, value) in o {
+                match b.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None if value.is_null() => {}
+                    None => {
+                        b.insert(key, value);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+/// `k8s.service` over a rendered Service spec, as Istio's postprocessing applies it (a strategic
+/// merge patch): `ports` merge by `port` number (a port with a rendered number updates that
+/// port, field by field; other numbers are appended in the order given); every other field the
 /// user sets replaces the rendered one (a user who changes the `selector` means it).
 pub(crate) fn overlay_service(spec: &mut Map<String, Value>, k8s: Option<&K8s>) {
     let Some(Value::Object(user)) = k8s.and_then(|k| k.service.as_ref()).map(to_json) else {
         return;
     };
     for (key, value) in user {
-        if value.is_null() {
-            continue;
+        match (key.as_str(), value) {
+            (_, Value::Null) => {}
+            ("ports", Value::Array(ports)) => {
+                let rendered = spec
+                    .entry("ports")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(rendered) = rendered {
+                    merge_ports(rendered, ports);
+                }
+            }
+            (_, value) => {
+                spec.insert(key, value);
+            }
         }
-        spec.insert(key, value);
+    }
+}
+
+/// Service ports by their merge key, `port`.
+fn merge_ports(rendered: &mut Vec<Value>, user: Vec<Value>) {
+    for port in user {
+        let number = port.get("port").and_then(Value::as_i64);
+        match rendered
+            .iter_mut()
+            .find(|p| number.is_some() && p.get("port").and_then(Value::as_i64) == number)
+        {
+            Some(slot) => merge(slot, port),
+            None => rendered.push(port),
+        }
     }
 }
 

@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::Ctx;
 use super::k8s::{env_field, env_value};
 use super::names::{PROXY_PROMETHEUS_PORT, PROXY_STATUS_PORT};
+use super::{Ctx, RenderError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
@@ -114,7 +114,7 @@ pub(super) fn prometheus_port() -> Value {
 }
 
 /// The container the injector adds to a pod: `istio-proxy` running `ferryctl proxy sidecar`.
-pub(super) fn sidecar_container(ctx: &Ctx) -> Value {
+pub(super) fn sidecar_container(ctx: &Ctx) -> Result<Value, RenderError> {
     let mut env = pod_env();
     env.extend(metadata_env(ctx));
     let mut c = serde_json::Map::new();
@@ -135,11 +135,12 @@ pub(super) fn sidecar_container(ctx: &Ctx) -> Value {
     c.insert("readinessProbe".into(), readiness_probe());
     c.insert(
         "resources".into(),
-        ctx.proxy
-            .resources
-            .as_ref()
-            .map(super::to_json)
-            .unwrap_or_else(default_resources),
+        super::k8s::resources(
+            None,
+            ctx.proxy.resources.as_ref(),
+            default_resources(),
+            "values.global.proxy.resources",
+        )?,
     );
     let mut security = security_context();
     if let Value::Object(m) = &mut security {
@@ -148,5 +149,5 @@ pub(super) fn sidecar_container(ctx: &Ctx) -> Value {
         m.insert("runAsUser".into(), 1337.into());
     }
     c.insert("securityContext".into(), security);
-    Value::Object(c)
+    Ok(Value::Object(c))
 }

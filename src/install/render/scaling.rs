@@ -1,18 +1,22 @@
 //! Replicas, HorizontalPodAutoscalers (autoscaling/v2) and PodDisruptionBudgets (policy/v1) of
 //! the control plane and the gateways.
 //!
-//! Istio's rules: the HPA scales CPU at 80% between 1 and 5 replicas unless `k8s.hpaSpec` says
-//! otherwise; a PDB keeps one pod available while `values.global.defaultPodDisruptionBudget` is
-//! on. `k8s.replicaCount` always sets `spec.replicas` (Istio applies `k8s` as an overlay on the
-//! rendered Deployment). One deliberate difference: without an explicit `hpaSpec.minReplicas`,
-//! the HPA's minimum is raised to `k8s.replicaCount`, so asking for 3 replicas for availability is
+//! Istio's rules: the HPA scales CPU at 80% between 1 and 5 replicas unless the chart values
+//! (`values.pilot.autoscale*`, `values.gateways.<chart>.autoscale*`) or `k8s.hpaSpec` say
+//! otherwise; `autoscaleEnabled: false` drops the HPA; a PDB keeps one pod available while
+//! `values.global.defaultPodDisruptionBudget` is on. `k8s.replicaCount` always sets
+//! `spec.replicas` (Istio applies `k8s` as an overlay on the rendered Deployment); the values'
+//! `replicaCount` only while autoscaling is off. Two deliberate differences: an explicit
+//! `k8s.hpaSpec` renders an HPA even with `autoscaleEnabled: false` (Istio would patch an object
+//! it did not render, silently doing nothing); and without an explicit `hpaSpec.minReplicas`, the
+//! HPA's minimum is raised to `k8s.replicaCount`, so asking for 3 replicas for availability is
 //! not undone by the autoscaler scaling down to 1.
 
 use serde_json::{Map, Value, json};
 
 use super::istiod::istiod_service_selector;
 use super::{Component, Ctx, RenderError, metadata, object, to_json};
-use crate::install::iop::{HpaSpec, K8s};
+use crate::install::iop::{GatewayValues, HpaSpec, K8s};
 
 /// What a component's HPA is when `k8s.hpaSpec` does not say.
 pub(super) struct HpaDefaults {
@@ -86,6 +90,37 @@ pub(super) fn istiod_pdb(ctx: &Ctx) -> Option<Value> {
     )
 }
 
+/// Whether a gateway has an HPA: its chart's `autoscaleEnabled` (default true), or an explicit
+/// `k8s.hpaSpec`.
+pub(super) fn gateway_autoscale(values: &GatewayValues, k8s: Option<&K8s>) -> bool {
+    values.autoscale_enabled.unwrap_or(true) || k8s.and_then(|k| k.hpa_spec.as_ref()).is_some()
+}
+
+/// `spec.replicas` of a gateway: `k8s.replicaCount`; else, without autoscaling, the chart's
+/// `replicaCount`; else unset (Kubernetes' default of 1, or the HPA's choice), as Istio's chart.
+pub(super) fn gateway_replicas(values: &GatewayValues, k8s: Option<&K8s>) -> Option<i32> {
+    k8s.and_then(|k| k.replica_count).or_else(|| {
+        if gateway_autoscale(values, k8s) {
+            None
+        } else {
+            values.replica_count
+        }
+    })
+}
+
+/// A gateway chart's HPA settings, Istio's defaults where unset.
+pub(super) fn gateway_hpa_defaults(values: &GatewayValues) -> HpaDefaults {
+    HpaDefaults {
+        min: values.autoscale_min.unwrap_or(HpaDefaults::ISTIO.min),
+        max: values.autoscale_max.unwrap_or(HpaDefaults::ISTIO.max),
+        cpu: values
+            .cpu
+            .as_ref()
+            .and_then(|c| c.target_average_utilization)
+            .unwrap_or(HpaDefaults::ISTIO.cpu),
+    }
+}
+
 /// An autoscaling/v2 HPA for the Deployment `name`, with `k8s.hpaSpec` over `defaults`.
 pub(super) fn hpa(
     name: &str,
@@ -103,10 +138,19 @@ pub(super) fn hpa(
     let max = user
         .and_then(|h| h.max_replicas)
         .unwrap_or_else(|| defaults.max.max(min));
-    if min < 1 || min > max {
+    let problem = if max < 1 {
+        Some(format!("maxReplicas {max} must be at least 1"))
+    } else if min < 1 || min > max {
+        Some(format!(
+            "minReplicas {min} must be at least 1 and at most maxReplicas {max}"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
         return Err(RenderError::InvalidValue {
             path: path.to_string(),
-            message: format!("minReplicas {min} must be at least 1 and at most maxReplicas {max}"),
+            message,
         });
     }
     let metrics = match user.filter(|h| !h.metrics.is_empty()) {

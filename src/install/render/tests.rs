@@ -745,7 +745,7 @@ fn hpa_spec_errors_name_the_path() {
     .expect_err("refused");
     assert_eq!(
         err.to_string(),
-        "components.ingressGateways[0].k8s.hpaSpec: minReplicas 6 must be at least 1 and at most maxReplicas 2"
+        "components.ingressGateways[name:istio-ingressgateway].k8s.hpaSpec: minReplicas 6 must be at least 1 and at most maxReplicas 2"
     );
 }
 
@@ -770,6 +770,79 @@ fn autoscaling_off_sets_replicas_and_drops_the_hpa() {
         "defaultPodDisruptionBudget": {"enabled": false}
     }}}})));
     assert!(!has(&no_pdb, "PodDisruptionBudget"));
+}
+
+/// `values.gateways.istio-ingressgateway` / `istio-egressgateway` set the gateway charts' scaling,
+/// for every gateway of that kind (the key names the chart, as in istioctl).
+#[test]
+fn gateway_values_switch_autoscaling_off_or_tune_it() {
+    let hpa_of = |objects: &[Rendered], name: &str| {
+        objects
+            .iter()
+            .find(|r| r.identity() == ("HorizontalPodAutoscaler", "istio-system", name))
+            .map(|r| r.object["spec"].clone())
+    };
+    // Istio's demo: no gateway autoscaling; the Deployment keeps Kubernetes' default replicas.
+    let demo = rendered(&profile("demo"));
+    for name in ["istio-ingressgateway", "istio-egressgateway"] {
+        assert_eq!(hpa_of(&demo, name), None, "{name}");
+        assert!(
+            find(&demo, "Deployment", name)["spec"]
+                .get("replicas")
+                .is_none(),
+            "{name}"
+        );
+    }
+
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true},
+            {"name": "internal", "enabled": true, "k8s": {"replicaCount": 3}},
+        ]},
+        "values": {"gateways": {"istio-ingressgateway": {"autoscaleEnabled": false, "replicaCount": 2}}},
+    }})));
+    for (name, replicas) in [("istio-ingressgateway", 2), ("internal", 3)] {
+        assert_eq!(hpa_of(&objects, name), None, "{name}");
+        assert_eq!(
+            find(&objects, "Deployment", name)["spec"]["replicas"],
+            replicas,
+            "{name}: k8s.replicaCount wins over the values"
+        );
+    }
+
+    let objects = rendered(&default_with(json!({"spec": {"values": {"gateways": {
+        "istio-ingressgateway": {"autoscaleMin": 2, "autoscaleMax": 8, "cpu": {"targetAverageUtilization": 60}},
+    }}}})));
+    let hpa = hpa_of(&objects, "istio-ingressgateway").expect("HPA");
+    assert_eq!(
+        (&hpa["minReplicas"], &hpa["maxReplicas"]),
+        (&json!(2), &json!(8))
+    );
+    assert_eq!(
+        hpa["metrics"][0]["resource"]["target"]["averageUtilization"],
+        60
+    );
+    // While autoscaling is on, the values' replicaCount is not used (as Istio's chart).
+    let objects = rendered(&default_with(json!({"spec": {"values": {"gateways": {
+        "istio-ingressgateway": {"replicaCount": 4},
+    }}}})));
+    assert!(
+        find(&objects, "Deployment", "istio-ingressgateway")["spec"]
+            .get("replicas")
+            .is_none()
+    );
+
+    // An explicit k8s.hpaSpec still asks for an HPA, as for the control plane.
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"egressGateways": [
+            {"name": "istio-egressgateway", "enabled": true, "k8s": {"hpaSpec": {"maxReplicas": 3}}},
+        ]},
+        "values": {"gateways": {"istio-egressgateway": {"autoscaleEnabled": false}}},
+    }})));
+    assert_eq!(
+        hpa_of(&objects, "istio-egressgateway").expect("HPA")["maxReplicas"],
+        3
+    );
 }
 
 #[test]
@@ -881,10 +954,17 @@ fn demo_profile_gateways() {
     let objects = rendered(&profile("demo"));
     let ingress = find(&objects, "Service", "istio-ingressgateway");
     assert_eq!(ingress["spec"]["type"], "LoadBalancer");
+    // k8s.service.ports merges by port number: the three default ports keep their protocol,
+    // 31400 and 15443 are added.
     assert_eq!(
-        ingress["spec"]["ports"].as_array().expect("ports").len(),
-        5,
-        "k8s.service.ports replaces the default ports"
+        ingress["spec"]["ports"],
+        json!([
+            {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+            {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8080},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
+            {"name": "tcp", "port": 31400, "targetPort": 31400},
+            {"name": "tls", "port": 15443, "targetPort": 15443},
+        ])
     );
     let egress = find(&objects, "Service", "istio-egressgateway");
     assert_eq!(egress["spec"]["type"], "ClusterIP");
@@ -915,7 +995,8 @@ fn demo_profile_gateways() {
     assert_eq!(ports, [15021, 8080, 8443, 31400, 15443, 15090]);
     assert_eq!(
         c["resources"],
-        json!({"requests": {"cpu": "10m", "memory": "40Mi"}})
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "40Mi"}}),
+        "the demo's requests merge over the default resources, whose limits stay"
     );
     assert_eq!(
         c["readinessProbe"]["httpGet"],
@@ -1006,13 +1087,28 @@ fn duplicate_gateways_are_refused() {
     ))
     .expect_err("refused");
     assert_eq!(
+        err.to_string(),
+        "components.ingressGateways: two enabled gateways are named \"gw\" in namespace \"istio-system\"; give each gateway its own name"
+    );
+    // One without a name takes the default, which the message explains.
+    let err = render(&default_with(
+        json!({"spec": {"components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true}, {"enabled": true}
+        ]}}}),
+    ))
+    .expect_err("refused");
+    assert_eq!(
         err,
         RenderError::DuplicateGateway {
             kind: "ingressGateways",
-            index: 1,
-            name: "gw".into(),
-            namespace: "istio-system".into()
+            name: "istio-ingressgateway".into(),
+            namespace: "istio-system".into(),
+            unnamed: true,
         }
+    );
+    assert!(
+        err.to_string()
+            .ends_with("(a gateway listed without a name is named \"istio-ingressgateway\", and a --set index past the end of the list adds a gateway)")
     );
 }
 
@@ -1145,7 +1241,11 @@ fn injector_config_describes_the_sidecar() {
             "$(POD_NAMESPACE).svc.cluster.local"
         ])
     );
-    assert_eq!(c["resources"], json!({"requests": {"cpu": "10m"}}));
+    assert_eq!(
+        c["resources"],
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "128Mi"}}),
+        "values merge over the chart's defaults, as Helm coalesces them"
+    );
     let ports: Vec<_> = c["ports"]
         .as_array()
         .expect("ports")
@@ -1180,6 +1280,137 @@ fn images_prefer_component_then_spec_then_global() {
         image(json!({"spec": {"components": {"pilot": {"hub": "c", "tag": "ct"}}}})),
         "c/ferry:ct"
     );
+}
+
+/// `k8s.resources` is a strategic merge patch on the rendered container, as Istio's
+/// postprocessing applies it: `requests` and `limits` merge key by key.
+#[test]
+fn k8s_resources_merge_over_the_rendered_ones() {
+    let container = |objects: &[Rendered], name: &str| {
+        find(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"][0].clone()
+    };
+    let objects = rendered(&default_with(json!({"spec": {"components": {
+        "pilot": {"k8s": {"resources": {"limits": {"cpu": "1"}}}},
+        "ingressGateways": [{"name": "istio-ingressgateway", "enabled": true, "k8s": {
+            "resources": {"requests": {"cpu": "10m"}},
+        }}],
+    }}})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"cpu": "1"}})
+    );
+    assert_eq!(
+        container(&objects, "istio-ingressgateway")["resources"],
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "128Mi"}})
+    );
+    // Over the component's values: k8s wins key by key.
+    let objects = rendered(&default_with(json!({"spec": {
+        "components": {"pilot": {"k8s": {"resources": {"requests": {"memory": "1Gi"}}}}},
+        "values": {"pilot": {"resources": {"requests": {"cpu": "2", "memory": "3Gi"}}}},
+    }})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "2", "memory": "1Gi"}})
+    );
+    // The values themselves merge over the chart's defaults, as Helm coalesces values.
+    let objects = rendered(&default_with(json!({"spec": {
+        "values": {"pilot": {"resources": {"limits": {"memory": "4Gi"}}}},
+    }})));
+    assert_eq!(
+        container(&objects, "istiod")["resources"],
+        json!({"requests": {"cpu": "500m", "memory": "2048Mi"}, "limits": {"memory": "4Gi"}})
+    );
+}
+
+/// Kubernetes refuses a container whose request is above its limit. Since `k8s.resources`
+/// merges over the defaults, a request raised alone can pass Istio's default limit: an error
+/// naming what to set, rather than a Deployment the API server rejects.
+#[test]
+fn requests_above_limits_are_refused() {
+    let err = render(&default_with(json!({"spec": {"components": {"ingressGateways": [
+        {"name": "istio-ingressgateway", "enabled": true, "k8s": {"resources": {"requests": {"cpu": "4"}}}},
+    ]}}})))
+    .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "components.ingressGateways[name:istio-ingressgateway].k8s.resources: requests.cpu 4 is \
+         more than limits.cpu 2000m, which Kubernetes refuses (what is not set keeps its \
+         default: set both)"
+    );
+    rendered(&default_with(
+        json!({"spec": {"components": {"ingressGateways": [
+            {"name": "istio-ingressgateway", "enabled": true, "k8s": {"resources": {
+                "requests": {"cpu": "4"}, "limits": {"cpu": "4000m"},
+            }}},
+        ]}}}),
+    ));
+    let err = render(&default_with(
+        json!({"spec": {"values": {"global": {"proxy": {
+            "resources": {"requests": {"memory": "2Gi"}},
+        }}}}}),
+    ))
+    .expect_err("refused");
+    assert!(
+        err.to_string().starts_with(
+            "values.global.proxy.resources: requests.memory 2Gi is more than limits.memory 1024Mi"
+        ),
+        "{err}"
+    );
+    let err = render(&default_with(json!({"spec": {"values": {"pilot": {
+        "resources": {"limits": {"cpu": "100m"}},
+    }}}})))
+    .expect_err("refused");
+    assert!(
+        err.to_string()
+            .starts_with("values.pilot.resources: requests.cpu 500m is more than limits.cpu 100m"),
+        "{err}"
+    );
+}
+
+/// `k8s.service` is a strategic merge patch on the rendered Service: ports merge by `port` (an
+/// existing number is updated, a new one appended), other fields replace.
+#[test]
+fn k8s_service_ports_merge_by_port_number() {
+    let objects = rendered(&default_with(json!({"spec": {"components": {
+        "ingressGateways": [{"name": "istio-ingressgateway", "enabled": true, "k8s": {"service": {
+            "type": "NodePort",
+            "ports": [
+                {"port": 80, "targetPort": 9080, "nodePort": 30080},
+                {"name": "tcp-db", "port": 5432, "targetPort": 5432},
+            ],
+        }}}],
+    }}})));
+    let svc = find(&objects, "Service", "istio-ingressgateway");
+    assert_eq!(svc["spec"]["type"], "NodePort");
+    assert_eq!(
+        svc["spec"]["ports"],
+        json!([
+            {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+            {"name": "http2", "nodePort": 30080, "port": 80, "protocol": "TCP", "targetPort": 9080},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
+            {"name": "tcp-db", "port": 5432, "targetPort": 5432},
+        ])
+    );
+    // The container listens on the merged target ports.
+    let c = &find(&objects, "Deployment", "istio-ingressgateway")["spec"]["template"]["spec"]["containers"]
+        [0];
+    let ports: Vec<_> = c["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| p["containerPort"].as_u64().expect("port"))
+        .collect();
+    assert_eq!(ports, [15021, 9080, 8443, 5432, 15090]);
+
+    let objects = rendered(&default_with(
+        json!({"spec": {"components": {"pilot": {"k8s": {
+            "service": {"ports": [{"port": 15014, "name": "http-metrics"}]},
+        }}}}}),
+    ));
+    let ports = &find(&objects, "Service", "istiod")["spec"]["ports"];
+    assert_eq!(ports.as_array().expect("ports").len(), 4);
+    assert_eq!(ports[3]["name"], "http-metrics");
+    assert_eq!(ports[3]["port"], 15014);
 }
 
 #[test]
@@ -1217,7 +1448,11 @@ fn pilot_env_and_k8s_settings() {
     );
     assert!(env.contains(&json!({"name": "B", "value": "k8s"})));
     assert!(env.contains(&json!({"name": "PILOT_TRACE_SAMPLING", "value": "0.5"})));
-    assert_eq!(c["resources"], json!({"requests": {"cpu": "1"}}));
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "1", "memory": "2048Mi"}}),
+        "k8s.resources merges over the rendered resources"
+    );
     assert_eq!(c["imagePullPolicy"], "Always");
     assert_eq!(pod["priorityClassName"], "system-cluster-critical");
     assert_eq!(pod["nodeSelector"], json!({"n": "1"}));
@@ -1268,4 +1503,131 @@ fn default_profile_snapshot() {
     insta::with_settings!({filters => vec![(r"ferry:\d+\.\d+\.\d+\S*", "ferry:[version]")]}, {
         insta::assert_snapshot!("default_profile", yaml);
     });
+}
+
+/// A profile as users get it: resolved over `default` (with the compiled-in tag), then rendered.
+fn resolved_profile(name: &str) -> Vec<Rendered> {
+    let input = crate::install::resolve::ResolveInput {
+        sets: vec![format!("profile={name}")],
+        ..Default::default()
+    };
+    let resolved = crate::install::resolve::resolve(&input).unwrap_or_else(|e| panic!("{e}"));
+    rendered(&resolved.iop)
+}
+
+/// One line per object (`Component Kind namespace/name`) and, indented under it, the fields in
+/// which profiles differ: replicas, images, resources and ports of Deployments, Service types and
+/// ports, HPA bounds, PDB budgets, the mesh config, ConfigMap keys and webhook names. The full
+/// shape of every object is in the `default_profile` snapshot; this keeps the other profiles'
+/// snapshots small enough to review.
+fn summary(objects: &[Rendered]) -> String {
+    let compact = |v: &Value| serde_json::to_string(v).unwrap_or_default();
+    let mut out = String::new();
+    for r in objects {
+        let (kind, ns, name) = r.identity();
+        out.push_str(&format!("{} {kind} {ns}/{name}\n", r.component));
+        let o = &r.object;
+        let mut field = |k: &str, v: String| out.push_str(&format!("  {k}: {v}\n"));
+        match kind {
+            "Deployment" => {
+                field(
+                    "replicas",
+                    o["spec"]
+                        .get("replicas")
+                        .map_or("unset".to_string(), compact),
+                );
+                for c in o["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    field("image", compact(&c["image"]));
+                    field("resources", compact(&c["resources"]));
+                    let ports: Vec<String> = c["ports"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p["containerPort"].to_string())
+                        .collect();
+                    field("containerPorts", ports.join(","));
+                }
+            }
+            "Service" => {
+                field(
+                    "type",
+                    o["spec"].get("type").map_or("unset".to_string(), compact),
+                );
+                let ports: Vec<String> = o["spec"]["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        format!(
+                            "{} {}->{}",
+                            p["name"].as_str().unwrap_or("-"),
+                            p["port"],
+                            p.get("targetPort").map_or("-".to_string(), compact)
+                        )
+                    })
+                    .collect();
+                field("ports", ports.join(", "));
+            }
+            "HorizontalPodAutoscaler" => field(
+                "replicas",
+                format!(
+                    "{}..{} {}",
+                    o["spec"]["minReplicas"],
+                    o["spec"]["maxReplicas"],
+                    compact(&o["spec"]["metrics"])
+                ),
+            ),
+            "PodDisruptionBudget" => {
+                let mut spec = o["spec"].clone();
+                if let Value::Object(m) = &mut spec {
+                    m.remove("selector");
+                }
+                field("budget", compact(&spec));
+            }
+            "ConfigMap" => {
+                let data = o["data"].as_object().cloned().unwrap_or_default();
+                field("keys", data.keys().cloned().collect::<Vec<_>>().join(","));
+                if let Some(config) = data.get("config").and_then(Value::as_str) {
+                    let config = json_of_yaml(config);
+                    field(
+                        "sidecar resources",
+                        compact(&config["sidecar"]["container"]["resources"]),
+                    );
+                }
+                if let Some(mesh) = data.get("mesh").and_then(Value::as_str) {
+                    out.push_str("  mesh:\n");
+                    for line in mesh.lines() {
+                        out.push_str(&format!("    {line}\n"));
+                    }
+                }
+            }
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
+                let names: Vec<String> = o["webhooks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|w| w["name"].as_str().unwrap_or("-").to_string())
+                    .collect();
+                field("webhooks", names.join(","));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn profile_snapshots() {
+    for name in ["demo", "minimal", "remote", "empty"] {
+        let text = summary(&resolved_profile(name));
+        insta::with_settings!({
+            filters => vec![(r"ferry:\d+\.\d+\.\d+[^\x22\s]*", "ferry:[version]")],
+        }, {
+            insta::assert_snapshot!(format!("{name}_profile_summary"), text);
+        });
+    }
 }
