@@ -32,6 +32,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand analyze 'Analyze Istio configuration and print validation messages'
             cand manifest 'Commands related to Istio manifests'
             cand profile 'Commands related to Istio configuration profiles'
+            cand discovery 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory'
             cand version 'Prints out build version information'
             cand completion 'Generate the autocompletion script for the specified shell'
         }
@@ -200,6 +201,23 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --istioNamespace 'Istio system namespace'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'ferryctl;discovery'= {
+            cand --config-dir 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes'
+            cand --grpcAddr 'Discovery service gRPC address (plain text)'
+            cand --monitoringAddr 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)'
+            cand --domain 'DNS domain suffix'
+            cand -c 'Kubernetes configuration file'
+            cand --kubeconfig 'Kubernetes configuration file'
+            cand --context 'Kubernetes configuration context'
+            cand -n 'Kubernetes namespace'
+            cand --namespace 'Kubernetes namespace'
+            cand -i 'Istio system namespace'
+            cand --istioNamespace 'Istio system namespace'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -33,6 +33,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Prin
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
@@ -132,6 +133,16 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr -d 'Discovery service gRPC address (plain text)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

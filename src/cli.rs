@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod completion;
+pub mod discovery;
 pub mod docs;
 pub mod manifest;
 pub mod output;
@@ -70,6 +71,8 @@ pub enum Command {
             ferryctl manifest generate --set profile=demo  # Use a profile from the list"
     )]
     Profile(profile::ProfileArgs),
+    /// Start Ferry's control plane: serve Envoy config over xDS from a config directory
+    Discovery(discovery::DiscoveryArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&cli.global, args),
         Command::Manifest(args) => manifest::run(args),
         Command::Profile(args) => profile::run(args),
+        Command::Discovery(args) => discovery::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
     };

@@ -10,7 +10,7 @@
 //! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
 //! - [`client`]: the proxy's ADS client, with reconnects and ACK/NACK of what it applies.
 //!
-//! No command uses this yet; `discovery` and `proxy` will.
+//! `ferryctl discovery` serves with it; `proxy` will use the client.
 
 pub mod client;
 pub mod debounce;

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod bad_input;
+mod discovery;
 mod docs;
 mod manifest;
 mod profile;

@@ -1,0 +1,601 @@
+//! `ferryctl discovery`: the control plane process (istiod's job). It reads Istio and Kubernetes
+//! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
+//! when the directory changes, and answers istiod's debug endpoints.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::cli::version::BUILD;
+use crate::config::source::{self, Input, LoadOptions};
+use crate::config::store::Store;
+use crate::discovery::translate::PortMapping;
+use crate::discovery::{MeshOptions, Proxy, PushContext, Role, TranslateOptions, translate};
+use crate::exit::Exit;
+use crate::xds::debounce::{self, DebounceConfig};
+use crate::xds::node::{NodeInfo, ProxyRole};
+use crate::xds::server::{AdsServer, SnapshotSource};
+use crate::xds::status::StatusRegistry;
+use crate::xds::types::{Snapshot, TypeUrl};
+
+/// How often the config directory is checked for changes. Polling needs no new dependency and
+/// a directory of YAML is cheap to stat.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Start Ferry's control plane (istiod's discovery service): it reads Istio and \
+                  Kubernetes configuration from a directory, serves every connected proxy its \
+                  Envoy configuration over xDS (ADS, plain-text gRPC) and pushes again when the \
+                  files change.",
+    after_help = "Examples:\n  \
+        # Serve the config in ./mesh on istiod's ports\n  \
+        ferryctl discovery --config-dir ./mesh\n\n  \
+        # Pick free ports (the bound addresses are printed on stderr)\n  \
+        ferryctl discovery --config-dir ./mesh --grpcAddr 127.0.0.1:0 --monitoringAddr 127.0.0.1:0"
+)]
+pub struct DiscoveryArgs {
+    /// Directory of Istio and Kubernetes YAML, read recursively and watched for changes
+    #[arg(long = "config-dir", value_name = "DIR")]
+    pub config_dir: PathBuf,
+    /// Discovery service gRPC address (plain text)
+    #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010")]
+    pub grpc_addr: SocketAddr,
+    /// HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)
+    #[arg(long = "monitoringAddr", default_value = "127.0.0.1:15014")]
+    pub monitoring_addr: SocketAddr,
+    /// DNS domain suffix
+    #[arg(long, default_value = "cluster.local")]
+    pub domain: String,
+}
+
+/// Problems that stop the control plane from starting or running.
+#[derive(Debug, thiserror::Error)]
+enum DiscoveryError {
+    #[error("--config-dir {0}: not a readable directory")]
+    ConfigDir(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
+    if !args.config_dir.is_dir() {
+        return Err(DiscoveryError::ConfigDir(args.config_dir.display().to_string()).into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args))?;
+    Ok(Exit::Success)
+}
+
+async fn serve(args: &DiscoveryArgs) -> Result<()> {
+    let mesh = MeshOptions {
+        domain_suffix: args.domain.clone(),
+        ..MeshOptions::default()
+    };
+    let (raw_tx, raw_rx) = watch::channel(0u64);
+    let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
+    let source = Arc::new(DirSource::new(
+        args.config_dir.clone(),
+        mesh,
+        raw_tx,
+        changes,
+    ));
+    source.reload(&fingerprint(&args.config_dir));
+
+    let grpc = TcpListener::bind(args.grpc_addr)
+        .await
+        .map_err(|source| DiscoveryError::Bind {
+            addr: args.grpc_addr,
+            source,
+        })?;
+    let http = TcpListener::bind(args.monitoring_addr)
+        .await
+        .map_err(|source| DiscoveryError::Bind {
+            addr: args.monitoring_addr,
+            source,
+        })?;
+    eprintln!(
+        "ferryctl discovery: xDS (ADS) on {}, debug on {}",
+        grpc.local_addr()?,
+        http.local_addr()?
+    );
+
+    let status = StatusRegistry::new();
+    let server = AdsServer::new(source.clone(), status.clone())
+        .with_control_plane_identifier(json!({"Component": "ferry-discovery"}).to_string());
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(watch_dir(source.clone(), stop_rx.clone()));
+    tokio::spawn(serve_debug(http, source.clone(), status, stop_rx));
+
+    let mut shutdown_rx = stop_tx.subscribe();
+    let shutdown = async move {
+        let _ = shutdown_rx.wait_for(|stop| *stop).await;
+    };
+    let ads = tokio::spawn(server.serve(grpc, shutdown));
+    wait_for_signal().await;
+    eprintln!("ferryctl discovery: shutting down");
+    stop_tx.send_replace(true);
+    ads.await.context("xDS server task")??;
+    Ok(())
+}
+
+/// SIGINT or SIGTERM, as a pod's kubelet sends.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What the directory looked like: each file with its modification time and length.
+type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
+
+fn fingerprint(dir: &Path) -> Fingerprint {
+    let mut ignored = Vec::new();
+    source::expand_inputs(&[Input::Path(dir.to_path_buf())], &mut ignored)
+        .into_iter()
+        .filter_map(|input| match input {
+            Input::Path(p) => Some(p),
+            Input::Stdin => None,
+        })
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+            let len = meta.map_or(0, |m| m.len());
+            (p, mtime, len)
+        })
+        .collect()
+}
+
+async fn watch_dir(source: Arc<DirSource>, mut stop: watch::Receiver<bool>) {
+    let mut last = source.fingerprint();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let dir = source.dir.clone();
+        // Reading and translating is blocking work; keep it off the async workers.
+        let now = match tokio::task::spawn_blocking(move || fingerprint(&dir)).await {
+            Ok(f) => f,
+            Err(_) => continue,
+        };
+        if now != last {
+            let s = source.clone();
+            let f = now.clone();
+            let _ = tokio::task::spawn_blocking(move || s.reload(&f)).await;
+            last = now;
+        }
+    }
+}
+
+/// One loaded config: the push context and what /debug/configz reports.
+struct Loaded {
+    push: Arc<PushContext>,
+    fingerprint: Fingerprint,
+    /// `kind/namespace/name` and `file:line` of each object read.
+    objects: Vec<(String, String)>,
+    parse_errors: Vec<String>,
+    generation: u64,
+}
+
+/// The proxies that see the same config share one snapshot: istiod computes config from these.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ProxyKey {
+    router: bool,
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    ip: IpAddr,
+}
+
+/// A [`SnapshotSource`] over a directory: snapshots are computed on demand per proxy and cached
+/// until the config changes.
+struct DirSource {
+    dir: PathBuf,
+    mesh: MeshOptions,
+    loaded: RwLock<Arc<Loaded>>,
+    cache: Mutex<Cache>,
+    raw: watch::Sender<u64>,
+    changes: watch::Receiver<u64>,
+}
+
+#[derive(Default)]
+struct Cache {
+    current: HashMap<ProxyKey, Arc<Snapshot>>,
+    /// The snapshots of the config before the last reload, so a rebuilt one keeps the versions
+    /// of resources that did not change (`build_reusing`) and only changed types are pushed.
+    previous: HashMap<ProxyKey, Arc<Snapshot>>,
+}
+
+impl DirSource {
+    fn new(
+        dir: PathBuf,
+        mesh: MeshOptions,
+        raw: watch::Sender<u64>,
+        changes: watch::Receiver<u64>,
+    ) -> DirSource {
+        let empty = Loaded {
+            push: Arc::new(PushContext::new(&Store::new(Vec::new()), mesh.clone())),
+            fingerprint: Vec::new(),
+            objects: Vec::new(),
+            parse_errors: Vec::new(),
+            generation: 0,
+        };
+        DirSource {
+            dir,
+            mesh,
+            loaded: RwLock::new(Arc::new(empty)),
+            cache: Mutex::new(Cache::default()),
+            raw,
+            changes,
+        }
+    }
+
+    fn current(&self) -> Arc<Loaded> {
+        self.loaded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.current().fingerprint.clone()
+    }
+
+    /// Reads the directory again. A file that does not parse is reported and its objects are
+    /// absent, as `analyze` does; an invalid object is rejected alone.
+    fn reload(&self, fingerprint: &Fingerprint) {
+        let inputs: Vec<Input> = fingerprint
+            .iter()
+            .map(|(p, _, _)| Input::Path(p.clone()))
+            .collect();
+        let loaded = source::load(
+            &inputs,
+            &LoadOptions {
+                default_namespace: Some("default".into()),
+                ..LoadOptions::default()
+            },
+        );
+        let parse_errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
+        for e in &parse_errors {
+            eprintln!("ferryctl discovery: {e}");
+        }
+        let objects = loaded
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    format!("{}/{}/{}", r.kind, r.effective_namespace(), r.name()),
+                    r.origin.to_string(),
+                )
+            })
+            .collect();
+        let push = PushContext::new(&Store::new(loaded.resources), self.mesh.clone());
+        for r in push.rejected() {
+            eprintln!("ferryctl discovery: {r}");
+        }
+        let generation = self.current().generation + 1;
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Loaded {
+            push: Arc::new(push),
+            fingerprint: fingerprint.clone(),
+            objects,
+            parse_errors,
+            generation,
+        });
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let current = std::mem::take(&mut cache.current);
+            cache.previous = current;
+        }
+        self.raw.send_replace(generation);
+    }
+
+    fn key(node: &NodeInfo) -> ProxyKey {
+        let labels = node
+            .metadata
+            .get("LABELS")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ProxyKey {
+            router: node.role == ProxyRole::Router,
+            namespace: node.namespace.clone(),
+            labels,
+            ip: node.ip,
+        }
+    }
+
+    fn build(&self, key: &ProxyKey, push: &PushContext) -> Snapshot {
+        let proxy = Proxy {
+            role: if key.router {
+                Role::Router
+            } else {
+                Role::Sidecar
+            },
+            namespace: key.namespace.clone(),
+            labels: key.labels.clone(),
+            ip: Some(key.ip),
+        };
+        let opts = TranslateOptions {
+            // Gateways run as istio's ingress gateway does: 80 and 443 on 8080 and 8443.
+            gateway_ports: if key.router {
+                PortMapping::istio_ingress()
+            } else {
+                PortMapping::identity()
+            },
+            bind_outbound_listeners: false,
+        };
+        let config = translate(push, &proxy, &opts);
+        let mut builder = Snapshot::builder();
+        let add = |r: Result<_, crate::xds::types::TypesError>| {
+            if let Err(e) = r {
+                eprintln!("ferryctl discovery: dropping a resource: {e}");
+            }
+        };
+        for l in config.listeners {
+            add(builder.add_message(l).map(|_| ()));
+        }
+        for r in config.routes {
+            add(builder.add_message(r).map(|_| ()));
+        }
+        for c in config.clusters {
+            add(builder.add_message(c).map(|_| ()));
+        }
+        for e in config.endpoints {
+            add(builder.add_message(e).map(|_| ()));
+        }
+        let previous = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .previous
+            .get(key)
+            .cloned();
+        match previous {
+            Some(prev) => builder.build_reusing(&prev),
+            None => builder.build(),
+        }
+    }
+}
+
+impl SnapshotSource for DirSource {
+    fn snapshot(&self, node: &NodeInfo) -> Arc<Snapshot> {
+        let key = DirSource::key(node);
+        let loaded = self.current();
+        if let Some(s) = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .current
+            .get(&key)
+        {
+            return s.clone();
+        }
+        let snapshot = Arc::new(self.build(&key, &loaded.push));
+        // Only cache it if no reload happened meanwhile; otherwise the next change signal
+        // recomputes it from the new config.
+        if self.current().generation == loaded.generation {
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .current
+                .insert(key, snapshot.clone());
+        }
+        snapshot
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+}
+
+async fn serve_debug(
+    listener: TcpListener,
+    source: Arc<DirSource>,
+    status: StatusRegistry,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let source = source.clone();
+        let status = status.clone();
+        tokio::spawn(async move {
+            let _ = handle_http(stream, &source, &status).await;
+        });
+    }
+}
+
+/// A minimal HTTP/1.1 responder: one GET per connection, then close. Enough for curl, probes
+/// and tests, without adding an HTTP server dependency.
+async fn handle_http(
+    mut stream: TcpStream,
+    source: &DirSource,
+    status: &StatusRegistry,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    // The request line and headers; bounded so a client cannot make us buffer without end.
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let target = text
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("/");
+    let (code, body) = route(target, source, status);
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let response = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
+    let loaded = source.current();
+    match path {
+        "/ready" => {
+            if loaded.generation > 0 {
+                (200, "ready\n".into())
+            } else {
+                (503, "config not loaded yet\n".into())
+            }
+        }
+        "/version" => (200, pretty(json!({"clientVersion": BUILD}))),
+        "/debug/syncz" => (200, pretty(status.syncz())),
+        "/debug/configz" => (200, pretty(configz(&loaded))),
+        "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
+        "/debug/config_dump" => {
+            let proxy_id = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("proxyID="))
+                .unwrap_or("");
+            match status.proxy(proxy_id) {
+                Some(p) => (200, pretty(config_dump(&source.snapshot(&p.node)))),
+                None => (
+                    404,
+                    pretty(json!({"error": format!("proxy {proxy_id:?} is not connected")})),
+                ),
+            }
+        }
+        _ => (404, "404 page not found\n".into()),
+    }
+}
+
+fn configz(loaded: &Loaded) -> Value {
+    let rejected: Vec<Value> = loaded
+        .push
+        .rejected()
+        .iter()
+        .map(|r| {
+            json!({
+                "kind": r.kind.to_string(),
+                "namespace": r.namespace,
+                "name": r.name,
+                "source": r.origin,
+                "reasons": r.reasons,
+            })
+        })
+        .collect();
+    let is_rejected = |id: &str| {
+        loaded
+            .push
+            .rejected()
+            .iter()
+            .any(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name) == id)
+    };
+    let accepted: Vec<Value> = loaded
+        .objects
+        .iter()
+        .filter(|(id, _)| !is_rejected(id))
+        .map(|(id, origin)| json!({"id": id, "source": origin}))
+        .collect();
+    json!({
+        "generation": loaded.generation,
+        "accepted": accepted,
+        "rejected": rejected,
+        "parseErrors": loaded.parse_errors,
+    })
+}
+
+fn registryz(push: &PushContext) -> Value {
+    let services: Vec<Value> = push
+        .registry()
+        .services()
+        .iter()
+        .map(|s| {
+            json!({
+                "hostname": s.hostname,
+                "namespace": s.namespace,
+                "addresses": s.addresses,
+                "ports": s.ports.iter().map(|p| json!({
+                    "name": p.name,
+                    "port": p.number,
+                    "protocol": format!("{:?}", p.protocol),
+                })).collect::<Vec<_>>(),
+                "endpoints": s.endpoints.iter().map(|e| json!({
+                    "address": e.address,
+                    "labels": e.labels,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!(services)
+}
+
+/// Resource names and versions per type. Not Envoy's config_dump shape: rendering the resources
+/// as Envoy JSON needs a proto-to-JSON mapping Ferry does not have yet, and the response says so.
+fn config_dump(snapshot: &Snapshot) -> Value {
+    let types: Vec<Value> = TypeUrl::ALL
+        .iter()
+        .map(|t| {
+            let r = snapshot.of(*t);
+            json!({
+                "typeUrl": t.as_str(),
+                "version": r.version(),
+                "names": r.resources().keys().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "note": "resource names and versions only; Envoy JSON rendering is not implemented yet",
+        "types": types,
+    })
+}

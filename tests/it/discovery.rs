@@ -1,0 +1,231 @@
+//! `ferryctl discovery` end to end: a real process, a real ADS client, the debug endpoints and
+//! a config edit pushed while connected.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use envoy_types::pb::envoy::config::core::v3::Node;
+use ferry::xds::client::{self, ClientConfig, Update};
+use ferry::xds::node::json_to_struct;
+use ferry::xds::types::{TypeUrl, TypedResource};
+
+use crate::ferryctl;
+
+/// Kills the control plane however the test ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const SERVICE: &str = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  namespace: default
+spec:
+  selector:
+    app: reviews
+  ports:
+  - name: http
+    port: 9080
+";
+
+const INVALID: &str = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: broken
+  namespace: default
+spec:
+  hosts: []
+  http:
+  - route:
+    - destination:
+        host: ''
+";
+
+/// Polls `check` until it holds or `limit` passes.
+fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("debug port accepts");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout set");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("request sent");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response read");
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
+fn copy_seed(dir: &Path) {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed");
+    for f in [
+        "reviews-routing.yaml",
+        "reviews-deployments-destinationrule.yaml",
+    ] {
+        std::fs::copy(seed.join(f), dir.join(f)).expect("seed copied");
+    }
+    std::fs::write(dir.join("service.yaml"), SERVICE).expect("service written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_pushes_and_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_seed(dir.path());
+    let mut child = ferryctl()
+        .args(["discovery", "--config-dir"])
+        .arg(dir.path())
+        .args([
+            "--grpcAddr",
+            "127.0.0.1:0",
+            "--monitoringAddr",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferryctl discovery starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let _running = Running(child);
+    let (lines_tx, lines_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                // Keep draining so the child never blocks on a full pipe.
+                continue;
+            }
+        }
+    });
+    let (grpc, debug) = loop {
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("discovery prints its addresses");
+        if let Some(rest) = line.strip_prefix("ferryctl discovery: xDS (ADS) on ") {
+            let (grpc, debug) = rest.split_once(", debug on ").expect("both addresses");
+            break (grpc.to_string(), debug.to_string());
+        }
+    };
+
+    assert_eq!(get(&debug, "/ready").0, 200);
+    assert_eq!(get(&debug, "/nope").0, 404);
+    let (code, version) = get(&debug, "/version");
+    assert_eq!(code, 200);
+    assert!(version.contains("clientVersion"), "{version}");
+
+    let node = Node {
+        id: "sidecar~127.0.0.1~productpage-1.default~default.svc.cluster.local".into(),
+        metadata: Some(json_to_struct(
+            serde_json::json!({"LABELS": {"app": "productpage"}})
+                .as_object()
+                .expect("object"),
+        )),
+        ..Node::default()
+    };
+    let clusters = Arc::new(Mutex::new(BTreeSet::new()));
+    let seen = clusters.clone();
+    let handle = client::spawn(
+        ClientConfig::new(format!("http://{grpc}"), node),
+        move |update: &Update| {
+            if update.type_url == TypeUrl::Cluster {
+                let mut seen = seen.lock().expect("lock");
+                for r in &update.resources {
+                    if let TypedResource::Cluster(c) = r {
+                        seen.insert(c.name.clone());
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+    .expect("client starts");
+
+    let want = "outbound|9080|v1|reviews.default.svc.cluster.local";
+    eventually(Duration::from_secs(10), "the reviews v1 cluster", || {
+        clusters.lock().expect("lock").contains(want)
+    });
+    eventually(Duration::from_secs(10), "RDS acked", || {
+        handle
+            .state()
+            .acked_version(TypeUrl::RouteConfiguration)
+            .is_some()
+    });
+    let rds_before = handle
+        .state()
+        .acked_version(TypeUrl::RouteConfiguration)
+        .map(str::to_string);
+
+    eventually(Duration::from_secs(5), "syncz with acked nonces", || {
+        let (_, body) = get(&debug, "/debug/syncz");
+        body.contains("productpage-1.default") && body.contains("acked")
+    });
+    let (code, dump) = get(&debug, "/debug/config_dump?proxyID=productpage-1.default");
+    assert_eq!(code, 200);
+    assert!(dump.contains(want), "{dump}");
+    let (_, registry) = get(&debug, "/debug/registryz");
+    assert!(
+        registry.contains("reviews.default.svc.cluster.local"),
+        "{registry}"
+    );
+
+    // An edit (new weights) is pushed as a new route version.
+    let routing = dir.path().join("reviews-routing.yaml");
+    let text = std::fs::read_to_string(&routing).expect("routing read");
+    let edited = text
+        .replace("weight: 90", "weight: 75")
+        .replace("weight: 10", "weight: 25");
+    assert_ne!(text, edited, "the seed's weights changed");
+    std::fs::write(&routing, edited).expect("routing written");
+    eventually(Duration::from_secs(2), "a new route version", || {
+        handle
+            .state()
+            .acked_version(TypeUrl::RouteConfiguration)
+            .map(str::to_string)
+            != rds_before
+    });
+
+    // An invalid object is rejected alone; the rest keeps serving.
+    std::fs::write(dir.path().join("broken.yaml"), INVALID).expect("broken written");
+    eventually(
+        Duration::from_secs(5),
+        "the rejected object in configz",
+        || {
+            let (_, body) = get(&debug, "/debug/configz");
+            let configz: serde_json::Value = serde_json::from_str(&body).expect("configz is JSON");
+            configz["rejected"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|o| o["name"] == "broken"))
+        },
+    );
+    assert_eq!(get(&debug, "/ready").0, 200);
+    assert!(clusters.lock().expect("lock").contains(want));
+    let (code, dump) = get(&debug, "/debug/config_dump?proxyID=productpage-1.default");
+    assert_eq!(code, 200);
+    assert!(dump.contains(want), "{dump}");
+
+    handle.stop().await;
+}
