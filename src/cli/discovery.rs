@@ -315,8 +315,10 @@ impl DirSource {
         });
         {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            // Merged rather than replaced: a proxy whose snapshot was not recomputed since an
+            // older reload still reuses what it was last sent.
             let current = std::mem::take(&mut cache.current);
-            cache.previous = current;
+            cache.previous.extend(current);
         }
         self.raw.send_replace(generation);
     }

@@ -111,7 +111,7 @@ async fn serves_pushes_and_reports() {
         .spawn()
         .expect("ferryctl discovery starts");
     let stderr = child.stderr.take().expect("stderr piped");
-    let _running = Running(child);
+    let mut running = Running(child);
     let (lines_tx, lines_rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -228,4 +228,24 @@ async fn serves_pushes_and_reports() {
     assert!(dump.contains(want), "{dump}");
 
     handle.stop().await;
+
+    // SIGTERM, as a kubelet sends: streams close and the process exits 0.
+    let pid = running.0.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = running.0.try_wait().expect("child status") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "discovery did not exit on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
 }
