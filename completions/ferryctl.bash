@@ -242,7 +242,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --kubeconfig --context --namespace --istioNamespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +261,10 @@ _ferryctl() {
                     return 0
                     ;;
                 --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meshConfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

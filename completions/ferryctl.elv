@@ -209,6 +209,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --grpcAddr 'Discovery service gRPC address (plain text)'
             cand --monitoringAddr 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)'
             cand --domain 'DNS domain suffix'
+            cand --meshConfig 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'
             cand --context 'Kubernetes configuration context'

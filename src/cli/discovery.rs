@@ -15,11 +15,15 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::analyze::mesh::MeshConfig;
+use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::config::source::{self, Input, LoadOptions};
 use crate::config::store::Store;
 use crate::discovery::translate::PortMapping;
-use crate::discovery::{MeshOptions, Proxy, PushContext, Role, TranslateOptions, translate};
+use crate::discovery::{
+    MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
+};
 use crate::exit::Exit;
 use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::node::{NodeInfo, ProxyRole};
@@ -56,6 +60,10 @@ pub struct DiscoveryArgs {
     /// DNS domain suffix
     #[arg(long, default_value = "cluster.local")]
     pub domain: String,
+    /// File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate,
+    /// outboundTrafficPolicy are used). If not specified, a default mesh will be used.
+    #[arg(long = "meshConfig", value_name = "FILE")]
+    pub mesh_config: Option<PathBuf>,
 }
 
 /// Problems that stop the control plane from starting or running.
@@ -63,6 +71,8 @@ pub struct DiscoveryArgs {
 enum DiscoveryError {
     #[error("--config-dir {0}: not a readable directory")]
     ConfigDir(String),
+    #[error("--meshConfig {file}: {message}")]
+    MeshConfig { file: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -78,15 +88,70 @@ pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args))?;
+    let mesh = mesh_options(args)?;
+    runtime.block_on(serve(args, mesh))?;
     Ok(Exit::Success)
 }
 
-async fn serve(args: &DiscoveryArgs) -> Result<()> {
-    let mesh = MeshOptions {
+/// The mesh options from `--domain` and `--meshConfig`, over Istio's defaults.
+fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
+    let mut mesh = MeshOptions {
         domain_suffix: args.domain.clone(),
         ..MeshOptions::default()
     };
+    let Some(file) = &args.mesh_config else {
+        return Ok(mesh);
+    };
+    let error = |message: String| DiscoveryError::MeshConfig {
+        file: file.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(file).map_err(|e| error(e.to_string()))?;
+    apply_mesh_config(&mut mesh, &text).map_err(error)?;
+    Ok(mesh)
+}
+
+/// Applies the MeshConfig fields the control plane uses. A malformed value is an error rather
+/// than silently defaulted: a control plane serving with the wrong timeouts is worse than one
+/// that does not start.
+fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
+    let config = MeshConfig::parse(text).map_err(|e| e.to_string())?;
+    mesh.root_namespace = config.root_namespace;
+    let duration = |key: &str| -> Result<Option<Duration>, String> {
+        match config.rest.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => parse_duration(s)
+                .map(Some)
+                .map_err(|e| format!("{key}: {e}")),
+            Some(other) => Err(format!(
+                "{key}: expected a duration like \"10s\", got {other}"
+            )),
+        }
+    };
+    if let Some(d) = duration("connectTimeout")? {
+        mesh.connect_timeout = d;
+    }
+    if let Some(d) = duration("dnsRefreshRate")? {
+        mesh.dns_refresh_rate = d;
+    }
+    let mode = config
+        .rest
+        .get("outboundTrafficPolicy")
+        .and_then(|p| p.get("mode"))
+        .and_then(Value::as_str);
+    mesh.outbound_traffic_policy = match mode {
+        None | Some("ALLOW_ANY") => OutboundTrafficPolicy::AllowAny,
+        Some("REGISTRY_ONLY") => OutboundTrafficPolicy::RegistryOnly,
+        Some(other) => {
+            return Err(format!(
+                "outboundTrafficPolicy.mode: {other:?} is not ALLOW_ANY or REGISTRY_ONLY"
+            ));
+        }
+    };
+    Ok(())
+}
+
+async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
     let (raw_tx, raw_rx) = watch::channel(0u64);
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
     let source = Arc::new(DirSource::new(
@@ -600,4 +665,39 @@ fn config_dump(snapshot: &Snapshot) -> Value {
         "note": "resource names and versions only; Envoy JSON rendering is not implemented yet",
         "types": types,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mesh_config_fields_apply_over_defaults() {
+        let mut mesh = MeshOptions::default();
+        apply_mesh_config(
+            &mut mesh,
+            "rootNamespace: mesh-root\nconnectTimeout: 2s\noutboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
+        )
+        .expect("valid mesh config");
+        assert_eq!(mesh.root_namespace, "mesh-root");
+        assert_eq!(mesh.connect_timeout, Duration::from_secs(2));
+        assert_eq!(
+            mesh.dns_refresh_rate,
+            MeshOptions::default().dns_refresh_rate
+        );
+        assert_eq!(
+            mesh.outbound_traffic_policy,
+            OutboundTrafficPolicy::RegistryOnly
+        );
+    }
+
+    #[test]
+    fn malformed_mesh_config_values_are_errors() {
+        let mut mesh = MeshOptions::default();
+        let err = apply_mesh_config(&mut mesh, "connectTimeout: soon\n").expect_err("bad duration");
+        assert!(err.contains("connectTimeout"), "{err}");
+        let err = apply_mesh_config(&mut mesh, "outboundTrafficPolicy:\n  mode: SOMETIMES\n")
+            .expect_err("bad mode");
+        assert!(err.contains("SOMETIMES"), "{err}");
+    }
 }
