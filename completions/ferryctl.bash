@@ -242,7 +242,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --kubeconfig --context --namespace --istioNamespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +265,10 @@ _ferryctl() {
                     return 0
                     ;;
                 --meshConfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log_output_level)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -138,6 +138,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l meshConfig -d 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l log_output_level -d 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s n -l namespace -d 'Kubernetes namespace' -r

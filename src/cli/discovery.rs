@@ -64,6 +64,11 @@ pub struct DiscoveryArgs {
     /// outboundTrafficPolicy are used). If not specified, a default mesh will be used.
     #[arg(long = "meshConfig", value_name = "FILE")]
     pub mesh_config: Option<PathBuf>,
+    /// Comma-separated minimum per-scope logging level of messages to output, in the form of
+    /// <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can
+    /// be one of [debug, info, warn, error, none]
+    #[arg(long = "log_output_level", default_value = "default:info")]
+    pub log_output_level: String,
 }
 
 /// Problems that stop the control plane from starting or running.
@@ -73,6 +78,8 @@ enum DiscoveryError {
     ConfigDir(String),
     #[error("--meshConfig {file}: {message}")]
     MeshConfig { file: String, message: String },
+    #[error("--log_output_level: {0}")]
+    LogLevel(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -89,8 +96,43 @@ pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
+    let filter = log_filter(&args.log_output_level).map_err(DiscoveryError::LogLevel)?;
+    // Only this command logs; a second init (tests in one process) is harmless to skip.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .map_err(|e| DiscoveryError::LogLevel(e.to_string()))?,
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
     runtime.block_on(serve(args, mesh))?;
     Ok(Exit::Success)
+}
+
+/// istiod's `--log_output_level` (`scope:level,…`) as a tracing filter directive. Scopes are
+/// istio's names: `default` sets the base level, `ads` the xDS server's.
+fn log_filter(spec: &str) -> Result<String, String> {
+    let mut base = "info";
+    let mut directives = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (scope, level) = part.split_once(':').unwrap_or(("default", part));
+        let level = match level {
+            "debug" | "info" | "warn" | "error" => level,
+            "none" => "off",
+            other => {
+                return Err(format!(
+                    "{other:?} is not a level (debug, info, warn, error, none)"
+                ));
+            }
+        };
+        match scope {
+            "default" => base = level,
+            "ads" => directives.push(format!("ferry::xds={level}")),
+            other => return Err(format!("unknown scope {other:?} (default, ads)")),
+        }
+    }
+    directives.insert(0, base.to_string());
+    Ok(directives.join(","))
 }
 
 /// The mesh options from `--domain` and `--meshConfig`, over Istio's defaults.
@@ -689,6 +731,18 @@ mod tests {
             mesh.outbound_traffic_policy,
             OutboundTrafficPolicy::RegistryOnly
         );
+    }
+
+    #[test]
+    fn istio_log_levels_become_tracing_filters() {
+        assert_eq!(log_filter("default:info").as_deref(), Ok("info"));
+        assert_eq!(
+            log_filter("default:none,ads:debug").as_deref(),
+            Ok("off,ferry::xds=debug")
+        );
+        assert_eq!(log_filter("warn").as_deref(), Ok("warn"));
+        assert!(log_filter("ads:loud").is_err());
+        assert!(log_filter("kube:info").is_err());
     }
 
     #[test]
