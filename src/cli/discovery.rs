@@ -29,7 +29,7 @@ use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::node::{NodeInfo, ProxyRole};
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
-use crate::xds::types::{Snapshot, TypeUrl};
+use crate::xds::types::Snapshot;
 
 /// How often the config directory is checked for changes. Polling needs no new dependency and
 /// a directory of YAML is cheap to stat.
@@ -596,7 +596,7 @@ async fn handle_http(
 }
 
 fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = target.split_once('?').map_or(target, |(path, _)| path);
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     let loaded = source.current();
     match path {
@@ -611,19 +611,6 @@ fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, Str
         "/debug/syncz" => (200, pretty(status.syncz())),
         "/debug/configz" => (200, pretty(configz(&loaded))),
         "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
-        "/debug/config_dump" => {
-            let proxy_id = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("proxyID="))
-                .unwrap_or("");
-            match status.proxy(proxy_id) {
-                Some(p) => (200, pretty(config_dump(&source.snapshot(&p.node)))),
-                None => (
-                    404,
-                    pretty(json!({"error": format!("proxy {proxy_id:?} is not connected")})),
-                ),
-            }
-        }
         _ => (404, "404 page not found\n".into()),
     }
 }
@@ -687,26 +674,6 @@ fn registryz(push: &PushContext) -> Value {
         })
         .collect();
     json!(services)
-}
-
-/// Resource names and versions per type. Not Envoy's config_dump shape: rendering the resources
-/// as Envoy JSON needs a proto-to-JSON mapping Ferry does not have yet, and the response says so.
-fn config_dump(snapshot: &Snapshot) -> Value {
-    let types: Vec<Value> = TypeUrl::ALL
-        .iter()
-        .map(|t| {
-            let r = snapshot.of(*t);
-            json!({
-                "typeUrl": t.as_str(),
-                "version": r.version(),
-                "names": r.resources().keys().collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "note": "resource names and versions only; Envoy JSON rendering is not implemented yet",
-        "types": types,
-    })
 }
 
 #[cfg(test)]
