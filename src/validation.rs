@@ -17,6 +17,8 @@ mod serviceentry;
 mod sidecar;
 mod telemetry;
 mod virtualservice;
+
+pub(crate) use virtualservice::known_http_status;
 mod workloadentry;
 
 use crate::config::resource::{Resource, Spec};

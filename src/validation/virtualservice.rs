@@ -382,7 +382,7 @@ const RETRY_ON: &[&str] = &[
 ];
 
 /// Codes Go's `http.StatusText` knows.
-fn known_http_status(code: i64) -> bool {
+pub(crate) fn known_http_status(code: i64) -> bool {
     matches!(
         code,
         100..=103

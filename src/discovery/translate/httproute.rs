@@ -625,29 +625,6 @@ fn hundred<T: TryInto<u32>>(p: T) -> FractionalPercent {
     }
 }
 
-/// Status codes Go's `http.StatusText` knows: in `retryOn` they are retriable codes, not
-/// condition names.
-fn is_http_status(code: u32) -> bool {
-    matches!(
-        code,
-        100..=103
-            | 200..=208
-            | 226
-            | 300..=305
-            | 307
-            | 308
-            | 400..=418
-            | 421..=426
-            | 428
-            | 429
-            | 431
-            | 451
-            | 500..=508
-            | 510
-            | 511
-    )
-}
-
 /// `retry.ConvertPolicy`: Istio's default policy (2 retries on connection failures, refused
 /// streams, `unavailable`, `cancelled` and 503, preferring other hosts) overridden by the rule's
 /// `retries`; `attempts: 0` disables retries.
@@ -684,7 +661,11 @@ pub fn retry_policy_of(
         let mut codes = Vec::new();
         for part in on.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match part.parse::<u32>() {
-                Ok(code) if is_http_status(code) => codes.push(code),
+                // The validator's list of codes Go's `http.StatusText` knows: in `retryOn` they are
+                // retriable codes, not condition names.
+                Ok(code) if crate::validation::known_http_status(i64::from(code)) => {
+                    codes.push(code)
+                }
                 _ => conditions.push(part),
             }
         }
