@@ -630,17 +630,17 @@ fn configz(loaded: &Loaded) -> Value {
             })
         })
         .collect();
-    let is_rejected = |id: &str| {
-        loaded
-            .push
-            .rejected()
-            .iter()
-            .any(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name) == id)
-    };
+    // One set, not a scan of the rejected list per accepted object.
+    let rejected_ids: std::collections::HashSet<String> = loaded
+        .push
+        .rejected()
+        .iter()
+        .map(|r| format!("{}/{}/{}", r.kind, r.namespace, r.name))
+        .collect();
     let accepted: Vec<Value> = loaded
         .objects
         .iter()
-        .filter(|(id, _)| !is_rejected(id))
+        .filter(|(id, _)| !rejected_ids.contains(id.as_str()))
         .map(|(id, origin)| json!({"id": id, "source": origin}))
         .collect();
     json!({
