@@ -235,7 +235,7 @@ fn route_configuration(
             for h in hosts {
                 let vh = vhosts.entry(h.clone()).or_insert_with(|| VirtualHost {
                     name: names::domain_name(&h, bs.port.number),
-                    domains: vec![h.clone()],
+                    domains: gateway_domains(&h),
                     include_request_attempt_count: true,
                     ..Default::default()
                 });
@@ -252,7 +252,7 @@ fn route_configuration(
                     .entry(h.clone())
                     .or_insert_with(|| VirtualHost {
                         name: names::domain_name(&h, bs.port.number),
-                        domains: vec![h.clone()],
+                        domains: gateway_domains(&h),
                         include_request_attempt_count: true,
                         ..Default::default()
                     })
@@ -288,6 +288,16 @@ fn route_configuration(
         max_direct_response_body_size_bytes: uint32(MAX_DIRECT_RESPONSE_BODY_BYTES),
         ..Default::default()
     }
+}
+
+/// `buildGatewayVirtualHostDomains`: the host, and the host with any port, because clients put
+/// the gateway's port in `Host` and the gateway's port is not the Gateway server's port when a
+/// Service maps it (envoyproxy/envoy#8386).
+fn gateway_domains(host: &str) -> Vec<String> {
+    if host == "*" {
+        return vec![host.to_string()];
+    }
+    vec![host.to_string(), format!("{host}:*")]
 }
 
 fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>]) -> Listener {

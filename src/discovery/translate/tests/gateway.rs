@@ -74,7 +74,10 @@ fn bookinfo_gateway_http_server_routes_productpage() {
     let rc = route_config(&cfg, "http.8080");
     assert!(rc.ignore_port_in_host_matching);
     let vh = vhost(rc, "bookinfo.example.com:80");
-    assert_eq!(vh.domains, vec!["bookinfo.example.com"]);
+    assert_eq!(
+        vh.domains,
+        vec!["bookinfo.example.com", "bookinfo.example.com:*"]
+    );
     assert_eq!(vh.routes.len(), 1);
     let r = &vh.routes[0];
     assert_eq!(
@@ -212,7 +215,7 @@ fn server_hosts_intersect_virtual_service_hosts_and_namespaces() {
     assert_eq!(vh.routes.len(), 1);
     assert!(route_vs_config(&vh.routes[0]).is_some_and(|p| p.ends_with("/shop")));
     let wild = vhost(rc, "*.example.com:80");
-    assert_eq!(wild.domains, vec!["*.example.com"]);
+    assert_eq!(wild.domains, vec!["*.example.com", "*.example.com:*"]);
     assert!(route_vs_config(&wild.routes[0]).is_some_and(|p| p.ends_with("/wild")));
     // The second server admits only namespace `other`: nothing routes, every request is a 404.
     let internal = route_config(&cfg, "http.8000");
