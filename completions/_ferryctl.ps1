@@ -36,6 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Commands related to Istio manifests')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Commands related to Istio configuration profiles')
             [CompletionResult]::new('discovery', 'discovery', [CompletionResultType]::ParameterValue, 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory')
+            [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Prints out build version information')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Generate the autocompletion script for the specified shell')
             break
@@ -232,6 +233,29 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;proxy' {
+            [CompletionResult]::new('--discovery-address', '--discovery-address', [CompletionResultType]::ParameterName, 'Address of the control plane''s xDS server (plaintext gRPC, istiod''s 15010)')
+            [CompletionResult]::new('--pod-name', '--pod-name', [CompletionResultType]::ParameterName, 'Pod name (default: istio-ingressgateway for routers, the host name for sidecars)')
+            [CompletionResult]::new('--pod-namespace', '--pod-namespace', [CompletionResultType]::ParameterName, 'Pod namespace (default: istio-system for routers, default for sidecars)')
+            [CompletionResult]::new('--ip', '--ip', [CompletionResultType]::ParameterName, 'The workload''s IP')
+            [CompletionResult]::new('--labels', '--labels', [CompletionResultType]::ParameterName, 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)')
+            [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'DNS domain suffix')
+            [CompletionResult]::new('--admin-address', '--admin-address', [CompletionResultType]::ParameterName, 'Address of Envoy''s admin API')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Worker threads (Envoy''s --concurrency)')
+            [CompletionResult]::new('--proxyLogLevel', '--proxyLogLevel', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -31,6 +31,9 @@ _ferryctl() {
             ferryctl,profile)
                 cmd="ferryctl__subcmd__profile"
                 ;;
+            ferryctl,proxy)
+                cmd="ferryctl__subcmd__proxy"
+                ;;
             ferryctl,version)
                 cmd="ferryctl__subcmd__version"
                 ;;
@@ -56,7 +59,7 @@ _ferryctl() {
 
     case "${cmd}" in
         ferryctl)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version analyze manifest profile discovery version completion"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version analyze manifest profile discovery proxy version completion"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -679,6 +682,84 @@ _ferryctl() {
                     return 0
                     ;;
                 -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__proxy)
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --concurrency --proxyLogLevel --kubeconfig --context --namespace --istioNamespace --help --version sidecar router"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --discovery-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --labels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --domain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxyLogLevel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

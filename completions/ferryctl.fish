@@ -34,6 +34,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Anal
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
@@ -145,6 +146,21 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s n -l nam
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l discovery-address -d 'Address of the control plane\'s xDS server (plaintext gRPC, istiod\'s 15010)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l pod-name -d 'Pod name (default: istio-ingressgateway for routers, the host name for sidecars)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l pod-namespace -d 'Pod namespace (default: istio-system for routers, default for sidecars)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l ip -d 'The workload\'s IP' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l labels -d 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l domain -d 'DNS domain suffix' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l admin-address -d 'Address of Envoy\'s admin API' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l concurrency -d 'Worker threads (Envoy\'s --concurrency)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyLogLevel -d 'Log level: trace, debug, info, warning, error, critical, off (Envoy\'s --proxyLogLevel)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

@@ -8,6 +8,7 @@ pub mod docs;
 pub mod manifest;
 pub mod output;
 pub mod profile;
+pub mod proxy;
 pub mod version;
 
 use std::process::ExitCode;
@@ -73,6 +74,8 @@ pub enum Command {
     Profile(profile::ProfileArgs),
     /// Start Ferry's control plane: serve Envoy config over xDS from a config directory
     Discovery(discovery::DiscoveryArgs),
+    /// Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS
+    Proxy(proxy::ProxyArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -105,6 +108,7 @@ pub fn main() -> ExitCode {
         Command::Manifest(args) => manifest::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Discovery(args) => discovery::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
     };

@@ -7,5 +7,6 @@ pub mod config;
 pub mod discovery;
 pub mod exit;
 pub mod install;
+pub mod proxy;
 pub mod validation;
 pub mod xds;

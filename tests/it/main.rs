@@ -5,6 +5,7 @@ mod bad_input;
 mod discovery;
 mod docs;
 mod manifest;
+mod mesh;
 mod profile;
 mod seed;
 mod version;

@@ -1,0 +1,229 @@
+//! `ferryctl proxy sidecar|router`: Ferry's data plane (Envoy's job, started as pilot-agent
+//! starts Envoy). Its identity is Istio's node id, `<role>~<ip>~<pod>.<namespace>~<namespace>.svc.<domain>`,
+//! and its labels select Gateways, Sidecars and `sourceLabels` routes.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use envoy_types::pb::envoy::config::core::v3::Node;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::exit::Exit;
+use crate::proxy::admin::{self, AdminContext};
+use crate::proxy::server::Listeners;
+use crate::proxy::state::Shared;
+use crate::xds::client::{self, ClientConfig};
+use crate::xds::node::json_to_struct;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyType {
+    /// A workload's sidecar
+    Sidecar,
+    /// A gateway (ingress or egress)
+    Router,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Start a Ferry proxy (sidecar or gateway), configured by the control plane over xDS",
+    long_about = "Start a Ferry proxy: Envoy's job, configured only over xDS from the discovery \
+                  address. It serves the listeners the control plane sends and Envoy's admin API \
+                  on --admin-address. Its identity follows Istio's pod environment \
+                  (POD_NAME, POD_NAMESPACE, INSTANCE_IP) and may be given with flags.",
+    after_help = "Examples:\n  \
+        ferryctl proxy router --discovery-address 127.0.0.1:15010\n  \
+        ferryctl proxy sidecar --pod-name reviews-v1 --namespace default --labels app=reviews,version=v1"
+)]
+pub struct ProxyArgs {
+    /// Proxy type
+    #[arg(value_enum)]
+    pub r#type: ProxyType,
+    /// Address of the control plane's xDS server (plaintext gRPC, istiod's 15010)
+    #[arg(
+        long = "discovery-address",
+        alias = "discoveryAddress",
+        default_value = "127.0.0.1:15010"
+    )]
+    pub discovery_address: String,
+    /// Pod name (default: istio-ingressgateway for routers, the host name for sidecars)
+    #[arg(long = "pod-name", env = "POD_NAME")]
+    pub pod_name: Option<String>,
+    /// Pod namespace (default: istio-system for routers, default for sidecars)
+    #[arg(long = "pod-namespace", env = "POD_NAMESPACE")]
+    pub pod_namespace: Option<String>,
+    /// The workload's IP
+    #[arg(long = "ip", env = "INSTANCE_IP", default_value = "127.0.0.1")]
+    pub ip: std::net::IpAddr,
+    /// Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// DNS domain suffix
+    #[arg(long, default_value = "cluster.local")]
+    pub domain: String,
+    /// Address of Envoy's admin API
+    #[arg(long = "admin-address", default_value = "127.0.0.1:15000")]
+    pub admin_address: SocketAddr,
+    /// Worker threads (Envoy's --concurrency)
+    #[arg(long, default_value_t = 2)]
+    pub concurrency: usize,
+    /// Log level: trace, debug, info, warning, error, critical, off (Envoy's --proxyLogLevel)
+    #[arg(long = "proxyLogLevel", default_value = "warning")]
+    pub proxy_log_level: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ProxyError {
+    #[error("--labels: {0:?} is not key=value")]
+    Label(String),
+    #[error(
+        "--proxyLogLevel: {0:?} is not one of trace, debug, info, warning, error, critical, off"
+    )]
+    LogLevel(String),
+    #[error("--concurrency must be at least 1")]
+    Concurrency,
+}
+
+/// Envoy's level names as tracing filter directives.
+pub fn envoy_level(level: &str) -> Option<&'static str> {
+    Some(match level {
+        "trace" => "trace",
+        "debug" => "debug",
+        "info" => "info",
+        "warning" | "warn" => "warn",
+        "error" | "critical" => "error",
+        "off" => "off",
+        _ => return None,
+    })
+}
+
+pub fn run(args: &ProxyArgs) -> Result<Exit> {
+    if args.concurrency == 0 {
+        return Err(ProxyError::Concurrency.into());
+    }
+    let level = envoy_level(&args.proxy_log_level)
+        .ok_or_else(|| ProxyError::LogLevel(args.proxy_log_level.clone()))?;
+    let node = node(args)?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(level).context("building the log filter")?,
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.concurrency)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, node))?;
+    Ok(Exit::Success)
+}
+
+fn node(args: &ProxyArgs) -> Result<Node> {
+    let router = args.r#type == ProxyType::Router;
+    let namespace = args
+        .pod_namespace
+        .clone()
+        .unwrap_or_else(|| if router { "istio-system" } else { "default" }.to_string());
+    let pod = args.pod_name.clone().unwrap_or_else(|| {
+        if router {
+            "istio-ingressgateway".to_string()
+        } else {
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "sidecar".to_string())
+        }
+    });
+    let mut labels = BTreeMap::new();
+    for l in &args.labels {
+        let (k, v) = l
+            .split_once('=')
+            .ok_or_else(|| ProxyError::Label(l.clone()))?;
+        labels.insert(k.trim().to_string(), Value::String(v.trim().to_string()));
+    }
+    if router && args.labels.is_empty() {
+        labels.insert("istio".into(), "ingressgateway".into());
+        labels.insert("app".into(), "istio-ingressgateway".into());
+    }
+    let role = if router { "router" } else { "sidecar" };
+    let id = format!(
+        "{role}~{}~{pod}.{namespace}~{namespace}.svc.{}",
+        args.ip, args.domain
+    );
+    let metadata = json!({
+        "NAMESPACE": namespace,
+        "NAME": pod,
+        "LABELS": labels,
+        "CLUSTER_ID": "Kubernetes",
+        "ISTIO_VERSION": env!("CARGO_PKG_VERSION"),
+        "INSTANCE_IPS": args.ip.to_string(),
+    });
+    let Value::Object(map) = metadata else {
+        unreachable!("json! of an object literal is an object")
+    };
+    Ok(Node {
+        id,
+        cluster: if router {
+            format!("istio-ingressgateway.{namespace}")
+        } else {
+            format!("{pod}.{namespace}")
+        },
+        metadata: Some(json_to_struct(&map)),
+        ..Node::default()
+    })
+}
+
+async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
+    let admin_listener = admin::bind(args.admin_address)
+        .await
+        .with_context(|| format!("binding the admin address {}", args.admin_address))?;
+    let admin_address = admin_listener
+        .local_addr()
+        .context("reading the admin address")?;
+    eprintln!(
+        "ferryctl proxy: admin on {admin_address}, discovery at {}",
+        args.discovery_address
+    );
+    let listeners = Listeners::new();
+    let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
+    listeners.attach(&shared);
+    let address = if args.discovery_address.contains("://") {
+        args.discovery_address.clone()
+    } else {
+        format!("http://{}", args.discovery_address)
+    };
+    let client = client::spawn(ClientConfig::new(address, node), shared.clone())
+        .context("starting the xDS client")?;
+    let (quit_tx, mut quit_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = Arc::new(AdminContext {
+        shared: shared.clone(),
+        quit: quit_tx,
+    });
+    let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = quit_rx.wait_for(|q| *q) => {}
+    }
+    stop_tx.send_replace(true);
+    client.stop().await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), admin_task).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,17 @@
+//! The data plane (`ferryctl proxy sidecar|router`): Envoy's job, configured only by xDS.
+//!
+//! [`state`] applies xDS updates atomically (compile everything, then swap one pointer) and
+//! NACKs what it cannot apply; [`server`] binds the listeners LDS names; [`forward`] carries a
+//! request through route matching ([`routes`], [`matcher`]), faults, redirects and forwarding
+//! to a [`cluster`] endpoint with retries, timeouts and mirrors; [`stats`] keeps Envoy's
+//! counters; [`admin`] serves Envoy's admin API.
+
+pub mod admin;
+pub mod cluster;
+pub mod forward;
+pub mod matcher;
+pub mod random;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod stats;

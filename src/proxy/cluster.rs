@@ -1,0 +1,312 @@
+//! Clusters as the request path needs them: their endpoints (from EDS or inline load
+//! assignments), a load balancer, the upstream protocol and a pooled HTTP client.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
+use envoy_types::pb::envoy::config::core::v3::{HealthStatus, address, socket_address};
+use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, lb_endpoint};
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
+    HttpProtocolOptions, http_protocol_options,
+};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::routes::duration;
+use super::stats::{ClusterStats, HostStats, Stats};
+use crate::xds::types::unpack_any;
+
+/// The pooled client of one (connect timeout, protocol) pair.
+pub type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
+
+const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/// What speaks to upstreams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Http1,
+    Http2,
+    /// Whatever the downstream request used.
+    Downstream,
+}
+
+/// Pooled clients, shared by every cluster with the same settings so config updates keep their
+/// connections.
+#[derive(Default)]
+pub struct Clients {
+    clients: Mutex<HashMap<(Duration, bool), UpstreamClient>>,
+}
+
+impl Clients {
+    pub fn get(&self, connect_timeout: Duration, http2: bool) -> UpstreamClient {
+        let mut map = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry((connect_timeout, http2))
+            .or_insert_with(|| {
+                let mut connector = HttpConnector::new();
+                connector.set_nodelay(true);
+                connector.set_connect_timeout(Some(connect_timeout));
+                connector.enforce_http(true);
+                Client::builder(TokioExecutor::new())
+                    .http2_only(http2)
+                    .pool_idle_timeout(Duration::from_secs(60))
+                    .build(connector)
+            })
+            .clone()
+    }
+}
+
+/// Where an endpoint is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Ip(SocketAddr),
+    /// A DNS name, resolved by the connector per connection (STRICT_DNS/LOGICAL_DNS clusters).
+    Dns(String, u16),
+}
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Address::Ip(a) => a.fmt(f),
+            Address::Dns(h, p) => write!(f, "{h}:{p}"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Endpoint {
+    pub address: Address,
+    pub weight: u32,
+    pub healthy: bool,
+    pub stats: HostStats,
+}
+
+/// The load balancers Ferry implements; the consistent-hash ones fall back to least request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balancer {
+    RoundRobin,
+    LeastRequest,
+    Random,
+}
+
+/// One cluster, ready for requests.
+pub struct ClusterEntry {
+    pub name: String,
+    pub discovery: cluster::DiscoveryType,
+    /// The name EDS knows its endpoints by.
+    pub eds_name: Option<String>,
+    pub balancer: Balancer,
+    pub protocol: Protocol,
+    pub connect_timeout: Duration,
+    pub endpoints: Vec<Arc<Endpoint>>,
+    pub stats: Arc<ClusterStats>,
+    pub client_h1: UpstreamClient,
+    pub client_h2: UpstreamClient,
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for ClusterEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterEntry")
+            .field("name", &self.name)
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cluster {cluster}: {message}")]
+    Invalid { cluster: String, message: String },
+}
+
+impl ClusterEntry {
+    /// Compiles `c` with its endpoints: from `assignment` (EDS) or its own load assignment.
+    /// `previous` carries endpoint stats across updates.
+    pub fn compile(
+        c: &Cluster,
+        assignment: Option<&ClusterLoadAssignment>,
+        previous: Option<&ClusterEntry>,
+        stats: &Stats,
+        clients: &Clients,
+    ) -> Result<ClusterEntry, ClusterError> {
+        let invalid = |message: String| ClusterError::Invalid {
+            cluster: c.name.clone(),
+            message,
+        };
+        let discovery = match &c.cluster_discovery_type {
+            Some(cluster::ClusterDiscoveryType::Type(t)) => {
+                cluster::DiscoveryType::try_from(*t).unwrap_or(cluster::DiscoveryType::Static)
+            }
+            Some(cluster::ClusterDiscoveryType::ClusterType(_)) => {
+                return Err(invalid("custom cluster types are not supported".into()));
+            }
+            None => cluster::DiscoveryType::Static,
+        };
+        let balancer = match cluster::LbPolicy::try_from(c.lb_policy) {
+            Ok(cluster::LbPolicy::RoundRobin) => Balancer::RoundRobin,
+            Ok(cluster::LbPolicy::Random) => Balancer::Random,
+            _ => Balancer::LeastRequest,
+        };
+        let protocol = match c
+            .typed_extension_protocol_options
+            .get(HTTP_PROTOCOL_OPTIONS)
+        {
+            Some(any) => {
+                let o: HttpProtocolOptions = unpack_any(any).map_err(|e| invalid(e.to_string()))?;
+                use http_protocol_options::UpstreamProtocolOptions as U;
+                use http_protocol_options::explicit_http_config::ProtocolConfig as P;
+                match o.upstream_protocol_options {
+                    Some(U::ExplicitHttpConfig(e)) => match e.protocol_config {
+                        Some(P::Http2ProtocolOptions(_)) => Protocol::Http2,
+                        _ => Protocol::Http1,
+                    },
+                    Some(U::UseDownstreamProtocolConfig(_)) => Protocol::Downstream,
+                    Some(U::AutoConfig(_)) | None => Protocol::Http1,
+                }
+            }
+            None => Protocol::Http1,
+        };
+        let eds_name = (discovery == cluster::DiscoveryType::Eds).then(|| {
+            c.eds_cluster_config
+                .as_ref()
+                .map(|e| e.service_name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| c.name.clone())
+        });
+        let assignment = match discovery {
+            cluster::DiscoveryType::Eds => assignment,
+            _ => c.load_assignment.as_ref(),
+        };
+        let mut endpoints = Vec::new();
+        for locality in assignment
+            .map(|a| a.endpoints.as_slice())
+            .unwrap_or_default()
+        {
+            for lb in &locality.lb_endpoints {
+                let Some(lb_endpoint::HostIdentifier::Endpoint(ep)) = &lb.host_identifier else {
+                    continue;
+                };
+                let Some(address::Address::SocketAddress(sa)) =
+                    ep.address.as_ref().and_then(|a| a.address.as_ref())
+                else {
+                    continue;
+                };
+                let Some(socket_address::PortSpecifier::PortValue(port)) = sa.port_specifier else {
+                    continue;
+                };
+                let port = u16::try_from(port)
+                    .map_err(|_| invalid(format!("endpoint port {port} is out of range")))?;
+                let address = match sa.address.parse() {
+                    Ok(ip) => Address::Ip(SocketAddr::new(ip, port)),
+                    Err(_) if discovery != cluster::DiscoveryType::Eds => {
+                        Address::Dns(sa.address.clone(), port)
+                    }
+                    Err(_) => {
+                        return Err(invalid(format!(
+                            "EDS endpoint address {:?} is not an IP",
+                            sa.address
+                        )));
+                    }
+                };
+                let healthy = matches!(
+                    HealthStatus::try_from(lb.health_status),
+                    Ok(HealthStatus::Unknown | HealthStatus::Healthy) | Err(_)
+                );
+                let weight = lb
+                    .load_balancing_weight
+                    .as_ref()
+                    .map_or(1, |w| w.value)
+                    .max(1);
+                // Keep the counters of endpoints that stay.
+                let kept = previous.and_then(|p| {
+                    p.endpoints
+                        .iter()
+                        .find(|e| {
+                            e.address == address && e.weight == weight && e.healthy == healthy
+                        })
+                        .cloned()
+                });
+                endpoints.push(kept.unwrap_or_else(|| {
+                    Arc::new(Endpoint {
+                        address,
+                        weight,
+                        healthy,
+                        stats: HostStats::default(),
+                    })
+                }));
+            }
+        }
+        let connect_timeout = c
+            .connect_timeout
+            .as_ref()
+            .and_then(duration)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(5));
+        Ok(ClusterEntry {
+            name: c.name.clone(),
+            discovery,
+            eds_name,
+            balancer,
+            protocol,
+            connect_timeout,
+            endpoints,
+            stats: stats.cluster(&c.name),
+            client_h1: clients.get(connect_timeout, false),
+            client_h2: clients.get(connect_timeout, true),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Picks a healthy endpoint (any endpoint if none is healthy, as Envoy's panic mode does
+    /// at 0 % healthy... only when there are endpoints at all). `draw` is a random number;
+    /// `avoid` is the endpoint of the previous attempt, skipped when there is another.
+    pub fn pick(&self, draw: u64, avoid: Option<&Arc<Endpoint>>) -> Option<Arc<Endpoint>> {
+        let healthy: Vec<&Arc<Endpoint>> = self.endpoints.iter().filter(|e| e.healthy).collect();
+        let pool: Vec<&Arc<Endpoint>> = if healthy.is_empty() {
+            self.endpoints.iter().collect()
+        } else {
+            healthy
+        };
+        let candidates: Vec<&Arc<Endpoint>> = match avoid {
+            Some(a) if pool.len() > 1 => pool.into_iter().filter(|e| !Arc::ptr_eq(e, a)).collect(),
+            _ => pool,
+        };
+        if candidates.is_empty() {
+            return None;
+        }
+        let total: u64 = candidates.iter().map(|e| u64::from(e.weight)).sum();
+        let weighted = |point: u64| {
+            let mut point = point % total.max(1);
+            for e in &candidates {
+                if point < u64::from(e.weight) {
+                    return (*e).clone();
+                }
+                point -= u64::from(e.weight);
+            }
+            candidates[0].clone()
+        };
+        let chosen = match self.balancer {
+            Balancer::RoundRobin => weighted(self.next.fetch_add(1, Ordering::Relaxed) as u64),
+            Balancer::Random => weighted(draw),
+            // Power of two choices on active requests, as Envoy's default least-request.
+            Balancer::LeastRequest => {
+                let n = candidates.len() as u64;
+                let a = candidates[(draw % n) as usize];
+                let b = candidates[((draw >> 32) % n) as usize];
+                if b.stats.rq_active.get() < a.stats.rq_active.get() {
+                    b.clone()
+                } else {
+                    a.clone()
+                }
+            }
+        };
+        Some(chosen)
+    }
+}

@@ -1,0 +1,514 @@
+//! One request through the proxy, as Envoy's HTTP connection manager and router filter handle
+//! it: pick the route, inject faults, answer redirects and direct responses, or forward to a
+//! cluster endpoint with rewrites, header changes, timeouts, retries and mirrors.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+use super::cluster::{ClusterEntry, Endpoint, Protocol};
+use super::random;
+use super::routes::{
+    Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
+};
+use super::state::{ListenerEntry, Shared};
+use super::stats::GaugeGuard;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body every response has.
+pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+/// Largest request body buffered for forwarding (retries and mirrors need the whole body);
+/// Envoy's default per-connection buffer limit is 1 MiB, and larger bodies get 413 there too.
+pub const MAX_REQUEST_BODY: usize = 1 << 20;
+
+/// Headers that belong to one hop and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::TE,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+fn full(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// A response the proxy makes itself (Envoy's "local reply").
+pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(full(body.to_string()));
+    *r.status_mut() = status;
+    if !body.is_empty() {
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    }
+    r
+}
+
+/// Serves one downstream request on `listener`.
+pub async fn handle(
+    shared: Arc<Shared>,
+    listener: Arc<str>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let runtime = shared.runtime();
+    let Some(entry) = runtime.listeners.get(&*listener).cloned() else {
+        // The listener was removed while this connection was open.
+        return Ok(local_reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "listener draining",
+        ));
+    };
+    let stats = entry.hcm.stats.clone();
+    stats.downstream_rq_total.inc();
+    let _active = GaugeGuard::new(&stats.downstream_rq_active);
+    let response = route_request(&runtime, &entry, peer, req).await;
+    stats.response(response.status().as_u16());
+    tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
+    Ok(response)
+}
+
+async fn route_request(
+    runtime: &super::state::Runtime,
+    listener: &ListenerEntry,
+    _peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let stats = &listener.hcm.stats;
+    let Some(table) = runtime.route_table(&listener.hcm) else {
+        stats.no_route.inc();
+        return local_reply(StatusCode::NOT_FOUND, "");
+    };
+    let (parts, body) = req.into_parts();
+    let authority = authority_of(&parts.uri, &parts.headers);
+    let authority = if listener.hcm.strip_any_host_port {
+        split_host_port(&authority).0.to_string()
+    } else {
+        authority
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let scheme = parts.uri.scheme_str().unwrap_or("http").to_string();
+    let view = RequestView {
+        method: parts.method.as_str(),
+        authority: &authority,
+        scheme: &scheme,
+        path_and_query: &path_and_query,
+        headers: &parts.headers,
+    };
+    let Some((vhost, route)) = table.route(&view, random::next()) else {
+        stats.no_route.inc();
+        tracing::debug!(authority = %authority, path = %path_and_query, "no route");
+        return local_reply(StatusCode::NOT_FOUND, "");
+    };
+    if vhost.require_tls && scheme == "http" {
+        stats.rq_redirect.inc();
+        let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
+        if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{path_and_query}")) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        return r;
+    }
+    if let Some(fault) = &route.fault {
+        if let Some((delay, fraction)) = fault.delay
+            && fraction.hit(random::next())
+        {
+            stats.fault_delays_injected.inc();
+            tokio::time::sleep(delay).await;
+        }
+        if let Some((status, fraction)) = fault.abort
+            && fraction.hit(random::next())
+        {
+            stats.fault_aborts_injected.inc();
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return local_reply(status, "fault filter abort");
+        }
+    }
+    match &route.action {
+        Action::Direct { status, body } => {
+            stats.rq_direct_response.inc();
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            let mut r = local_reply(status, body);
+            apply_response_headers(&mut r, None, route, vhost, &table);
+            r
+        }
+        Action::Redirect(redirect) => {
+            stats.rq_redirect.inc();
+            redirect_response(redirect, route, &scheme, &authority, &path_and_query)
+        }
+        Action::Forward(forward) => {
+            let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) => {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        return local_reply(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+                    }
+                    return local_reply(StatusCode::BAD_REQUEST, "");
+                }
+            };
+            let downstream = Downstream {
+                method: parts.method,
+                version: parts.version,
+                headers: parts.headers,
+                authority,
+                path_and_query,
+                body,
+            };
+            forward_request(runtime, listener, &table, vhost, route, forward, downstream).await
+        }
+    }
+}
+
+/// The request's authority: the URI's (HTTP/2, absolute-form) or the `Host` header.
+fn authority_of(uri: &Uri, headers: &HeaderMap) -> String {
+    if let Some(a) = uri.authority() {
+        return a.as_str().to_string();
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn redirect_response(
+    redirect: &Redirect,
+    route: &Route,
+    scheme: &str,
+    authority: &str,
+    path_and_query: &str,
+) -> Response<Body> {
+    let location = redirect.location(route, scheme, authority, path_and_query);
+    let status = StatusCode::from_u16(redirect.status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
+    let mut r = local_reply(status, "");
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// What the downstream sent, body buffered.
+struct Downstream {
+    method: Method,
+    version: Version,
+    headers: HeaderMap,
+    authority: String,
+    path_and_query: String,
+    body: Bytes,
+}
+
+/// Why an attempt produced no response.
+enum Failure {
+    NoHealthyUpstream,
+    Connect(String),
+    Reset(String),
+    PerTryTimeout,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn forward_request(
+    runtime: &super::state::Runtime,
+    listener: &ListenerEntry,
+    table: &RouteTable,
+    vhost: &VirtualHost,
+    route: &Route,
+    forward: &Forward,
+    down: Downstream,
+) -> Response<Body> {
+    let started = Instant::now();
+    let (cluster_name, weighted) = forward.pick(random::next());
+    let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
+        listener.hcm.stats.no_cluster.inc();
+        tracing::debug!(cluster = cluster_name, "cluster not found");
+        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
+    };
+    // The upstream request's headers and path, built once for every attempt.
+    let mut headers = down.headers.clone();
+    for h in &HOP_BY_HOP {
+        headers.remove(h);
+    }
+    headers.remove(header::HOST);
+    let host = weighted
+        .and_then(|w| w.host_rewrite.clone())
+        .or_else(|| forward.host_rewrite.clone())
+        .or_else(|| HeaderValue::from_str(&down.authority).ok());
+    if !headers.contains_key("x-forwarded-proto") {
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    }
+    if !headers.contains_key("x-request-id")
+        && let Ok(v) = HeaderValue::from_str(&random::uuid())
+    {
+        headers.insert("x-request-id", v);
+    }
+    if let Some(w) = weighted {
+        w.request_headers.apply(&mut headers);
+    }
+    route.request_headers.apply(&mut headers);
+    vhost.request_headers.apply(&mut headers);
+    table.request_headers.apply(&mut headers);
+    let path = forward
+        .rewrite_path(route, &down.path_and_query)
+        .unwrap_or_else(|| down.path_and_query.clone());
+
+    for mirror in &forward.mirrors {
+        if !mirror.fraction.hit(random::next()) {
+            continue;
+        }
+        if let Some(target) = runtime.clusters.get(&mirror.cluster).cloned() {
+            // Envoy marks mirrored traffic by appending `-shadow` to the host.
+            let shadow_host = host
+                .as_ref()
+                .and_then(|h| h.to_str().ok())
+                .map(|h| {
+                    let (name, port) = split_host_port(h);
+                    match port {
+                        Some(p) => format!("{name}-shadow:{p}"),
+                        None => format!("{name}-shadow"),
+                    }
+                })
+                .and_then(|h| HeaderValue::from_str(&h).ok());
+            let attempt = Attempt {
+                method: down.method.clone(),
+                version: down.version,
+                headers: headers.clone(),
+                host: shadow_host,
+                path: path.clone(),
+                body: down.body.clone(),
+            };
+            tokio::spawn(async move {
+                if let Some(ep) = target.pick(random::next(), None) {
+                    let _ = attempt.send(&target, &ep).await;
+                }
+            });
+        }
+    }
+
+    let attempt = Attempt {
+        method: down.method,
+        version: down.version,
+        headers,
+        host,
+        path,
+        body: down.body,
+    };
+    let retry = forward.retry.as_ref();
+    let max_attempts = 1 + retry.map_or(0, |r| r.num_retries);
+    let deadline = forward.timeout.map(|t| started + t);
+    let mut previous: Option<Arc<Endpoint>> = None;
+    let mut number = 0;
+    let outcome = loop {
+        number += 1;
+        let is_last = number >= max_attempts;
+        let per_try = retry.and_then(|r| r.per_try_timeout);
+        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if remaining.is_some_and(|r| r.is_zero()) {
+            cluster.stats.upstream_rq_timeout.inc();
+            break Err(None);
+        }
+        let limit = match (per_try, remaining) {
+            (Some(p), Some(r)) => Some(p.min(r)),
+            (p, r) => p.or(r),
+        };
+        let Some(endpoint) = cluster.pick(random::next(), previous.as_ref()) else {
+            cluster.stats.upstream_cx_none_healthy.inc();
+            break Err(Some(Failure::NoHealthyUpstream));
+        };
+        cluster.stats.upstream_rq_total.inc();
+        let result = {
+            let _active = GaugeGuard::new(&cluster.stats.upstream_rq_active);
+            let _host_active = GaugeGuard::new(&endpoint.stats.rq_active);
+            endpoint.stats.rq_total.inc();
+            match limit {
+                Some(l) => match tokio::time::timeout(l, attempt.send(&cluster, &endpoint)).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        endpoint.stats.rq_timeout.inc();
+                        if per_try.is_some_and(|p| p <= l) {
+                            cluster.stats.upstream_rq_per_try_timeout.inc();
+                            Err(Failure::PerTryTimeout)
+                        } else {
+                            cluster.stats.upstream_rq_timeout.inc();
+                            break Err(None);
+                        }
+                    }
+                },
+                None => attempt.send(&cluster, &endpoint).await,
+            }
+        };
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                cluster.stats.response(status);
+                if status >= 500 {
+                    endpoint.stats.rq_error.inc();
+                } else {
+                    endpoint.stats.rq_success.inc();
+                }
+                if !is_last && retry.is_some_and(|r| r.retries_status(status)) {
+                    cluster.stats.upstream_rq_retry.inc();
+                    previous = Some(endpoint);
+                    backoff(number).await;
+                    continue;
+                }
+                break Ok(response);
+            }
+            Err(failure) => {
+                if let Failure::Connect(_) = failure {
+                    endpoint.stats.cx_connect_fail.inc();
+                    cluster.stats.upstream_cx_connect_fail.inc();
+                }
+                let retriable = match &failure {
+                    Failure::Connect(_) => retry.is_some_and(|r| r.retries_failure(true)),
+                    Failure::Reset(_) => retry.is_some_and(|r| r.retries_failure(false)),
+                    Failure::PerTryTimeout => retry.is_some(),
+                    Failure::NoHealthyUpstream => false,
+                };
+                if !is_last && retriable {
+                    cluster.stats.upstream_rq_retry.inc();
+                    previous = Some(endpoint);
+                    backoff(number).await;
+                    continue;
+                }
+                break Err(Some(failure));
+            }
+        }
+    };
+    match outcome {
+        Ok(mut response) => {
+            for h in &HOP_BY_HOP {
+                response.headers_mut().remove(h);
+            }
+            let elapsed = started.elapsed().as_millis().to_string();
+            if let Ok(v) = HeaderValue::from_str(&elapsed) {
+                response
+                    .headers_mut()
+                    .insert("x-envoy-upstream-service-time", v);
+            }
+            apply_response_headers(&mut response, weighted, route, vhost, table);
+            response
+        }
+        Err(None) => local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout"),
+        Err(Some(failure)) => match failure {
+            Failure::NoHealthyUpstream => {
+                local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
+            }
+            Failure::Connect(e) => local_reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
+                ),
+            ),
+            Failure::Reset(e) => local_reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
+                ),
+            ),
+            Failure::PerTryTimeout => {
+                local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
+            }
+        },
+    }
+}
+
+fn apply_response_headers(
+    response: &mut Response<Body>,
+    weighted: Option<&super::routes::WeightedCluster>,
+    route: &Route,
+    vhost: &VirtualHost,
+    table: &RouteTable,
+) {
+    let headers = response.headers_mut();
+    if let Some(w) = weighted {
+        w.response_headers.apply(headers);
+    }
+    route.response_headers.apply(headers);
+    vhost.response_headers.apply(headers);
+    table.response_headers.apply(headers);
+}
+
+/// Envoy's retry back-off: 25 ms base, doubling, full jitter, at most 250 ms.
+async fn backoff(attempt: u32) {
+    let cap = Duration::from_millis(25u64 << attempt.min(3).saturating_sub(1))
+        .min(Duration::from_millis(250));
+    let millis = u64::try_from(cap.as_millis()).unwrap_or(250).max(1);
+    tokio::time::sleep(Duration::from_millis(random::next() % millis + 1)).await;
+}
+
+/// One upstream request, reusable across attempts.
+struct Attempt {
+    method: Method,
+    version: Version,
+    headers: HeaderMap,
+    host: Option<HeaderValue>,
+    path: String,
+    body: Bytes,
+}
+
+impl Attempt {
+    async fn send(
+        &self,
+        cluster: &ClusterEntry,
+        endpoint: &Endpoint,
+    ) -> Result<Response<Body>, Failure> {
+        let http2 = match cluster.protocol {
+            Protocol::Http1 => false,
+            Protocol::Http2 => true,
+            Protocol::Downstream => self.version == Version::HTTP_2,
+        };
+        let uri: Uri = format!("http://{}{}", endpoint.address, self.path)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
+        let mut req = Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = uri;
+        *req.version_mut() = if http2 {
+            Version::HTTP_2
+        } else {
+            Version::HTTP_11
+        };
+        *req.headers_mut() = self.headers.clone();
+        if let Some(h) = &self.host {
+            req.headers_mut().insert(header::HOST, h.clone());
+        }
+        let client = if http2 {
+            &cluster.client_h2
+        } else {
+            &cluster.client_h1
+        };
+        match client.request(req).await {
+            Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+            Err(e) if e.is_connect() => Err(Failure::Connect(error_text(&e))),
+            Err(e) => Err(Failure::Reset(error_text(&e))),
+        }
+    }
+}
+
+fn error_text(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,545 @@
+//! The proxy's configuration: what xDS delivered (kept as received, for `/config_dump`) and the
+//! compiled [`Runtime`] the request path reads. An update is compiled in full against the rest
+//! of the config before anything changes; if any part fails, the update is NACKed and the old
+//! runtime keeps serving. Swapping the runtime is one pointer store, so a request sees either
+//! the old config or the new one, never a mix.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::SystemTime;
+
+use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
+use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
+use envoy_types::pb::envoy::config::listener::v3::{Filter, Listener, filter};
+use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    HttpConnectionManager, http_connection_manager,
+};
+
+use super::cluster::{Clients, ClusterEntry};
+use super::routes::RouteTable;
+use super::stats::{HttpStats, Stats};
+use crate::xds::client::{ConfigSink, Update};
+use crate::xds::types::{TypeUrl, TypedResource, unpack_any};
+
+const HCM_FILTER: &str = "envoy.filters.network.http_connection_manager";
+const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+/// A resource as received, with the version of the response that carried it and when it last
+/// changed (Envoy's `version_info` / `last_updated` in config dumps).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    pub version_info: String,
+    pub last_updated: SystemTime,
+    pub resource: T,
+}
+
+/// Every resource the proxy holds, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    pub listeners: BTreeMap<String, Stored<Listener>>,
+    pub routes: BTreeMap<String, Stored<RouteConfiguration>>,
+    pub clusters: BTreeMap<String, Stored<Cluster>>,
+    pub endpoints: BTreeMap<String, Stored<ClusterLoadAssignment>>,
+    /// The version of the last accepted response per type.
+    pub versions: BTreeMap<TypeUrl, String>,
+}
+
+/// Where a connection manager's routes come from.
+#[derive(Debug, Clone)]
+pub enum RouteSource {
+    Rds(String),
+    Inline(Arc<RouteTable>),
+}
+
+/// An HTTP connection manager, compiled.
+#[derive(Debug, Clone)]
+pub struct Hcm {
+    pub stat_prefix: String,
+    pub routes: RouteSource,
+    pub strip_any_host_port: bool,
+    pub stats: Arc<HttpStats>,
+}
+
+/// A listener the proxy binds.
+#[derive(Debug, Clone)]
+pub struct ListenerEntry {
+    pub name: String,
+    pub address: SocketAddr,
+    pub hcm: Hcm,
+}
+
+/// The compiled configuration the request path reads.
+#[derive(Debug, Default)]
+pub struct Runtime {
+    pub listeners: BTreeMap<String, Arc<ListenerEntry>>,
+    pub routes: HashMap<String, Arc<RouteTable>>,
+    pub clusters: HashMap<String, Arc<ClusterEntry>>,
+}
+
+impl Runtime {
+    pub fn route_table(&self, hcm: &Hcm) -> Option<Arc<RouteTable>> {
+        match &hcm.routes {
+            RouteSource::Rds(name) => self.routes.get(name).cloned(),
+            RouteSource::Inline(t) => Some(t.clone()),
+        }
+    }
+}
+
+/// Binds and unbinds listener sockets. The proxy's listener task implements it; tests can
+/// record calls instead.
+pub trait Binder: Send + Sync + 'static {
+    /// Binds `address` for `name`; the error says why (address in use, permission).
+    fn bind(&self, name: &str, address: SocketAddr) -> Result<(), String>;
+    /// Stops accepting on `name` (connections in flight finish).
+    fn unbind(&self, name: &str);
+}
+
+/// Everything the proxy's tasks share.
+pub struct Shared {
+    runtime: RwLock<Arc<Runtime>>,
+    store: Mutex<Store>,
+    pub stats: Stats,
+    pub clients: Clients,
+    binder: Box<dyn Binder>,
+    /// Bound listeners: name to address.
+    bound: Mutex<BTreeMap<String, SocketAddr>>,
+    /// Set once clusters and listeners have both been applied (Envoy's initialization).
+    ready: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(binder: Box<dyn Binder>) -> Shared {
+        Shared {
+            runtime: RwLock::default(),
+            store: Mutex::default(),
+            stats: Stats::default(),
+            clients: Clients::default(),
+            binder,
+            bound: Mutex::default(),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// The current runtime: a cheap clone of an `Arc`.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A copy of the received resources.
+    pub fn store(&self) -> Store {
+        self.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// The bound listeners, name to address.
+    pub fn bound(&self) -> BTreeMap<String, SocketAddr> {
+        self.bound
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Applies one xDS response; `Err` is the NACK message and nothing changed.
+    pub fn apply(&self, update: &Update) -> Result<(), String> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.runtime();
+        let result = match update.type_url {
+            TypeUrl::Cluster => self.apply_clusters(&mut store, &current, update),
+            TypeUrl::ClusterLoadAssignment => self.apply_endpoints(&mut store, &current, update),
+            TypeUrl::Listener => self.apply_listeners(&mut store, &current, update),
+            TypeUrl::RouteConfiguration => self.apply_routes(&mut store, &current, update),
+            TypeUrl::Secret => Err("secrets are not supported yet".to_string()),
+        };
+        let (ok, rejected) = match update.type_url {
+            TypeUrl::Cluster => (
+                &self.stats.cds_update_success,
+                &self.stats.cds_update_rejected,
+            ),
+            TypeUrl::ClusterLoadAssignment => (
+                &self.stats.eds_update_success,
+                &self.stats.eds_update_rejected,
+            ),
+            TypeUrl::Listener => (
+                &self.stats.lds_update_success,
+                &self.stats.lds_update_rejected,
+            ),
+            _ => (
+                &self.stats.rds_update_success,
+                &self.stats.rds_update_rejected,
+            ),
+        };
+        match result {
+            Ok(runtime) => {
+                ok.inc();
+                store
+                    .versions
+                    .insert(update.type_url, update.version_info.clone());
+                *self.runtime.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(runtime);
+                let have = |t| store.versions.contains_key(&t);
+                if have(TypeUrl::Cluster) && have(TypeUrl::Listener) {
+                    self.ready.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                rejected.inc();
+                tracing::warn!(type_url = update.type_url.short_name(), version = %update.version_info, "rejected: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    fn apply_clusters(
+        &self,
+        store: &mut Store,
+        current: &Runtime,
+        update: &Update,
+    ) -> Result<Runtime, String> {
+        let mut clusters = HashMap::new();
+        let mut stored = BTreeMap::new();
+        for r in &update.resources {
+            let TypedResource::Cluster(c) = r else {
+                return Err(format!("a {} in a CDS response", r.type_url().short_name()));
+            };
+            let entry = compile_cluster(c, store, current, self)?;
+            clusters.insert(c.name.clone(), Arc::new(entry));
+            stored.insert(
+                c.name.clone(),
+                keep_time(&store.clusters, &update.version_info, c),
+            );
+        }
+        // Endpoints of clusters that are gone are dropped with them.
+        let eds: BTreeSet<String> = clusters
+            .values()
+            .filter_map(|c| c.eds_name.clone())
+            .collect();
+        store.endpoints.retain(|name, _| eds.contains(name));
+        store.clusters = stored;
+        Ok(Runtime {
+            listeners: current.listeners.clone(),
+            routes: current.routes.clone(),
+            clusters,
+        })
+    }
+
+    fn apply_endpoints(
+        &self,
+        store: &mut Store,
+        current: &Runtime,
+        update: &Update,
+    ) -> Result<Runtime, String> {
+        let mut next = store.endpoints.clone();
+        for r in &update.resources {
+            let TypedResource::ClusterLoadAssignment(a) = r else {
+                return Err(format!(
+                    "a {} in an EDS response",
+                    r.type_url().short_name()
+                ));
+            };
+            next.insert(
+                a.cluster_name.clone(),
+                keep_time(&store.endpoints, &update.version_info, a),
+            );
+        }
+        let staged = Store {
+            endpoints: next,
+            ..Store::default()
+        };
+        let mut clusters = current.clusters.clone();
+        for (name, entry) in &current.clusters {
+            let Some(eds) = &entry.eds_name else { continue };
+            let changed = staged.endpoints.get(eds).map(|s| &s.resource)
+                != store.endpoints.get(eds).map(|s| &s.resource);
+            if !changed {
+                continue;
+            }
+            let Some(c) = store.clusters.get(name) else {
+                continue;
+            };
+            let rebuilt = compile_cluster(&c.resource, &staged, current, self)?;
+            clusters.insert(name.clone(), Arc::new(rebuilt));
+        }
+        store.endpoints = staged.endpoints;
+        Ok(Runtime {
+            listeners: current.listeners.clone(),
+            routes: current.routes.clone(),
+            clusters,
+        })
+    }
+
+    fn apply_routes(
+        &self,
+        store: &mut Store,
+        current: &Runtime,
+        update: &Update,
+    ) -> Result<Runtime, String> {
+        let mut routes = current.routes.clone();
+        let mut stored = store.routes.clone();
+        for r in &update.resources {
+            let TypedResource::RouteConfiguration(rc) = r else {
+                return Err(format!(
+                    "a {} in an RDS response",
+                    r.type_url().short_name()
+                ));
+            };
+            let table = RouteTable::compile(rc).map_err(|e| e.to_string())?;
+            routes.insert(rc.name.clone(), Arc::new(table));
+            stored.insert(
+                rc.name.clone(),
+                keep_time(&store.routes, &update.version_info, rc),
+            );
+        }
+        store.routes = stored;
+        Ok(Runtime {
+            listeners: current.listeners.clone(),
+            routes,
+            clusters: current.clusters.clone(),
+        })
+    }
+
+    fn apply_listeners(
+        &self,
+        store: &mut Store,
+        current: &Runtime,
+        update: &Update,
+    ) -> Result<Runtime, String> {
+        let mut listeners = BTreeMap::new();
+        let mut stored = BTreeMap::new();
+        for r in &update.resources {
+            let TypedResource::Listener(l) = r else {
+                return Err(format!(
+                    "a {} in an LDS response",
+                    r.type_url().short_name()
+                ));
+            };
+            stored.insert(
+                l.name.clone(),
+                keep_time(&store.listeners, &update.version_info, l),
+            );
+            if let Some(entry) = compile_listener(l, &self.stats)? {
+                listeners.insert(l.name.clone(), Arc::new(entry));
+            }
+        }
+        self.rebind(&listeners)?;
+        // Routes no listener refers to any more are dropped, as Envoy drops their RDS subscription.
+        let wanted: BTreeSet<&str> = listeners
+            .values()
+            .filter_map(|l| match &l.hcm.routes {
+                RouteSource::Rds(n) => Some(n.as_str()),
+                RouteSource::Inline(_) => None,
+            })
+            .collect();
+        store.routes.retain(|n, _| wanted.contains(n.as_str()));
+        let routes = current
+            .routes
+            .iter()
+            .filter(|(n, _)| wanted.contains(n.as_str()))
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        store.listeners = stored;
+        Ok(Runtime {
+            listeners,
+            routes,
+            clusters: current.clusters.clone(),
+        })
+    }
+
+    /// Binds new listeners and unbinds removed ones. All new binds succeed or none stay.
+    fn rebind(&self, listeners: &BTreeMap<String, Arc<ListenerEntry>>) -> Result<(), String> {
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut added: Vec<String> = Vec::new();
+        for (name, l) in listeners {
+            if bound.get(name) == Some(&l.address) {
+                continue;
+            }
+            if let Some(old) = bound.get(name).copied() {
+                // Same name, new address: Envoy rejects changing a listener's address.
+                return Err(format!(
+                    "listener {name}: cannot change its address from {old} to {}",
+                    l.address
+                ));
+            }
+            if let Err(e) = self.binder.bind(name, l.address) {
+                for n in &added {
+                    self.binder.unbind(n);
+                }
+                return Err(format!("listener {name}: cannot bind {}: {e}", l.address));
+            }
+            added.push(name.clone());
+        }
+        for name in &added {
+            bound.insert(name.clone(), listeners[name].address);
+        }
+        let gone: Vec<String> = bound
+            .keys()
+            .filter(|n| !listeners.contains_key(*n))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.binder.unbind(&name);
+            bound.remove(&name);
+        }
+        Ok(())
+    }
+}
+
+impl ConfigSink for Arc<Shared> {
+    fn apply(&mut self, update: &Update) -> Result<(), String> {
+        Shared::apply(self, update)
+    }
+}
+
+/// The stored form of `resource`: the old timestamp if it did not change.
+fn keep_time<T: Clone + PartialEq + Named>(
+    old: &BTreeMap<String, Stored<T>>,
+    version: &str,
+    resource: &T,
+) -> Stored<T> {
+    match old.get(resource.resource_name()) {
+        Some(s) if &s.resource == resource => s.clone(),
+        _ => Stored {
+            version_info: version.to_string(),
+            last_updated: SystemTime::now(),
+            resource: resource.clone(),
+        },
+    }
+}
+
+/// The name a resource is stored under.
+pub trait Named {
+    fn resource_name(&self) -> &str;
+}
+
+impl Named for Listener {
+    fn resource_name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for Cluster {
+    fn resource_name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for RouteConfiguration {
+    fn resource_name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for ClusterLoadAssignment {
+    fn resource_name(&self) -> &str {
+        &self.cluster_name
+    }
+}
+
+fn compile_cluster(
+    c: &Cluster,
+    store: &Store,
+    current: &Runtime,
+    shared: &Shared,
+) -> Result<ClusterEntry, String> {
+    let eds_name = c
+        .eds_cluster_config
+        .as_ref()
+        .map(|e| e.service_name.as_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&c.name);
+    let assignment = store.endpoints.get(eds_name).map(|s| &s.resource);
+    ClusterEntry::compile(
+        c,
+        assignment,
+        current.clusters.get(&c.name).map(|e| e.as_ref()),
+        &shared.stats,
+        &shared.clients,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The listener as the proxy serves it; `None` for listeners it does not bind: those that need
+/// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry no HTTP connection
+/// manager (TCP proxying is not implemented yet).
+fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>, String> {
+    #[allow(deprecated)]
+    let original_dst = l.use_original_dst.as_ref().is_some_and(|b| b.value);
+    if l.bind_to_port.as_ref().is_some_and(|b| !b.value) || original_dst {
+        return Ok(None);
+    }
+    let Some(address::Address::SocketAddress(sa)) =
+        l.address.as_ref().and_then(|a| a.address.as_ref())
+    else {
+        return Err(format!("listener {}: no socket address", l.name));
+    };
+    let Some(socket_address::PortSpecifier::PortValue(port)) = sa.port_specifier else {
+        return Err(format!("listener {}: no port", l.name));
+    };
+    let ip = sa
+        .address
+        .parse()
+        .map_err(|_| format!("listener {}: address {:?} is not an IP", l.name, sa.address))?;
+    let port = u16::try_from(port).map_err(|_| format!("listener {}: port {port}", l.name))?;
+    // A plaintext chain: TLS-terminating chains arrive with the security work.
+    let chains = l
+        .default_filter_chain
+        .iter()
+        .chain(l.filter_chains.iter())
+        .filter(|c| c.transport_socket.is_none());
+    let hcm = chains
+        .flat_map(|c| c.filters.iter())
+        .find(|f| f.name == HCM_FILTER || is_hcm(f));
+    let Some(hcm) = hcm else {
+        return Ok(None);
+    };
+    let Some(filter::ConfigType::TypedConfig(any)) = &hcm.config_type else {
+        return Err(format!(
+            "listener {}: the HTTP connection manager has no config",
+            l.name
+        ));
+    };
+    let hcm: HttpConnectionManager =
+        unpack_any(any).map_err(|e| format!("listener {}: {e}", l.name))?;
+    let routes = match &hcm.route_specifier {
+        Some(http_connection_manager::RouteSpecifier::Rds(rds)) => {
+            RouteSource::Rds(rds.route_config_name.clone())
+        }
+        Some(http_connection_manager::RouteSpecifier::RouteConfig(rc)) => RouteSource::Inline(
+            Arc::new(RouteTable::compile(rc).map_err(|e| format!("listener {}: {e}", l.name))?),
+        ),
+        _ => {
+            return Err(format!(
+                "listener {}: scoped routes are not supported",
+                l.name
+            ));
+        }
+    };
+    Ok(Some(ListenerEntry {
+        name: l.name.clone(),
+        address: SocketAddr::new(ip, port),
+        hcm: Hcm {
+            stats: stats.http(&hcm.stat_prefix),
+            stat_prefix: hcm.stat_prefix.clone(),
+            routes,
+            strip_any_host_port: matches!(
+                hcm.strip_port_mode,
+                Some(http_connection_manager::StripPortMode::StripAnyHostPort(
+                    true
+                ))
+            ),
+        },
+    }))
+}
+
+fn is_hcm(f: &Filter) -> bool {
+    matches!(&f.config_type, Some(filter::ConfigType::TypedConfig(any)) if any.type_url == HCM_TYPE)
+}

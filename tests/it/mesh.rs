@@ -1,0 +1,421 @@
+//! The local data path end to end: a real control plane (`ferryctl discovery`) on a config
+//! directory, a real gateway proxy (`ferryctl proxy router`), three real HTTP backends for
+//! reviews v1/v2/v3 on 127.0.0.1, and real requests through the proxy. The config is the
+//! seed's Gateway, its reviews VirtualService (bound to that Gateway) and DestinationRule with
+//! a v3 subset, and the backends registered Istio's way, by ServiceEntry and WorkloadEntry.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::ferryctl;
+
+/// A child process killed however the test ends, with its stderr lines on a channel.
+struct Process {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    fn start(args: &[&str]) -> Process {
+        let mut child = ferryctl()
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferryctl starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Keep draining after the receiver is gone so the child never blocks.
+                let _ = tx.send(line);
+            }
+        });
+        Process { child, lines }
+    }
+
+    /// Waits for a stderr line starting with `prefix`, returns the rest.
+    fn line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line starting {prefix:?}"));
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.to_string();
+            }
+        }
+    }
+
+    /// Stops the process with SIGTERM and waits for it.
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts a backend answering every request with `name` (and the request's path and host in
+/// headers, for routing assertions).
+async fn backend(name: &'static str) -> SocketAddr {
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("backend binds");
+    let addr = listener.local_addr().expect("backend address");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let path = req.uri().to_string();
+                    async move {
+                        let mut r = http::Response::new(Full::new(Bytes::from(name)));
+                        r.headers_mut()
+                            .insert("x-backend-path", path.parse().expect("path header"));
+                        Ok::<_, std::convert::Infallible>(r)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+fn write_config(dir: &Path, http_port: u16, https_port: u16, backends: &[(&str, SocketAddr)]) {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed");
+    // The seed's Gateway, on ports this test owns instead of 80/443.
+    let gateway = std::fs::read_to_string(seed.join("bookinfo-gateway.yaml"))
+        .expect("seed gateway")
+        .replace("number: 80\n", &format!("number: {http_port}\n"))
+        .replace("number: 443\n", &format!("number: {https_port}\n"));
+    let gateway = gateway
+        .split("\n---\n")
+        .next()
+        .expect("the Gateway document")
+        .to_string();
+    std::fs::write(dir.join("gateway.yaml"), gateway).expect("gateway written");
+    // The seed's reviews VirtualService, bound to the Gateway for the gateway's host.
+    let routing = std::fs::read_to_string(seed.join("reviews-routing.yaml")).expect("seed");
+    let (vs, dr) = routing.split_once("\n---\n").expect("VS and DR");
+    let vs = vs.replace(
+        "  hosts:\n  - reviews  # Kubernetes Service 이름\n",
+        "  hosts:\n  - bookinfo.example.com\n  gateways:\n  - bookinfo-gateway\n",
+    );
+    assert!(vs.contains("bookinfo-gateway"), "the seed VS changed shape");
+    std::fs::write(dir.join("reviews-vs.yaml"), vs).expect("vs written");
+    let dr = format!("{dr}  - name: v3\n    labels:\n      version: v3\n");
+    std::fs::write(dir.join("reviews-dr.yaml"), dr).expect("dr written");
+    let mut registry = String::from(
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: reviews
+  namespace: default
+spec:
+  hosts:
+  - reviews.default.svc.cluster.local
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: 9080
+    name: http
+    protocol: HTTP
+  workloadSelector:
+    labels:
+      app: reviews
+",
+    );
+    for (version, addr) in backends {
+        registry.push_str(&format!(
+            "---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: reviews-{version}
+  namespace: default
+spec:
+  address: {}
+  ports:
+    http: {}
+  labels:
+    app: reviews
+    version: {version}
+",
+            addr.ip(),
+            addr.port()
+        ));
+    }
+    std::fs::write(dir.join("reviews-registry.yaml"), registry).expect("registry written");
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// One GET through the gateway: status and body.
+async fn get(
+    client: &HttpClient,
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut req = http::Request::builder()
+        .uri(format!("http://127.0.0.1:{port}{path}"))
+        .header("host", "bookinfo.example.com");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(Bytes::new())).expect("request");
+    match client.request(req).await {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+        Err(_) => (0, String::new()),
+    }
+}
+
+/// Bodies of `n` requests, counted.
+async fn split(
+    client: &HttpClient,
+    port: u16,
+    n: usize,
+    headers: &[(&str, &str)],
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for _ in 0..n {
+        let (status, body) = get(client, port, "/reviews/1", headers).await;
+        let key = if status == 200 {
+            body
+        } else {
+            format!("status {status}")
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    counts
+}
+
+fn count(counts: &BTreeMap<String, usize>, key: &str) -> usize {
+    counts.get(key).copied().unwrap_or(0)
+}
+
+/// A GET against an HTTP/1.1 debug or admin endpoint, blocking.
+fn admin_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
+fn start_discovery(dir: &Path, grpc: u16) -> (Process, String) {
+    let grpc_addr = format!("127.0.0.1:{grpc}");
+    let p = Process::start(&[
+        "discovery",
+        "--config-dir",
+        dir.to_str().expect("utf-8 temp path"),
+        "--grpcAddr",
+        &grpc_addr,
+        "--monitoringAddr",
+        "127.0.0.1:0",
+    ]);
+    let rest = p.line("ferryctl discovery: xDS (ADS) on ");
+    let (_, debug) = rest.split_once(", debug on ").expect("both addresses");
+    (p, debug.to_string())
+}
+
+/// The RDS version the router ACKed, from the control plane's `/debug/syncz`.
+fn acked_rds(debug: &str) -> Option<(String, String)> {
+    let (code, body) = admin_get(debug, "/debug/syncz");
+    if code != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    let proxy = v.as_array()?.iter().find(|p| {
+        p["proxy"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("istio-ingressgateway"))
+    })?;
+    Some((
+        proxy["route_sent"].as_str()?.to_string(),
+        proxy["route_acked"].as_str()?.to_string(),
+    ))
+}
+
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_routes_the_seed_config() {
+    let v1 = backend("v1").await;
+    let v2 = backend("v2").await;
+    let v3 = backend("v3").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let http_port = free_port();
+    write_config(
+        dir.path(),
+        http_port,
+        free_port(),
+        &[("v1", v1), ("v2", v2), ("v3", v3)],
+    );
+    let grpc = free_port();
+    let (discovery, debug) = start_discovery(dir.path(), grpc);
+    let proxy = Process::start(&[
+        "proxy",
+        "router",
+        "--discovery-address",
+        &format!("127.0.0.1:{grpc}"),
+        "--admin-address",
+        "127.0.0.1:0",
+    ]);
+    let admin = proxy.line("ferryctl proxy: admin on ");
+    let admin = admin.split(',').next().expect("admin address").to_string();
+
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    wait_until(Duration::from_secs(20), "the gateway to route", || async {
+        get(&client, http_port, "/reviews/1", &[]).await.0 == 200
+    })
+    .await;
+    assert_eq!(admin_get(&admin, "/ready"), (200, "LIVE\n".to_string()));
+
+    // The seed's first rule: jason always reaches v2.
+    let jason = split(&client, http_port, 200, &[("end-user", "jason")]).await;
+    assert_eq!(count(&jason, "v2"), 200, "{jason:?}");
+
+    // The seed's second rule: 90/10 between v1 and v3. With n = 2,000, p = 0.1 the standard
+    // deviation of the v3 count is 13.4; ±5 of them is a failure once in millions of runs.
+    let others = split(&client, http_port, 2000, &[]).await;
+    assert_eq!(
+        count(&others, "v1") + count(&others, "v3"),
+        2000,
+        "{others:?}"
+    );
+    assert!((133..=267).contains(&count(&others, "v3")), "{others:?}");
+
+    // Unknown hosts get Envoy's 404.
+    let req = http::Request::builder()
+        .uri(format!("http://127.0.0.1:{http_port}/"))
+        .header("host", "unknown.example.com")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let status = client
+        .request(req)
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(status, 404);
+
+    // Weights edited in the directory: the proxy ACKs the new routes within a second.
+    let (_, acked_before) = acked_rds(&debug).expect("the router in syncz");
+    let vs_path = dir.path().join("reviews-vs.yaml");
+    let vs = std::fs::read_to_string(&vs_path).expect("vs read");
+    let edited = vs
+        .replace("weight: 90", "weight: 50")
+        .replace("weight: 10", "weight: 50");
+    std::fs::write(&vs_path, edited).expect("vs written");
+    let took = wait_until(Duration::from_secs(5), "the new weights acked", || async {
+        acked_rds(&debug).is_some_and(|(sent, acked)| acked != acked_before && sent == acked)
+    })
+    .await;
+    eprintln!("weight edit acked by the proxy in {took:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let even = split(&client, http_port, 2000, &[]).await;
+    // p = 0.5: sd 22.4; ±5 sd.
+    assert!((888..=1112).contains(&count(&even, "v3")), "{even:?}");
+
+    // The control plane goes away: the proxy keeps serving its last config.
+    discovery.terminate();
+    let during = split(&client, http_port, 200, &[("end-user", "jason")]).await;
+    assert_eq!(count(&during, "v2"), 200, "{during:?}");
+
+    // It comes back (same address) with changed config: the proxy reconnects and resyncs.
+    let vs = std::fs::read_to_string(&vs_path).expect("vs read");
+    std::fs::write(&vs_path, vs.replace("subset: v2", "subset: v3")).expect("vs written");
+    let (_discovery, debug) = start_discovery(dir.path(), grpc);
+    wait_until(
+        Duration::from_secs(30),
+        "jason routed by the restarted control plane",
+        || async {
+            get(&client, http_port, "/reviews/1", &[("end-user", "jason")])
+                .await
+                .1
+                == "v3"
+        },
+    )
+    .await;
+    wait_until(
+        Duration::from_secs(5),
+        "syncz of the restarted control plane",
+        || async { acked_rds(&debug).is_some_and(|(sent, acked)| sent == acked) },
+    )
+    .await;
+    drop(proxy);
+}
