@@ -543,3 +543,6 @@ fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>
 fn is_hcm(f: &Filter) -> bool {
     matches!(&f.config_type, Some(filter::ConfigType::TypedConfig(any)) if any.type_url == HCM_TYPE)
 }
+
+#[cfg(test)]
+mod tests;

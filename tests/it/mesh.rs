@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -418,4 +418,380 @@ async fn gateway_routes_the_seed_config() {
     )
     .await;
     drop(proxy);
+}
+
+/// A backend whose answer `respond` computes from the request's method, URI and headers.
+async fn backend_fn<F>(respond: F) -> SocketAddr
+where
+    F: Fn(&http::Method, &http::Uri, &http::HeaderMap) -> (u16, String, Duration)
+        + Send
+        + Sync
+        + 'static,
+{
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+    let respond = std::sync::Arc::new(respond);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("backend binds");
+    let addr = listener.local_addr().expect("backend address");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (status, body, delay) = respond(req.method(), req.uri(), req.headers());
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        let mut r = http::Response::new(Full::new(Bytes::from(body)));
+                        *r.status_mut() = http::StatusCode::from_u16(status).expect("status");
+                        Ok::<_, std::convert::Infallible>(r)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+fn service_entry(name: &str, addr: SocketAddr) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  hosts:
+  - {name}.default.svc.cluster.local
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: 80
+    name: http
+    protocol: HTTP
+  endpoints:
+  - address: {}
+    ports:
+      http: {}
+---
+",
+        addr.ip(),
+        addr.port()
+    )
+}
+
+/// Raw bytes to the gateway; the status code of the answer.
+fn raw_status(port: u16, request: &[u8]) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("gateway accepts");
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.write_all(request);
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_applies_rewrites_faults_retries_timeouts_and_mirrors() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let echo = backend_fn(|m, uri, h| {
+        let get = |k: &str| {
+            h.get(k)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let body = format!(
+            "{m} {uri} host={} x-added={} x-secret={}",
+            get("host"),
+            get("x-added"),
+            get("x-secret")
+        );
+        (200, body, Duration::ZERO)
+    })
+    .await;
+    let flaky_calls = Arc::new(AtomicUsize::new(0));
+    let calls = flaky_calls.clone();
+    let flaky = backend_fn(move |_, _, _| {
+        // Fails twice out of three: only retries get a request through.
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        if n % 3 == 2 {
+            (200, "finally".into(), Duration::ZERO)
+        } else {
+            (503, "busy".into(), Duration::ZERO)
+        }
+    })
+    .await;
+    let slow = backend_fn(|_, _, _| (200, "slow".into(), Duration::from_secs(3))).await;
+    let mirrored = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = mirrored.clone();
+    let mirror = backend_fn(move |_, uri, h| {
+        let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+        seen.lock().expect("lock").push(format!("{host} {uri}"));
+        (200, "mirror".into(), Duration::ZERO)
+    })
+    .await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut config = String::new();
+    for (name, addr) in [
+        ("echo", echo),
+        ("flaky", flaky),
+        ("slow", slow),
+        ("mirror", mirror),
+    ] {
+        config.push_str(&service_entry(name, addr));
+    }
+    config.push_str(&format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: features
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {port}
+      name: http
+      protocol: HTTP
+    hosts:
+    - features.example.com
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: features
+  namespace: default
+spec:
+  hosts:
+  - features.example.com
+  gateways:
+  - features
+  http:
+  - match:
+    - uri:
+        prefix: /rewrite/
+    rewrite:
+      uri: /internal/
+      authority: internal.example.com
+    headers:
+      request:
+        set:
+          x-added: 'yes'
+        remove:
+        - x-secret
+      response:
+        add:
+          x-resp: r1
+    route:
+    - destination:
+        host: echo.default.svc.cluster.local
+  - match:
+    - uri:
+        prefix: /flaky
+    retries:
+      attempts: 3
+      retryOn: 5xx
+    route:
+    - destination:
+        host: flaky.default.svc.cluster.local
+  - match:
+    - uri:
+        prefix: /slow
+    timeout: 0.2s
+    route:
+    - destination:
+        host: slow.default.svc.cluster.local
+  - match:
+    - uri:
+        prefix: /abort
+    fault:
+      abort:
+        httpStatus: 418
+        percentage:
+          value: 100
+    route:
+    - destination:
+        host: echo.default.svc.cluster.local
+  - match:
+    - uri:
+        prefix: /delay
+    fault:
+      delay:
+        fixedDelay: 0.3s
+        percentage:
+          value: 100
+    route:
+    - destination:
+        host: echo.default.svc.cluster.local
+  - match:
+    - uri:
+        prefix: /old
+    redirect:
+      uri: /new
+      redirectCode: 302
+  - route:
+    - destination:
+        host: echo.default.svc.cluster.local
+    mirror:
+      host: mirror.default.svc.cluster.local
+    mirrorPercentage:
+      value: 100
+"
+    ));
+    std::fs::write(dir.path().join("features.yaml"), config).expect("config written");
+    let grpc = free_port();
+    let (_discovery, _debug) = start_discovery(dir.path(), grpc);
+    let _proxy = Process::start(&[
+        "proxy",
+        "router",
+        "--discovery-address",
+        &format!("127.0.0.1:{grpc}"),
+        "--admin-address",
+        "127.0.0.1:0",
+    ]);
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let send = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = http::Request::builder()
+            .uri(format!("http://127.0.0.1:{port}{path}"))
+            .header("host", "features.example.com");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::new())).expect("request");
+        let client = client.clone();
+        async move {
+            let r = client.request(req).await.expect("the gateway answers");
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            let body = r
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (status, headers, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    wait_until(Duration::from_secs(20), "the gateway to route", || async {
+        let req = http::Request::builder()
+            .uri(format!("http://127.0.0.1:{port}/"))
+            .header("host", "features.example.com")
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        client.request(req).await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+
+    // Rewrite of path and authority, request headers set and removed, response header added.
+    let (status, headers, body) = send("/rewrite/a?b=1", &[("x-secret", "s")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        "GET /internal/a?b=1 host=internal.example.com x-added=yes x-secret=-"
+    );
+    assert_eq!(
+        headers.get("x-resp").map(|v| v.as_bytes()),
+        Some(&b"r1"[..])
+    );
+
+    // Retries on 5xx: the flaky backend answers every third request.
+    let (status, _, body) = send("/flaky", &[]).await;
+    assert_eq!((status, body.as_str()), (200, "finally"));
+    assert_eq!(flaky_calls.load(Ordering::SeqCst), 3);
+
+    // Route timeout.
+    let started = Instant::now();
+    let (status, _, body) = send("/slow", &[]).await;
+    assert_eq!((status, body.as_str()), (504, "upstream request timeout"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Faults.
+    let (status, _, body) = send("/abort", &[]).await;
+    assert_eq!((status, body.as_str()), (418, "fault filter abort"));
+    let started = Instant::now();
+    let (status, _, _) = send("/delay", &[]).await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // Redirect.
+    let (status, headers, _) = send("/old/x?q=1", &[]).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some("http://features.example.com/new?q=1")
+    );
+
+    // Mirroring: the mirror sees the request with Envoy's `-shadow` host.
+    let (status, _, body) = send("/mirrored", &[]).await;
+    assert_eq!(status, 200);
+    assert!(body.starts_with("GET /mirrored"), "{body}");
+    wait_until(Duration::from_secs(5), "the mirrored request", || {
+        let seen = mirrored.clone();
+        async move {
+            seen.lock()
+                .expect("lock")
+                .iter()
+                .any(|r| r == "features.example.com-shadow /mirrored")
+        }
+    })
+    .await;
+
+    // HTTP/2 without TLS (prior knowledge), as Envoy's h2c; the authority carries the port.
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("gateway accepts");
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2c handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .uri(format!("http://features.example.com:{port}/h2"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let r = sender.send_request(req).await.expect("h2c answers");
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+    let body = r.into_body().collect().await.expect("body").to_bytes();
+    assert!(body.starts_with(b"GET /h2"), "{body:?}");
+
+    // Bad input: oversized headers get 431, garbage 400, big bodies 413; the proxy lives on.
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: features.example.com\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    assert_eq!(raw_status(port, big.as_bytes()), 431);
+    assert_eq!(raw_status(port, b"NOT HTTP AT ALL\r\n\r\n"), 400);
+    let body = vec![b'x'; 2 << 20];
+    let mut req = format!(
+        "POST / HTTP/1.1\r\nHost: features.example.com\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    assert_eq!(raw_status(port, &req), 413);
+    let (status, _, _) = send("/", &[]).await;
+    assert_eq!(status, 200);
 }

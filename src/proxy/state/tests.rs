@@ -1,0 +1,284 @@
+//! xDS updates against the proxy state: all-or-nothing application and NACKs.
+
+use std::sync::{Arc, Mutex};
+
+use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
+use envoy_types::pb::envoy::config::core::v3::{Address, SocketAddress, address, socket_address};
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
+};
+use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
+use envoy_types::pb::envoy::config::route::v3::{
+    Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, route, route_action,
+    route_match,
+};
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
+    HttpConnectionManager, Rds, http_connection_manager,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::RegexMatcher;
+
+use super::*;
+use crate::discovery::translate::encode::to_any;
+
+/// Records binds; fails to bind one port, as an address in use would.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<String>>,
+    fail_port: Option<u16>,
+}
+
+impl Binder for Arc<Recorder> {
+    fn bind(&self, name: &str, address: SocketAddr) -> Result<(), String> {
+        if Some(address.port()) == self.fail_port {
+            return Err("Address already in use".into());
+        }
+        self.calls.lock().unwrap().push(format!("bind {name}"));
+        Ok(())
+    }
+    fn unbind(&self, name: &str) {
+        self.calls.lock().unwrap().push(format!("unbind {name}"));
+    }
+}
+
+fn shared(fail_port: Option<u16>) -> (Shared, Arc<Recorder>) {
+    let rec = Arc::new(Recorder {
+        fail_port,
+        ..Recorder::default()
+    });
+    (Shared::new(Box::new(rec.clone())), rec)
+}
+
+fn sock(ip: &str, port: u32) -> Address {
+    Address {
+        address: Some(address::Address::SocketAddress(SocketAddress {
+            address: ip.into(),
+            port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
+            ..Default::default()
+        })),
+    }
+}
+
+fn listener(port: u32, rds: &str) -> Listener {
+    let hcm = HttpConnectionManager {
+        stat_prefix: format!("outbound_0.0.0.0_{port}"),
+        route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
+            route_config_name: rds.into(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    Listener {
+        name: format!("0.0.0.0_{port}"),
+        address: Some(sock("0.0.0.0", port)),
+        filter_chains: vec![FilterChain {
+            filters: vec![Filter {
+                name: "envoy.filters.network.http_connection_manager".into(),
+                config_type: Some(filter::ConfigType::TypedConfig(
+                    to_any(&hcm).expect("encodes"),
+                )),
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn routes(name: &str, regex: &str) -> RouteConfiguration {
+    RouteConfiguration {
+        name: name.into(),
+        virtual_hosts: vec![VirtualHost {
+            name: "all".into(),
+            domains: vec!["*".into()],
+            routes: vec![Route {
+                name: "r".into(),
+                r#match: Some(RouteMatch {
+                    path_specifier: Some(route_match::PathSpecifier::SafeRegex(RegexMatcher {
+                        regex: regex.into(),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                }),
+                action: Some(route::Action::Route(RouteAction {
+                    cluster_specifier: Some(route_action::ClusterSpecifier::Cluster("c".into())),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn eds_cluster(name: &str) -> Cluster {
+    Cluster {
+        name: name.into(),
+        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        )),
+        ..Default::default()
+    }
+}
+
+fn assignment(name: &str, ports: &[u32]) -> ClusterLoadAssignment {
+    ClusterLoadAssignment {
+        cluster_name: name.into(),
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints: ports
+                .iter()
+                .map(|p| LbEndpoint {
+                    host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                        address: Some(sock("127.0.0.1", *p)),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn update(type_url: TypeUrl, version: &str, resources: Vec<TypedResource>) -> Update {
+    Update {
+        type_url,
+        version_info: version.into(),
+        resources,
+    }
+}
+
+#[tokio::test]
+async fn a_bad_route_configuration_is_nacked_and_the_old_one_kept() {
+    let (s, _) = shared(None);
+    let good = routes("80", "/a/[0-9]+");
+    s.apply(&update(
+        TypeUrl::RouteConfiguration,
+        "v1",
+        vec![TypedResource::RouteConfiguration(Box::new(good))],
+    ))
+    .expect("a valid route configuration applies");
+    let err = s
+        .apply(&update(
+            TypeUrl::RouteConfiguration,
+            "v2",
+            vec![TypedResource::RouteConfiguration(Box::new(routes(
+                "80", "(",
+            )))],
+        ))
+        .expect_err("a bad regex is rejected");
+    assert!(err.contains("invalid regex"), "{err}");
+    assert_eq!(s.store().versions[&TypeUrl::RouteConfiguration], "v1");
+    assert_eq!(s.store().routes["80"].version_info, "v1");
+    assert!(s.runtime().routes.contains_key("80"));
+    assert_eq!(s.stats.rds_update_rejected.get(), 1);
+}
+
+#[tokio::test]
+async fn a_listener_update_binds_all_or_nothing() {
+    let (s, rec) = shared(Some(9090));
+    s.apply(&update(
+        TypeUrl::Listener,
+        "v1",
+        vec![TypedResource::Listener(Box::new(listener(8080, "8080")))],
+    ))
+    .expect("binds");
+    let err = s
+        .apply(&update(
+            TypeUrl::Listener,
+            "v2",
+            vec![
+                TypedResource::Listener(Box::new(listener(8080, "8080"))),
+                TypedResource::Listener(Box::new(listener(8081, "8081"))),
+                TypedResource::Listener(Box::new(listener(9090, "9090"))),
+            ],
+        ))
+        .expect_err("an unbindable port rejects the update");
+    assert!(
+        err.contains("0.0.0.0_9090") && err.contains("in use"),
+        "{err}"
+    );
+    // 8081 was bound for the failed update and released again; 8080 stays.
+    assert_eq!(
+        *rec.calls.lock().unwrap(),
+        [
+            "bind 0.0.0.0_8080",
+            "bind 0.0.0.0_8081",
+            "unbind 0.0.0.0_8081"
+        ]
+    );
+    assert_eq!(s.bound().keys().collect::<Vec<_>>(), ["0.0.0.0_8080"]);
+    assert_eq!(
+        s.runtime().listeners.keys().collect::<Vec<_>>(),
+        ["0.0.0.0_8080"]
+    );
+    // Removing the listener unbinds it.
+    s.apply(&update(TypeUrl::Listener, "v3", vec![]))
+        .expect("an empty LDS applies");
+    assert!(s.bound().is_empty());
+    assert_eq!(
+        rec.calls.lock().unwrap().last().map(String::as_str),
+        Some("unbind 0.0.0.0_8080")
+    );
+}
+
+#[tokio::test]
+async fn endpoints_follow_eds_and_readiness_waits_for_cds_and_lds() {
+    let (s, _) = shared(None);
+    assert!(!s.is_ready());
+    s.apply(&update(
+        TypeUrl::Cluster,
+        "c1",
+        vec![
+            TypedResource::Cluster(Box::new(eds_cluster("a"))),
+            TypedResource::Cluster(Box::new(eds_cluster("b"))),
+        ],
+    ))
+    .expect("clusters apply");
+    assert!(s.runtime().clusters["a"].endpoints.is_empty());
+    s.apply(&update(
+        TypeUrl::ClusterLoadAssignment,
+        "e1",
+        vec![TypedResource::ClusterLoadAssignment(Box::new(assignment(
+            "a",
+            &[1001, 1002],
+        )))],
+    ))
+    .expect("endpoints apply");
+    let rt = s.runtime();
+    assert_eq!(rt.clusters["a"].endpoints.len(), 2);
+    assert!(rt.clusters["b"].endpoints.is_empty());
+    let kept = rt.clusters["a"].endpoints[0].clone();
+    // An EDS update for `a` that keeps one endpoint keeps that endpoint's object (its stats).
+    s.apply(&update(
+        TypeUrl::ClusterLoadAssignment,
+        "e2",
+        vec![TypedResource::ClusterLoadAssignment(Box::new(assignment(
+            "a",
+            &[1001, 1003],
+        )))],
+    ))
+    .expect("endpoints apply");
+    let rt = s.runtime();
+    assert!(Arc::ptr_eq(&rt.clusters["a"].endpoints[0], &kept));
+    assert!(!s.is_ready());
+    s.apply(&update(TypeUrl::Listener, "l1", vec![]))
+        .expect("listeners apply");
+    assert!(s.is_ready());
+}
+
+#[tokio::test]
+async fn a_response_of_the_wrong_type_is_nacked() {
+    let (s, _) = shared(None);
+    let err = s
+        .apply(&update(
+            TypeUrl::Cluster,
+            "c1",
+            vec![TypedResource::RouteConfiguration(Box::new(routes(
+                "80", "/",
+            )))],
+        ))
+        .expect_err("a route in CDS");
+    assert!(err.contains("CDS"), "{err}");
+    assert!(s.runtime().clusters.is_empty());
+}
