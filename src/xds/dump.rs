@@ -122,8 +122,9 @@ impl DumpQuery {
     }
 }
 
-/// `%XX` escapes and `+` for space, as in HTML form queries; a malformed escape is kept as is.
-fn percent_decode(s: &str) -> String {
+/// A query parameter's text: `%XX` escapes and `+` for space, as in HTML form queries; a
+/// malformed escape is kept as is.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
