@@ -122,9 +122,17 @@ fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
     // The envoy-types this package depends on, not any other version elsewhere in the graph.
-    let root = meta["resolve"]["root"]
-        .as_str()
-        .expect("metadata has a root");
+    // This package is found by its manifest: `resolve.root` is null in a virtual workspace.
+    let own_manifest = manifest_dir.join("Cargo.toml");
+    let root = meta["packages"]
+        .as_array()
+        .and_then(|ps| {
+            ps.iter().find(|p| {
+                p["manifest_path"].as_str().map(Path::new) == Some(own_manifest.as_path())
+            })
+        })
+        .and_then(|p| p["id"].as_str())
+        .expect("metadata lists this package");
     let nodes = meta["resolve"]["nodes"]
         .as_array()
         .expect("metadata has nodes");
