@@ -1,4 +1,7 @@
-//! Records build facts for `ferryctl version`: git revision and tree status, and the compiler.
+//! Records build facts for `ferryctl version`: git revision and tree status, and the compiler;
+//! and compiles the Envoy `.proto` files `config_dump` JSON needs into a descriptor set
+//! (`src/xds/dump.rs` decodes it), with protox, so no `protoc` is needed.
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn run(cmd: &str, args: &[&str]) -> Option<String> {
@@ -23,4 +26,130 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");
     println!("cargo:rerun-if-changed=build.rs");
+    config_dump_descriptors();
+}
+
+/// The files whose messages `/config_dump` must print: the dump itself and every type an `Any`
+/// in it may hold, which are the types Ferry's translator packs plus those Istio's proxies
+/// commonly carry. Compiling only these (and their imports) rather than the whole API also keeps
+/// clear of protox resolving a relative name against an unrelated package of the same batch.
+const DUMP_PROTOS: &[&str] = &[
+    "envoy/admin/v3/config_dump.proto",
+    "envoy/config/listener/v3/listener.proto",
+    "envoy/config/route/v3/route.proto",
+    "envoy/config/cluster/v3/cluster.proto",
+    "envoy/config/endpoint/v3/endpoint.proto",
+    "envoy/extensions/access_loggers/file/v3/file.proto",
+    "envoy/extensions/access_loggers/stream/v3/stream.proto",
+    "envoy/extensions/filters/http/cors/v3/cors.proto",
+    "envoy/extensions/filters/http/fault/v3/fault.proto",
+    "envoy/extensions/filters/http/grpc_stats/v3/config.proto",
+    "envoy/extensions/filters/http/grpc_web/v3/grpc_web.proto",
+    "envoy/extensions/filters/http/health_check/v3/health_check.proto",
+    "envoy/extensions/filters/http/rbac/v3/rbac.proto",
+    "envoy/extensions/filters/http/router/v3/router.proto",
+    "envoy/extensions/filters/http/set_filter_state/v3/set_filter_state.proto",
+    "envoy/extensions/filters/http/wasm/v3/wasm.proto",
+    "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto",
+    "envoy/extensions/filters/listener/original_dst/v3/original_dst.proto",
+    "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
+    "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+    "envoy/extensions/filters/network/rbac/v3/rbac.proto",
+    "envoy/extensions/filters/network/set_filter_state/v3/set_filter_state.proto",
+    "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
+    "envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto",
+    "envoy/extensions/request_id/uuid/v3/uuid.proto",
+    "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
+    "envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto",
+    "envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream.proto",
+    "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto",
+    "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+    "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+    "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+    // cncf/xds types envoy-types does not ship, written in src/xds/dump/.
+    "udpa/type/v1/typed_struct.proto",
+    "xds/type/v3/typed_struct.proto",
+    "xds/type/matcher/v3/ip.proto",
+];
+
+/// Where `.proto` files live inside envoy-types' `proto/` directory.
+const ENVOY_TYPES_INCLUDES: &[&str] = &[
+    "data-plane-api",
+    "xds",
+    "googleapis",
+    "protoc-gen-validate",
+    "cel-spec/proto",
+    "opentelemetry-proto",
+    "client_model",
+];
+
+fn config_dump_descriptors() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let local = manifest_dir.join("src/xds/dump");
+    println!("cargo:rerun-if-changed=src/xds/dump");
+    let proto = envoy_types_dir(&manifest_dir).join("proto");
+    let mut includes = vec![local];
+    includes.extend(ENVOY_TYPES_INCLUDES.iter().map(|d| proto.join(d)));
+    let mut compiler = protox::Compiler::new(&includes)
+        .unwrap_or_else(|e| panic!("protox include paths {includes:?}: {e}"));
+    compiler.include_imports(true).include_source_info(false);
+    compiler
+        .open_files(DUMP_PROTOS)
+        .unwrap_or_else(|e| panic!("compiling the config_dump protos: {e:?}"));
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
+    std::fs::write(
+        out.join("config_dump_descriptors.bin"),
+        compiler.encode_file_descriptor_set(),
+    )
+    .expect("OUT_DIR is writable");
+}
+
+/// The source directory of the envoy-types package this crate builds against, as Cargo resolved
+/// it (registry, vendored or patched): asked of `cargo metadata` rather than guessed from
+/// `CARGO_HOME`, since a package exposes no path to its dependents' build scripts.
+fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(manifest_dir)
+        .output()
+        .unwrap_or_else(|e| panic!("running {cargo} metadata: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    // The envoy-types this package depends on, not any other version elsewhere in the graph.
+    // This package is found by its manifest: `resolve.root` is null in a virtual workspace.
+    let own_manifest = manifest_dir.join("Cargo.toml");
+    let root = meta["packages"]
+        .as_array()
+        .and_then(|ps| {
+            ps.iter().find(|p| {
+                p["manifest_path"].as_str().map(Path::new) == Some(own_manifest.as_path())
+            })
+        })
+        .and_then(|p| p["id"].as_str())
+        .expect("metadata lists this package");
+    let nodes = meta["resolve"]["nodes"]
+        .as_array()
+        .expect("metadata has nodes");
+    let id = nodes
+        .iter()
+        .find(|n| n["id"] == root)
+        .and_then(|n| n["deps"].as_array())
+        .and_then(|deps| deps.iter().find(|d| d["name"] == "envoy_types"))
+        .and_then(|d| d["pkg"].as_str())
+        .expect("ferry depends on envoy-types");
+    let manifest = meta["packages"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == id))
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("metadata lists envoy-types");
+    Path::new(manifest)
+        .parent()
+        .expect("a manifest has a directory")
+        .to_path_buf()
 }

@@ -6,6 +6,8 @@
 //! - [`node`]: the proxy's identity, parsed from its Envoy `Node` the way istiod does.
 //! - [`server`]: the ADS server over a [`server::SnapshotSource`], with Envoy's ACK/NACK and nonce
 //!   rules.
+//! - [`dump`]: Envoy's `/config_dump` JSON, for the proxy's admin API and the control plane's
+//!   `/debug/config_dump`.
 //! - [`debounce`]: istiod's push debouncing of change signals.
 //! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
 //! - [`client`]: the proxy's ADS client, with reconnects and ACK/NACK of what it applies.
@@ -14,6 +16,7 @@
 
 pub mod client;
 pub mod debounce;
+pub mod dump;
 pub mod node;
 pub mod server;
 pub mod status;

@@ -26,10 +26,11 @@ use crate::discovery::{
 };
 use crate::exit::Exit;
 use crate::xds::debounce::{self, DebounceConfig};
+use crate::xds::dump::{self, DumpQuery, DumpSource, Versioned};
 use crate::xds::node::{NodeInfo, ProxyRole};
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
-use crate::xds::types::Snapshot;
+use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
 
 /// How often the config directory is checked for changes. Polling needs no new dependency and
 /// a directory of YAML is cheap to stat.
@@ -583,7 +584,9 @@ async fn handle_http(
     let (code, body) = route(target, source, status);
     let reason = match code {
         200 => "OK",
+        400 => "Bad Request",
         404 => "Not Found",
+        500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Error",
     };
@@ -596,7 +599,7 @@ async fn handle_http(
 }
 
 fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
-    let path = target.split_once('?').map_or(target, |(path, _)| path);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     let loaded = source.current();
     match path {
@@ -611,7 +614,82 @@ fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, Str
         "/debug/syncz" => (200, pretty(status.syncz())),
         "/debug/configz" => (200, pretty(configz(&loaded))),
         "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
+        "/debug/config_dump" => config_dump(query, source, status),
         _ => (404, "404 page not found\n".into()),
+    }
+}
+
+/// istiod's `/debug/config_dump?proxyID=<pod>.<namespace>` (or the full node id): what this
+/// control plane sends that connected proxy, in Envoy's `/config_dump` JSON, so it can be diffed
+/// against the proxy's own dump. Envoy's `mask`, `resource`, `include_eds` and `name_regex`
+/// apply.
+fn config_dump(query: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+    let proxy_id = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("proxyID="))
+        .map(dump::percent_decode)
+        .filter(|id| !id.is_empty());
+    let Some(proxy_id) = proxy_id else {
+        return (
+            400,
+            "You must provide a proxyID in the query string\n".into(),
+        );
+    };
+    let dump_query = match DumpQuery::from_query(query) {
+        Ok(q) => q,
+        Err(e) => return (e.http_status(), format!("{e}\n")),
+    };
+    let connected = status.proxy(&proxy_id).or_else(|| {
+        status
+            .proxies()
+            .into_iter()
+            .rev()
+            .find(|p| p.node.node_id == proxy_id)
+    });
+    let Some(proxy) = connected else {
+        let error =
+            json!({"error": "Proxy not connected to this Pilot instance", "proxyID": proxy_id});
+        return (404, format!("{error:#}\n"));
+    };
+    let snapshot = source.snapshot(&proxy.node);
+    // What was pushed, stamped as the proxy would stamp it: the last send of the type.
+    fn versioned<M: XdsMessage>(
+        snapshot: &Snapshot,
+        proxy: &crate::xds::status::ProxyStatus,
+        type_url: TypeUrl,
+    ) -> Vec<Versioned<M>> {
+        let at = proxy
+            .types
+            .get(&type_url)
+            .and_then(|t| t.sent.as_ref())
+            .map_or_else(SystemTime::now, |s| s.at);
+        let of = snapshot.of(type_url);
+        of.resources()
+            .values()
+            .filter_map(|r| r.unpack::<M>().ok())
+            .map(|resource| Versioned {
+                version_info: of.version().to_string(),
+                last_updated: at,
+                resource,
+            })
+            .collect()
+    }
+    let listeners = versioned(&snapshot, &proxy, TypeUrl::Listener);
+    let routes = versioned(&snapshot, &proxy, TypeUrl::RouteConfiguration);
+    let clusters = versioned(&snapshot, &proxy, TypeUrl::Cluster);
+    let endpoints = versioned(&snapshot, &proxy, TypeUrl::ClusterLoadAssignment);
+    let secrets = versioned(&snapshot, &proxy, TypeUrl::Secret);
+    let config = dump::build_config_dump(&DumpSource {
+        bootstrap: None,
+        listeners: &listeners,
+        routes: &routes,
+        clusters: &clusters,
+        endpoints: &endpoints,
+        secrets: &secrets,
+    });
+    match dump::to_json(&config, &dump_query) {
+        Ok(text) => (200, text),
+        Err(e) => (e.http_status(), format!("{e}\n")),
     }
 }
 

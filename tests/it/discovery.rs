@@ -183,6 +183,7 @@ async fn serves_pushes_and_reports() {
         let (_, body) = get(&debug, "/debug/syncz");
         body.contains("productpage-1.default") && body.contains("acked")
     });
+    config_dump_for_connected_proxy(&debug, want);
     let (_, registry) = get(&debug, "/debug/registryz");
     assert!(
         registry.contains("reviews.default.svc.cluster.local"),
@@ -242,4 +243,57 @@ async fn serves_pushes_and_reports() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// istiod's `/debug/config_dump?proxyID=`: Envoy's JSON of what the proxy is sent.
+fn config_dump_for_connected_proxy(debug: &str, cluster: &str) {
+    let (code, body) = get(debug, "/debug/config_dump?proxyID=productpage-1.default");
+    assert_eq!(code, 200, "{body}");
+    let dump: serde_json::Value = serde_json::from_str(&body).expect("config_dump is JSON");
+    let configs = dump["configs"].as_array().expect("configs");
+    let section = |t: &str| {
+        configs
+            .iter()
+            .find(|c| c["@type"] == format!("type.googleapis.com/envoy.admin.v3.{t}"))
+            .unwrap_or_else(|| panic!("no {t} in {body}"))
+    };
+    let clusters = section("ClustersConfigDump")["dynamic_active_clusters"]
+        .as_array()
+        .expect("dynamic clusters");
+    assert!(
+        clusters.iter().any(|c| c["cluster"]["name"] == cluster
+            && c["cluster"]["@type"] == "type.googleapis.com/envoy.config.cluster.v3.Cluster"),
+        "{body}"
+    );
+    assert!(section("ListenersConfigDump")["dynamic_listeners"].is_array());
+    assert!(section("RoutesConfigDump")["dynamic_route_configs"].is_array());
+    assert!(
+        !body.contains("EndpointsConfigDump"),
+        "endpoints only with include_eds"
+    );
+
+    // The full node id works too, and Envoy's query parameters apply.
+    let (code, body) = get(
+        debug,
+        "/debug/config_dump?proxyID=sidecar~127.0.0.1~productpage-1.default~default.svc.cluster.local\
+         &resource=dynamic_active_clusters&mask=cluster.name",
+    );
+    assert_eq!(code, 200, "{body}");
+    let dump: serde_json::Value = serde_json::from_str(&body).expect("config_dump is JSON");
+    assert!(
+        dump["configs"]
+            .as_array()
+            .expect("configs")
+            .iter()
+            .any(|c| c["cluster"]["name"] == cluster),
+        "{body}"
+    );
+
+    let (code, body) = get(debug, "/debug/config_dump?proxyID=nobody.default");
+    assert_eq!(code, 404, "{body}");
+    assert!(
+        body.contains("Proxy not connected to this Pilot instance"),
+        "{body}"
+    );
+    assert_eq!(get(debug, "/debug/config_dump").0, 400);
 }
