@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod cluster;
+pub mod dump;
 pub mod forward;
 pub mod matcher;
 pub mod random;

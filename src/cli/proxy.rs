@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::exit::Exit;
 use crate::proxy::admin::{self, AdminContext};
+use crate::proxy::dump::BootInfo;
 use crate::proxy::server::Listeners;
 use crate::proxy::state::Shared;
 use crate::xds::client::{self, ClientConfig};
@@ -194,6 +195,7 @@ async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
     } else {
         format!("http://{}", args.discovery_address)
     };
+    let boot = BootInfo::new(node.clone());
     let client = client::spawn(ClientConfig::new(address, node), shared.clone())
         .context("starting the xDS client")?;
     let (quit_tx, mut quit_rx) = watch::channel(false);
@@ -201,6 +203,7 @@ async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
     let ctx = Arc::new(AdminContext {
         shared: shared.clone(),
         quit: quit_tx,
+        boot,
     });
     let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
     tokio::select! {

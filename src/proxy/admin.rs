@@ -14,13 +14,17 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::dump::{BootInfo, config_dump};
 use super::state::Shared;
+use crate::xds::dump::DumpQuery;
 
 /// What the admin server needs besides the config.
 pub struct AdminContext {
     pub shared: Arc<Shared>,
     /// Set by `/quitquitquit`.
     pub quit: watch::Sender<bool>,
+    /// The proxy's bootstrap (its node), for `/config_dump`.
+    pub boot: BootInfo,
 }
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
@@ -81,6 +85,20 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>) -> Response<Body> {
         (Method::POST, "/quitquitquit") => {
             ctx.quit.send_replace(true);
             reply(StatusCode::OK, "text/plain", "OK\n".into())
+        }
+        (Method::GET, "/config_dump") => {
+            let query = req.uri().query().unwrap_or("");
+            let result =
+                DumpQuery::from_query(query).and_then(|q| config_dump(shared, &ctx.boot, &q));
+            match result {
+                Ok(json) => reply(StatusCode::OK, "application/json", json),
+                Err(e) => reply(
+                    StatusCode::from_u16(e.http_status())
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    "text/plain",
+                    format!("{e}\n"),
+                ),
+            }
         }
         (_, "/stats") => {
             let mut out = String::new();

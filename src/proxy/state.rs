@@ -30,12 +30,7 @@ const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.htt
 
 /// A resource as received, with the version of the response that carried it and when it last
 /// changed (Envoy's `version_info` / `last_updated` in config dumps).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stored<T> {
-    pub version_info: String,
-    pub last_updated: SystemTime,
-    pub resource: T,
-}
+pub use crate::xds::dump::Versioned as Stored;
 
 /// Every resource the proxy holds, by name.
 #[derive(Debug, Clone, Default)]

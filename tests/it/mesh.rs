@@ -360,6 +360,35 @@ async fn gateway_routes_the_seed_config() {
     );
     assert!((133..=267).contains(&count(&others, "v3")), "{others:?}");
 
+    // The admin API's config dump is Envoy's ConfigDump: it decodes against Envoy's descriptors.
+    let (code, dump) = admin_get(&admin, "/config_dump?include_eds");
+    assert_eq!(code, 200);
+    let pool = ferry::xds::dump::descriptor_pool();
+    let desc = pool
+        .get_message_by_name("envoy.admin.v3.ConfigDump")
+        .expect("ConfigDump descriptor");
+    let mut de = serde_json::Deserializer::from_str(&dump);
+    prost_reflect::DynamicMessage::deserialize(desc, &mut de).expect("a valid ConfigDump");
+    let dump: serde_json::Value = serde_json::from_str(&dump).expect("JSON");
+    let types: Vec<&str> = dump["configs"]
+        .as_array()
+        .expect("configs")
+        .iter()
+        .filter_map(|c| c["@type"].as_str())
+        .collect();
+    for section in ["Bootstrap", "Clusters", "Endpoints", "Listeners", "Routes"] {
+        let t = format!("type.googleapis.com/envoy.admin.v3.{section}ConfigDump");
+        assert!(types.contains(&t.as_str()), "{types:?}");
+    }
+    let (_, clusters) = admin_get(
+        &admin,
+        "/config_dump?resource=dynamic_active_clusters&mask=cluster.name",
+    );
+    assert!(
+        clusters.contains("outbound|9080|v3|reviews.default.svc.cluster.local"),
+        "{clusters}"
+    );
+
     // Unknown hosts get Envoy's 404.
     let req = http::Request::builder()
         .uri(format!("http://127.0.0.1:{http_port}/"))
