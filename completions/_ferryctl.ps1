@@ -245,6 +245,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--labels', '--labels', [CompletionResultType]::ParameterName, 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'DNS domain suffix')
             [CompletionResult]::new('--admin-address', '--admin-address', [CompletionResultType]::ParameterName, 'Address of Envoy''s admin API')
+            [CompletionResult]::new('--interception-mode', '--interception-mode', [CompletionResultType]::ParameterName, 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Worker threads (Envoy''s --concurrency)')
             [CompletionResult]::new('--proxyLogLevel', '--proxyLogLevel', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')

@@ -232,6 +232,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --labels 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)'
             cand --domain 'DNS domain suffix'
             cand --admin-address 'Address of Envoy''s admin API'
+            cand --interception-mode 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)'
             cand --concurrency 'Worker threads (Envoy''s --concurrency)'
             cand --proxyLogLevel 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)'
             cand -c 'Kubernetes configuration file'

@@ -153,6 +153,9 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l ip -d 'The w
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l labels -d 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l admin-address -d 'Address of Envoy\'s admin API' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l interception-mode -d 'How traffic reaches a sidecar: NONE (Ferry\'s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)' -r -f -a "NONE\t''
+REDIRECT\t''
+TPROXY\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l concurrency -d 'Worker threads (Envoy\'s --concurrency)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyLogLevel -d 'Log level: trace, debug, info, warning, error, critical, off (Envoy\'s --proxyLogLevel)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r

@@ -322,6 +322,8 @@ struct Loaded {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ProxyKey {
     router: bool,
+    /// Istio's `INTERCEPTION_MODE: NONE`: no iptables, so outbound listeners bind their ports.
+    no_capture: bool,
     namespace: String,
     labels: BTreeMap<String, String>,
     ip: IpAddr,
@@ -444,6 +446,7 @@ impl DirSource {
             .unwrap_or_default();
         ProxyKey {
             router: node.role == ProxyRole::Router,
+            no_capture: node.metadata_str("INTERCEPTION_MODE") == "NONE",
             namespace: node.namespace.clone(),
             labels,
             ip: node.ip,
@@ -468,7 +471,7 @@ impl DirSource {
             } else {
                 PortMapping::identity()
             },
-            bind_outbound_listeners: false,
+            bind_outbound_listeners: key.no_capture,
         };
         let config = translate(push, &proxy, &opts);
         let mut builder = Snapshot::builder();

@@ -29,6 +29,15 @@ pub enum ProxyType {
     Router,
 }
 
+/// Istio's `interceptionMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum InterceptionMode {
+    None,
+    Redirect,
+    Tproxy,
+}
+
 #[derive(Debug, Args)]
 #[command(
     about = "Start a Ferry proxy (sidecar or gateway), configured by the control plane over xDS",
@@ -69,6 +78,15 @@ pub struct ProxyArgs {
     /// Address of Envoy's admin API
     #[arg(long = "admin-address", default_value = "127.0.0.1:15000")]
     pub admin_address: SocketAddr,
+    /// How traffic reaches a sidecar: NONE (Ferry's default: no iptables, outbound listeners
+    /// bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)
+    #[arg(
+        long = "interception-mode",
+        value_enum,
+        default_value = "NONE",
+        ignore_case = true
+    )]
+    pub interception_mode: InterceptionMode,
     /// Worker threads (Envoy's --concurrency)
     #[arg(long, default_value_t = 2)]
     pub concurrency: usize,
@@ -160,6 +178,11 @@ fn node(args: &ProxyArgs) -> Result<Node> {
         "CLUSTER_ID": "Kubernetes",
         "ISTIO_VERSION": env!("CARGO_PKG_VERSION"),
         "INSTANCE_IPS": args.ip.to_string(),
+        "INTERCEPTION_MODE": match args.interception_mode {
+            InterceptionMode::None => "NONE",
+            InterceptionMode::Redirect => "REDIRECT",
+            InterceptionMode::Tproxy => "TPROXY",
+        },
     });
     let Value::Object(map) = metadata else {
         unreachable!("json! of an object literal is an object")

@@ -140,7 +140,13 @@ fn write_config(dir: &Path, http_port: u16, https_port: u16, backends: &[(&str, 
     std::fs::write(dir.join("reviews-vs.yaml"), vs).expect("vs written");
     let dr = format!("{dr}  - name: v3\n    labels:\n      version: v3\n");
     std::fs::write(dir.join("reviews-dr.yaml"), dr).expect("dr written");
-    let mut registry = String::from(
+    let registry = registry_yaml(9080, backends);
+    std::fs::write(dir.join("reviews-registry.yaml"), registry).expect("registry written");
+}
+
+/// The reviews service on `port` (ServiceEntry) and one WorkloadEntry per backend.
+fn registry_yaml(port: u16, backends: &[(&str, SocketAddr)]) -> String {
+    let mut registry = format!(
         "apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata:
@@ -152,7 +158,7 @@ spec:
   location: MESH_INTERNAL
   resolution: STATIC
   ports:
-  - number: 9080
+  - number: {port}
     name: http
     protocol: HTTP
   workloadSelector:
@@ -180,7 +186,7 @@ spec:
             addr.port()
         ));
     }
-    std::fs::write(dir.join("reviews-registry.yaml"), registry).expect("registry written");
+    registry
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -823,4 +829,84 @@ spec:
     assert_eq!(raw_status(port, &req), 413);
     let (status, _, _) = send("/", &[]).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecar_without_capture_routes_outbound_calls_by_the_mesh_virtual_service() {
+    let v1 = backend("v1").await;
+    let v2 = backend("v2").await;
+    let v3 = backend("v3").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The seed's mesh VirtualService and DestinationRule unchanged (plus the v3 subset).
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed");
+    let routing = std::fs::read_to_string(seed.join("reviews-routing.yaml")).expect("seed");
+    let routing = format!("{routing}  - name: v3\n    labels:\n      version: v3\n");
+    std::fs::write(dir.path().join("reviews-routing.yaml"), routing).expect("written");
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("reviews-registry.yaml"),
+        registry_yaml(port, &[("v1", v1), ("v2", v2), ("v3", v3)]),
+    )
+    .expect("registry written");
+    let grpc = free_port();
+    let (_discovery, _debug) = start_discovery(dir.path(), grpc);
+    let _sidecar = Process::start(&[
+        "proxy",
+        "sidecar",
+        "--discovery-address",
+        &format!("127.0.0.1:{grpc}"),
+        "--admin-address",
+        "127.0.0.1:0",
+        "--pod-name",
+        "productpage-v1-1",
+        "--pod-namespace",
+        "default",
+        "--labels",
+        "app=productpage,version=v1",
+    ]);
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    // The application calls reviews by its short name, as bookinfo's productpage does.
+    let call = |headers: &'static [(&'static str, &'static str)]| {
+        let client = client.clone();
+        async move {
+            let mut req = http::Request::builder()
+                .uri(format!("http://127.0.0.1:{port}/reviews/0"))
+                .header("host", format!("reviews:{port}"));
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let req = req.body(Full::new(Bytes::new())).expect("request");
+            match client.request(req).await {
+                Ok(r) if r.status() == 200 => {
+                    let b = r
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    String::from_utf8_lossy(&b).into_owned()
+                }
+                _ => String::new(),
+            }
+        }
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "the sidecar's outbound listener",
+        || async { !call(&[]).await.is_empty() },
+    )
+    .await;
+    for _ in 0..50 {
+        assert_eq!(call(&[("end-user", "jason")]).await, "v2");
+    }
+    let mut v3_hits = 0;
+    for _ in 0..500 {
+        match call(&[]).await.as_str() {
+            "v1" => {}
+            "v3" => v3_hits += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    // p = 0.1, n = 500: sd 6.7; ±5 sd.
+    assert!((17..=83).contains(&v3_hits), "{v3_hits}");
 }
