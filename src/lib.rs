@@ -7,5 +7,6 @@ pub mod config;
 pub mod discovery;
 pub mod exit;
 pub mod install;
+pub mod metrics;
 pub mod validation;
 pub mod xds;
