@@ -220,7 +220,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
         'ferryctl;discovery' {
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes')
             [CompletionResult]::new('--grpcAddr', '--grpcAddr', [CompletionResultType]::ParameterName, 'Discovery service gRPC address (plain text)')
-            [CompletionResult]::new('--monitoringAddr', '--monitoringAddr', [CompletionResultType]::ParameterName, 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)')
+            [CompletionResult]::new('--monitoringAddr', '--monitoringAddr', [CompletionResultType]::ParameterName, 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'DNS domain suffix')
             [CompletionResult]::new('--meshConfig', '--meshConfig', [CompletionResultType]::ParameterName, 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used')
             [CompletionResult]::new('--log_output_level', '--log_output_level', [CompletionResultType]::ParameterName, 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]')

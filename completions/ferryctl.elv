@@ -208,7 +208,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
         &'ferryctl;discovery'= {
             cand --config-dir 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes'
             cand --grpcAddr 'Discovery service gRPC address (plain text)'
-            cand --monitoringAddr 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)'
+            cand --monitoringAddr 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)'
             cand --domain 'DNS domain suffix'
             cand --meshConfig 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used'
             cand --log_output_level 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]'

@@ -136,7 +136,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr -d 'Discovery service gRPC address (plain text)' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l meshConfig -d 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l log_output_level -d 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]' -r

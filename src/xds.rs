@@ -10,6 +10,7 @@
 //!   `/debug/config_dump`.
 //! - [`debounce`]: istiod's push debouncing of change signals.
 //! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
+//! - [`metrics`]: istiod's `pilot_xds*` metrics of the server (`/metrics`).
 //! - [`client`]: the proxy's ADS client, with reconnects and ACK/NACK of what it applies.
 //!
 //! `ferryctl discovery` serves with it; `proxy` will use the client.
@@ -17,6 +18,7 @@
 pub mod client;
 pub mod debounce;
 pub mod dump;
+pub mod metrics;
 pub mod node;
 pub mod server;
 pub mod status;

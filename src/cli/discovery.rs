@@ -2,11 +2,11 @@
 //! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
 //! when the directory changes, and answers istiod's debug endpoints.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -25,8 +25,10 @@ use crate::discovery::{
     MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
 };
 use crate::exit::Exit;
+use crate::metrics::{self, Exposition, Histogram, Kind, ProcessMetrics};
 use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::dump::{self, DumpQuery, DumpSource, Versioned};
+use crate::xds::metrics::XdsMetrics;
 use crate::xds::node::{NodeInfo, ProxyRole};
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
@@ -35,6 +37,13 @@ use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
 /// How often the config directory is checked for changes. Polling needs no new dependency and
 /// a directory of YAML is cheap to stat.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// istiod's buckets for `pilot_pushcontext_init_seconds`.
+const PUSH_CONTEXT_INIT_BUCKETS: &[f64] = &[0.01, 0.1, 0.5, 1.0, 3.0, 5.0];
+
+/// How many reloads' detection times are kept for convergence times. A stream more than this
+/// many generations behind records no convergence time rather than a wrong one.
+const CHANGE_TIMES_KEPT: usize = 64;
 
 #[derive(Debug, Args)]
 #[command(
@@ -55,7 +64,8 @@ pub struct DiscoveryArgs {
     /// Discovery service gRPC address (plain text)
     #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010")]
     pub grpc_addr: SocketAddr,
-    /// HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)
+    /// HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz,
+    /// /ready, ...)
     #[arg(long = "monitoringAddr", default_value = "127.0.0.1:15014")]
     pub monitoring_addr: SocketAddr,
     /// DNS domain suffix
@@ -195,6 +205,9 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
 }
 
 async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
+    let process = ProcessMetrics {
+        start_time: SystemTime::now(),
+    };
     let (raw_tx, raw_rx) = watch::channel(0u64);
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
     let source = Arc::new(DirSource::new(
@@ -229,7 +242,13 @@ async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(watch_dir(source.clone(), stop_rx.clone()));
-    tokio::spawn(serve_debug(http, source.clone(), status, stop_rx));
+    let debug = Debug {
+        source: source.clone(),
+        status,
+        xds: server.metrics().clone(),
+        process,
+    };
+    tokio::spawn(serve_debug(http, Arc::new(debug), stop_rx));
 
     let mut shutdown_rx = stop_tx.subscribe();
     let shutdown = async move {
@@ -338,6 +357,13 @@ struct DirSource {
     cache: Mutex<Cache>,
     raw: watch::Sender<u64>,
     changes: watch::Receiver<u64>,
+    /// When each recent reload began (its generation and instant): the start of the proxies'
+    /// convergence time.
+    change_times: Mutex<VecDeque<(u64, Instant)>>,
+    /// `pilot_total_rejected_configs`: per reload, each object refused, by kind and
+    /// `namespace/name`.
+    rejected_configs: Mutex<BTreeMap<(String, String), u64>>,
+    push_context_init: Histogram,
 }
 
 #[derive(Default)]
@@ -369,6 +395,9 @@ impl DirSource {
             cache: Mutex::new(Cache::default()),
             raw,
             changes,
+            change_times: Mutex::new(VecDeque::new()),
+            rejected_configs: Mutex::new(BTreeMap::new()),
+            push_context_init: Histogram::new(PUSH_CONTEXT_INIT_BUCKETS),
         }
     }
 
@@ -386,6 +415,7 @@ impl DirSource {
     /// Reads the directory again. A file that does not parse is reported and its objects are
     /// absent, as `analyze` does; an invalid object is rejected alone.
     fn reload(&self, fingerprint: &Fingerprint) {
+        let started = Instant::now();
         let inputs: Vec<Input> = fingerprint
             .iter()
             .map(|(p, _, _)| Input::Path(p.clone()))
@@ -411,11 +441,34 @@ impl DirSource {
                 )
             })
             .collect();
+        let init = Instant::now();
         let push = PushContext::new(&Store::new(loaded.resources), self.mesh.clone());
-        for r in push.rejected() {
-            eprintln!("ferryctl discovery: {r}");
+        self.push_context_init.observe_duration(init.elapsed());
+        {
+            let mut counts = self
+                .rejected_configs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for r in push.rejected() {
+                eprintln!("ferryctl discovery: {r}");
+                let key = (
+                    r.kind.to_string().to_lowercase(),
+                    format!("{}/{}", r.namespace, r.name),
+                );
+                *counts.entry(key).or_default() += 1;
+            }
         }
         let generation = self.current().generation + 1;
+        {
+            let mut times = self
+                .change_times
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if times.len() == CHANGE_TIMES_KEPT {
+                times.pop_front();
+            }
+            times.push_back((generation, started));
+        }
         *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Loaded {
             push: Arc::new(push),
             fingerprint: fingerprint.clone(),
@@ -535,14 +588,29 @@ impl SnapshotSource for DirSource {
     fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
+
+    fn change_started(&self, after: u64, generation: u64) -> Option<Instant> {
+        let times = self
+            .change_times
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The first reload after `after`; unknown once it has aged out of the window.
+        times
+            .iter()
+            .find(|(g, _)| *g == after + 1 && *g <= generation)
+            .map(|(_, at)| *at)
+    }
 }
 
-async fn serve_debug(
-    listener: TcpListener,
+/// What the debug server reads.
+struct Debug {
     source: Arc<DirSource>,
     status: StatusRegistry,
-    mut stop: watch::Receiver<bool>,
-) {
+    xds: Arc<XdsMetrics>,
+    process: ProcessMetrics,
+}
+
+async fn serve_debug(listener: TcpListener, debug: Arc<Debug>, mut stop: watch::Receiver<bool>) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -551,21 +619,16 @@ async fn serve_debug(
         let Ok((stream, _)) = accepted else {
             continue;
         };
-        let source = source.clone();
-        let status = status.clone();
+        let debug = debug.clone();
         tokio::spawn(async move {
-            let _ = handle_http(stream, &source, &status).await;
+            let _ = handle_http(stream, &debug).await;
         });
     }
 }
 
 /// A minimal HTTP/1.1 responder: one GET per connection, then close. Enough for curl, probes
 /// and tests, without adding an HTTP server dependency.
-async fn handle_http(
-    mut stream: TcpStream,
-    source: &DirSource,
-    status: &StatusRegistry,
-) -> std::io::Result<()> {
+async fn handle_http(mut stream: TcpStream, debug: &Debug) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     // The request line and headers; bounded so a client cannot make us buffer without end.
@@ -584,7 +647,7 @@ async fn handle_http(
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or("/");
-    let (code, body) = route(target, source, status);
+    let (code, content_type, body) = route(target, debug);
     let reason = match code {
         200 => "OK",
         400 => "Bad Request",
@@ -594,18 +657,24 @@ async fn handle_http(
         _ => "Error",
     };
     let response = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(response.as_bytes()).await?;
     stream.shutdown().await
 }
 
-fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+const JSON: &str = "application/json";
+
+fn route(target: &str, debug: &Debug) -> (u16, &'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path == "/metrics" {
+        return (200, metrics::CONTENT_TYPE, prometheus(debug));
+    }
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
-    let loaded = source.current();
-    match path {
+    let loaded = debug.source.current();
+    let status = &debug.status;
+    let (code, body) = match path {
         "/ready" => {
             if loaded.generation > 0 {
                 (200, "ready\n".into())
@@ -617,9 +686,67 @@ fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, Str
         "/debug/syncz" => (200, pretty(status.syncz())),
         "/debug/configz" => (200, pretty(configz(&loaded))),
         "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
-        "/debug/config_dump" => config_dump(query, source, status),
+        "/debug/config_dump" => config_dump(query, &debug.source, status),
         _ => (404, "404 page not found\n".into()),
+    };
+    (code, JSON, body)
+}
+
+/// `/metrics`: istiod's metrics where Ferry has the fact, and the process' own.
+fn prometheus(debug: &Debug) -> String {
+    let loaded = debug.source.current();
+    let mut out = Exposition::new();
+    debug.xds.encode(&mut out);
+    out.family(
+        "pilot_services",
+        "Total services known to pilot.",
+        Kind::Gauge,
+    )
+    .sample(
+        "pilot_services",
+        &[],
+        loaded.push.registry().services().len() as f64,
+    )
+    .family(
+        "pilot_virt_services",
+        "Total virtual services known to pilot.",
+        Kind::Gauge,
+    )
+    .sample(
+        "pilot_virt_services",
+        &[],
+        loaded.push.virtual_services().len() as f64,
+    )
+    .family(
+        "pilot_total_rejected_configs",
+        "Total number of configs that Pilot had to reject or ignore.",
+        Kind::Counter,
+    );
+    for ((kind, name), n) in debug
+        .source
+        .rejected_configs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+    {
+        out.sample(
+            "pilot_total_rejected_configs",
+            &[("type", kind), ("name", name)],
+            *n as f64,
+        );
     }
+    out.family(
+        "pilot_pushcontext_init_seconds",
+        "Total time in seconds Pilot takes to init pushContext.",
+        Kind::Histogram,
+    )
+    .histogram(
+        "pilot_pushcontext_init_seconds",
+        &[],
+        &debug.source.push_context_init,
+    );
+    debug.process.encode(&mut out);
+    out.finish()
 }
 
 /// istiod's `/debug/config_dump?proxyID=<pod>.<namespace>` (or the full node id): what this

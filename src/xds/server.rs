@@ -19,7 +19,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::{
@@ -36,6 +36,7 @@ use tracing::{debug, info, warn};
 
 use super::debounce::{self, DebounceConfig};
 use super::error_chain;
+use super::metrics::XdsMetrics;
 use super::node::NodeInfo;
 use super::status::{Acked, Nack, Registration, Sent, StatusRegistry, TypeStatus};
 use super::types::{Snapshot, TypeUrl};
@@ -50,6 +51,13 @@ pub trait SnapshotSource: Send + Sync + 'static {
     /// A change signal: its value is a generation counter, and every change of it (already
     /// debounced, see [`debounce`]) makes each stream recompute its snapshot.
     fn changes(&self) -> watch::Receiver<u64>;
+
+    /// When the earliest change folded into `generation` since `after` was first seen, for
+    /// `pilot_proxy_convergence_time`. `None` (the default) when the source does not know.
+    fn change_started(&self, after: u64, generation: u64) -> Option<Instant> {
+        let _ = (after, generation);
+        None
+    }
 }
 
 impl<S: SnapshotSource + ?Sized> SnapshotSource for Arc<S> {
@@ -58,6 +66,9 @@ impl<S: SnapshotSource + ?Sized> SnapshotSource for Arc<S> {
     }
     fn changes(&self) -> watch::Receiver<u64> {
         (**self).changes()
+    }
+    fn change_started(&self, after: u64, generation: u64) -> Option<Instant> {
+        (**self).change_started(after, generation)
     }
 }
 
@@ -190,6 +201,7 @@ pub struct AdsServer<S> {
     epoch: Arc<str>,
     closing: Arc<watch::Sender<bool>>,
     control_plane: Option<Arc<str>>,
+    metrics: Arc<XdsMetrics>,
 }
 
 impl<S> Clone for AdsServer<S> {
@@ -201,6 +213,7 @@ impl<S> Clone for AdsServer<S> {
             epoch: self.epoch.clone(),
             closing: self.closing.clone(),
             control_plane: self.control_plane.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -219,6 +232,7 @@ impl<S: SnapshotSource> AdsServer<S> {
             epoch: format!("{:x}", nanos & 0xffff_ffff).into(),
             closing: Arc::new(watch::channel(false).0),
             control_plane: None,
+            metrics: Arc::new(XdsMetrics::new()),
         }
     }
 
@@ -235,6 +249,11 @@ impl<S: SnapshotSource> AdsServer<S> {
 
     pub fn source(&self) -> &S {
         &self.source
+    }
+
+    /// What the server counts (istiod's `pilot_xds*` metrics), for `/metrics`.
+    pub fn metrics(&self) -> &Arc<XdsMetrics> {
+        &self.metrics
     }
 
     /// The tonic service, to add to a `tonic::transport::Server` with other services.
@@ -298,6 +317,7 @@ impl<S: SnapshotSource> AdsServer<S> {
                 return;
             }
         };
+        let _connected = self.metrics.connect(node.istio_version());
         let key = self.connections.fetch_add(1, Ordering::Relaxed) + 1;
         let registration = self.status.register(key, node.clone(), peer);
         let id = registration.connection_id();
@@ -315,6 +335,7 @@ impl<S: SnapshotSource> AdsServer<S> {
             snapshot,
             watches: BTreeMap::new(),
             sent: 0,
+            generation,
         };
         let end = stream.serve(first, requests, changes).await;
         info!(connection = %id, reason = end, "ADS stream closed");
@@ -398,6 +419,8 @@ struct Stream<S> {
     snapshot: Arc<Snapshot>,
     watches: BTreeMap<TypeUrl, TypeStatus>,
     sent: u64,
+    /// The change generation the stream last acted on.
+    generation: u64,
 }
 
 impl<S: SnapshotSource> Stream<S> {
@@ -487,6 +510,12 @@ impl<S: SnapshotSource> Stream<S> {
                 self.resubscribe(type_url, names).await
             }
             RequestKind::Nack(message) => {
+                let code = request.error_detail.as_ref().map_or(0, |e| e.code);
+                self.server.metrics.record_reject(
+                    type_url,
+                    &self.node.proxy_id,
+                    &format!("{:?}", tonic::Code::from_i32(code)),
+                );
                 if let Some(watch) = self.watches.get_mut(&type_url) {
                     let version = watch
                         .sent
@@ -585,10 +614,20 @@ impl<S: SnapshotSource> Stream<S> {
                 .map(|(t, _)| *t)
                 .collect();
             // `watches` iterates in TypeUrl order, which is the push order.
+            let pushed = !stale.is_empty();
             for type_url in stale {
                 self.respond(type_url).await?;
             }
+            if pushed
+                && let Some(start) = self
+                    .server
+                    .source
+                    .change_started(self.generation, generation)
+            {
+                self.server.metrics.record_convergence(start.elapsed());
+            }
         }
+        self.generation = generation;
         self.registration.set_generation(generation);
         Ok(())
     }
@@ -597,6 +636,7 @@ impl<S: SnapshotSource> Stream<S> {
         let Some(watch) = self.watches.get(&type_url) else {
             return Ok(());
         };
+        let start = Instant::now();
         let version = self.current_version(type_url, watch);
         let set = self.snapshot.of(type_url);
         let resources = if watch.wildcard {
@@ -627,6 +667,7 @@ impl<S: SnapshotSource> Stream<S> {
             "push"
         );
         self.tx.send(Ok(response)).await.map_err(|_| Closed)?;
+        self.server.metrics.record_push(type_url, start.elapsed());
         if let Some(watch) = self.watches.get_mut(&type_url) {
             watch.sent = Some(Sent {
                 version,

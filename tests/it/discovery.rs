@@ -83,6 +83,14 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (code, body)
 }
 
+/// The value of one sample (`name{labels}` exactly as exposed) in Prometheus text, if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        let (name, value) = l.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
 fn copy_seed(dir: &Path) {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed");
     for f in [
@@ -179,6 +187,22 @@ async fn serves_pushes_and_reports() {
         .acked_version(TypeUrl::RouteConfiguration)
         .map(str::to_string);
 
+    let (code, metrics) = get(&debug, "/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("# TYPE pilot_xds_pushes counter\n"),
+        "{metrics}"
+    );
+    assert_eq!(sample(&metrics, "pilot_xds{version=\"\"}"), Some(1.0));
+    assert!(sample(&metrics, "pilot_xds_pushes{type=\"cds\"}") >= Some(1.0));
+    assert_eq!(
+        sample(&metrics, "pilot_xds_pushes{type=\"rds\"}"),
+        Some(1.0)
+    );
+    assert!(sample(&metrics, "pilot_services") >= Some(1.0));
+    assert!(sample(&metrics, "pilot_virt_services") >= Some(1.0));
+    assert!(sample(&metrics, "process_resident_memory_bytes") > Some(0.0));
+
     eventually(Duration::from_secs(5), "syncz with acked nonces", || {
         let (_, body) = get(&debug, "/debug/syncz");
         body.contains("productpage-1.default") && body.contains("acked")
@@ -205,6 +229,13 @@ async fn serves_pushes_and_reports() {
             .map(str::to_string)
             != rds_before
     });
+    // A push is counted as it is queued, so before its ACK; the convergence time is recorded
+    // after the last type is queued, which may come after the ACK.
+    eventually(Duration::from_secs(2), "the route push counted", || {
+        let metrics = get(&debug, "/metrics").1;
+        sample(&metrics, "pilot_xds_pushes{type=\"rds\"}") == Some(2.0)
+            && sample(&metrics, "pilot_proxy_convergence_time_count") == Some(1.0)
+    });
 
     // An invalid object is rejected alone; the rest keeps serving.
     std::fs::write(dir.path().join("broken.yaml"), INVALID).expect("broken written");
@@ -221,6 +252,14 @@ async fn serves_pushes_and_reports() {
     );
     assert_eq!(get(&debug, "/ready").0, 200);
     assert!(clusters.lock().expect("lock").contains(want));
+    let metrics = get(&debug, "/metrics").1;
+    assert!(
+        sample(
+            &metrics,
+            "pilot_total_rejected_configs{type=\"virtualservice\",name=\"default/broken\"}"
+        ) >= Some(1.0),
+        "{metrics}"
+    );
 
     handle.stop().await;
 
