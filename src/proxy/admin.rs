@@ -84,8 +84,8 @@ async fn handle(ctx: &AdminContext, req: Request<Incoming>) -> Response<Body> {
         }
         (_, "/stats") => {
             let mut out = String::new();
-            for (name, value) in shared.stats.snapshot() {
-                out.push_str(&format!("{name}: {value}\n"));
+            for s in shared.stats.snapshot() {
+                out.push_str(&format!("{}: {}\n", s.name, s.value));
             }
             reply(StatusCode::OK, "text/plain", out)
         }
