@@ -247,6 +247,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--admin-address', '--admin-address', [CompletionResultType]::ParameterName, 'Address of Envoy''s admin API')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Worker threads (Envoy''s --concurrency)')
             [CompletionResult]::new('--proxyLogLevel', '--proxyLogLevel', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)')
+            [CompletionResult]::new('--proxyComponentLogLevel', '--proxyComponentLogLevel', [CompletionResultType]::ParameterName, 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy''s logger names (Istio''s --proxyComponentLogLevel, e.g. misc:error,router:debug)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')

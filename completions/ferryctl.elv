@@ -234,6 +234,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --admin-address 'Address of Envoy''s admin API'
             cand --concurrency 'Worker threads (Envoy''s --concurrency)'
             cand --proxyLogLevel 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)'
+            cand --proxyComponentLogLevel 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy''s logger names (Istio''s --proxyComponentLogLevel, e.g. misc:error,router:debug)'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'
             cand --context 'Kubernetes configuration context'
