@@ -248,6 +248,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--interception-mode', '--interception-mode', [CompletionResultType]::ParameterName, 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Worker threads (Envoy''s --concurrency)')
             [CompletionResult]::new('--proxyLogLevel', '--proxyLogLevel', [CompletionResultType]::ParameterName, 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)')
+            [CompletionResult]::new('--proxyComponentLogLevel', '--proxyComponentLogLevel', [CompletionResultType]::ParameterName, 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy''s logger names (Istio''s --proxyComponentLogLevel, e.g. misc:error,router:debug)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')

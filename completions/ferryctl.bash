@@ -721,7 +721,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --kubeconfig --context --namespace --istioNamespace --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --kubeconfig --context --namespace --istioNamespace --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +764,10 @@ _ferryctl() {
                     return 0
                     ;;
                 --proxyLogLevel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxyComponentLogLevel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -235,6 +235,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --interception-mode 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)'
             cand --concurrency 'Worker threads (Envoy''s --concurrency)'
             cand --proxyLogLevel 'Log level: trace, debug, info, warning, error, critical, off (Envoy''s --proxyLogLevel)'
+            cand --proxyComponentLogLevel 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy''s logger names (Istio''s --proxyComponentLogLevel, e.g. misc:error,router:debug)'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'
             cand --context 'Kubernetes configuration context'

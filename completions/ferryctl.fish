@@ -158,6 +158,7 @@ REDIRECT\t''
 TPROXY\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l concurrency -d 'Worker threads (Envoy\'s --concurrency)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyLogLevel -d 'Log level: trace, debug, info, warning, error, critical, off (Envoy\'s --proxyLogLevel)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyComponentLogLevel -d 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy\'s logger names (Istio\'s --proxyComponentLogLevel, e.g. misc:error,router:debug)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -4,12 +4,14 @@
 //! NACKs what it cannot apply; [`server`] binds the listeners LDS names; [`forward`] carries a
 //! request through route matching ([`routes`], [`matcher`]), faults, redirects and forwarding
 //! to a [`cluster`] endpoint with retries, timeouts and mirrors; [`stats`] keeps Envoy's
-//! counters; [`admin`] serves Envoy's admin API.
+//! counters; [`admin`] serves Envoy's admin API; [`logging`] maps Envoy's
+//! logger names onto tracing targets.
 
 pub mod admin;
 pub mod cluster;
 pub mod dump;
 pub mod forward;
+pub mod logging;
 pub mod matcher;
 pub mod random;
 pub mod routes;

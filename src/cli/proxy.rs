@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::exit::Exit;
-use crate::proxy::admin::{self, AdminContext};
+use crate::proxy::admin::{self, AdminContext, CommandLine};
 use crate::proxy::dump::BootInfo;
+use crate::proxy::logging::{Level, LogControl, Loggers};
 use crate::proxy::server::Listeners;
 use crate::proxy::state::Shared;
 use crate::xds::client::{self, ClientConfig};
@@ -93,6 +94,10 @@ pub struct ProxyArgs {
     /// Log level: trace, debug, info, warning, error, critical, off (Envoy's --proxyLogLevel)
     #[arg(long = "proxyLogLevel", default_value = "warning")]
     pub proxy_log_level: String,
+    /// Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy's logger names
+    /// (Istio's --proxyComponentLogLevel, e.g. misc:error,router:debug)
+    #[arg(long = "proxyComponentLogLevel", default_value = "misc:error")]
+    pub proxy_component_log_level: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,43 +108,67 @@ enum ProxyError {
         "--proxyLogLevel: {0:?} is not one of trace, debug, info, warning, error, critical, off"
     )]
     LogLevel(String),
+    #[error(
+        "--proxyComponentLogLevel: {0:?} is not <logger>:<level>[,...] with Envoy's logger names \
+         (admin, config, connection, http, main, misc, router, upstream, ...) and levels"
+    )]
+    ComponentLogLevel(String),
     #[error("--concurrency must be at least 1")]
     Concurrency,
 }
 
-/// Envoy's level names as tracing filter directives.
-pub fn envoy_level(level: &str) -> Option<&'static str> {
-    Some(match level {
-        "trace" => "trace",
-        "debug" => "debug",
-        "info" => "info",
-        "warning" | "warn" => "warn",
-        "error" | "critical" => "error",
-        "off" => "off",
-        _ => return None,
-    })
+/// The loggers at the levels the flags ask for: `--proxyLogLevel` for all, then
+/// `--proxyComponentLogLevel` per logger (Envoy's `--log-level` and `--component-log-level`).
+fn loggers(args: &ProxyArgs) -> Result<Loggers, ProxyError> {
+    // Envoy's command line takes `warn` as well; its admin API does not.
+    let level = match args.proxy_log_level.as_str() {
+        "warn" => Level::Warning,
+        other => other
+            .parse()
+            .map_err(|_| ProxyError::LogLevel(args.proxy_log_level.clone()))?,
+    };
+    let mut loggers = Loggers::new(level);
+    loggers
+        .set_paths(&args.proxy_component_log_level)
+        .map_err(|_| ProxyError::ComponentLogLevel(args.proxy_component_log_level.clone()))?;
+    Ok(loggers)
 }
 
 pub fn run(args: &ProxyArgs) -> Result<Exit> {
     if args.concurrency == 0 {
         return Err(ProxyError::Concurrency.into());
     }
-    let level = envoy_level(&args.proxy_log_level)
-        .ok_or_else(|| ProxyError::LogLevel(args.proxy_log_level.clone()))?;
+    let loggers = loggers(args)?;
     let node = node(args)?;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(level).context("building the log filter")?,
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    let logging = Arc::new(init_tracing(loggers)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.concurrency)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, node))?;
+    runtime.block_on(serve(args, node, logging))?;
     Ok(Exit::Success)
+}
+
+/// Logs to stderr through a filter `/logging` can replace while the proxy runs.
+fn init_tracing(loggers: Loggers) -> Result<LogControl> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+    let filter = EnvFilter::try_new(loggers.directives()).context("building the log filter")?;
+    let (filter, handle) = reload::Layer::new(filter);
+    // Already set only when something else in this process installed one first (tests).
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+    Ok(LogControl::new(
+        loggers,
+        Box::new(move |directives| {
+            let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        }),
+    ))
 }
 
 fn node(args: &ProxyArgs) -> Result<Node> {
@@ -199,7 +228,7 @@ fn node(args: &ProxyArgs) -> Result<Node> {
     })
 }
 
-async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
+async fn serve(args: &ProxyArgs, node: Node, logging: Arc<LogControl>) -> Result<()> {
     let admin_listener = admin::bind(args.admin_address)
         .await
         .with_context(|| format!("binding the admin address {}", args.admin_address))?;
@@ -219,7 +248,7 @@ async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
         format!("http://{}", args.discovery_address)
     };
     let boot = BootInfo::new(node.clone());
-    let client = client::spawn(ClientConfig::new(address, node), shared.clone())
+    let client = client::spawn(ClientConfig::new(address, node.clone()), shared.clone())
         .context("starting the xDS client")?;
     let (quit_tx, mut quit_rx) = watch::channel(false);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -227,6 +256,13 @@ async fn serve(args: &ProxyArgs, node: Node) -> Result<()> {
         shared: shared.clone(),
         quit: quit_tx,
         boot,
+        node,
+        command_line: CommandLine {
+            concurrency: u32::try_from(args.concurrency).unwrap_or(u32::MAX),
+            log_level: args.proxy_log_level.clone(),
+            component_log_level: args.proxy_component_log_level.clone(),
+        },
+        logging,
     });
     let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
     tokio::select! {

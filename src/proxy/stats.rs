@@ -82,30 +82,34 @@ impl ClusterStats {
     }
 
     /// Every counter and gauge with its Envoy name suffix, in name order.
-    pub fn values(&self) -> Vec<(&'static str, i64)> {
-        let c = |c: &Counter| i64::try_from(c.get()).unwrap_or(i64::MAX);
+    pub fn values(&self) -> Vec<(&'static str, Kind, i64)> {
+        use Kind::{Counter as C, Gauge as G};
+        let c = counter_value;
         vec![
             (
                 "upstream_cx_connect_fail",
+                C,
                 c(&self.upstream_cx_connect_fail),
             ),
             (
                 "upstream_cx_none_healthy",
+                C,
                 c(&self.upstream_cx_none_healthy),
             ),
-            ("upstream_rq_1xx", c(&self.upstream_rq_1xx)),
-            ("upstream_rq_2xx", c(&self.upstream_rq_2xx)),
-            ("upstream_rq_3xx", c(&self.upstream_rq_3xx)),
-            ("upstream_rq_4xx", c(&self.upstream_rq_4xx)),
-            ("upstream_rq_5xx", c(&self.upstream_rq_5xx)),
-            ("upstream_rq_active", self.upstream_rq_active.get()),
+            ("upstream_rq_1xx", C, c(&self.upstream_rq_1xx)),
+            ("upstream_rq_2xx", C, c(&self.upstream_rq_2xx)),
+            ("upstream_rq_3xx", C, c(&self.upstream_rq_3xx)),
+            ("upstream_rq_4xx", C, c(&self.upstream_rq_4xx)),
+            ("upstream_rq_5xx", C, c(&self.upstream_rq_5xx)),
+            ("upstream_rq_active", G, self.upstream_rq_active.get()),
             (
                 "upstream_rq_per_try_timeout",
+                C,
                 c(&self.upstream_rq_per_try_timeout),
             ),
-            ("upstream_rq_retry", c(&self.upstream_rq_retry)),
-            ("upstream_rq_timeout", c(&self.upstream_rq_timeout)),
-            ("upstream_rq_total", c(&self.upstream_rq_total)),
+            ("upstream_rq_retry", C, c(&self.upstream_rq_retry)),
+            ("upstream_rq_timeout", C, c(&self.upstream_rq_timeout)),
+            ("upstream_rq_total", C, c(&self.upstream_rq_total)),
         ]
     }
 }
@@ -119,6 +123,96 @@ pub struct HostStats {
     pub rq_timeout: Counter,
     pub rq_active: Gauge,
     pub cx_connect_fail: Counter,
+}
+
+impl HostStats {
+    /// Envoy's host stats: its counters, then its gauges, each in Envoy's declaration order
+    /// (the order `/clusters?format=json` lists them). `cx_total` and `cx_active` stay 0: the
+    /// pooled HTTP client does not report its connections per host.
+    pub fn values(&self) -> Vec<(&'static str, Kind, i64)> {
+        use Kind::{Counter as C, Gauge as G};
+        let c = counter_value;
+        vec![
+            ("cx_connect_fail", C, c(&self.cx_connect_fail)),
+            ("cx_total", C, 0),
+            ("rq_error", C, c(&self.rq_error)),
+            ("rq_success", C, c(&self.rq_success)),
+            ("rq_timeout", C, c(&self.rq_timeout)),
+            ("rq_total", C, c(&self.rq_total)),
+            ("cx_active", G, 0),
+            ("rq_active", G, self.rq_active.get()),
+        ]
+    }
+}
+
+/// Counters only go up, gauges go up and down; Prometheus and `/clusters?format=json` say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// One stat as the admin API shows it: its full Envoy name, and the tag-extracted name and tags
+/// Envoy's default tag extractors would give it (what `/stats/prometheus` prints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    /// `cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_total`.
+    pub name: String,
+    pub kind: Kind,
+    pub value: i64,
+    /// `cluster.upstream_rq_total`.
+    pub tag_extracted_name: String,
+    /// `[("envoy.cluster_name", "outbound|9080||reviews.default.svc.cluster.local")]`.
+    pub tags: Vec<(&'static str, String)>,
+}
+
+impl Stat {
+    /// A stat without tags (`server.uptime`).
+    fn plain(name: &str, kind: Kind, value: i64) -> Stat {
+        Stat {
+            name: name.to_string(),
+            kind,
+            value,
+            tag_extracted_name: name.to_string(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// `<root>.<scope>.<stat>`, where the scope becomes the tag `tag` (Envoy's
+    /// `envoy.cluster_name`, `envoy.http_conn_manager_prefix`), and a `_<d>xx` suffix becomes
+    /// `envoy.response_code_class`, extracted first as Envoy's extractor list does.
+    fn scoped(
+        root: &str,
+        tag: &'static str,
+        scope: &str,
+        stat: &str,
+        kind: Kind,
+        value: i64,
+    ) -> Stat {
+        let mut tags = Vec::new();
+        let mut extracted = stat.to_string();
+        // `upstream_rq_2xx` → `upstream_rq_xx` with class 2.
+        if let Some(head) = stat.strip_suffix("xx")
+            && let Some(class) = head.chars().last().filter(char::is_ascii_digit)
+            && let Some(base) = head.get(..head.len() - 1)
+            && base.ends_with("rq_")
+        {
+            tags.push(("envoy.response_code_class", class.to_string()));
+            extracted = format!("{base}xx");
+        }
+        tags.push((tag, scope.to_string()));
+        Stat {
+            name: format!("{root}.{scope}.{stat}"),
+            kind,
+            value,
+            tag_extracted_name: format!("{root}.{extracted}"),
+            tags,
+        }
+    }
+}
+
+fn counter_value(c: &Counter) -> i64 {
+    i64::try_from(c.get()).unwrap_or(i64::MAX)
 }
 
 /// `http.<stat_prefix>.*`, per connection manager.
@@ -153,24 +247,25 @@ impl HttpStats {
     }
 
     /// Every stat with its Envoy name (relative to `http.<prefix>.`), in name order.
-    pub fn values(&self) -> Vec<(&'static str, i64)> {
-        let c = |c: &Counter| i64::try_from(c.get()).unwrap_or(i64::MAX);
+    pub fn values(&self) -> Vec<(&'static str, Kind, i64)> {
+        use Kind::{Counter as C, Gauge as G};
+        let c = counter_value;
         vec![
-            ("downstream_cx_active", self.downstream_cx_active.get()),
-            ("downstream_cx_total", c(&self.downstream_cx_total)),
-            ("downstream_rq_1xx", c(&self.downstream_rq_1xx)),
-            ("downstream_rq_2xx", c(&self.downstream_rq_2xx)),
-            ("downstream_rq_3xx", c(&self.downstream_rq_3xx)),
-            ("downstream_rq_4xx", c(&self.downstream_rq_4xx)),
-            ("downstream_rq_5xx", c(&self.downstream_rq_5xx)),
-            ("downstream_rq_active", self.downstream_rq_active.get()),
-            ("downstream_rq_total", c(&self.downstream_rq_total)),
-            ("fault.aborts_injected", c(&self.fault_aborts_injected)),
-            ("fault.delays_injected", c(&self.fault_delays_injected)),
-            ("no_cluster", c(&self.no_cluster)),
-            ("no_route", c(&self.no_route)),
-            ("rq_direct_response", c(&self.rq_direct_response)),
-            ("rq_redirect", c(&self.rq_redirect)),
+            ("downstream_cx_active", G, self.downstream_cx_active.get()),
+            ("downstream_cx_total", C, c(&self.downstream_cx_total)),
+            ("downstream_rq_1xx", C, c(&self.downstream_rq_1xx)),
+            ("downstream_rq_2xx", C, c(&self.downstream_rq_2xx)),
+            ("downstream_rq_3xx", C, c(&self.downstream_rq_3xx)),
+            ("downstream_rq_4xx", C, c(&self.downstream_rq_4xx)),
+            ("downstream_rq_5xx", C, c(&self.downstream_rq_5xx)),
+            ("downstream_rq_active", G, self.downstream_rq_active.get()),
+            ("downstream_rq_total", C, c(&self.downstream_rq_total)),
+            ("fault.aborts_injected", C, c(&self.fault_aborts_injected)),
+            ("fault.delays_injected", C, c(&self.fault_delays_injected)),
+            ("no_cluster", C, c(&self.no_cluster)),
+            ("no_route", C, c(&self.no_route)),
+            ("rq_direct_response", C, c(&self.rq_direct_response)),
+            ("rq_redirect", C, c(&self.rq_redirect)),
         ]
     }
 }
@@ -221,8 +316,8 @@ impl Stats {
         map.entry(stat_prefix.to_string()).or_default().clone()
     }
 
-    /// Every stat as `(envoy name, value)`, sorted by name: what `/stats` prints.
-    pub fn snapshot(&self) -> Vec<(String, i64)> {
+    /// Every stat, sorted by name: what `/stats` prints.
+    pub fn snapshot(&self) -> Vec<Stat> {
         let mut out = Vec::new();
         for (name, s) in self
             .clusters
@@ -230,8 +325,15 @@ impl Stats {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
         {
-            for (stat, v) in s.values() {
-                out.push((format!("cluster.{name}.{stat}"), v));
+            for (stat, kind, v) in s.values() {
+                out.push(Stat::scoped(
+                    "cluster",
+                    "envoy.cluster_name",
+                    name,
+                    stat,
+                    kind,
+                    v,
+                ));
             }
         }
         for (prefix, s) in self
@@ -240,49 +342,95 @@ impl Stats {
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
         {
-            for (stat, v) in s.values() {
-                out.push((format!("http.{prefix}.{stat}"), v));
+            for (stat, kind, v) in s.values() {
+                out.push(Stat::scoped(
+                    "http",
+                    "envoy.http_conn_manager_prefix",
+                    prefix,
+                    stat,
+                    kind,
+                    v,
+                ));
             }
         }
-        let c = |c: &Counter| i64::try_from(c.get()).unwrap_or(i64::MAX);
         for (name, v) in [
             (
                 "cluster_manager.cds.update_rejected",
-                c(&self.cds_update_rejected),
+                &self.cds_update_rejected,
             ),
             (
                 "cluster_manager.cds.update_success",
-                c(&self.cds_update_success),
+                &self.cds_update_success,
             ),
             (
                 "cluster_manager.eds.update_rejected",
-                c(&self.eds_update_rejected),
+                &self.eds_update_rejected,
             ),
             (
                 "cluster_manager.eds.update_success",
-                c(&self.eds_update_success),
+                &self.eds_update_success,
             ),
-            (
-                "http_route.rds.update_rejected",
-                c(&self.rds_update_rejected),
-            ),
-            ("http_route.rds.update_success", c(&self.rds_update_success)),
+            ("http_route.rds.update_rejected", &self.rds_update_rejected),
+            ("http_route.rds.update_success", &self.rds_update_success),
             (
                 "listener_manager.lds.update_rejected",
-                c(&self.lds_update_rejected),
+                &self.lds_update_rejected,
             ),
             (
                 "listener_manager.lds.update_success",
-                c(&self.lds_update_success),
-            ),
-            (
-                "server.uptime",
-                i64::try_from(self.started.elapsed().as_secs()).unwrap_or(i64::MAX),
+                &self.lds_update_success,
             ),
         ] {
-            out.push((name.to_string(), v));
+            out.push(Stat::plain(name, Kind::Counter, counter_value(v)));
         }
-        out.sort();
+        out.push(Stat::plain(
+            "server.uptime",
+            Kind::Gauge,
+            i64::try_from(self.started.elapsed().as_secs()).unwrap_or(i64::MAX),
+        ));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_carry_kind_and_envoys_tags() {
+        let stats = Stats::default();
+        let c = stats.cluster("outbound|9080||reviews.default.svc.cluster.local");
+        c.upstream_rq_total.inc();
+        c.response(200);
+        let all = stats.snapshot();
+        let find = |name: &str| {
+            all.iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{name} missing"))
+        };
+        let total =
+            find("cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_total");
+        assert_eq!((total.kind, total.value), (Kind::Counter, 1));
+        assert_eq!(total.tag_extracted_name, "cluster.upstream_rq_total");
+        assert_eq!(
+            total.tags,
+            [(
+                "envoy.cluster_name",
+                "outbound|9080||reviews.default.svc.cluster.local".to_string()
+            )]
+        );
+        let ok = find("cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_2xx");
+        assert_eq!(ok.tag_extracted_name, "cluster.upstream_rq_xx");
+        assert_eq!(ok.tags[0], ("envoy.response_code_class", "2".to_string()));
+        let active =
+            find("cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_active");
+        assert_eq!(active.kind, Kind::Gauge);
+        assert_eq!(find("server.uptime").kind, Kind::Gauge);
+        assert!(find("server.uptime").tags.is_empty());
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
     }
 }

@@ -66,6 +66,23 @@ impl Process {
         }
     }
 
+    /// The stderr lines before the first one containing `needle` (which is consumed too).
+    fn lines_until(&self, needle: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut before = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line containing {needle:?} after {before:?}"));
+            if line.contains(needle) {
+                return before;
+            }
+            before.push(line);
+        }
+    }
+
     /// Stops the process with SIGTERM and waits for it.
     fn terminate(mut self) {
         let pid = self.child.id().to_string();
@@ -246,6 +263,11 @@ fn count(counts: &BTreeMap<String, usize>, key: &str) -> usize {
 
 /// A GET against an HTTP/1.1 debug or admin endpoint, blocking.
 fn admin_get(addr: &str, path: &str) -> (u16, String) {
+    admin_request(addr, "GET", path)
+}
+
+/// A request without a body against an HTTP/1.1 debug or admin endpoint, blocking.
+fn admin_request(addr: &str, method: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
         return (0, String::new());
@@ -253,7 +275,7 @@ fn admin_get(addr: &str, path: &str) -> (u16, String) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
@@ -407,6 +429,8 @@ async fn gateway_routes_the_seed_config() {
         .map(|r| r.status().as_u16())
         .unwrap_or(0);
     assert_eq!(status, 404);
+
+    admin_api_after_traffic(&proxy, &admin, v1, &client, http_port).await;
 
     // Weights edited in the directory: the proxy ACKs the new routes within a second.
     let (_, acked_before) = acked_rds(&debug).expect("the router in syncz");
@@ -909,4 +933,63 @@ async fn sidecar_without_capture_routes_outbound_calls_by_the_mesh_virtual_servi
     }
     // p = 0.1, n = 500: sd 6.7; ±5 sd.
     assert!((17..=83).contains(&v3_hits), "{v3_hits}");
+}
+
+/// Envoy's admin API on the gateway that just served the splits above: endpoint counters in
+/// `/clusters`, Envoy's Prometheus names, and log levels changed at run time.
+async fn admin_api_after_traffic(
+    proxy: &Process,
+    admin: &str,
+    v1: SocketAddr,
+    client: &HttpClient,
+    http_port: u16,
+) {
+    let (code, clusters) = admin_get(admin, "/clusters");
+    assert_eq!(code, 200);
+    let prefix = format!(
+        "outbound|9080|v1|reviews.default.svc.cluster.local::127.0.0.1:{}::rq_total::",
+        v1.port()
+    );
+    let total: u64 = clusters
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix} line in\n{clusters}"));
+    assert!(total > 0, "v1 served the 90 % share");
+    let (code, prom) = admin_get(admin, "/stats/prometheus");
+    assert_eq!(code, 200);
+    assert!(
+        prom.lines().any(|l| l.starts_with(
+            "envoy_cluster_upstream_rq_total{envoy_cluster_name=\"outbound|9080|v1|reviews.default.svc.cluster.local\"} "
+        )),
+        "{prom}"
+    );
+
+    // Debug for every logger: the router logs each request.
+    assert_eq!(
+        admin_get(admin, "/logging?level=debug").0,
+        405,
+        "POST only, as Envoy"
+    );
+    let (code, body) = admin_request(admin, "POST", "/logging?level=debug");
+    assert_eq!(code, 200);
+    assert!(body.starts_with("active loggers:\n") && body.contains("  router: debug\n"));
+    assert_eq!(get(client, http_port, "/reviews/1", &[]).await.0, 200);
+    proxy.lines_until("request done");
+
+    // Back to warning: the change is the last line logged at info, then requests are quiet
+    // up to a line logged at error (a GET on a POST-only path).
+    let (code, body) = admin_request(admin, "POST", "/logging?level=warning");
+    assert_eq!(code, 200);
+    assert!(body.contains("  router: warning\n"));
+    proxy.lines_until("change all log levels: level='warning'");
+    for _ in 0..5 {
+        assert_eq!(get(client, http_port, "/reviews/1", &[]).await.0, 200);
+    }
+    assert_eq!(admin_get(admin, "/quitquitquit").0, 405);
+    let quiet = proxy.lines_until("mutates state, method=GET rather than POST");
+    assert!(
+        quiet.iter().all(|l| !l.contains("request done")),
+        "{quiet:#?}"
+    );
 }
