@@ -14,6 +14,7 @@
 //! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
 
 pub mod accepted;
+pub mod dependency;
 pub mod export;
 pub mod mesh;
 pub mod normalize;

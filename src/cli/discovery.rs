@@ -2,7 +2,7 @@
 //! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
 //! when the directory changes, and answers istiod's debug endpoints.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -20,7 +20,8 @@ use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::config::source::{self, Input, LoadOptions};
 use crate::config::store::Store;
-use crate::discovery::translate::PortMapping;
+use crate::discovery::dependency::{self, Digest, ObjectKey, SidecarView};
+use crate::discovery::translate::{PortMapping, scope};
 use crate::discovery::{
     MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
 };
@@ -335,6 +336,8 @@ struct Loaded {
     objects: Vec<(String, String)>,
     parse_errors: Vec<String>,
     generation: u64,
+    /// Each object's digest, to tell which proxies the next reload can affect.
+    digests: HashMap<ObjectKey, Digest>,
 }
 
 /// The proxies that see the same config share one snapshot: istiod computes config from these.
@@ -387,6 +390,7 @@ impl DirSource {
             objects: Vec::new(),
             parse_errors: Vec::new(),
             generation: 0,
+            digests: HashMap::new(),
         };
         DirSource {
             dir,
@@ -441,6 +445,7 @@ impl DirSource {
                 )
             })
             .collect();
+        let digests = dependency::digests(&loaded.resources);
         let init = Instant::now();
         let push = PushContext::new(&Store::new(loaded.resources), self.mesh.clone());
         self.push_context_init.observe_duration(init.elapsed());
@@ -458,7 +463,8 @@ impl DirSource {
                 *counts.entry(key).or_default() += 1;
             }
         }
-        let generation = self.current().generation + 1;
+        let old = self.current();
+        let generation = old.generation + 1;
         {
             let mut times = self
                 .change_times
@@ -469,21 +475,86 @@ impl DirSource {
             }
             times.push_back((generation, started));
         }
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Loaded {
+        let new = Arc::new(Loaded {
             push: Arc::new(push),
             fingerprint: fingerprint.clone(),
             objects,
             parse_errors,
             generation,
+            digests,
         });
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
         {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let current = std::mem::take(&mut cache.current);
+            let (kept, stale) = self.split_unaffected(current, &old, &new);
+            cache.current = kept;
             // Merged rather than replaced: a proxy whose snapshot was not recomputed since an
             // older reload still reuses what it was last sent.
-            let current = std::mem::take(&mut cache.current);
-            cache.previous.extend(current);
+            cache.previous.extend(stale);
         }
         self.raw.send_replace(generation);
+    }
+
+    /// Splits the cached snapshots into those the reload from `old` to `new` cannot have
+    /// changed (kept as they are, so those proxies are neither translated again nor pushed)
+    /// and the rest. Only sidecars are kept: gateways are few and see everything.
+    fn split_unaffected(
+        &self,
+        current: HashMap<ProxyKey, Arc<Snapshot>>,
+        old: &Loaded,
+        new: &Loaded,
+    ) -> (
+        HashMap<ProxyKey, Arc<Snapshot>>,
+        HashMap<ProxyKey, Arc<Snapshot>>,
+    ) {
+        let changes = dependency::changed(&old.digests, &new.digests);
+        let mut hosts: HashMap<&str, BTreeSet<String>> = HashMap::new();
+        for push in [&old.push, &new.push] {
+            for s in push.registry().services() {
+                hosts
+                    .entry(s.namespace.as_str())
+                    .or_default()
+                    .insert(s.hostname.clone());
+            }
+        }
+        let hosts_in = |ns: &str| hosts.get(ns).cloned().unwrap_or_default();
+        let root = self.mesh.root_namespace.as_str();
+        let mut kept = HashMap::new();
+        let mut stale = HashMap::new();
+        for (key, snapshot) in current {
+            let unaffected = !key.router && {
+                let proxy = Proxy {
+                    role: Role::Sidecar,
+                    namespace: key.namespace.clone(),
+                    labels: key.labels.clone(),
+                    ip: Some(key.ip),
+                };
+                let imported = scope::imported_namespaces(&old.push, &proxy);
+                let cluster_hosts: BTreeSet<String> = snapshot
+                    .of(TypeUrl::Cluster)
+                    .resources()
+                    .keys()
+                    .filter_map(|name| dependency::cluster_host(name))
+                    .map(str::to_string)
+                    .collect();
+                let view = SidecarView {
+                    namespace: &key.namespace,
+                    ip: key.ip.to_string(),
+                    imported: imported.as_ref(),
+                    cluster_hosts: &cluster_hosts,
+                };
+                !changes
+                    .iter()
+                    .any(|c| dependency::affects(c, &view, root, &hosts_in))
+            };
+            if unaffected {
+                kept.insert(key, snapshot);
+            } else {
+                stale.insert(key, snapshot);
+            }
+        }
+        (kept, stale)
     }
 
     fn key(node: &NodeInfo) -> ProxyKey {
@@ -576,11 +647,11 @@ impl SnapshotSource for DirSource {
         // Only cache it if no reload happened meanwhile; otherwise the next change signal
         // recomputes it from the new config.
         if self.current().generation == loaded.generation {
-            self.cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .current
-                .insert(key, snapshot.clone());
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            // The snapshot it was built from is no longer needed: its versions live on in
+            // this one.
+            cache.previous.remove(&key);
+            cache.current.insert(key, snapshot.clone());
         }
         snapshot
     }

@@ -3,6 +3,8 @@
 //! it (`egress.hosts`), plus the DestinationRule that governs each host. Everything the proxy
 //! receives is built from this view, so a narrow Sidecar shrinks every resource type at once.
 
+use std::collections::BTreeSet;
+
 use crate::config::networking as net;
 use crate::config::types::selects;
 use crate::discovery::accepted::Config;
@@ -247,6 +249,31 @@ fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<ne
     selected
         .or_else(|| default_in(ns))
         .or_else(|| default_in(&push.mesh().root_namespace))
+}
+
+/// The namespaces whose config a sidecar imports, from its Sidecar's egress hosts; `None` when it
+/// may import any namespace (no Sidecar, or a `*/…` host). Routers import everything.
+pub fn imported_namespaces(push: &PushContext, proxy: &Proxy) -> Option<BTreeSet<String>> {
+    if proxy.role == Role::Router {
+        return None;
+    }
+    let sidecar = sidecar_for(push, proxy)?;
+    let mut out = BTreeSet::new();
+    for egress in &sidecar.spec.egress {
+        for entry in &egress.hosts {
+            match entry.split_once('/').map(|(ns, _)| ns) {
+                Some("*") | None => return None,
+                Some("~") => {}
+                Some(".") => {
+                    out.insert(proxy.namespace.clone());
+                }
+                Some(ns) => {
+                    out.insert(ns.to_string());
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Whether `egress.hosts` (`ns/host`, normalized) import `host` of namespace `ns`.
