@@ -23,8 +23,13 @@ fn main() {
     println!("cargo:rustc-env=FERRY_GIT_REVISION={revision}");
     println!("cargo:rustc-env=FERRY_BUILD_STATUS={status}");
     println!("cargo:rustc-env=FERRY_RUSTC_VERSION={rustc_version}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    // Ask git where HEAD and the index live: in a worktree `.git` is a file, and watching a
+    // path that does not exist reruns this script, and so recompiles the crate, on every build.
+    for file in ["HEAD", "index"] {
+        let path = run("git", &["rev-parse", "--git-path", file])
+            .unwrap_or_else(|| format!(".git/{file}"));
+        println!("cargo:rerun-if-changed={path}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     config_dump_descriptors();
 }

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Benchmark: the router proxy (`ferryctl proxy router --concurrency 1`) in front of a local
+# nginx serving a 1 KB file, against the direct call and against nginx as a reverse proxy (one
+# worker, keep-alive upstream pool, HTTP/1.1 upstream). Everything runs on 127.0.0.1 with
+# ephemeral ports in a temp dir; every process started here is stopped on exit.
+#   latency:    benches/proxy_load.rs, open loop at 1,000 rps over 4 keep-alive connections per
+#               target, direct/ferry/nginx taking turns in 1 s slices so background load hits all
+#   saturation: wrk -t1 -c32 against each proxy; the proxy pinned to core 0, wrk and the backend
+#               to core 1; requests/s per core = requests/s / the proxy's CPU use (utime+stime)
+#   memory:     ferry's VmRSS once configured and idle, VmHWM after all the load
+# Bars (issue "proxy overhead"): added P50 ≤ 0.1 ms and P99 ≤ 0.25 ms over the direct call;
+# requests/s per core ≥ nginx's; RSS ≤ 20 MB idle and ≤ 50 MB peak.
+#   bash benches/proxy.sh           # 10 s per latency target, 10 s per wrk run
+#   bash benches/proxy.sh --quick   # 3 s per latency target, 4 s per wrk run (CI)
+#   bash benches/proxy.sh --check   # also exit non-zero when a bar is missed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=10; wrk_seconds=10; check=0
+for a in "$@"; do
+  case "$a" in
+    --quick) seconds=3; wrk_seconds=4 ;;
+    --check) check=1 ;;
+  esac
+done
+script_start=$EPOCHREALTIME
+
+# nginx (backend and reference proxy) and wrk (saturation load), from Debian, when absent.
+if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq nginx-light wrk; } >/dev/null 2>&1 ||
+    { echo "installing nginx-light and wrk failed" >&2; exit 1; }
+fi
+nginx=$(command -v nginx)
+
+cargo build --release --locked --quiet
+bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
+# The load generator's executable, as cargo reports it (its file name carries a hash).
+load=$(cargo bench --locked --quiet --no-run --bench proxy_load --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "proxy_load" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$load" ] || { echo "building benches/proxy_load.rs failed" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The proxies get core 0, the backend and the load core 1 (when there are two).
+if [ "$(nproc)" -ge 2 ]; then proxy_cpu=0; load_cpu=1; else proxy_cpu=0; load_cpu=0; fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # what, command...: retry for 30 s
+  local what=$1; shift
+  for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "timed out waiting for $what" >&2; exit 1
+}
+http_ok() { # url [host body-file]: 200 (with exactly that body)
+  python3 - "$@" <<'EOF'
+import sys, urllib.request
+url, host, want = (sys.argv[1:] + [None, None])[:3]
+req = urllib.request.Request(url, headers={"Host": host} if host else {})
+body = urllib.request.urlopen(req, timeout=2).read()
+sys.exit(0 if want is None or body == open(want, "rb").read() else 1)
+EOF
+}
+kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+host=bench.example.com
+backend_port=$(free_port); nginx_port=$(free_port); gateway_port=$(free_port)
+mkdir -p "$work/www" "$work/tmp" "$work/config"
+head -c 1024 /dev/urandom | base64 -w 64 | head -c 1024 >"$work/www/1k.html"
+
+nginx_conf() { # name port server-body
+  cat >"$work/$1.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/$1.pid;
+error_log $work/$1.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/tmp/$1-body;
+  proxy_temp_path $work/tmp/$1-proxy;
+  fastcgi_temp_path $work/tmp/$1-fastcgi;
+  uwsgi_temp_path $work/tmp/$1-uwsgi;
+  scgi_temp_path $work/tmp/$1-scgi;
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
+  $3
+  server {
+    listen 127.0.0.1:$2;
+    $4
+  }
+}
+EOF
+}
+nginx_conf backend "$backend_port" "" "root $work/www;"
+nginx_conf nginx-proxy "$nginx_port" "upstream backend { server 127.0.0.1:$backend_port; keepalive 64; keepalive_requests 10000000; }" \
+  'location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; }'
+taskset -c "$load_cpu" "$nginx" -e "$work/backend.log" -p "$work" -c "$work/backend.conf" &
+pids+=($!)
+taskset -c "$proxy_cpu" "$nginx" -e "$work/nginx-proxy.log" -p "$work" -c "$work/nginx-proxy.conf" &
+nginx_pid=$!; pids+=("$nginx_pid")
+
+# Ferry: a Gateway on the gateway port, a VirtualService for the bench host bound to it, and
+# the backend registered by ServiceEntry + WorkloadEntry (the shape of tests/it/mesh.rs).
+cat >"$work/config/bench.yaml" <<EOF
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: bench-gateway
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: $gateway_port
+      name: http
+      protocol: HTTP
+    hosts:
+    - "$host"
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: bench
+  namespace: default
+spec:
+  hosts:
+  - "$host"
+  gateways:
+  - bench-gateway
+  http:
+  - route:
+    - destination:
+        host: bench.default.svc.cluster.local
+        port:
+          number: 80
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: bench
+  namespace: default
+spec:
+  hosts:
+  - bench.default.svc.cluster.local
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: 80
+    name: http
+    protocol: HTTP
+  workloadSelector:
+    labels:
+      app: bench
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: bench
+  namespace: default
+spec:
+  address: 127.0.0.1
+  ports:
+    http: $backend_port
+  labels:
+    app: bench
+EOF
+# The control plane shares the load's core: it is idle once the proxy is configured.
+taskset -c "$load_cpu" "$bin" discovery --config-dir "$work/config" --grpcAddr 127.0.0.1:0 \
+  --monitoringAddr 127.0.0.1:0 2>"$work/discovery.log" &
+pids+=($!)
+wait_for "the control plane" grep -q 'xDS (ADS) on ' "$work/discovery.log"
+xds=$(sed -n 's/.*xDS (ADS) on \([^,]*\),.*/\1/p' "$work/discovery.log")
+taskset -c "$proxy_cpu" "$bin" proxy router --discovery-address "$xds" --admin-address 127.0.0.1:0 \
+  --concurrency 1 2>"$work/proxy.log" &
+ferry_pid=$!; pids+=("$ferry_pid")
+wait_for "the proxy's admin address" grep -q 'admin on ' "$work/proxy.log"
+admin=$(sed -n 's/.*admin on \([^,]*\),.*/\1/p' "$work/proxy.log")
+wait_for "the proxy to be ready" http_ok "http://$admin/ready"
+
+direct=http://127.0.0.1:$backend_port/1k.html
+ferry=http://127.0.0.1:$gateway_port/1k.html
+via_nginx=http://127.0.0.1:$nginx_port/1k.html
+wait_for "the backend" http_ok "$direct" "$host" "$work/www/1k.html"
+wait_for "nginx as proxy" http_ok "$via_nginx" "$host" "$work/www/1k.html"
+wait_for "ferry to route $host with the 1 KB body" http_ok "$ferry" "$host" "$work/www/1k.html"
+sleep 1
+rss_idle=$(kb "$ferry_pid" VmRSS)
+
+# Latency at a fixed 1,000 rps, the three targets in turns within one run.
+taskset -c "$load_cpu" "$load" --rate 1000 --duration "$seconds" --connections 4 --host "$host" \
+  --expect-body "$work/www/1k.html" \
+  --target "direct=$direct" --target "ferry=$ferry" --target "nginx=$via_nginx" >"$work/latency"
+field() { # target key
+  awk -v t="target=$1" -v k="$2" '$1 == t { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$work/latency"
+}
+
+# Saturation: wrk against each proxy; CPU use of the proxy process over the same wall time.
+saturate() { # url pid -> "rps cpu_fraction non2xx"
+  local url=$1 pid=$2 t0 t1 c0 c1 out rps non2xx ticks
+  ticks=$(getconf CLK_TCK)
+  c0=$(cpu_ticks "$pid"); t0=$EPOCHREALTIME
+  out=$(taskset -c "$load_cpu" wrk -t1 -c32 -d"${wrk_seconds}s" -H "Host: $host" "$url")
+  t1=$EPOCHREALTIME; c1=$(cpu_ticks "$pid")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx|Socket errors/ {n++} END {print n+0}' <<<"$out")
+  awk -v r="$rps" -v c=$((c1 - c0)) -v hz="$ticks" -v w="$(awk "BEGIN{print $t1 - $t0}")" -v e="$non2xx" \
+    'BEGIN { printf "%.0f %.3f %d\n", r, c / hz / w, e }'
+}
+read -r ferry_rps ferry_cpu ferry_err < <(saturate "$ferry" "$ferry_pid")
+read -r nginx_rps nginx_cpu nginx_err < <(saturate "$via_nginx" "$nginx_pid")
+rss_peak=$(kb "$ferry_pid" VmHWM)
+rss_after=$(kb "$ferry_pid" VmRSS)
+
+per_core() { awk -v r="$1" -v c="$2" 'BEGIN { printf "%.0f", (c > 0) ? r / c : 0 }'; }
+ferry_core=$(per_core "$ferry_rps" "$ferry_cpu"); nginx_core=$(per_core "$nginx_rps" "$nginx_cpu")
+add() { awk -v a="$(field "$1" "$3")" -v b="$(field "$2" "$3")" 'BEGIN { printf "%.1f", a - b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+add50=$(add ferry direct p50_us); add99=$(add ferry direct p99_us)
+nadd50=$(add nginx direct p50_us); nadd99=$(add nginx direct p99_us)
+errors=$(( $(field direct errors) + $(field ferry errors) + $(field nginx errors) ))
+runtime=$(awk "BEGIN{printf \"%.0f\", $EPOCHREALTIME - $script_start}")
+
+printf 'proxy benchmark (%s cores, load %s; 1 KB responses from nginx on 127.0.0.1)\n' "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  latency at 1,000 rps, %d s per target, µs:   P50      P90      P99      max  errors\n' "$seconds"
+for t in direct ferry nginx; do
+  printf '    %-40s %8s %8s %8s %8s %7s\n' "$t" "$(field $t p50_us)" "$(field $t p90_us)" "$(field $t p99_us)" "$(field $t max_us)" "$(field $t errors)"
+done
+printf '  added over direct: ferry P50 +%s µs, P99 +%s µs (bars +100, +250); nginx P50 +%s µs, P99 +%s µs\n' "$add50" "$add99" "$nadd50" "$nadd99"
+printf '  ferry/direct P50 %s×, P99 %s×; ferry/nginx P50 %s×, P99 %s×\n' \
+  "$(ratio "$(field ferry p50_us)" "$(field direct p50_us)")" "$(ratio "$(field ferry p99_us)" "$(field direct p99_us)")" \
+  "$(ratio "$(field ferry p50_us)" "$(field nginx p50_us)")" "$(ratio "$(field ferry p99_us)" "$(field nginx p99_us)")"
+printf '  saturation (wrk -t1 -c32 -d%ss, proxy on cpu %s):\n' "$wrk_seconds" "$proxy_cpu"
+printf '    ferry: %7s req/s at %5.1f%% CPU = %7s req/s per core (%s wrk errors)\n' "$ferry_rps" "$(awk "BEGIN{print $ferry_cpu * 100}")" "$ferry_core" "$ferry_err"
+printf '    nginx: %7s req/s at %5.1f%% CPU = %7s req/s per core (%s wrk errors)\n' "$nginx_rps" "$(awk "BEGIN{print $nginx_cpu * 100}")" "$nginx_core" "$nginx_err"
+printf '    ferry/nginx per core: %s (bar ≥ 1.00)\n' "$(ratio "$ferry_core" "$nginx_core")"
+printf '  ferry RSS: idle %.1f MB (bar 20), peak %.1f MB (bar 50), after load %.1f MB\n' \
+  "$(awk "BEGIN{print $rss_idle/1024}")" "$(awk "BEGIN{print $rss_peak/1024}")" "$(awk "BEGIN{print $rss_after/1024}")"
+printf '  runtime %s s\n' "$runtime"
+if [ "$errors" -ne 0 ] || [ "$ferry_err" -ne 0 ] || [ "$nginx_err" -ne 0 ]; then
+  echo "requests failed (see above)" >&2; exit 1
+fi
+if [ "$check" = 1 ]; then
+  awk "BEGIN{exit !($add50 <= 100 && $add99 <= 250 && $ferry_core >= $nginx_core && $rss_idle <= 20480 && $rss_peak <= 51200)}" ||
+    { echo "benchmark bars missed" >&2; exit 1; }
+fi
