@@ -32,15 +32,20 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
 fi
 nginx=$(command -v nginx)
 
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
-# The load generator's executable, as cargo reports it (its file name carries a hash).
-load=$(cargo bench --locked --quiet --no-run --bench proxy_load --message-format=json 2>/dev/null |
+# One build: `cargo bench` builds the load generator and ferryctl (with the bench profile's
+# features; a separate `cargo build --release` would rebuild the crate with other features).
+# Both executables as cargo reports them (the generator's name carries a hash).
+artifacts=$(cargo bench --locked --quiet --no-run --bench proxy_load --message-format=json 2>/dev/null)
+exe() {
   python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "proxy_load" and m.get("executable"):
-        print(m["executable"])')
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$1" <<<"$artifacts"
+}
+bin=$(exe ferryctl)
+load=$(exe proxy_load)
+[ -x "$bin" ] || { echo "building ferryctl failed" >&2; exit 1; }
 [ -x "$load" ] || { echo "building benches/proxy_load.rs failed" >&2; exit 1; }
 
 work=$(mktemp -d)

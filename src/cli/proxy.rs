@@ -141,11 +141,18 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
     let loggers = loggers(args)?;
     let node = node(args)?;
     let logging = Arc::new(init_tracing(loggers)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.concurrency)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    // One worker is one event loop, as an Envoy worker: no cross-thread wake-ups per request.
+    let runtime = if args.concurrency == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.concurrency)
+            .enable_all()
+            .build()
+    }
+    .context("starting the async runtime")?;
     runtime.block_on(serve(args, node, logging))?;
     Ok(Exit::Success)
 }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
@@ -153,15 +154,20 @@ async fn route_request(
             redirect_response(redirect, route, &scheme, &authority, &path_and_query)
         }
         Action::Forward(forward) => {
-            let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(e) => {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some()
-                    {
-                        return local_reply(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+            // Most requests have no body: nothing to wait for.
+            let body = if body.is_end_stream() {
+                Bytes::new()
+            } else {
+                match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(e) => {
+                        if e.downcast_ref::<http_body_util::LengthLimitError>()
+                            .is_some()
+                        {
+                            return local_reply(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+                        }
+                        return local_reply(StatusCode::BAD_REQUEST, "");
                     }
-                    return local_reply(StatusCode::BAD_REQUEST, "");
                 }
             };
             let downstream = Downstream {
@@ -241,7 +247,7 @@ async fn forward_request(
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
     };
     // The upstream request's headers and path, built once for every attempt.
-    let mut headers = down.headers.clone();
+    let mut headers = down.headers;
     for h in &HOP_BY_HOP {
         headers.remove(h);
     }
