@@ -21,7 +21,7 @@ use crate::cli::version::BUILD;
 use crate::config::source::{self, Input, LoadOptions};
 use crate::config::store::Store;
 use crate::discovery::dependency::{self, Digest, ObjectKey, SidecarView};
-use crate::discovery::translate::{PortMapping, scope};
+use crate::discovery::translate::{self as translation, PortMapping, scope};
 use crate::discovery::{
     MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
 };
@@ -375,6 +375,9 @@ struct Cache {
     /// The snapshots of the config before the last reload, so a rebuilt one keeps the versions
     /// of resources that did not change (`build_reusing`) and only changed types are pushed.
     previous: HashMap<ProxyKey, Arc<Snapshot>>,
+    /// Per generation, capture mode and outbound signature: the first sidecar's snapshot,
+    /// whose outbound resources the others with that signature share.
+    shared: HashMap<(u64, bool, translation::OutboundSignature), Arc<Snapshot>>,
 }
 
 impl DirSource {
@@ -489,6 +492,7 @@ impl DirSource {
             let current = std::mem::take(&mut cache.current);
             let (kept, stale) = self.split_unaffected(current, &old, &new);
             cache.current = kept;
+            cache.shared.retain(|(g, _, _), _| *g >= generation);
             // Merged rather than replaced: a proxy whose snapshot was not recomputed since an
             // older reload still reuses what it was last sent.
             cache.previous.extend(stale);
@@ -577,7 +581,7 @@ impl DirSource {
         }
     }
 
-    fn build(&self, key: &ProxyKey, push: &PushContext) -> Snapshot {
+    fn build(&self, key: &ProxyKey, push: &PushContext, generation: u64) -> Snapshot {
         let proxy = Proxy {
             role: if key.router {
                 Role::Router
@@ -597,13 +601,45 @@ impl DirSource {
             },
             bind_outbound_listeners: key.no_capture,
         };
-        let config = translate(push, &proxy, &opts);
+        let signature = translation::outbound_signature(push, &proxy)
+            .map(|sig| (generation, key.no_capture, sig));
+        let shared = signature.as_ref().and_then(|sig| {
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .shared
+                .get(sig)
+                .cloned()
+        });
         let mut builder = Snapshot::builder();
         let add = |r: Result<_, crate::xds::types::TypesError>| {
             if let Err(e) = r {
                 eprintln!("ferryctl discovery: dropping a resource: {e}");
             }
         };
+        if let Some(shared) = shared {
+            // Another sidecar with this outbound signature was translated in this generation:
+            // its outbound resources are this one's too; only the inbound side is translated.
+            let (clusters, virtual_inbound) = translation::translate_inbound(push, &proxy);
+            for t in [
+                TypeUrl::Listener,
+                TypeUrl::RouteConfiguration,
+                TypeUrl::Cluster,
+                TypeUrl::ClusterLoadAssignment,
+            ] {
+                for r in shared.of(t).resources().values() {
+                    if !translation::is_inbound(r.name()) {
+                        add(builder.add(r.clone()).map(|_| ()));
+                    }
+                }
+            }
+            for c in clusters {
+                add(builder.add_message(c).map(|_| ()));
+            }
+            add(builder.add_message(virtual_inbound).map(|_| ()));
+            return self.finish(key, builder);
+        }
+        let config = translate(push, &proxy, &opts);
         for l in config.listeners {
             add(builder.add_message(l).map(|_| ()));
         }
@@ -616,6 +652,19 @@ impl DirSource {
         for e in config.endpoints {
             add(builder.add_message(e).map(|_| ()));
         }
+        let snapshot = self.finish(key, builder);
+        if let Some(sig) = signature {
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .shared
+                .insert(sig, Arc::new(snapshot.clone()));
+        }
+        snapshot
+    }
+
+    /// The snapshot of `builder`, keeping the versions of what `key` was sent before.
+    fn finish(&self, key: &ProxyKey, builder: crate::xds::types::SnapshotBuilder) -> Snapshot {
         let previous = self
             .cache
             .lock()
@@ -643,7 +692,7 @@ impl SnapshotSource for DirSource {
         {
             return s.clone();
         }
-        let snapshot = Arc::new(self.build(&key, &loaded.push));
+        let snapshot = Arc::new(self.build(&key, &loaded.push, loaded.generation));
         // Only cache it if no reload happened meanwhile; otherwise the next change signal
         // recomputes it from the new config.
         if self.current().generation == loaded.generation {

@@ -168,6 +168,63 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
     out
 }
 
+/// What a sidecar's config depends on besides its namespace and its own service instances:
+/// the Sidecar that applies to it, and which label-dependent rules select it. Sidecars with the
+/// same signature (and capture mode) have the same outbound config, so it is translated once
+/// and only [`translate_inbound`] runs per proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OutboundSignature {
+    namespace: String,
+    sidecar: Option<(String, String)>,
+    /// Per `match` with `sourceLabels` (in config order): whether it selects the proxy.
+    source_labels: Vec<bool>,
+    /// Per DestinationRule with a workload selector in the proxy's namespace: whether it does.
+    rule_selectors: Vec<bool>,
+}
+
+/// The [`OutboundSignature`] of a sidecar; `None` for routers (their Gateways select by labels
+/// throughout, and there are few of them).
+pub fn outbound_signature(push: &PushContext, proxy: &Proxy) -> Option<OutboundSignature> {
+    if proxy.role != Role::Sidecar {
+        return None;
+    }
+    let source_labels = push
+        .virtual_services()
+        .iter()
+        .flat_map(|vs| vs.spec.http.iter())
+        .flat_map(|http| http.matches.iter())
+        .filter(|m| !m.source_labels.is_empty())
+        .map(|m| crate::config::types::selects(&m.source_labels, &proxy.labels))
+        .collect();
+    let rule_selectors = push
+        .destination_rules()
+        .iter()
+        .filter(|dr| dr.namespace == proxy.namespace)
+        .filter_map(|dr| dr.spec.workload_selector.as_ref())
+        .map(|sel| crate::config::types::selects(&sel.match_labels, &proxy.labels))
+        .collect();
+    Some(OutboundSignature {
+        namespace: proxy.namespace.clone(),
+        sidecar: scope::sidecar_name(push, proxy),
+        source_labels,
+        rule_selectors,
+    })
+}
+
+/// The parts of a sidecar's config that depend on it as a service instance (its IP, and its
+/// labels as a selector target): the inbound clusters and the `virtualInbound` listener.
+/// [`is_inbound`] names them in a full configuration.
+pub fn translate_inbound(push: &PushContext, proxy: &Proxy) -> (Vec<Cluster>, Listener) {
+    let scope = Scope::new(push, proxy);
+    let (inbound, clusters) = cluster::inbound(&scope);
+    (clusters, listener::virtual_inbound(&inbound))
+}
+
+/// Whether a cluster or listener name is one of [`translate_inbound`]'s.
+pub fn is_inbound(name: &str) -> bool {
+    name.starts_with("inbound|") || name == names::VIRTUAL_INBOUND_LISTENER
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -131,6 +131,13 @@ pub fn build<'a>(scope: &Scope<'a>, notes: &mut Notes) -> Clusters<'a> {
     out
 }
 
+/// Only the inbound clusters of a sidecar: what depends on the proxy as a service instance.
+pub fn inbound<'a>(scope: &Scope<'a>) -> (Vec<InboundCluster<'a>>, Vec<Cluster>) {
+    let inbound = inbound_clusters(scope);
+    let resources = inbound.iter().map(|i| inbound_cluster(scope, i)).collect();
+    (inbound, resources)
+}
+
 /// DestinationRule settings that are valid but not translated yet.
 fn note_untranslated(dr: &Config<net::DestinationRule>, notes: &mut Notes) {
     let policies = dr.spec.traffic_policy.iter().chain(

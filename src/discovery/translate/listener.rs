@@ -26,7 +26,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{TcpProxy, tcp_proxy};
 
 use super::TranslateOptions;
-use super::cluster::Clusters;
+use super::cluster::{Clusters, InboundCluster};
 use super::names;
 use super::proto::{address, ads_config_source, boolean, no_timeout, pack, uint32};
 use super::route::http_ports;
@@ -170,7 +170,7 @@ pub fn build_sidecar_listeners(
         }
     }
     out.push(virtual_outbound(scope));
-    out.push(virtual_inbound(clusters));
+    out.push(virtual_inbound(&clusters.inbound));
     out
 }
 
@@ -206,9 +206,9 @@ fn original_dst_filter() -> ListenerFilter {
     }
 }
 
-fn virtual_inbound(clusters: &Clusters<'_>) -> Listener {
+pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>]) -> Listener {
     let mut chains = Vec::new();
-    for inbound in &clusters.inbound {
+    for inbound in inbound_clusters {
         let chain_name = names::listener_name(names::WILDCARD_ADDRESS, inbound.port);
         let http = inbound
             .services

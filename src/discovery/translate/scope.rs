@@ -251,6 +251,11 @@ fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<ne
         .or_else(|| default_in(&push.mesh().root_namespace))
 }
 
+/// The namespace and name of the Sidecar that applies to a sidecar proxy.
+pub fn sidecar_name(push: &PushContext, proxy: &Proxy) -> Option<(String, String)> {
+    sidecar_for(push, proxy).map(|s| (s.namespace.clone(), s.name.clone()))
+}
+
 /// The namespaces whose config a sidecar imports, from its Sidecar's egress hosts; `None` when it
 /// may import any namespace (no Sidecar, or a `*/…` host). Routers import everything.
 pub fn imported_namespaces(push: &PushContext, proxy: &Proxy) -> Option<BTreeSet<String>> {

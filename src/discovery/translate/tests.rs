@@ -4,6 +4,7 @@
 mod clusters;
 mod determinism;
 mod gateway;
+mod inbound_split;
 mod listeners;
 mod rejection;
 mod routes;
