@@ -2,10 +2,9 @@
 //! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
 //! when the directory changes, and answers istiod's debug endpoints.
 
-use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -18,23 +17,15 @@ use tokio::sync::watch;
 use crate::analyze::mesh::MeshConfig;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
-use crate::config::source::{self, Input, LoadOptions};
-use crate::config::store::Store;
-use crate::discovery::translate::PortMapping;
-use crate::discovery::{
-    MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
-};
+use crate::discovery::source::dir::DirSource;
+use crate::discovery::source::{ConfigSnapshots, Loaded};
+use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
 use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::dump::{self, DumpQuery, DumpSource, Versioned};
-use crate::xds::node::{NodeInfo, ProxyRole};
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
 use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
-
-/// How often the config directory is checked for changes. Polling needs no new dependency and
-/// a directory of YAML is cheap to stat.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Args)]
 #[command(
@@ -197,13 +188,16 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
 async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
     let (raw_tx, raw_rx) = watch::channel(0u64);
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
-    let source = Arc::new(DirSource::new(
-        args.config_dir.clone(),
-        mesh,
-        raw_tx,
-        changes,
-    ));
-    source.reload(&fingerprint(&args.config_dir));
+    let snapshots = Arc::new(ConfigSnapshots::new(mesh, raw_tx, changes));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Read before listening, so /ready holds once the addresses are printed.
+    let s = snapshots.clone();
+    let dir = args.config_dir.clone();
+    let dir = tokio::task::spawn_blocking(move || DirSource::load(dir, s))
+        .await
+        .context("reading --config-dir")?;
+    tokio::spawn(dir.run(stop_rx.clone()));
+    let source = snapshots;
 
     let grpc = TcpListener::bind(args.grpc_addr)
         .await
@@ -227,8 +221,6 @@ async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
     let server = AdsServer::new(source.clone(), status.clone())
         .with_control_plane_identifier(json!({"Component": "ferry-discovery"}).to_string());
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(watch_dir(source.clone(), stop_rx.clone()));
     tokio::spawn(serve_debug(http, source.clone(), status, stop_rx));
 
     let mut shutdown_rx = stop_tx.subscribe();
@@ -266,280 +258,9 @@ async fn wait_for_signal() {
     }
 }
 
-/// What the directory looked like: each file with its modification time and length.
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-fn fingerprint(dir: &Path) -> Fingerprint {
-    let mut ignored = Vec::new();
-    source::expand_inputs(&[Input::Path(dir.to_path_buf())], &mut ignored)
-        .into_iter()
-        .filter_map(|input| match input {
-            Input::Path(p) => Some(p),
-            Input::Stdin => None,
-        })
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
-            let len = meta.map_or(0, |m| m.len());
-            (p, mtime, len)
-        })
-        .collect()
-}
-
-async fn watch_dir(source: Arc<DirSource>, mut stop: watch::Receiver<bool>) {
-    let mut last = source.fingerprint();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let dir = source.dir.clone();
-        // Reading and translating is blocking work; keep it off the async workers.
-        let now = match tokio::task::spawn_blocking(move || fingerprint(&dir)).await {
-            Ok(f) => f,
-            Err(_) => continue,
-        };
-        if now != last {
-            let s = source.clone();
-            let f = now.clone();
-            let _ = tokio::task::spawn_blocking(move || s.reload(&f)).await;
-            last = now;
-        }
-    }
-}
-
-/// One loaded config: the push context and what /debug/configz reports.
-struct Loaded {
-    push: Arc<PushContext>,
-    fingerprint: Fingerprint,
-    /// `kind/namespace/name` and `file:line` of each object read.
-    objects: Vec<(String, String)>,
-    parse_errors: Vec<String>,
-    generation: u64,
-}
-
-/// The proxies that see the same config share one snapshot: istiod computes config from these.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ProxyKey {
-    router: bool,
-    /// Istio's `INTERCEPTION_MODE: NONE`: no iptables, so outbound listeners bind their ports.
-    no_capture: bool,
-    namespace: String,
-    labels: BTreeMap<String, String>,
-    ip: IpAddr,
-}
-
-/// A [`SnapshotSource`] over a directory: snapshots are computed on demand per proxy and cached
-/// until the config changes.
-struct DirSource {
-    dir: PathBuf,
-    mesh: MeshOptions,
-    loaded: RwLock<Arc<Loaded>>,
-    cache: Mutex<Cache>,
-    raw: watch::Sender<u64>,
-    changes: watch::Receiver<u64>,
-}
-
-#[derive(Default)]
-struct Cache {
-    current: HashMap<ProxyKey, Arc<Snapshot>>,
-    /// The snapshots of the config before the last reload, so a rebuilt one keeps the versions
-    /// of resources that did not change (`build_reusing`) and only changed types are pushed.
-    previous: HashMap<ProxyKey, Arc<Snapshot>>,
-}
-
-impl DirSource {
-    fn new(
-        dir: PathBuf,
-        mesh: MeshOptions,
-        raw: watch::Sender<u64>,
-        changes: watch::Receiver<u64>,
-    ) -> DirSource {
-        let empty = Loaded {
-            push: Arc::new(PushContext::new(&Store::new(Vec::new()), mesh.clone())),
-            fingerprint: Vec::new(),
-            objects: Vec::new(),
-            parse_errors: Vec::new(),
-            generation: 0,
-        };
-        DirSource {
-            dir,
-            mesh,
-            loaded: RwLock::new(Arc::new(empty)),
-            cache: Mutex::new(Cache::default()),
-            raw,
-            changes,
-        }
-    }
-
-    fn current(&self) -> Arc<Loaded> {
-        self.loaded
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn fingerprint(&self) -> Fingerprint {
-        self.current().fingerprint.clone()
-    }
-
-    /// Reads the directory again. A file that does not parse is reported and its objects are
-    /// absent, as `analyze` does; an invalid object is rejected alone.
-    fn reload(&self, fingerprint: &Fingerprint) {
-        let inputs: Vec<Input> = fingerprint
-            .iter()
-            .map(|(p, _, _)| Input::Path(p.clone()))
-            .collect();
-        let loaded = source::load(
-            &inputs,
-            &LoadOptions {
-                default_namespace: Some("default".into()),
-                ..LoadOptions::default()
-            },
-        );
-        let parse_errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-        for e in &parse_errors {
-            eprintln!("ferryctl discovery: {e}");
-        }
-        let objects = loaded
-            .resources
-            .iter()
-            .map(|r| {
-                (
-                    format!("{}/{}/{}", r.kind, r.effective_namespace(), r.name()),
-                    r.origin.to_string(),
-                )
-            })
-            .collect();
-        let push = PushContext::new(&Store::new(loaded.resources), self.mesh.clone());
-        for r in push.rejected() {
-            eprintln!("ferryctl discovery: {r}");
-        }
-        let generation = self.current().generation + 1;
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Loaded {
-            push: Arc::new(push),
-            fingerprint: fingerprint.clone(),
-            objects,
-            parse_errors,
-            generation,
-        });
-        {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            // Merged rather than replaced: a proxy whose snapshot was not recomputed since an
-            // older reload still reuses what it was last sent.
-            let current = std::mem::take(&mut cache.current);
-            cache.previous.extend(current);
-        }
-        self.raw.send_replace(generation);
-    }
-
-    fn key(node: &NodeInfo) -> ProxyKey {
-        let labels = node
-            .metadata
-            .get("LABELS")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ProxyKey {
-            router: node.role == ProxyRole::Router,
-            no_capture: node.metadata_str("INTERCEPTION_MODE") == "NONE",
-            namespace: node.namespace.clone(),
-            labels,
-            ip: node.ip,
-        }
-    }
-
-    fn build(&self, key: &ProxyKey, push: &PushContext) -> Snapshot {
-        let proxy = Proxy {
-            role: if key.router {
-                Role::Router
-            } else {
-                Role::Sidecar
-            },
-            namespace: key.namespace.clone(),
-            labels: key.labels.clone(),
-            ip: Some(key.ip),
-        };
-        let opts = TranslateOptions {
-            // Gateways run as istio's ingress gateway does: 80 and 443 on 8080 and 8443.
-            gateway_ports: if key.router {
-                PortMapping::istio_ingress()
-            } else {
-                PortMapping::identity()
-            },
-            bind_outbound_listeners: key.no_capture,
-        };
-        let config = translate(push, &proxy, &opts);
-        let mut builder = Snapshot::builder();
-        let add = |r: Result<_, crate::xds::types::TypesError>| {
-            if let Err(e) = r {
-                eprintln!("ferryctl discovery: dropping a resource: {e}");
-            }
-        };
-        for l in config.listeners {
-            add(builder.add_message(l).map(|_| ()));
-        }
-        for r in config.routes {
-            add(builder.add_message(r).map(|_| ()));
-        }
-        for c in config.clusters {
-            add(builder.add_message(c).map(|_| ()));
-        }
-        for e in config.endpoints {
-            add(builder.add_message(e).map(|_| ()));
-        }
-        let previous = self
-            .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .previous
-            .get(key)
-            .cloned();
-        match previous {
-            Some(prev) => builder.build_reusing(&prev),
-            None => builder.build(),
-        }
-    }
-}
-
-impl SnapshotSource for DirSource {
-    fn snapshot(&self, node: &NodeInfo) -> Arc<Snapshot> {
-        let key = DirSource::key(node);
-        let loaded = self.current();
-        if let Some(s) = self
-            .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .current
-            .get(&key)
-        {
-            return s.clone();
-        }
-        let snapshot = Arc::new(self.build(&key, &loaded.push));
-        // Only cache it if no reload happened meanwhile; otherwise the next change signal
-        // recomputes it from the new config.
-        if self.current().generation == loaded.generation {
-            self.cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .current
-                .insert(key, snapshot.clone());
-        }
-        snapshot
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.changes.clone()
-    }
-}
-
 async fn serve_debug(
     listener: TcpListener,
-    source: Arc<DirSource>,
+    source: Arc<ConfigSnapshots>,
     status: StatusRegistry,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -563,7 +284,7 @@ async fn serve_debug(
 /// and tests, without adding an HTTP server dependency.
 async fn handle_http(
     mut stream: TcpStream,
-    source: &DirSource,
+    source: &ConfigSnapshots,
     status: &StatusRegistry,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
@@ -601,7 +322,7 @@ async fn handle_http(
     stream.shutdown().await
 }
 
-fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+fn route(target: &str, source: &ConfigSnapshots, status: &StatusRegistry) -> (u16, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let pretty = |v: Value| serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
     let loaded = source.current();
@@ -626,7 +347,7 @@ fn route(target: &str, source: &DirSource, status: &StatusRegistry) -> (u16, Str
 /// control plane sends that connected proxy, in Envoy's `/config_dump` JSON, so it can be diffed
 /// against the proxy's own dump. Envoy's `mask`, `resource`, `include_eds` and `name_regex`
 /// apply.
-fn config_dump(query: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+fn config_dump(query: &str, source: &ConfigSnapshots, status: &StatusRegistry) -> (u16, String) {
     let proxy_id = query
         .split('&')
         .find_map(|p| p.strip_prefix("proxyID="))
