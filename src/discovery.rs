@@ -13,7 +13,7 @@
 //! 4. [`push_context`]: the immutable snapshot of all of that.
 //! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
 //!
-//! [`source`] is where objects come from (a directory) and the
+//! [`source`] is where objects come from (a directory or a Kubernetes API server) and the
 //! per-proxy snapshot cache the xDS server reads.
 
 pub mod accepted;

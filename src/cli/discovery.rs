@@ -1,6 +1,7 @@
 //! `ferryctl discovery`: the control plane process (istiod's job). It reads Istio and Kubernetes
-//! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
-//! when the directory changes, and answers istiod's debug endpoints.
+//! config from a directory or watches it on a Kubernetes API server, serves each connected proxy
+//! its Envoy config over ADS, pushes again when the config changes, and answers istiod's debug
+//! endpoints.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,9 +16,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::analyze::mesh::MeshConfig;
+use crate::cli::GlobalArgs;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::discovery::source::dir::DirSource;
+use crate::discovery::source::kube::{self, KubeSource};
 use crate::discovery::source::{ConfigSnapshots, Loaded};
 use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
@@ -30,19 +33,23 @@ use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
 #[derive(Debug, Args)]
 #[command(
     long_about = "Start Ferry's control plane (istiod's discovery service): it reads Istio and \
-                  Kubernetes configuration from a directory, serves every connected proxy its \
-                  Envoy configuration over xDS (ADS, plain-text gRPC) and pushes again when the \
-                  files change.",
+                  Kubernetes configuration from a directory (--config-dir) or watches it on a \
+                  Kubernetes API server (--kubeconfig and --context, or the in-cluster service \
+                  account), serves every connected proxy its Envoy configuration over xDS (ADS, \
+                  plain-text gRPC) and pushes again when the configuration changes.",
     after_help = "Examples:\n  \
         # Serve the config in ./mesh on istiod's ports\n  \
         ferryctl discovery --config-dir ./mesh\n\n  \
+        # Watch Istio config, Services and EndpointSlices on a cluster\n  \
+        ferryctl discovery --kubeconfig ~/.kube/config --context kind-mesh\n\n  \
         # Pick free ports (the bound addresses are printed on stderr)\n  \
         ferryctl discovery --config-dir ./mesh --grpcAddr 127.0.0.1:0 --monitoringAddr 127.0.0.1:0"
 )]
 pub struct DiscoveryArgs {
-    /// Directory of Istio and Kubernetes YAML, read recursively and watched for changes
+    /// Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without
+    /// it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)
     #[arg(long = "config-dir", value_name = "DIR")]
-    pub config_dir: PathBuf,
+    pub config_dir: Option<PathBuf>,
     /// Discovery service gRPC address (plain text)
     #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010")]
     pub grpc_addr: SocketAddr,
@@ -68,6 +75,8 @@ pub struct DiscoveryArgs {
 enum DiscoveryError {
     #[error("--config-dir {0}: not a readable directory")]
     ConfigDir(String),
+    #[error("--config-dir and --kubeconfig both given: choose one config source")]
+    TwoSources,
     #[error("--meshConfig {file}: {message}")]
     MeshConfig { file: String, message: String },
     #[error("--log_output_level: {0}")]
@@ -79,10 +88,27 @@ enum DiscoveryError {
     },
 }
 
-pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
-    if !args.config_dir.is_dir() {
-        return Err(DiscoveryError::ConfigDir(args.config_dir.display().to_string()).into());
-    }
+/// Where the control plane reads config from.
+enum Source {
+    Dir(PathBuf),
+    Kube {
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
+    let source = match (&args.config_dir, &global.kubeconfig) {
+        (Some(_), Some(_)) => return Err(DiscoveryError::TwoSources.into()),
+        (Some(dir), None) if !dir.is_dir() => {
+            return Err(DiscoveryError::ConfigDir(dir.display().to_string()).into());
+        }
+        (Some(dir), None) => Source::Dir(dir.clone()),
+        (None, kubeconfig) => Source::Kube {
+            kubeconfig: kubeconfig.as_ref().map(PathBuf::from),
+            context: global.context.clone(),
+        },
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,7 +123,7 @@ pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    runtime.block_on(serve(args, mesh))?;
+    runtime.block_on(serve(args, source, mesh))?;
     Ok(Exit::Success)
 }
 
@@ -185,18 +211,28 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
+async fn serve(args: &DiscoveryArgs, source: Source, mesh: MeshOptions) -> Result<()> {
     let (raw_tx, raw_rx) = watch::channel(0u64);
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
     let snapshots = Arc::new(ConfigSnapshots::new(mesh, raw_tx, changes));
     let (stop_tx, stop_rx) = watch::channel(false);
-    // Read before listening, so /ready holds once the addresses are printed.
-    let s = snapshots.clone();
-    let dir = args.config_dir.clone();
-    let dir = tokio::task::spawn_blocking(move || DirSource::load(dir, s))
-        .await
-        .context("reading --config-dir")?;
-    tokio::spawn(dir.run(stop_rx.clone()));
+    match source {
+        Source::Dir(dir) => {
+            // Read before listening, so /ready holds once the addresses are printed.
+            let s = snapshots.clone();
+            let dir = tokio::task::spawn_blocking(move || DirSource::load(dir, s))
+                .await
+                .context("reading --config-dir")?;
+            tokio::spawn(dir.run(stop_rx.clone()));
+        }
+        Source::Kube {
+            kubeconfig,
+            context,
+        } => {
+            let client = kube::client(kubeconfig.as_deref(), context.as_deref()).await?;
+            tokio::spawn(KubeSource::new(client, snapshots.clone()).run(stop_rx.clone()));
+        }
+    }
     let source = snapshots;
 
     let grpc = TcpListener::bind(args.grpc_addr)

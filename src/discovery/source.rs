@@ -1,8 +1,10 @@
-//! Config sources for the control plane: where the objects come from (a watched directory today) and the part they share, [`ConfigSnapshots`]: it turns each complete
+//! Config sources for the control plane: where the objects come from (a watched directory or a
+//! Kubernetes API server) and the part they share, [`ConfigSnapshots`]: it turns each complete
 //! set of objects into a [`PushContext`], serves per-proxy snapshots computed from it and signals
 //! the xDS server's debounced push path.
 
 pub mod dir;
+pub mod kube;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
