@@ -385,10 +385,13 @@ async fn watch_kind(
     while let Some(item) = stream.next().await {
         let changed_now = match item {
             Ok(event) => {
-                if last_error.take().is_some() && matches!(event, Event::Init) {
+                // `Init` comes before the list is tried; only a finished list is a recovery.
+                if matches!(event, Event::InitDone) && last_error.take().is_some() {
                     eprintln!(
-                        "ferryctl discovery: watching {} again",
-                        watched.api_resource().plural
+                        "ferryctl discovery: {} ({}.{}): listed, watching",
+                        watched.kind.name(),
+                        watched.plural,
+                        watched.api_version()
                     );
                 }
                 objects
