@@ -35,7 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze Istio configuration and print validation messages')
             [CompletionResult]::new('manifest', 'manifest', [CompletionResultType]::ParameterValue, 'Commands related to Istio manifests')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Commands related to Istio configuration profiles')
-            [CompletionResult]::new('discovery', 'discovery', [CompletionResultType]::ParameterValue, 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory')
+            [CompletionResult]::new('discovery', 'discovery', [CompletionResultType]::ParameterValue, 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory or a cluster')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Prints out build version information')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Generate the autocompletion script for the specified shell')
@@ -218,9 +218,9 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             break
         }
         'ferryctl;discovery' {
-            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)')
             [CompletionResult]::new('--grpcAddr', '--grpcAddr', [CompletionResultType]::ParameterName, 'Discovery service gRPC address (plain text)')
-            [CompletionResult]::new('--monitoringAddr', '--monitoringAddr', [CompletionResultType]::ParameterName, 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)')
+            [CompletionResult]::new('--monitoringAddr', '--monitoringAddr', [CompletionResultType]::ParameterName, 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'DNS domain suffix')
             [CompletionResult]::new('--meshConfig', '--meshConfig', [CompletionResultType]::ParameterName, 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used')
             [CompletionResult]::new('--log_output_level', '--log_output_level', [CompletionResultType]::ParameterName, 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]')

@@ -32,7 +32,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand analyze 'Analyze Istio configuration and print validation messages'
             cand manifest 'Commands related to Istio manifests'
             cand profile 'Commands related to Istio configuration profiles'
-            cand discovery 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory'
+            cand discovery 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory or a cluster'
             cand proxy 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
             cand version 'Prints out build version information'
             cand completion 'Generate the autocompletion script for the specified shell'
@@ -206,9 +206,9 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --version 'Print version'
         }
         &'ferryctl;discovery'= {
-            cand --config-dir 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes'
+            cand --config-dir 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)'
             cand --grpcAddr 'Discovery service gRPC address (plain text)'
-            cand --monitoringAddr 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)'
+            cand --monitoringAddr 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)'
             cand --domain 'DNS domain suffix'
             cand --meshConfig 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used'
             cand --log_output_level 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]'

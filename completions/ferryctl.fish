@@ -33,7 +33,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Prin
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
-complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
@@ -134,9 +134,9 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr -d 'Discovery service gRPC address (plain text)' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz, /ready, ...)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l meshConfig -d 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l log_output_level -d 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]' -r

@@ -72,7 +72,7 @@ pub enum Command {
             ferryctl manifest generate --set profile=demo  # Use a profile from the list"
     )]
     Profile(profile::ProfileArgs),
-    /// Start Ferry's control plane: serve Envoy config over xDS from a config directory
+    /// Start Ferry's control plane: serve Envoy config over xDS from a config directory or a cluster
     Discovery(discovery::DiscoveryArgs),
     /// Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS
     Proxy(proxy::ProxyArgs),
@@ -107,7 +107,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&cli.global, args),
         Command::Manifest(args) => manifest::run(args),
         Command::Profile(args) => profile::run(args),
-        Command::Discovery(args) => discovery::run(args),
+        Command::Discovery(args) => discovery::run(&cli.global, args),
         Command::Proxy(args) => proxy::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),

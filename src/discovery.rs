@@ -12,6 +12,9 @@
 //!    WorkloadEntries or inline endpoints) become services with ports and endpoints.
 //! 4. [`push_context`]: the immutable snapshot of all of that.
 //! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
+//!
+//! [`source`] is where objects come from (a directory or a Kubernetes API server) and the
+//! per-proxy snapshot cache the xDS server reads.
 
 pub mod accepted;
 pub mod dependency;
@@ -20,6 +23,7 @@ pub mod mesh;
 pub mod normalize;
 pub mod push_context;
 pub mod registry;
+pub mod source;
 pub mod translate;
 
 pub use accepted::Rejected;

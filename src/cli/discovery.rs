@@ -1,12 +1,12 @@
 //! `ferryctl discovery`: the control plane process (istiod's job). It reads Istio and Kubernetes
-//! config from a directory, serves each connected proxy its Envoy config over ADS, pushes again
-//! when the directory changes, and answers istiod's debug endpoints.
+//! config from a directory or watches it on a Kubernetes API server, serves each connected proxy
+//! its Envoy config over ADS, pushes again when the config changes, and answers istiod's debug
+//! endpoints.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -16,57 +16,46 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::analyze::mesh::MeshConfig;
+use crate::cli::GlobalArgs;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
-use crate::config::source::{self, Input, LoadOptions};
-use crate::config::store::Store;
-use crate::discovery::dependency::{self, Digest, ObjectKey, SidecarView};
-use crate::discovery::translate::{self as translation, PortMapping, scope};
-use crate::discovery::{
-    MeshOptions, OutboundTrafficPolicy, Proxy, PushContext, Role, TranslateOptions, translate,
-};
+use crate::discovery::source::dir::DirSource;
+use crate::discovery::source::kube::{self, KubeSource};
+use crate::discovery::source::{ConfigSnapshots, Loaded};
+use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
-use crate::metrics::{self, Exposition, Histogram, Kind, ProcessMetrics};
+use crate::metrics::{self, Exposition, Kind, ProcessMetrics};
 use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::dump::{self, DumpQuery, DumpSource, Versioned};
 use crate::xds::metrics::XdsMetrics;
-use crate::xds::node::{NodeInfo, ProxyRole};
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
 use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
 
-/// How often the config directory is checked for changes. Polling needs no new dependency and
-/// a directory of YAML is cheap to stat.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
-
-/// istiod's buckets for `pilot_pushcontext_init_seconds`.
-const PUSH_CONTEXT_INIT_BUCKETS: &[f64] = &[0.01, 0.1, 0.5, 1.0, 3.0, 5.0];
-
-/// How many reloads' detection times are kept for convergence times. A stream more than this
-/// many generations behind records no convergence time rather than a wrong one.
-const CHANGE_TIMES_KEPT: usize = 64;
-
 #[derive(Debug, Args)]
 #[command(
     long_about = "Start Ferry's control plane (istiod's discovery service): it reads Istio and \
-                  Kubernetes configuration from a directory, serves every connected proxy its \
-                  Envoy configuration over xDS (ADS, plain-text gRPC) and pushes again when the \
-                  files change.",
+                  Kubernetes configuration from a directory (--config-dir) or watches it on a \
+                  Kubernetes API server (--kubeconfig and --context, or the in-cluster service \
+                  account), serves every connected proxy its Envoy configuration over xDS (ADS, \
+                  plain-text gRPC) and pushes again when the configuration changes.",
     after_help = "Examples:\n  \
         # Serve the config in ./mesh on istiod's ports\n  \
         ferryctl discovery --config-dir ./mesh\n\n  \
+        # Watch Istio config, Services and EndpointSlices on a cluster\n  \
+        ferryctl discovery --kubeconfig ~/.kube/config --context kind-mesh\n\n  \
         # Pick free ports (the bound addresses are printed on stderr)\n  \
         ferryctl discovery --config-dir ./mesh --grpcAddr 127.0.0.1:0 --monitoringAddr 127.0.0.1:0"
 )]
 pub struct DiscoveryArgs {
-    /// Directory of Istio and Kubernetes YAML, read recursively and watched for changes
+    /// Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without
+    /// it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)
     #[arg(long = "config-dir", value_name = "DIR")]
-    pub config_dir: PathBuf,
+    pub config_dir: Option<PathBuf>,
     /// Discovery service gRPC address (plain text)
     #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010")]
     pub grpc_addr: SocketAddr,
-    /// HTTP address for the debug endpoints and metrics (/metrics, /debug/syncz, /debug/configz,
-    /// /ready, ...)
+    /// HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)
     #[arg(long = "monitoringAddr", default_value = "127.0.0.1:15014")]
     pub monitoring_addr: SocketAddr,
     /// DNS domain suffix
@@ -88,6 +77,8 @@ pub struct DiscoveryArgs {
 enum DiscoveryError {
     #[error("--config-dir {0}: not a readable directory")]
     ConfigDir(String),
+    #[error("--config-dir and --kubeconfig both given: choose one config source")]
+    TwoSources,
     #[error("--meshConfig {file}: {message}")]
     MeshConfig { file: String, message: String },
     #[error("--log_output_level: {0}")]
@@ -99,10 +90,27 @@ enum DiscoveryError {
     },
 }
 
-pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
-    if !args.config_dir.is_dir() {
-        return Err(DiscoveryError::ConfigDir(args.config_dir.display().to_string()).into());
-    }
+/// Where the control plane reads config from.
+enum Source {
+    Dir(PathBuf),
+    Kube {
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
+    let source = match (&args.config_dir, &global.kubeconfig) {
+        (Some(_), Some(_)) => return Err(DiscoveryError::TwoSources.into()),
+        (Some(dir), None) if !dir.is_dir() => {
+            return Err(DiscoveryError::ConfigDir(dir.display().to_string()).into());
+        }
+        (Some(dir), None) => Source::Dir(dir.clone()),
+        (None, kubeconfig) => Source::Kube {
+            kubeconfig: kubeconfig.as_ref().map(PathBuf::from),
+            context: global.context.clone(),
+        },
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,7 +125,7 @@ pub fn run(args: &DiscoveryArgs) -> Result<Exit> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    runtime.block_on(serve(args, mesh))?;
+    runtime.block_on(serve(args, source, mesh))?;
     Ok(Exit::Success)
 }
 
@@ -205,19 +213,32 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
+async fn serve(args: &DiscoveryArgs, source: Source, mesh: MeshOptions) -> Result<()> {
     let process = ProcessMetrics {
         start_time: SystemTime::now(),
     };
     let (raw_tx, raw_rx) = watch::channel(0u64);
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
-    let source = Arc::new(DirSource::new(
-        args.config_dir.clone(),
-        mesh,
-        raw_tx,
-        changes,
-    ));
-    source.reload(&fingerprint(&args.config_dir));
+    let snapshots = Arc::new(ConfigSnapshots::new(mesh, raw_tx, changes));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    match source {
+        Source::Dir(dir) => {
+            // Read before listening, so /ready holds once the addresses are printed.
+            let s = snapshots.clone();
+            let dir = tokio::task::spawn_blocking(move || DirSource::load(dir, s))
+                .await
+                .context("reading --config-dir")?;
+            tokio::spawn(dir.run(stop_rx.clone()));
+        }
+        Source::Kube {
+            kubeconfig,
+            context,
+        } => {
+            let client = kube::client(kubeconfig.as_deref(), context.as_deref()).await?;
+            tokio::spawn(KubeSource::new(client, snapshots.clone()).run(stop_rx.clone()));
+        }
+    }
+    let source = snapshots;
 
     let grpc = TcpListener::bind(args.grpc_addr)
         .await
@@ -241,8 +262,6 @@ async fn serve(args: &DiscoveryArgs, mesh: MeshOptions) -> Result<()> {
     let server = AdsServer::new(source.clone(), status.clone())
         .with_control_plane_identifier(json!({"Component": "ferry-discovery"}).to_string());
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(watch_dir(source.clone(), stop_rx.clone()));
     let debug = Debug {
         source: source.clone(),
         status,
@@ -286,445 +305,9 @@ async fn wait_for_signal() {
     }
 }
 
-/// What the directory looked like: each file with its modification time and length.
-type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
-
-fn fingerprint(dir: &Path) -> Fingerprint {
-    let mut ignored = Vec::new();
-    source::expand_inputs(&[Input::Path(dir.to_path_buf())], &mut ignored)
-        .into_iter()
-        .filter_map(|input| match input {
-            Input::Path(p) => Some(p),
-            Input::Stdin => None,
-        })
-        .map(|p| {
-            let meta = std::fs::metadata(&p).ok();
-            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
-            let len = meta.map_or(0, |m| m.len());
-            (p, mtime, len)
-        })
-        .collect()
-}
-
-async fn watch_dir(source: Arc<DirSource>, mut stop: watch::Receiver<bool>) {
-    let mut last = source.fingerprint();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let dir = source.dir.clone();
-        // Reading and translating is blocking work; keep it off the async workers.
-        let now = match tokio::task::spawn_blocking(move || fingerprint(&dir)).await {
-            Ok(f) => f,
-            Err(_) => continue,
-        };
-        if now != last {
-            let s = source.clone();
-            let f = now.clone();
-            let _ = tokio::task::spawn_blocking(move || s.reload(&f)).await;
-            last = now;
-        }
-    }
-}
-
-/// One loaded config: the push context and what /debug/configz reports.
-struct Loaded {
-    push: Arc<PushContext>,
-    fingerprint: Fingerprint,
-    /// `kind/namespace/name` and `file:line` of each object read.
-    objects: Vec<(String, String)>,
-    parse_errors: Vec<String>,
-    generation: u64,
-    /// Each object's digest, to tell which proxies the next reload can affect.
-    digests: HashMap<ObjectKey, Digest>,
-}
-
-/// The proxies that see the same config share one snapshot: istiod computes config from these.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct ProxyKey {
-    router: bool,
-    /// Istio's `INTERCEPTION_MODE: NONE`: no iptables, so outbound listeners bind their ports.
-    no_capture: bool,
-    namespace: String,
-    labels: BTreeMap<String, String>,
-    ip: IpAddr,
-}
-
-/// A [`SnapshotSource`] over a directory: snapshots are computed on demand per proxy and cached
-/// until the config changes.
-struct DirSource {
-    dir: PathBuf,
-    mesh: MeshOptions,
-    loaded: RwLock<Arc<Loaded>>,
-    cache: Mutex<Cache>,
-    raw: watch::Sender<u64>,
-    changes: watch::Receiver<u64>,
-    /// When each recent reload began (its generation and instant): the start of the proxies'
-    /// convergence time.
-    change_times: Mutex<VecDeque<(u64, Instant)>>,
-    /// `pilot_total_rejected_configs`: per reload, each object refused, by kind and
-    /// `namespace/name`.
-    rejected_configs: Mutex<BTreeMap<(String, String), u64>>,
-    push_context_init: Histogram,
-}
-
-#[derive(Default)]
-struct Cache {
-    current: HashMap<ProxyKey, Arc<Snapshot>>,
-    /// The snapshots of the config before the last reload, so a rebuilt one keeps the versions
-    /// of resources that did not change (`build_reusing`) and only changed types are pushed.
-    previous: HashMap<ProxyKey, Arc<Snapshot>>,
-    /// Per generation, capture mode and outbound signature: the first sidecar's snapshot,
-    /// whose outbound resources the others with that signature share.
-    shared: HashMap<(u64, bool, translation::OutboundSignature), Arc<Snapshot>>,
-}
-
-impl DirSource {
-    fn new(
-        dir: PathBuf,
-        mesh: MeshOptions,
-        raw: watch::Sender<u64>,
-        changes: watch::Receiver<u64>,
-    ) -> DirSource {
-        let empty = Loaded {
-            push: Arc::new(PushContext::new(&Store::new(Vec::new()), mesh.clone())),
-            fingerprint: Vec::new(),
-            objects: Vec::new(),
-            parse_errors: Vec::new(),
-            generation: 0,
-            digests: HashMap::new(),
-        };
-        DirSource {
-            dir,
-            mesh,
-            loaded: RwLock::new(Arc::new(empty)),
-            cache: Mutex::new(Cache::default()),
-            raw,
-            changes,
-            change_times: Mutex::new(VecDeque::new()),
-            rejected_configs: Mutex::new(BTreeMap::new()),
-            push_context_init: Histogram::new(PUSH_CONTEXT_INIT_BUCKETS),
-        }
-    }
-
-    fn current(&self) -> Arc<Loaded> {
-        self.loaded
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn fingerprint(&self) -> Fingerprint {
-        self.current().fingerprint.clone()
-    }
-
-    /// Reads the directory again. A file that does not parse is reported and its objects are
-    /// absent, as `analyze` does; an invalid object is rejected alone.
-    fn reload(&self, fingerprint: &Fingerprint) {
-        let started = Instant::now();
-        let inputs: Vec<Input> = fingerprint
-            .iter()
-            .map(|(p, _, _)| Input::Path(p.clone()))
-            .collect();
-        let loaded = source::load(
-            &inputs,
-            &LoadOptions {
-                default_namespace: Some("default".into()),
-                ..LoadOptions::default()
-            },
-        );
-        let parse_errors: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
-        for e in &parse_errors {
-            eprintln!("ferryctl discovery: {e}");
-        }
-        let objects = loaded
-            .resources
-            .iter()
-            .map(|r| {
-                (
-                    format!("{}/{}/{}", r.kind, r.effective_namespace(), r.name()),
-                    r.origin.to_string(),
-                )
-            })
-            .collect();
-        let digests = dependency::digests(&loaded.resources);
-        let init = Instant::now();
-        let push = PushContext::new(&Store::new(loaded.resources), self.mesh.clone());
-        self.push_context_init.observe_duration(init.elapsed());
-        {
-            let mut counts = self
-                .rejected_configs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            for r in push.rejected() {
-                eprintln!("ferryctl discovery: {r}");
-                let key = (
-                    r.kind.to_string().to_lowercase(),
-                    format!("{}/{}", r.namespace, r.name),
-                );
-                *counts.entry(key).or_default() += 1;
-            }
-        }
-        let old = self.current();
-        let generation = old.generation + 1;
-        {
-            let mut times = self
-                .change_times
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if times.len() == CHANGE_TIMES_KEPT {
-                times.pop_front();
-            }
-            times.push_back((generation, started));
-        }
-        let new = Arc::new(Loaded {
-            push: Arc::new(push),
-            fingerprint: fingerprint.clone(),
-            objects,
-            parse_errors,
-            generation,
-            digests,
-        });
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = new.clone();
-        {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            let current = std::mem::take(&mut cache.current);
-            let (kept, stale) = self.split_unaffected(current, &old, &new);
-            cache.current = kept;
-            cache.shared.retain(|(g, _, _), _| *g >= generation);
-            // Merged rather than replaced: a proxy whose snapshot was not recomputed since an
-            // older reload still reuses what it was last sent.
-            cache.previous.extend(stale);
-        }
-        self.raw.send_replace(generation);
-    }
-
-    /// Splits the cached snapshots into those the reload from `old` to `new` cannot have
-    /// changed (kept as they are, so those proxies are neither translated again nor pushed)
-    /// and the rest. Only sidecars are kept: gateways are few and see everything.
-    fn split_unaffected(
-        &self,
-        current: HashMap<ProxyKey, Arc<Snapshot>>,
-        old: &Loaded,
-        new: &Loaded,
-    ) -> (
-        HashMap<ProxyKey, Arc<Snapshot>>,
-        HashMap<ProxyKey, Arc<Snapshot>>,
-    ) {
-        let changes = dependency::changed(&old.digests, &new.digests);
-        let mut hosts: HashMap<&str, BTreeSet<String>> = HashMap::new();
-        for push in [&old.push, &new.push] {
-            for s in push.registry().services() {
-                hosts
-                    .entry(s.namespace.as_str())
-                    .or_default()
-                    .insert(s.hostname.clone());
-            }
-        }
-        let hosts_in = |ns: &str| hosts.get(ns).cloned().unwrap_or_default();
-        let root = self.mesh.root_namespace.as_str();
-        let mut kept = HashMap::new();
-        let mut stale = HashMap::new();
-        for (key, snapshot) in current {
-            let unaffected = !key.router && {
-                let proxy = Proxy {
-                    role: Role::Sidecar,
-                    namespace: key.namespace.clone(),
-                    labels: key.labels.clone(),
-                    ip: Some(key.ip),
-                };
-                let imported = scope::imported_namespaces(&old.push, &proxy);
-                let cluster_hosts: BTreeSet<String> = snapshot
-                    .of(TypeUrl::Cluster)
-                    .resources()
-                    .keys()
-                    .filter_map(|name| dependency::cluster_host(name))
-                    .map(str::to_string)
-                    .collect();
-                let view = SidecarView {
-                    namespace: &key.namespace,
-                    ip: key.ip.to_string(),
-                    imported: imported.as_ref(),
-                    cluster_hosts: &cluster_hosts,
-                };
-                !changes
-                    .iter()
-                    .any(|c| dependency::affects(c, &view, root, &hosts_in))
-            };
-            if unaffected {
-                kept.insert(key, snapshot);
-            } else {
-                stale.insert(key, snapshot);
-            }
-        }
-        (kept, stale)
-    }
-
-    fn key(node: &NodeInfo) -> ProxyKey {
-        let labels = node
-            .metadata
-            .get("LABELS")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ProxyKey {
-            router: node.role == ProxyRole::Router,
-            no_capture: node.metadata_str("INTERCEPTION_MODE") == "NONE",
-            namespace: node.namespace.clone(),
-            labels,
-            ip: node.ip,
-        }
-    }
-
-    fn build(&self, key: &ProxyKey, push: &PushContext, generation: u64) -> Snapshot {
-        let proxy = Proxy {
-            role: if key.router {
-                Role::Router
-            } else {
-                Role::Sidecar
-            },
-            namespace: key.namespace.clone(),
-            labels: key.labels.clone(),
-            ip: Some(key.ip),
-        };
-        let opts = TranslateOptions {
-            // Gateways run as istio's ingress gateway does: 80 and 443 on 8080 and 8443.
-            gateway_ports: if key.router {
-                PortMapping::istio_ingress()
-            } else {
-                PortMapping::identity()
-            },
-            bind_outbound_listeners: key.no_capture,
-        };
-        let signature = translation::outbound_signature(push, &proxy)
-            .map(|sig| (generation, key.no_capture, sig));
-        let shared = signature.as_ref().and_then(|sig| {
-            self.cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .shared
-                .get(sig)
-                .cloned()
-        });
-        let mut builder = Snapshot::builder();
-        let add = |r: Result<_, crate::xds::types::TypesError>| {
-            if let Err(e) = r {
-                eprintln!("ferryctl discovery: dropping a resource: {e}");
-            }
-        };
-        if let Some(shared) = shared {
-            // Another sidecar with this outbound signature was translated in this generation:
-            // its outbound resources are this one's too; only the inbound side is translated.
-            let (clusters, virtual_inbound) = translation::translate_inbound(push, &proxy);
-            for t in [
-                TypeUrl::Listener,
-                TypeUrl::RouteConfiguration,
-                TypeUrl::Cluster,
-                TypeUrl::ClusterLoadAssignment,
-            ] {
-                for r in shared.of(t).resources().values() {
-                    if !translation::is_inbound(r.name()) {
-                        add(builder.add(r.clone()).map(|_| ()));
-                    }
-                }
-            }
-            for c in clusters {
-                add(builder.add_message(c).map(|_| ()));
-            }
-            add(builder.add_message(virtual_inbound).map(|_| ()));
-            return self.finish(key, builder);
-        }
-        let config = translate(push, &proxy, &opts);
-        for l in config.listeners {
-            add(builder.add_message(l).map(|_| ()));
-        }
-        for r in config.routes {
-            add(builder.add_message(r).map(|_| ()));
-        }
-        for c in config.clusters {
-            add(builder.add_message(c).map(|_| ()));
-        }
-        for e in config.endpoints {
-            add(builder.add_message(e).map(|_| ()));
-        }
-        let snapshot = self.finish(key, builder);
-        if let Some(sig) = signature {
-            self.cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .shared
-                .insert(sig, Arc::new(snapshot.clone()));
-        }
-        snapshot
-    }
-
-    /// The snapshot of `builder`, keeping the versions of what `key` was sent before.
-    fn finish(&self, key: &ProxyKey, builder: crate::xds::types::SnapshotBuilder) -> Snapshot {
-        let previous = self
-            .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .previous
-            .get(key)
-            .cloned();
-        match previous {
-            Some(prev) => builder.build_reusing(&prev),
-            None => builder.build(),
-        }
-    }
-}
-
-impl SnapshotSource for DirSource {
-    fn snapshot(&self, node: &NodeInfo) -> Arc<Snapshot> {
-        let key = DirSource::key(node);
-        let loaded = self.current();
-        if let Some(s) = self
-            .cache
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .current
-            .get(&key)
-        {
-            return s.clone();
-        }
-        let snapshot = Arc::new(self.build(&key, &loaded.push, loaded.generation));
-        // Only cache it if no reload happened meanwhile; otherwise the next change signal
-        // recomputes it from the new config.
-        if self.current().generation == loaded.generation {
-            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            // The snapshot it was built from is no longer needed: its versions live on in
-            // this one.
-            cache.previous.remove(&key);
-            cache.current.insert(key, snapshot.clone());
-        }
-        snapshot
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.changes.clone()
-    }
-
-    fn change_started(&self, after: u64, generation: u64) -> Option<Instant> {
-        let times = self
-            .change_times
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        // The first reload after `after`; unknown once it has aged out of the window.
-        times
-            .iter()
-            .find(|(g, _)| *g == after + 1 && *g <= generation)
-            .map(|(_, at)| *at)
-    }
-}
-
 /// What the debug server reads.
 struct Debug {
-    source: Arc<DirSource>,
+    source: Arc<ConfigSnapshots>,
     status: StatusRegistry,
     xds: Arc<XdsMetrics>,
     process: ProcessMetrics,
@@ -873,7 +456,7 @@ fn prometheus(debug: &Debug) -> String {
 /// control plane sends that connected proxy, in Envoy's `/config_dump` JSON, so it can be diffed
 /// against the proxy's own dump. Envoy's `mask`, `resource`, `include_eds` and `name_regex`
 /// apply.
-fn config_dump(query: &str, source: &DirSource, status: &StatusRegistry) -> (u16, String) {
+fn config_dump(query: &str, source: &ConfigSnapshots, status: &StatusRegistry) -> (u16, String) {
     let proxy_id = query
         .split('&')
         .find_map(|p| p.strip_prefix("proxyID="))

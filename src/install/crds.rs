@@ -288,6 +288,26 @@ pub fn crd_names() -> Vec<String> {
         .collect()
 }
 
+/// One Istio kind with a CRD in [`crds`]: the kind, its resource plural and the version objects
+/// are stored at (what a watcher lists them at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrdKind {
+    pub kind: Kind,
+    pub plural: &'static str,
+    pub version: &'static str,
+}
+
+/// Every kind in [`crds`], in the same order.
+pub fn crd_kinds() -> Vec<CrdKind> {
+    APIS.iter()
+        .map(|api| CrdKind {
+            kind: api.kind,
+            plural: api.plural,
+            version: api.storage,
+        })
+        .collect()
+}
+
 fn crd(api: &Api) -> Value {
     let group = api.kind.group();
     let kind = api.kind.name();

@@ -17,7 +17,7 @@ use ferry::xds::types::{TypeUrl, TypedResource};
 use crate::ferryctl;
 
 /// Kills the control plane however the test ends.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -55,7 +55,7 @@ spec:
 ";
 
 /// Polls `check` until it holds or `limit` passes.
-fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
@@ -63,7 +63,7 @@ fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("debug port accepts");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))

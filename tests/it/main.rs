@@ -4,6 +4,7 @@ mod analyze;
 mod bad_input;
 mod discovery;
 mod docs;
+mod kube;
 mod manifest;
 mod mesh;
 mod profile;
