@@ -13,7 +13,7 @@
 //! - per round, a mesh-wide change (a VirtualService in istio-system, imported everywhere): the
 //!   same latency over every client.
 //!
-//! The latency includes the control plane's directory poll (every 250 ms, so 125 ms on average)
+//! The latency includes the control plane's directory poll (every 100 ms, so 50 ms on average)
 //! and its push debounce (100 ms quiet), as istiod's includes its informer and debounce.
 //!
 //! Run through `benches/xds_load.sh`; the last line (`figures: …`) is what the script checks.
@@ -726,7 +726,7 @@ fn main() {
         per_client / 1e6
     );
     println!(
-        "  latency = file write → client's ACK of the new RDS version; includes the 250 ms \
+        "  latency = file write → client's ACK of the new RDS version; includes the 100 ms \
          directory poll and the 100 ms debounce"
     );
     local.report(&format!(

@@ -12,7 +12,7 @@ use crate::config::source::{self, Input, LoadOptions};
 
 /// How often the config directory is checked for changes. Polling needs no new dependency and
 /// a directory of YAML is cheap to stat.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What the directory looked like: each file with its modification time and length.
 type Fingerprint = Vec<(PathBuf, Option<SystemTime>, u64)>;
