@@ -21,6 +21,7 @@ use super::routes::{
 };
 use super::state::{ListenerEntry, Shared};
 use super::stats::GaugeGuard;
+use crate::xds::error_chain;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body every response has.
@@ -502,19 +503,8 @@ impl Attempt {
         };
         match client.request(req).await {
             Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
-            Err(e) if e.is_connect() => Err(Failure::Connect(error_text(&e))),
-            Err(e) => Err(Failure::Reset(error_text(&e))),
+            Err(e) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
+            Err(e) => Err(Failure::Reset(error_chain(&e))),
         }
     }
-}
-
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

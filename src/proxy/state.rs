@@ -464,7 +464,7 @@ fn compile_cluster(
 
 /// The listener as the proxy serves it; `None` for listeners it does not bind: those that need
 /// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry no HTTP connection
-/// manager (TCP proxying is not implemented yet).
+/// manager: Ferry's proxy serves HTTP only, so a TCP-only listener is left unbound.
 fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>, String> {
     #[allow(deprecated)]
     let original_dst = l.use_original_dst.as_ref().is_some_and(|b| b.value);
