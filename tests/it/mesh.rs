@@ -100,37 +100,25 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Starts a backend answering every request with `name` (and the request's path and host in
-/// headers, for routing assertions).
+/// Starts a backend answering every request with `name`.
 async fn backend(name: &'static str) -> SocketAddr {
-    use hyper::service::service_fn;
-    use hyper_util::rt::TokioIo;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("backend binds");
-    let addr = listener.local_addr().expect("backend address");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let path = req.uri().to_string();
-                    async move {
-                        let mut r = http::Response::new(Full::new(Bytes::from(name)));
-                        r.headers_mut()
-                            .insert("x-backend-path", path.parse().expect("path header"));
-                        Ok::<_, std::convert::Infallible>(r)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
+    backend_fn(move |_, _, _| (200, name.to_string(), Duration::ZERO)).await
+}
+
+/// Starts `ferryctl proxy router` on the control plane at `grpc`; returns it and its admin
+/// address.
+fn start_router(grpc: u16) -> (Process, String) {
+    let proxy = Process::start(&[
+        "proxy",
+        "router",
+        "--discovery-address",
+        &format!("127.0.0.1:{grpc}"),
+        "--admin-address",
+        "127.0.0.1:0",
+    ]);
+    let admin = proxy.line("ferryctl proxy: admin on ");
+    let admin = admin.split(',').next().expect("admin address").to_string();
+    (proxy, admin)
 }
 
 fn write_config(dir: &Path, http_port: u16, https_port: u16, backends: &[(&str, SocketAddr)]) {
@@ -356,16 +344,7 @@ async fn gateway_routes_the_seed_config() {
     );
     let grpc = free_port();
     let (discovery, debug) = start_discovery(dir.path(), grpc);
-    let proxy = Process::start(&[
-        "proxy",
-        "router",
-        "--discovery-address",
-        &format!("127.0.0.1:{grpc}"),
-        "--admin-address",
-        "127.0.0.1:0",
-    ]);
-    let admin = proxy.line("ferryctl proxy: admin on ");
-    let admin = admin.split(',').next().expect("admin address").to_string();
+    let (proxy, admin) = start_router(grpc);
 
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     wait_until(Duration::from_secs(20), "the gateway to route", || async {
@@ -716,14 +695,7 @@ spec:
     std::fs::write(dir.path().join("features.yaml"), config).expect("config written");
     let grpc = free_port();
     let (_discovery, _debug) = start_discovery(dir.path(), grpc);
-    let _proxy = Process::start(&[
-        "proxy",
-        "router",
-        "--discovery-address",
-        &format!("127.0.0.1:{grpc}"),
-        "--admin-address",
-        "127.0.0.1:0",
-    ]);
+    let (_proxy, _admin) = start_router(grpc);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
     let send = |path: &str, headers: &[(&str, &str)]| {
         let mut req = http::Request::builder()
