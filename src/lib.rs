@@ -7,6 +7,7 @@ pub mod config;
 pub mod discovery;
 pub mod exit;
 pub mod install;
+pub mod local;
 pub mod metrics;
 pub mod proxy;
 pub mod validation;

@@ -1,0 +1,9 @@
+//! The embedded local mesh: the control plane and gateways of an install run as supervised
+//! processes of this binary on 127.0.0.1, workloads register the Istio way (WorkloadEntry +
+//! ServiceEntry in a watched config directory), and everything the troubleshooting commands need
+//! to find them is recorded under one home directory.
+//!
+//! `home` (where state lives), `registry` (the records of running components, read by the CLI).
+
+pub mod home;
+pub mod registry;

@@ -1,0 +1,411 @@
+//! The records of what runs in the local mesh: one JSON file per control plane and per proxy,
+//! written atomically (temp file + rename) by whoever started the component and removed when it
+//! stops. The CLI reads them to find a proxy's admin address or a control plane's debug address,
+//! as istioctl finds pods through the Kubernetes API.
+//!
+//! A record whose process is gone (a crash, `kill -9` of the supervisor) is still listed, marked
+//! not running, so the commands can say what happened instead of silently forgetting it.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::local::home::{Home, NoHome};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    NoHome(#[from] NoHome),
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is not a valid record: {source}; remove it, or run `ferryctl uninstall --local --purge`"
+    )]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    #[error("{}", not_found_message(.query, .home, *.known, .close))]
+    ProxyNotFound {
+        query: String,
+        home: PathBuf,
+        known: usize,
+        close: Vec<String>,
+    },
+}
+
+fn not_found_message(query: &str, home: &Path, known: usize, close: &[String]) -> String {
+    let mut msg = format!(
+        "proxy {query:?} not found in the local mesh at {}",
+        home.display()
+    );
+    if known == 0 {
+        msg.push_str(": no proxies are registered; start one with `ferryctl install --local`");
+    } else if close.is_empty() {
+        msg.push_str(&format!(
+            " ({known} proxies registered; `ferryctl proxy-status` lists them)"
+        ));
+    } else {
+        msg.push_str(&format!("; did you mean {}?", close.join(", ")));
+    }
+    msg
+}
+
+/// What a proxy does, as Istio's node types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyRole {
+    Sidecar,
+    Router,
+}
+
+/// A running proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyRecord {
+    pub name: String,
+    pub namespace: String,
+    pub role: ProxyRole,
+    /// The control plane revision it is connected to (`default` for none).
+    pub revision: String,
+    /// Its Envoy admin API.
+    pub admin: SocketAddr,
+    /// The control plane's xDS address it was started with.
+    pub discovery: SocketAddr,
+    pub labels: BTreeMap<String, String>,
+    pub pid: u32,
+    /// Its log file, when it has one.
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+}
+
+impl ProxyRecord {
+    /// `name.namespace`, the xDS node's short id and how istioctl names proxies.
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.name, self.namespace)
+    }
+
+    pub fn running(&self) -> bool {
+        process_alive(self.pid)
+    }
+}
+
+/// A running control plane (`ferryctl discovery`) of one revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPlaneRecord {
+    /// `default` for the unrevisioned control plane.
+    pub revision: String,
+    /// ADS (gRPC) address.
+    pub xds: SocketAddr,
+    /// Debug and monitoring HTTP address (istiod's 15014).
+    pub monitoring: SocketAddr,
+    pub pid: u32,
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+}
+
+impl ControlPlaneRecord {
+    pub fn running(&self) -> bool {
+        process_alive(self.pid)
+    }
+}
+
+/// The records under one [`Home`].
+#[derive(Debug, Clone)]
+pub struct Registry {
+    home: Home,
+}
+
+impl Registry {
+    /// The registry of the home the environment names (see [`Home::from_env`]).
+    pub fn open() -> Result<Registry, RegistryError> {
+        Ok(Registry::at(Home::from_env()?))
+    }
+
+    pub fn at(home: Home) -> Registry {
+        Registry { home }
+    }
+
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// Every registered proxy, sorted by id.
+    pub fn proxies(&self) -> Result<Vec<ProxyRecord>, RegistryError> {
+        let mut all: Vec<ProxyRecord> = read_dir_records(&self.home.proxies_dir())?;
+        all.sort_by_key(ProxyRecord::id);
+        Ok(all)
+    }
+
+    /// Every registered control plane, sorted by revision.
+    pub fn control_planes(&self) -> Result<Vec<ControlPlaneRecord>, RegistryError> {
+        let mut all: Vec<ControlPlaneRecord> = read_dir_records(&self.home.revisions_dir())?;
+        all.sort_by(|a, b| a.revision.cmp(&b.revision));
+        Ok(all)
+    }
+
+    pub fn control_plane(&self, rev: &str) -> Result<Option<ControlPlaneRecord>, RegistryError> {
+        read_record(&self.home.control_plane_file(rev))
+    }
+
+    /// The proxy `query` names: istioctl's `[<type>/]<name>[.<namespace>]`, the namespace
+    /// defaulting to `default`.
+    pub fn find_proxy(&self, query: &str) -> Result<ProxyRecord, RegistryError> {
+        self.find_proxy_in(query, "default")
+    }
+
+    /// As [`Registry::find_proxy`], with the namespace used when `query` names none.
+    pub fn find_proxy_in(
+        &self,
+        query: &str,
+        namespace: &str,
+    ) -> Result<ProxyRecord, RegistryError> {
+        let bare = query.split_once('/').map_or(query, |(_, name)| name);
+        let id = if bare.contains('.') {
+            bare.to_string()
+        } else {
+            format!("{bare}.{namespace}")
+        };
+        let all = self.proxies()?;
+        if let Some(found) = all.iter().find(|p| p.id() == id) {
+            return Ok(found.clone());
+        }
+        let ids: Vec<String> = all.iter().map(ProxyRecord::id).collect();
+        Err(RegistryError::ProxyNotFound {
+            query: id.clone(),
+            home: self.home.root().to_path_buf(),
+            known: ids.len(),
+            close: close_matches(&id, &ids),
+        })
+    }
+
+    pub fn write_proxy(&self, record: &ProxyRecord) -> Result<(), RegistryError> {
+        write_record(&self.home.proxy_file(&record.id()), record)
+    }
+
+    pub fn remove_proxy(&self, id: &str) -> Result<(), RegistryError> {
+        remove_file(&self.home.proxy_file(id))
+    }
+
+    pub fn write_control_plane(&self, record: &ControlPlaneRecord) -> Result<(), RegistryError> {
+        write_record(&self.home.control_plane_file(&record.revision), record)
+    }
+
+    pub fn remove_control_plane(&self, rev: &str) -> Result<(), RegistryError> {
+        remove_file(&self.home.control_plane_file(rev))
+    }
+}
+
+/// Ids close to `wanted`: the same name in another namespace, a name that is a prefix either way,
+/// or a name a few edits away; at most three, closest first.
+fn close_matches(wanted: &str, ids: &[String]) -> Vec<String> {
+    let name_of = |id: &str| id.rsplit_once('.').map_or(id, |(name, _)| name).to_string();
+    let wanted_name = name_of(wanted);
+    let budget = (wanted_name.chars().count() / 4).max(1);
+    let mut scored: Vec<(usize, &String)> = ids
+        .iter()
+        .filter_map(|id| {
+            let name = name_of(id);
+            let distance = crate::install::schema::edit_distance(&wanted_name, &name);
+            let close = distance <= budget
+                || name.starts_with(&wanted_name)
+                || wanted_name.starts_with(&name);
+            close.then_some((distance, id))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+fn read_dir_records<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>, RegistryError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(RegistryError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| RegistryError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json")
+            && let Some(record) = read_record(&path)?
+        {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+fn read_record<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, RegistryError> {
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        // Removed between listing and reading: the component just stopped.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(RegistryError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|source| RegistryError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Writes `value` as JSON through a temp file and a rename, so a reader sees the old record or
+/// the new one, never half of one.
+pub fn write_record<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
+    let fail = |source| RegistryError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| fail(io::Error::other(e)))?;
+    text.push(b'\n');
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn remove_file(path: &Path) -> Result<(), RegistryError> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(RegistryError::Write {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `pid` is a live process (not a zombie). Linux's /proc; the local mesh is a Linux
+/// feature for now.
+pub fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(name: &str, ns: &str) -> ProxyRecord {
+        ProxyRecord {
+            name: name.into(),
+            namespace: ns.into(),
+            role: ProxyRole::Sidecar,
+            revision: "default".into(),
+            admin: "127.0.0.1:15000".parse().expect("addr"),
+            discovery: "127.0.0.1:15010".parse().expect("addr"),
+            labels: BTreeMap::from([("app".into(), "reviews".into())]),
+            pid: std::process::id(),
+            log: None,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_find_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::at(Home::at(dir.path()));
+        assert!(reg.proxies().expect("empty").is_empty());
+        reg.write_proxy(&proxy("reviews-v1", "default"))
+            .expect("write");
+        reg.write_proxy(&proxy("reviews-v2", "default"))
+            .expect("write");
+        reg.write_proxy(&proxy("ingressgateway", "istio-system"))
+            .expect("write");
+        let all = reg.proxies().expect("list");
+        assert_eq!(all.len(), 3);
+        assert!(all[0].running(), "this test process is alive");
+        assert_eq!(
+            reg.find_proxy("reviews-v1").expect("found").id(),
+            "reviews-v1.default"
+        );
+        assert_eq!(
+            reg.find_proxy("pod/ingressgateway.istio-system")
+                .expect("found")
+                .name,
+            "ingressgateway"
+        );
+        reg.remove_proxy("reviews-v2.default").expect("remove");
+        assert_eq!(reg.proxies().expect("list").len(), 2);
+    }
+
+    #[test]
+    fn unknown_proxies_list_close_matches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::at(Home::at(dir.path()));
+        let err = reg.find_proxy("reviews").expect_err("none");
+        assert!(
+            err.to_string().contains("no proxies are registered"),
+            "{err}"
+        );
+        reg.write_proxy(&proxy("reviews-v1", "default"))
+            .expect("write");
+        reg.write_proxy(&proxy("ratings-v1", "default"))
+            .expect("write");
+        reg.write_proxy(&proxy("reviews-v2", "bookinfo"))
+            .expect("write");
+        let err = reg.find_proxy("reviews-v3").expect_err("none").to_string();
+        assert!(
+            err.contains("did you mean reviews-v1.default, reviews-v2.bookinfo?"),
+            "{err}"
+        );
+        assert!(!err.contains("ratings"), "{err}");
+        let err = reg.find_proxy("zzz").expect_err("none").to_string();
+        assert!(err.contains("3 proxies registered"), "{err}");
+    }
+
+    #[test]
+    fn a_corrupt_record_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = Home::at(dir.path());
+        std::fs::create_dir_all(home.proxies_dir()).expect("mkdir");
+        std::fs::write(home.proxy_file("x.default"), "{").expect("write");
+        let err = Registry::at(home)
+            .proxies()
+            .expect_err("corrupt")
+            .to_string();
+        assert!(
+            err.contains("x.default.json is not a valid record"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn dead_processes_are_not_running() {
+        assert!(process_alive(std::process::id()));
+        assert!(!process_alive(u32::MAX - 1));
+    }
+}
