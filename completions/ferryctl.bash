@@ -19,11 +19,20 @@ _ferryctl() {
             ferryctl,analyze)
                 cmd="ferryctl__subcmd__analyze"
                 ;;
+            ferryctl,apply)
+                cmd="ferryctl__subcmd__install"
+                ;;
             ferryctl,completion)
                 cmd="ferryctl__subcmd__completion"
                 ;;
             ferryctl,discovery)
                 cmd="ferryctl__subcmd__discovery"
+                ;;
+            ferryctl,install)
+                cmd="ferryctl__subcmd__install"
+                ;;
+            ferryctl,local)
+                cmd="ferryctl__subcmd__local"
                 ;;
             ferryctl,manifest)
                 cmd="ferryctl__subcmd__manifest"
@@ -34,8 +43,17 @@ _ferryctl() {
             ferryctl,proxy)
                 cmd="ferryctl__subcmd__proxy"
                 ;;
+            ferryctl,uninstall)
+                cmd="ferryctl__subcmd__uninstall"
+                ;;
+            ferryctl,upgrade)
+                cmd="ferryctl__subcmd__upgrade"
+                ;;
             ferryctl,version)
                 cmd="ferryctl__subcmd__version"
+                ;;
+            ferryctl__subcmd__local,supervise)
+                cmd="ferryctl__subcmd__local__subcmd__supervise"
                 ;;
             ferryctl__subcmd__manifest,diff)
                 cmd="ferryctl__subcmd__manifest__subcmd__diff"
@@ -59,7 +77,7 @@ _ferryctl() {
 
     case "${cmd}" in
         ferryctl)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version analyze manifest profile discovery proxy version completion"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version analyze install apply upgrade uninstall manifest profile discovery proxy version completion local"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -101,7 +119,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__analyze)
-            opts="-k -A -o -S -L -v -r -R -c -n -i -h -V --use-kube --all-namespaces --output --failure-threshold --output-threshold --suppress --meshConfigFile --list-analyzers --analyzer --verbose --color --timeout --ignore-unknown --exclude-namespaces --revision --recursive --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-k -A -o -S -L -v -r -R -c -n -i -h -V --use-kube --all-namespaces --output --failure-threshold --output-threshold --suppress --meshConfigFile --list-analyzers --analyzer --verbose --color --timeout --ignore-unknown --exclude-namespaces --revision --recursive --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,7 +221,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__completion)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version bash zsh fish powershell elvish"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version bash zsh fish powershell elvish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -245,7 +263,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,8 +328,174 @@ _ferryctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferryctl__subcmd__install)
+            opts="-f -s -r -y -d -c -n -i -h -V --filename --set --revision --skip-confirmation --force --readiness-timeout --dry-run --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --readiness-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__local)
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version supervise"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__local__subcmd__supervise)
+            opts="-c -n -i -h -V --revision --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferryctl__subcmd__manifest)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version generate diff"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version generate diff"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,7 +537,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__manifest__subcmd__diff)
-            opts="-r -v -c -n -i -h -V --directory --verbose --select --ignore --rename --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-r -v -c -n -i -h -V --directory --verbose --select --ignore --rename --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,7 +591,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__manifest__subcmd__generate)
-            opts="-f -s -r -o -d -c -n -i -h -V --filename --set --revision --output --force --manifests --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-f -s -r -o -d -c -n -i -h -V --filename --set --revision --output --force --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,7 +673,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__profile)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --help --version list dump diff"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version list dump diff"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,7 +715,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__profile__subcmd__diff)
-            opts="-d -c -n -i -h -V --manifests --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-d -c -n -i -h -V --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -581,7 +765,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__profile__subcmd__dump)
-            opts="-f -s -p -o -d -c -n -i -h -V --filename --set --config-path --output --force --manifests --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-f -s -p -o -d -c -n -i -h -V --filename --set --config-path --output --force --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,7 +847,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__profile__subcmd__list)
-            opts="-o -d -c -n -i -h -V --output --manifests --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-o -d -c -n -i -h -V --output --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -721,7 +905,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --kubeconfig --context --namespace --istioNamespace --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -806,8 +990,136 @@ _ferryctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferryctl__subcmd__uninstall)
+            opts="-r -y -c -n -i -h -V --revision --purge --skip-confirmation --dry-run --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__upgrade)
+            opts="-f -s -r -y -d -c -n -i -h -V --filename --set --revision --skip-confirmation --force --readiness-timeout --dry-run --manifests --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --readiness-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferryctl__subcmd__version)
-            opts="-s -o -c -n -i -h -V --short --output --remote --kubeconfig --context --namespace --istioNamespace --help --version"
+            opts="-s -o -c -n -i -h -V --short --output --remote --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ferryctl_global_optspecs
-    string join \n c/kubeconfig= context= n/namespace= i/istioNamespace= h/help V/version
+    string join \n c/kubeconfig= context= n/namespace= i/istioNamespace= local h/help V/version
 end
 
 function __fish_ferryctl_needs_command
@@ -28,15 +28,21 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s c -l kubeconfig -d 'K
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "install" -d 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "apply" -d 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgrade Istio control plane in-place (an alias for install)'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "uninstall" -d 'Uninstall Istio from a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s o -l output -d 'Output format: one of log|json|yaml|sarif' -r -f -a "log\t''
@@ -62,12 +68,70 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s L -l list-
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s v -l verbose -d 'Enable verbose output'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l ignore-unknown -d 'Don\'t output files that could not be parsed, and don\'t fail because of them'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s R -l recursive -d '[Removed: the recursive flag has been removed and is hardcoded to true] Process directory arguments recursively'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s s -l set -d 'Override an IstioOperator value, e.g. to choose a profile (--set profile=demo)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s r -l revision -d 'Target control plane revision for the command (a DNS-1123 label; default means none)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -l readiness-timeout -d 'Maximum time to wait for the installed components to be ready' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -l force -d 'Proceed even with validation errors'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -l dry-run -d 'Console/log output only, make no changes'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand install" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s s -l set -d 'Override an IstioOperator value, e.g. to choose a profile (--set profile=demo)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s r -l revision -d 'Target control plane revision for the command (a DNS-1123 label; default means none)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -l readiness-timeout -d 'Maximum time to wait for the installed components to be ready' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -l force -d 'Proceed even with validation errors'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -l dry-run -d 'Console/log output only, make no changes'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s s -l set -d 'Override an IstioOperator value, e.g. to choose a profile (--set profile=demo)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s r -l revision -d 'Target control plane revision for the command (a DNS-1123 label; default means none)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l readiness-timeout -d 'Maximum time to wait for the installed components to be ready' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l force -d 'Proceed even with validation errors'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l dry-run -d 'Console/log output only, make no changes'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s r -l revision -d 'Target control plane revision for the command' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l purge -d 'Remove all Istio related sources for all versions'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l dry-run -d 'Console/log output only, make no changes'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -f -a "generate" -d 'Generates an Istio install manifest'
@@ -82,6 +146,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -l force -d 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l select -d 'Constrain the list of resources to compare to only the ones in this list, ignoring all others. Comma-separated "Kind:namespace:name" items where "*" (or an empty part) matches anything, e.g. "Deployment:istio-system:*" (all Deployments in istio-system) or "Service:*:istiod" (Services called istiod in all namespaces)' -r
@@ -93,12 +158,14 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s r -l directory -d 'Compare directory'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s v -l verbose -d 'Verbose output'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and not __fish_seen_subcommand_from list dump diff" -f -a "list" -d 'Lists available Istio configuration profiles'
@@ -111,6 +178,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s f -l filename -d 'Path to file containing IstioOperator custom resource. This flag can be specified multiple times to overlay multiple files. Multiple files are overlaid in left to right order; - reads standard input' -r
@@ -125,6 +193,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -l force -d 'Proceed even with validation errors: unknown fields and bad values are dropped with a warning'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from dump" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
@@ -132,6 +201,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)' -r -F
@@ -144,6 +214,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s c -l kub
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l discovery-address -d 'Address of the control plane\'s xDS server (plaintext gRPC, istiod\'s 15010)' -r
@@ -163,6 +234,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubecon
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
@@ -175,11 +247,29 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s c -l kubec
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and not __fish_seen_subcommand_from supervise" -f -a "supervise" -d 'Run and watch over one revision\'s control plane and gateways (started by install)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -l revision -d 'The revision to supervise (`default` for none)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand local; and __fish_seen_subcommand_from supervise" -s V -l version -d 'Print version'

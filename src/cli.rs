@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod completion;
 pub mod discovery;
 pub mod docs;
+pub mod install;
 pub mod manifest;
 pub mod output;
 pub mod profile;
@@ -56,12 +57,26 @@ pub struct GlobalArgs {
         alias = "istio-namespace"
     )]
     pub istio_namespace: String,
+    /// Use the local mesh on this machine instead of a Kubernetes cluster
+    #[arg(long, global = true, env = "FERRY_LOCAL")]
+    pub local: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyze Istio configuration and print validation messages
     Analyze(analyze::AnalyzeArgs),
+    /// Applies an Istio manifest, installing or reconfiguring Istio on a cluster
+    #[command(
+        visible_alias = "apply",
+        long_about = "The install command generates an Istio install manifest and applies it. With --local \
+                      it runs the control plane and gateways as supervised processes on this machine."
+    )]
+    Install(install::InstallArgs),
+    /// Upgrade Istio control plane in-place (an alias for install)
+    Upgrade(install::InstallArgs),
+    /// Uninstall Istio from a cluster
+    Uninstall(install::UninstallArgs),
     /// Commands related to Istio manifests
     Manifest(manifest::ManifestArgs),
     /// Commands related to Istio configuration profiles
@@ -80,6 +95,9 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
     Completion(completion::CompletionArgs),
+    /// The local mesh's internal processes (started by install --local)
+    #[command(hide = true)]
+    Local(install::LocalArgs),
 }
 
 /// The clap command tree, for completions and man pages.
@@ -111,6 +129,9 @@ pub fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
+        Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
+        Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
+        Command::Local(args) => install::run_local(args),
     };
     match result {
         Ok(exit) => exit.into(),

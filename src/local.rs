@@ -3,7 +3,12 @@
 //! ServiceEntry in a watched config directory), and everything the troubleshooting commands need
 //! to find them is recorded under one home directory.
 //!
-//! `home` (where state lives), `registry` (the records of running components, read by the CLI).
+//! `home` (where state lives), `registry` (the records of running components, read by the CLI),
+//! `plan` (what an install runs), `supervisor` (runs it), `probe` (readiness checks).
 
 pub mod home;
+pub mod install;
+pub mod plan;
+pub mod probe;
 pub mod registry;
+pub mod supervisor;

@@ -56,6 +56,15 @@ fn not_found_message(query: &str, home: &Path, known: usize, close: &[String]) -
     msg
 }
 
+/// What the supervisor saw of a component: how often it was restarted and why the last one
+/// ended, so `verify-install` and `proxy-status` can say what happened after a crash.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub restarts: u32,
+    /// How the previous process ended (`exit status: 1`, `signal: 9 (SIGKILL)`).
+    pub last_exit: Option<String>,
+}
+
 /// What a proxy does, as Istio's node types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -81,6 +90,8 @@ pub struct ProxyRecord {
     /// Its log file, when it has one.
     #[serde(default)]
     pub log: Option<PathBuf>,
+    #[serde(default)]
+    pub health: Health,
 }
 
 impl ProxyRecord {
@@ -106,6 +117,8 @@ pub struct ControlPlaneRecord {
     pub pid: u32,
     #[serde(default)]
     pub log: Option<PathBuf>,
+    #[serde(default)]
+    pub health: Health,
 }
 
 impl ControlPlaneRecord {
@@ -331,6 +344,7 @@ mod tests {
             labels: BTreeMap::from([("app".into(), "reviews".into())]),
             pid: std::process::id(),
             log: None,
+            health: Health::default(),
         }
     }
 

@@ -5,6 +5,7 @@ mod bad_input;
 mod discovery;
 mod docs;
 mod kube;
+mod local;
 mod manifest;
 mod mesh;
 mod profile;

@@ -250,12 +250,12 @@ fn count(counts: &BTreeMap<String, usize>, key: &str) -> usize {
 }
 
 /// A GET against an HTTP/1.1 debug or admin endpoint, blocking.
-fn admin_get(addr: &str, path: &str) -> (u16, String) {
+pub(crate) fn admin_get(addr: &str, path: &str) -> (u16, String) {
     admin_request(addr, "GET", path)
 }
 
 /// A request without a body against an HTTP/1.1 debug or admin endpoint, blocking.
-fn admin_request(addr: &str, method: &str, path: &str) -> (u16, String) {
+pub(crate) fn admin_request(addr: &str, method: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
         return (0, String::new());

@@ -1,0 +1,479 @@
+//! The supervisor of one installed revision: a detached `ferryctl local supervise` process that
+//! runs the revision's control plane and gateways as child processes of this same binary,
+//! records each in the [`Registry`] once it answers `/ready`, restarts any that exits (back-off
+//! from 1 s doubling to 30 s, reset after a minute of uptime), and on SIGTERM or SIGINT stops
+//! them all and removes their records.
+//!
+//! Addresses are chosen once, when the supervisor starts, and reused on every restart: a
+//! restarted control plane must be where its proxies reconnect, and a restarted gateway where
+//! the CLI finds it. The default revision prefers Istio's ports (15010 xDS, 15014 debug, 15000
+//! admin) when they are free; everything else takes free ephemeral ports.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use crate::local::home::{HOME_ENV, Home};
+use crate::local::plan::{GatewayPlan, Plan};
+use crate::local::probe;
+use crate::local::registry::{
+    ControlPlaneRecord, Health, ProxyRecord, ProxyRole, Registry, process_alive,
+};
+
+/// The supervisor's pid, in the revision's directory.
+pub const PID_FILE: &str = "supervisor.pid";
+/// The [`Plan`] the supervisor runs, written by `install`.
+pub const PLAN_FILE: &str = "plan.json";
+
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A process that stayed up this long starts the back-off over.
+const HEALTHY_UPTIME: Duration = Duration::from_secs(60);
+/// How long a child may take to stop after SIGTERM before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs the supervisor of `revision` until SIGTERM or SIGINT.
+pub fn run(home: Home, revision: &str) -> Result<()> {
+    let dir = home.revision_dir(revision);
+    let plan_path = dir.join(PLAN_FILE);
+    let plan: Plan = serde_json::from_slice(
+        &std::fs::read(&plan_path).with_context(|| format!("reading {}", plan_path.display()))?,
+    )
+    .with_context(|| format!("decoding {}", plan_path.display()))?;
+    std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))
+        .with_context(|| format!("writing {}", dir.join(PID_FILE).display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(supervise(home, plan));
+    let _ = std::fs::remove_file(dir.join(PID_FILE));
+    result
+}
+
+/// One supervised process.
+#[derive(Debug, Clone)]
+enum Unit {
+    ControlPlane {
+        xds: SocketAddr,
+        monitoring: SocketAddr,
+    },
+    Gateway {
+        gateway: GatewayPlan,
+        admin: SocketAddr,
+        /// The control plane's xDS address; `None` for this revision's own control plane, read
+        /// from its record at every start (it may have moved to another port).
+        discovery: Option<SocketAddr>,
+    },
+}
+
+impl Unit {
+    fn log_name(&self, revision: &str) -> String {
+        match self {
+            Unit::ControlPlane { .. } if revision == "default" => "istiod.log".into(),
+            Unit::ControlPlane { .. } => format!("istiod-{revision}.log"),
+            Unit::Gateway { gateway, .. } => format!("{}.log", gateway.id()),
+        }
+    }
+
+    fn ready_address(&self) -> SocketAddr {
+        match self {
+            Unit::ControlPlane { monitoring, .. } => *monitoring,
+            Unit::Gateway { admin, .. } => *admin,
+        }
+    }
+
+    /// New free addresses, for a process that could not start on the old ones (taken since
+    /// they were picked).
+    fn repick(&mut self) -> Result<()> {
+        match self {
+            Unit::ControlPlane { xds, monitoring } => {
+                *xds = pick_address(None)?;
+                *monitoring = pick_address(None)?;
+            }
+            Unit::Gateway { admin, .. } => *admin = pick_address(None)?,
+        }
+        Ok(())
+    }
+
+    fn args(&self, home: &Home, plan: &Plan, discovery: Option<SocketAddr>) -> Vec<String> {
+        match self {
+            Unit::ControlPlane { xds, monitoring } => {
+                let mut args = vec![
+                    "discovery".into(),
+                    "--config-dir".into(),
+                    home.config_dir().display().to_string(),
+                    "--grpcAddr".into(),
+                    xds.to_string(),
+                    "--monitoringAddr".into(),
+                    monitoring.to_string(),
+                ];
+                if plan.mesh_config.is_some() {
+                    args.push("--meshConfig".into());
+                    args.push(mesh_config_path(home, &plan.revision).display().to_string());
+                }
+                args
+            }
+            Unit::Gateway { gateway, admin, .. } => {
+                let discovery = discovery.map(|d| d.to_string()).unwrap_or_default();
+                let labels: Vec<String> = gateway
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let mut args = vec![
+                    "proxy".into(),
+                    "router".into(),
+                    "--discovery-address".into(),
+                    discovery,
+                    "--admin-address".into(),
+                    admin.to_string(),
+                    "--pod-name".into(),
+                    gateway.name.clone(),
+                    "--pod-namespace".into(),
+                    gateway.namespace.clone(),
+                ];
+                if !labels.is_empty() {
+                    args.push("--labels".into());
+                    args.push(labels.join(","));
+                }
+                args
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        registry: &Registry,
+        plan: &Plan,
+        started: &Started,
+        log: &Path,
+        health: &Health,
+    ) -> Result<()> {
+        let pid = started.pid;
+        match self {
+            Unit::ControlPlane { xds, monitoring } => {
+                registry.write_control_plane(&ControlPlaneRecord {
+                    revision: plan.revision.clone(),
+                    xds: *xds,
+                    monitoring: *monitoring,
+                    pid,
+                    log: Some(log.to_path_buf()),
+                    health: health.clone(),
+                })?
+            }
+            Unit::Gateway { gateway, admin, .. } => registry.write_proxy(&ProxyRecord {
+                name: gateway.name.clone(),
+                namespace: gateway.namespace.clone(),
+                role: ProxyRole::Router,
+                revision: plan.revision.clone(),
+                admin: *admin,
+                discovery: started.discovery.unwrap_or(*admin),
+                labels: gateway.labels.clone(),
+                pid,
+                log: Some(log.to_path_buf()),
+                health: health.clone(),
+            })?,
+        }
+        Ok(())
+    }
+
+    fn remove_record(&self, registry: &Registry, plan: &Plan) -> Result<()> {
+        match self {
+            Unit::ControlPlane { .. } => registry.remove_control_plane(&plan.revision)?,
+            Unit::Gateway { gateway, .. } => registry.remove_proxy(&gateway.id())?,
+        }
+        Ok(())
+    }
+}
+
+/// Where the control plane of `revision` reads its mesh config from.
+pub fn mesh_config_path(home: &Home, revision: &str) -> PathBuf {
+    home.revision_dir(revision).join("mesh.yaml")
+}
+
+async fn supervise(home: Home, plan: Plan) -> Result<()> {
+    let registry = Registry::at(home.clone());
+    std::fs::create_dir_all(home.logs_dir())
+        .with_context(|| format!("creating {}", home.logs_dir().display()))?;
+    std::fs::create_dir_all(home.config_dir())
+        .with_context(|| format!("creating {}", home.config_dir().display()))?;
+    if let Some(mesh) = &plan.mesh_config {
+        let path = mesh_config_path(&home, &plan.revision);
+        std::fs::write(&path, mesh).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let default_rev = plan.revision == "default";
+    let mut units = Vec::new();
+    let discovery = if plan.control_plane {
+        let xds = pick_address(default_rev.then_some(15010))?;
+        let monitoring = pick_address(default_rev.then_some(15014))?;
+        units.push(Unit::ControlPlane { xds, monitoring });
+        None
+    } else {
+        // A profile without a control plane (remote) runs its gateways against the default one.
+        match registry.control_plane("default")? {
+            Some(cp) => Some(cp.xds),
+            None if plan.gateways.is_empty() => return Ok(()),
+            None => anyhow::bail!(
+                "the {:?} profile has no control plane and no default control plane is installed; \
+                 install one first with `ferryctl install --local`",
+                plan.profile
+            ),
+        }
+    };
+    let mut first_admin = default_rev;
+    for gateway in &plan.gateways {
+        // Gateways are not revisioned by name: another revision already running this one keeps it.
+        if let Ok(existing) = registry.find_proxy(&gateway.id())
+            && existing.revision != plan.revision
+            && existing.running()
+        {
+            eprintln!(
+                "{} stays on revision {:?} (already running there)",
+                gateway.id(),
+                existing.revision
+            );
+            continue;
+        }
+        let admin = pick_address(first_admin.then_some(15000))?;
+        first_admin = false;
+        units.push(Unit::Gateway {
+            gateway: gateway.clone(),
+            admin,
+            discovery,
+        });
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let exe = std::env::current_exe().context("locating the ferryctl executable")?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for unit in units {
+        let ctx = Keep {
+            exe: exe.clone(),
+            home: home.clone(),
+            registry: registry.clone(),
+            plan: plan.clone(),
+            log: home.logs_dir().join(unit.log_name(&plan.revision)),
+            unit,
+        };
+        tasks.spawn(ctx.run(stop_rx.clone()));
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let _ = stop_tx.send(true);
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(Err(e)) = done {
+            eprintln!("stopping: {e:#}");
+        }
+    }
+    Ok(())
+}
+
+/// Keeps one unit running.
+struct Keep {
+    exe: PathBuf,
+    home: Home,
+    registry: Registry,
+    plan: Plan,
+    unit: Unit,
+    log: PathBuf,
+}
+
+/// A started process: its pid and, for a gateway, the control plane it was pointed at.
+struct Started {
+    pid: u32,
+    discovery: Option<SocketAddr>,
+}
+
+impl Keep {
+    async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<()> {
+        let mut health = Health::default();
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let started_at = Instant::now();
+            let Some(discovery) = self.discovery(&mut stop).await else {
+                return self.unit.remove_record(&self.registry, &self.plan);
+            };
+            match self.spawn(&health, discovery) {
+                Ok(mut child) => {
+                    let started = Started {
+                        pid: child.id().unwrap_or(0),
+                        discovery,
+                    };
+                    let ready = self.ready_address();
+                    let mut recorded = false;
+                    let status = loop {
+                        tokio::select! {
+                            status = child.wait() => break status,
+                            _ = stop.changed() => {
+                                stop_child(&mut child).await;
+                                return self.unit.remove_record(&self.registry, &self.plan);
+                            }
+                            _ = tokio::time::sleep(Duration::from_millis(50)), if !recorded => {
+                                if probe::ready(ready).await {
+                                    self.unit.record(&self.registry, &self.plan, &started, &self.log, &health)?;
+                                    recorded = true;
+                                }
+                            }
+                        }
+                    };
+                    let how = describe(status);
+                    self.note(&format!("exited ({how}); restarting in {backoff:?}"));
+                    health.restarts += 1;
+                    health.last_exit = Some(how);
+                    if recorded {
+                        // Kept, with the dead pid, until the restart is ready: commands report it.
+                        self.unit.record(
+                            &self.registry,
+                            &self.plan,
+                            &started,
+                            &self.log,
+                            &health,
+                        )?;
+                    } else {
+                        // Never ready: its addresses may have been taken since they were picked.
+                        self.unit.repick()?;
+                    }
+                }
+                Err(e) => self.note(&format!("cannot start: {e:#}; retrying in {backoff:?}")),
+            }
+            if started_at.elapsed() >= HEALTHY_UPTIME {
+                backoff = FIRST_BACKOFF;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => return self.unit.remove_record(&self.registry, &self.plan),
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// For a gateway of this revision's control plane: its current xDS address, once it is
+    /// recorded (ready). The outer `None` means asked to stop while waiting.
+    async fn discovery(&self, stop: &mut watch::Receiver<bool>) -> Option<Option<SocketAddr>> {
+        let Unit::Gateway { discovery, .. } = &self.unit else {
+            return Some(None);
+        };
+        if discovery.is_some() {
+            return Some(*discovery);
+        }
+        loop {
+            if let Ok(Some(cp)) = self.registry.control_plane(&self.plan.revision)
+                && cp.running()
+            {
+                return Some(Some(cp.xds));
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                _ = stop.changed() => return None,
+            }
+        }
+    }
+
+    fn ready_address(&self) -> SocketAddr {
+        self.unit.ready_address()
+    }
+
+    fn spawn(&self, health: &Health, discovery: Option<SocketAddr>) -> Result<Child> {
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("opening {}", self.log.display()))?;
+        let _ = writeln!(
+            log,
+            "--- ferryctl supervisor: starting (restarts so far: {})",
+            health.restarts
+        );
+        let err = log.try_clone().context("duplicating the log file")?;
+        Command::new(&self.exe)
+            .args(self.unit.args(&self.home, &self.plan, discovery))
+            .env(HOME_ENV, self.home.root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", self.exe.display()))
+    }
+
+    fn note(&self, what: &str) {
+        if let Ok(mut log) = OpenOptions::new().append(true).open(&self.log) {
+            let _ = writeln!(log, "--- ferryctl supervisor: {what}");
+        }
+    }
+}
+
+/// SIGTERM, then SIGKILL after [`STOP_GRACE`].
+async fn stop_child(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        terminate(pid);
+    }
+    if tokio::time::timeout(STOP_GRACE, child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
+
+/// Sends SIGTERM to `pid` (no-op when it is gone).
+pub fn terminate(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+}
+
+/// Sends SIGKILL to `pid` (no-op when it is gone).
+pub fn kill(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Waits up to `within` for `pid` to be gone.
+pub fn wait_gone(pid: u32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while process_alive(pid) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
+fn describe(status: std::io::Result<ExitStatus>) -> String {
+    match status {
+        Ok(status) => status.to_string(),
+        Err(e) => format!("lost: {e}"),
+    }
+}
+
+/// `preferred` on 127.0.0.1 when it is free, else a free ephemeral port.
+fn pick_address(preferred: Option<u16>) -> Result<SocketAddr> {
+    if let Some(port) = preferred
+        && let Ok(l) = TcpListener::bind(("127.0.0.1", port))
+    {
+        return l.local_addr().context("reading a bound address");
+    }
+    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
+    l.local_addr().context("reading a bound address")
+}

@@ -1,0 +1,231 @@
+//! The local target end to end: `install --local` starts a supervisor that runs the control
+//! plane and the ingress gateway as real processes; re-running is idempotent; a `kill -9` of a
+//! component is noticed and the component restarted where it was; `uninstall --local` stops
+//! everything and removes its state. Each test has its own `FERRY_HOME`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::ferryctl;
+use crate::mesh::admin_get;
+
+/// A local mesh home, purged however the test ends.
+struct LocalMesh {
+    home: tempfile::TempDir,
+}
+
+impl LocalMesh {
+    fn new() -> LocalMesh {
+        LocalMesh {
+            home: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.home.path()
+    }
+
+    fn ferryctl(&self) -> Command {
+        let mut cmd = ferryctl();
+        cmd.env("FERRY_HOME", self.root());
+        cmd
+    }
+
+    fn record(&self, rel: &str) -> Option<Value> {
+        let text = std::fs::read(self.root().join(rel)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn pid(&self, rel: &str) -> Option<u32> {
+        self.record(rel)?["pid"]
+            .as_u64()
+            .and_then(|p| u32::try_from(p).ok())
+    }
+}
+
+impl Drop for LocalMesh {
+    fn drop(&mut self) {
+        let _ = self
+            .ferryctl()
+            .args(["uninstall", "--local", "--purge", "-y"])
+            .output();
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+        == Some(false)
+}
+
+fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const CONTROL_PLANE: &str = "revisions/default.json";
+const GATEWAY: &str = "proxies/istio-ingressgateway.istio-system.json";
+
+#[test]
+fn install_restart_and_uninstall_the_local_mesh() {
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local", "-y"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for line in [
+        "✔ Istio core installed ⛵️",
+        "- Processing resources for Istiod. Waiting for Process/istiod",
+        "✔ Istiod installed 🧠",
+        "- Processing resources for Ingress gateways. Waiting for Process/istio-system/istio-ingressgateway",
+        "✔ Ingress gateways installed 🛬",
+        "✔ Installation complete",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "{line:?} in {stderr}");
+    }
+    let cp = mesh.record(CONTROL_PLANE).expect("control plane recorded");
+    let monitoring = cp["monitoring"].as_str().expect("address").to_string();
+    assert_eq!(admin_get(&monitoring, "/ready").0, 200);
+    let gw = mesh.record(GATEWAY).expect("gateway recorded");
+    let admin = gw["admin"].as_str().expect("address").to_string();
+    assert_eq!(admin_get(&admin, "/ready").0, 200);
+    assert_eq!(gw["labels"]["istio"], "ingressgateway");
+    // The gateway is connected to the control plane it was recorded with.
+    let syncz = admin_get(&monitoring, "/debug/syncz").1;
+    assert!(
+        syncz.contains("istio-ingressgateway.istio-system"),
+        "{syncz}"
+    );
+    assert!(
+        mesh.root().join("revisions/default/manifest.yaml").exists(),
+        "the rendered install is kept"
+    );
+
+    // The same install again changes nothing.
+    let cp_pid = mesh.pid(CONTROL_PLANE).expect("pid");
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local", "-y"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("already installed with the same settings"),
+        "{stderr}"
+    );
+    assert_eq!(mesh.pid(CONTROL_PLANE), Some(cp_pid));
+
+    // kill -9 of the control plane: restarted on the same address, the crash recorded.
+    Command::new("kill")
+        .args(["-9", &cp_pid.to_string()])
+        .status()
+        .expect("kill");
+    wait_for(
+        Duration::from_secs(20),
+        "the control plane's restart",
+        || {
+            mesh.pid(CONTROL_PLANE)
+                .is_some_and(|p| p != cp_pid && alive(p))
+                && admin_get(&monitoring, "/ready").0 == 200
+        },
+    );
+    let cp = mesh.record(CONTROL_PLANE).expect("recorded");
+    assert_eq!(cp["health"]["restarts"], 1);
+    assert_eq!(cp["health"]["last_exit"], "signal: 9 (SIGKILL)");
+    assert_eq!(cp["monitoring"].as_str(), Some(monitoring.as_str()));
+    // The gateway reconnects to it.
+    wait_for(Duration::from_secs(20), "the gateway to resync", || {
+        admin_get(&monitoring, "/debug/syncz")
+            .1
+            .contains("istio-ingressgateway.istio-system")
+    });
+
+    // kill -9 of the gateway: restarted too.
+    let gw_pid = mesh.pid(GATEWAY).expect("pid");
+    Command::new("kill")
+        .args(["-9", &gw_pid.to_string()])
+        .status()
+        .expect("kill");
+    wait_for(Duration::from_secs(20), "the gateway's restart", || {
+        mesh.pid(GATEWAY).is_some_and(|p| p != gw_pid && alive(p))
+            && admin_get(&admin, "/ready").0 == 200
+    });
+
+    // Uninstall stops everything it started and removes the revision's state, nothing else.
+    let cp_pid = mesh.pid(CONTROL_PLANE).expect("pid");
+    let gw_pid = mesh.pid(GATEWAY).expect("pid");
+    let supervisor: u32 =
+        std::fs::read_to_string(mesh.root().join("revisions/default/supervisor.pid"))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+    std::fs::write(mesh.root().join("config/mine.yaml"), "# the user's\n").expect("write");
+    let out = mesh
+        .ferryctl()
+        .args(["uninstall", "--local", "--revision", "default"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "  Removed Process/istiod.\n  Removed Process/istio-ingressgateway.istio-system.\n✔ Uninstall complete\n"
+    );
+    for pid in [cp_pid, gw_pid, supervisor] {
+        assert!(!alive(pid), "{pid} stopped");
+    }
+    assert!(mesh.record(CONTROL_PLANE).is_none());
+    assert!(mesh.record(GATEWAY).is_none());
+    assert!(!mesh.root().join("revisions/default").exists());
+    assert!(
+        mesh.root().join("config/mine.yaml").exists(),
+        "config is kept"
+    );
+}
+
+#[test]
+fn install_needs_the_local_target_and_uninstall_a_scope() {
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args(["install", "-y"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pass --local (or set FERRY_LOCAL=1)"),
+        "{stderr}"
+    );
+    let out = mesh
+        .ferryctl()
+        .args(["uninstall", "--local"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(64));
+    // Declining the prompt changes nothing and exits 1, as istioctl's "Cancelled.".
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("Cancelled.\n"));
+    assert!(!PathBuf::from(mesh.root()).join("revisions").exists());
+}
