@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'Commands related to Istio configuration profiles')
             [CompletionResult]::new('discovery', 'discovery', [CompletionResultType]::ParameterValue, 'Start Ferry''s control plane: serve Envoy config over xDS from a config directory or a cluster')
             [CompletionResult]::new('proxy', 'proxy', [CompletionResultType]::ParameterValue, 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Run bookinfo''s reviews demo on the local mesh: install, sample apps, the seed''s routing, traffic')
+            [CompletionResult]::new('sample-app', 'sample-app', [CompletionResultType]::ParameterValue, 'Run the sample HTTP service: reports its service and version, echoes the request')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Prints out build version information')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Generate the autocompletion script for the specified shell')
             [CompletionResult]::new('local', 'local', [CompletionResultType]::ParameterValue, 'The local mesh''s internal processes (started by install --local)')
@@ -381,6 +383,38 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;demo' {
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'Requests to send for the weighted split')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;sample-app' {
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'The service name the app reports')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version the app reports')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0: any free port, printed on stderr)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'ferryctl;version' {

@@ -40,6 +40,8 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Com
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "demo" -d 'Run bookinfo\'s reviews demo on the local mesh: install, sample apps, the seed\'s routing, traffic'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "sample-app" -d 'Run the sample HTTP service: reports its service and version, echoes the request'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
@@ -237,6 +239,23 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s i -l istioNa
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -l requests -d 'Requests to send for the weighted split' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l service -d 'The service name the app reports' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l version -d 'The version the app reports' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l listen -d 'Address to listen on (port 0: any free port, printed on stderr)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod completion;
+pub mod demo;
 pub mod discovery;
 pub mod docs;
 pub mod install;
@@ -91,6 +92,11 @@ pub enum Command {
     Discovery(discovery::DiscoveryArgs),
     /// Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS
     Proxy(proxy::ProxyArgs),
+    /// Run bookinfo's reviews demo on the local mesh: install, sample apps, the seed's routing, traffic
+    Demo(demo::DemoArgs),
+    /// Run the sample HTTP service: reports its service and version, echoes the request
+    #[command(name = "sample-app")]
+    SampleApp(demo::SampleAppArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -132,6 +138,8 @@ pub fn main() -> ExitCode {
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
         Command::Local(args) => install::run_local(args),
+        Command::Demo(args) => demo::run_demo(&cli.global, args),
+        Command::SampleApp(args) => demo::run_sample_app(args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -6,9 +6,11 @@
 //! `home` (where state lives), `registry` (the records of running components, read by the CLI),
 //! `plan` (what an install runs), `supervisor` (runs it), `probe` (readiness checks).
 
+pub mod demo;
 pub mod home;
 pub mod install;
 pub mod plan;
 pub mod probe;
 pub mod registry;
+pub mod sample;
 pub mod supervisor;

@@ -137,23 +137,13 @@ fn require_local(global: &GlobalArgs, command: &str) -> Result<Home> {
 pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     args.manifests.refuse()?;
     let home = require_local(global, "install")?;
-    let resolved = resolve(&ResolveInput {
+    let (plan, manifest) = local_plan(&ResolveInput {
         files: OverlayFile::read_all(&args.filenames)?,
         sets: args.set.clone(),
         revision: args.revision.clone(),
         force: args.force,
     })?;
-    for w in &resolved.warnings {
-        eprintln!("Warning: {w}");
-    }
-    let rendered = render::render(&resolved.iop)?;
-    let revision = resolved
-        .revision
-        .as_ref()
-        .map_or("default", |r| r.as_str())
-        .to_string();
-    let plan = Plan::from_rendered(&revision, &resolved.profile, &rendered);
-    let manifest = crate::install::output::to_yaml(&rendered);
+    let revision = plan.revision.clone();
     if args.dry_run {
         eprintln!(
             "Dry run: would run revision {revision:?} of profile {:?} in the local mesh at {}: {}",
@@ -189,6 +179,19 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     }
     progress.line("✔ Installation complete");
     Ok(Exit::Success)
+}
+
+/// Resolves and renders an install as `manifest generate` does: what the local target runs and
+/// the manifest it keeps.
+pub(crate) fn local_plan(input: &ResolveInput) -> Result<(Plan, String)> {
+    let resolved = resolve(input)?;
+    for w in &resolved.warnings {
+        eprintln!("Warning: {w}");
+    }
+    let rendered = render::render(&resolved.iop)?;
+    let revision = resolved.revision.as_ref().map_or("default", |r| r.as_str());
+    let plan = Plan::from_rendered(revision, &resolved.profile, &rendered);
+    Ok((plan, crate::install::output::to_yaml(&rendered)))
 }
 
 fn describe_plan(plan: &Plan) -> String {
@@ -262,7 +265,9 @@ pub fn run_uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> 
         }
     }
     if args.purge && !args.dry_run {
-        // Sidecars run by `workload run` stop with their workloads; what is left is state.
+        for id in crate::local::demo::stop_workloads(&home)? {
+            eprintln!("  Removed Process/{id}.");
+        }
         match std::fs::remove_dir_all(home.root()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(e).with_context(|| format!("removing {}", home.root().display()));
@@ -310,20 +315,20 @@ fn confirm(question: &str) -> Result<bool> {
 
 /// istioctl's progress lines on stderr: on a terminal the waiting line is rewritten in place,
 /// otherwise every change is its own line.
-struct Progress {
+pub(crate) struct Progress {
     tty: bool,
     waiting: Option<String>,
 }
 
 impl Progress {
-    fn new() -> Progress {
+    pub(crate) fn new() -> Progress {
         Progress {
             tty: std::io::stderr().is_terminal(),
             waiting: None,
         }
     }
 
-    fn step(&mut self, step: Step) {
+    pub(crate) fn step(&mut self, step: Step) {
         match step {
             Step::Waiting { component, what } => {
                 let text = format!("- Processing resources for {component}. Waiting for {what}");
@@ -347,7 +352,7 @@ impl Progress {
         }
     }
 
-    fn fail(&mut self) {
+    pub(crate) fn fail(&mut self) {
         if let Some(component) = self.waiting.take() {
             if self.tty {
                 eprint!("\r\x1b[2K");
@@ -356,7 +361,7 @@ impl Progress {
         }
     }
 
-    fn line(&mut self, text: &str) {
+    pub(crate) fn line(&mut self, text: &str) {
         self.clear();
         eprintln!("{text}");
     }

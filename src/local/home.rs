@@ -6,6 +6,7 @@
 //! <home>/revisions/<rev>.json    a running control plane (written by its supervisor)
 //! <home>/revisions/<rev>/        the rendered install of that revision and its supervisor's pid
 //! <home>/proxies/<id>.json       a running proxy (gateway or sidecar), id = <name>.<namespace>
+//! <home>/workloads/<id>.json     a running application process (the demo's sample apps)
 //! <home>/logs/                   component logs
 //! ```
 //!
@@ -79,6 +80,14 @@ impl Home {
 
     pub fn proxy_file(&self, id: &str) -> PathBuf {
         self.proxies_dir().join(format!("{id}.json"))
+    }
+
+    pub fn workloads_dir(&self) -> PathBuf {
+        self.root.join("workloads")
+    }
+
+    pub fn workload_file(&self, id: &str) -> PathBuf {
+        self.workloads_dir().join(format!("{id}.json"))
     }
 
     pub fn logs_dir(&self) -> PathBuf {

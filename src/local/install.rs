@@ -53,7 +53,7 @@ pub fn install(
         .and_then(|b| serde_json::from_slice(&b).ok());
     progress(Step::Waiting {
         component: "Istio core".into(),
-        what: format!("Directory/{}", home.config_dir().display()),
+        what: format!("Directory {}", home.config_dir().display()),
     });
     std::fs::create_dir_all(home.config_dir())
         .with_context(|| format!("creating {}", home.config_dir().display()))?;

@@ -127,6 +127,30 @@ impl ControlPlaneRecord {
     }
 }
 
+/// A running application process of the local mesh (registered in the config directory by a
+/// WorkloadEntry of the same name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadRecord {
+    pub name: String,
+    pub namespace: String,
+    /// Where it serves.
+    pub address: SocketAddr,
+    pub labels: BTreeMap<String, String>,
+    pub pid: u32,
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+}
+
+impl WorkloadRecord {
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.name, self.namespace)
+    }
+
+    pub fn running(&self) -> bool {
+        process_alive(self.pid)
+    }
+}
+
 /// The records under one [`Home`].
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -194,6 +218,21 @@ impl Registry {
             known: ids.len(),
             close: close_matches(&id, &ids),
         })
+    }
+
+    /// Every registered workload, sorted by id.
+    pub fn workloads(&self) -> Result<Vec<WorkloadRecord>, RegistryError> {
+        let mut all: Vec<WorkloadRecord> = read_dir_records(&self.home.workloads_dir())?;
+        all.sort_by_key(WorkloadRecord::id);
+        Ok(all)
+    }
+
+    pub fn write_workload(&self, record: &WorkloadRecord) -> Result<(), RegistryError> {
+        write_record(&self.home.workload_file(&record.id()), record)
+    }
+
+    pub fn remove_workload(&self, id: &str) -> Result<(), RegistryError> {
+        remove_file(&self.home.workload_file(id))
     }
 
     pub fn write_proxy(&self, record: &ProxyRecord) -> Result<(), RegistryError> {

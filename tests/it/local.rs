@@ -229,3 +229,55 @@ fn install_needs_the_local_target_and_uninstall_a_scope() {
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("Cancelled.\n"));
     assert!(!PathBuf::from(mesh.root()).join("revisions").exists());
 }
+
+/// The README's first command: everything up, the seed's routing observed through the gateway,
+/// and everything stopped again by one uninstall.
+#[test]
+fn the_demo_routes_the_seed_config_through_the_local_gateway() {
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args(["demo", "--requests", "2000"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let count = |version: &str, section: usize| -> usize {
+        let part = stdout.split("requests").nth(section).unwrap_or("");
+        part.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(&format!("reviews {version}"))
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let (v1, v3) = (count("v1", 1), count("v3", 1));
+    assert_eq!(v1 + v3, 2000, "{stdout}");
+    // 90/10 within 5 standard deviations (σ = √(2000·0.1·0.9) ≈ 13.4).
+    assert!((v3 as i64 - 200).abs() <= 67, "v3 got {v3}: {stdout}");
+    assert_eq!(count("v2", 2), 100, "{stdout}");
+    assert!(
+        stdout.contains("ferryctl uninstall --local --purge -y"),
+        "{stdout}"
+    );
+    let workloads: Vec<u32> = ["v1", "v2", "v3"]
+        .iter()
+        .map(|v| {
+            mesh.pid(&format!("workloads/reviews-{v}.default.json"))
+                .expect("recorded")
+        })
+        .collect();
+    let out = mesh
+        .ferryctl()
+        .args(["uninstall", "--local", "--purge", "-y"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    for pid in workloads {
+        assert!(!alive(pid), "sample app {pid} stopped");
+    }
+    assert!(!mesh.root().exists(), "purge removes the home");
+}
