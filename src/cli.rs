@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod output;
 pub mod profile;
 pub mod proxy;
+pub mod proxy_config;
 pub mod version;
 
 use std::process::ExitCode;
@@ -76,6 +77,9 @@ pub enum Command {
     Discovery(discovery::DiscoveryArgs),
     /// Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS
     Proxy(proxy::ProxyArgs),
+    /// Retrieve information about proxy configuration from Envoy
+    #[command(name = "proxy-config", visible_alias = "pc")]
+    ProxyConfig(proxy_config::ProxyConfigArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -109,6 +113,7 @@ pub fn main() -> ExitCode {
         Command::Profile(args) => profile::run(args),
         Command::Discovery(args) => discovery::run(&cli.global, args),
         Command::Proxy(args) => proxy::run(args),
+        Command::ProxyConfig(args) => proxy_config::run(&cli.global, args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
     };
