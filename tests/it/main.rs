@@ -8,6 +8,7 @@ mod kube;
 mod manifest;
 mod mesh;
 mod profile;
+mod proxy_config;
 mod seed;
 mod version;
 
