@@ -27,7 +27,7 @@ routes.setdefault("dynamic_route_configs", [])
 def renamed(item, old, new):
     return json.loads(json.dumps(item).replace(old, new))
 
-size, i = len(json.dumps(full)), 0
+size, i = len(json.dumps(full, indent=1)), 0
 while size < target:
     i += 1
     host = f"svc-{i}.ns-{i % 50}.svc.cluster.local"
@@ -48,6 +48,6 @@ while size < target:
         if key == "dynamic_endpoint_configs":
             new["endpoint_config"]["cluster_name"] = name
         bucket[key].append(new)
-        size += len(json.dumps(new))
+        size += len(json.dumps(new, indent=1))
 json.dump(full, open(out_path, "w"), indent=1)
 print(f"{i} services", file=sys.stderr)
