@@ -42,6 +42,8 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'St
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "demo" -d 'Run bookinfo\'s reviews demo on the local mesh: install, sample apps, the seed\'s routing, traffic'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "sample-app" -d 'Run the sample HTTP service: reports its service and version, echoes the request'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-config" -d 'Retrieve information about proxy configuration from Envoy'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "pc" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
@@ -256,6 +258,702 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s n -l na
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "cluster" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "clusters" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "c" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "all" -d 'Retrieves all configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "a" -d 'Retrieves all configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "listener" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "listeners" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "l" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "log" -d 'Retrieves logging levels of the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "o" -d 'Retrieves logging levels of the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "route" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "routes" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "r" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "bootstrap" -d 'Retrieves bootstrap configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "b" -d 'Retrieves bootstrap configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "endpoint" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "endpoints" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ep" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "eds" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "secret" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "secrets" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "s" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ecds" -d 'Retrieves typed extension configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ec" -d 'Retrieves typed extension configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l port -d 'Filter clusters and listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l name -d 'Filter routes by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l with-headers -d 'Print a header before each section of the summary'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l port -d 'Filter clusters and listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l name -d 'Filter routes by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l with-headers -d 'Print a header before each section of the summary'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s l -l selector -d 'Label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s r -l reset -d 'Reset levels to default value (warning)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s l -l selector -d 'Label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s r -l reset -d 'Reset levels to default value (warning)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "cluster" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "clusters" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "c" -d 'Retrieves cluster configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "all" -d 'Retrieves all configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "a" -d 'Retrieves all configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "listener" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "listeners" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "l" -d 'Retrieves listener configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "log" -d 'Retrieves logging levels of the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "o" -d 'Retrieves logging levels of the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "route" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "routes" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "r" -d 'Retrieves route configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "bootstrap" -d 'Retrieves bootstrap configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "b" -d 'Retrieves bootstrap configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "endpoint" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "endpoints" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ep" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "eds" -d 'Retrieves endpoint configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "secret" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "secrets" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "s" -d 'Retrieves secret configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ecds" -d 'Retrieves typed extension configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -f -a "ec" -d 'Retrieves typed extension configuration for the Envoy in the specified pod'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l port -d 'Filter clusters by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l port -d 'Filter clusters and listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l name -d 'Filter routes by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l with-headers -d 'Print a header before each section of the summary'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l fqdn -d 'Filter clusters by substring of Service FQDN field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l direction -d 'Filter clusters by Direction field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l subset -d 'Filter clusters by substring of Subset field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l port -d 'Filter clusters and listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l name -d 'Filter routes by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l with-headers -d 'Print a header before each section of the summary'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l address -d 'Filter listeners by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l type -d 'Filter listeners by type field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l port -d 'Filter listeners by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s l -l selector -d 'Label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s r -l reset -d 'Reset levels to default value (warning)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s l -l selector -d 'Label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s r -l reset -d 'Reset levels to default value (warning)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l name -d 'Filter listeners by route name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l verbose -d 'Output more information' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l address -d 'Filter endpoints by address field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l port -d 'Filter endpoints by Port field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l cluster -d 'Filter endpoints by cluster name field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l status -d 'Filter endpoints by status field' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod output;
 pub mod profile;
 pub mod proxy;
+pub mod proxy_config;
 pub mod version;
 
 use std::process::ExitCode;
@@ -97,6 +98,9 @@ pub enum Command {
     /// Run the sample HTTP service: reports its service and version, echoes the request
     #[command(name = "sample-app")]
     SampleApp(demo::SampleAppArgs),
+    /// Retrieve information about proxy configuration from Envoy
+    #[command(name = "proxy-config", visible_alias = "pc")]
+    ProxyConfig(proxy_config::ProxyConfigArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -133,6 +137,7 @@ pub fn main() -> ExitCode {
         Command::Profile(args) => profile::run(args),
         Command::Discovery(args) => discovery::run(&cli.global, args),
         Command::Proxy(args) => proxy::run(args),
+        Command::ProxyConfig(args) => proxy_config::run(&cli.global, args),
         Command::Version(args) => version::run(args),
         Command::Completion(args) => completion::run(args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),

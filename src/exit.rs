@@ -44,6 +44,14 @@ pub struct CommandError {
 }
 
 impl CommandError {
+    /// An error istioctl returns from a command's body (exit 1), e.g. a missing argument.
+    pub fn failure(message: impl Into<String>) -> Self {
+        CommandError {
+            exit: Exit::Failure,
+            message: message.into(),
+        }
+    }
+
     pub fn usage(message: impl Into<String>) -> Self {
         CommandError {
             exit: Exit::Usage,

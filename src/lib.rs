@@ -10,5 +10,6 @@ pub mod install;
 pub mod local;
 pub mod metrics;
 pub mod proxy;
+pub mod proxyconfig;
 pub mod validation;
 pub mod xds;

@@ -9,6 +9,7 @@ mod local;
 mod manifest;
 mod mesh;
 mod profile;
+mod proxy_config;
 mod seed;
 mod version;
 

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::ferryctl;
 
 /// A child process killed however the test ends, with its stderr lines on a channel.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
@@ -34,6 +34,10 @@ impl Drop for Process {
 }
 
 impl Process {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn start(args: &[&str]) -> Process {
         let mut child = ferryctl()
             .args(args)
@@ -52,7 +56,7 @@ impl Process {
     }
 
     /// Waits for a stderr line starting with `prefix`, returns the rest.
-    fn line(&self, prefix: &str) -> String {
+    pub(crate) fn line(&self, prefix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -93,7 +97,7 @@ impl Process {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -101,13 +105,13 @@ fn free_port() -> u16 {
 }
 
 /// Starts a backend answering every request with `name`.
-async fn backend(name: &'static str) -> SocketAddr {
+pub(crate) async fn backend(name: &'static str) -> SocketAddr {
     backend_fn(move |_, _, _| (200, name.to_string(), Duration::ZERO)).await
 }
 
 /// Starts `ferryctl proxy router` on the control plane at `grpc`; returns it and its admin
 /// address.
-fn start_router(grpc: u16) -> (Process, String) {
+pub(crate) fn start_router(grpc: u16) -> (Process, String) {
     let proxy = Process::start(&[
         "proxy",
         "router",
@@ -121,7 +125,12 @@ fn start_router(grpc: u16) -> (Process, String) {
     (proxy, admin)
 }
 
-fn write_config(dir: &Path, http_port: u16, https_port: u16, backends: &[(&str, SocketAddr)]) {
+pub(crate) fn write_config(
+    dir: &Path,
+    http_port: u16,
+    https_port: u16,
+    backends: &[(&str, SocketAddr)],
+) {
     let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed");
     // The seed's Gateway, on ports this test owns instead of 80/443.
     let gateway = std::fs::read_to_string(seed.join("bookinfo-gateway.yaml"))
@@ -279,7 +288,7 @@ pub(crate) fn admin_request(addr: &str, method: &str, path: &str) -> (u16, Strin
     (code, body)
 }
 
-fn start_discovery(dir: &Path, grpc: u16) -> (Process, String) {
+pub(crate) fn start_discovery(dir: &Path, grpc: u16) -> (Process, String) {
     let grpc_addr = format!("127.0.0.1:{grpc}");
     let p = Process::start(&[
         "discovery",

@@ -1,0 +1,575 @@
+//! `ferryctl proxy-config` (`pc`): istioctl's commands for reading a proxy's Envoy config, from a
+//! saved dump (`-f`) or a live proxy of the local mesh found in the registry. Parsing and tables
+//! live in `crate::proxyconfig`; this file is flags, input and dispatch.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{ArgAction, Args, Subcommand};
+use serde_json::Value;
+
+use super::GlobalArgs;
+use super::output::write_stdout;
+use crate::exit::{CommandError, Exit};
+use crate::local::registry::{ProxyRecord, Registry};
+use crate::proxyconfig::admin::{self, paths};
+use crate::proxyconfig::clusters::{self, ClusterFilter};
+use crate::proxyconfig::eds::{self, EndpointFilter};
+use crate::proxyconfig::endpoints::{self, ClusterStatuses};
+use crate::proxyconfig::listeners::{self, ListenerFilter};
+use crate::proxyconfig::routes::{self, RouteFilter};
+use crate::proxyconfig::summary::{self, AllFilters};
+use crate::proxyconfig::{ConfigDump, Format, bootstrap, ecds, logging, protojson, secrets};
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "A group of commands used to retrieve information about proxy configuration from \
+                  the Envoy config dump",
+    after_help = "Examples:\n  \
+        # Retrieve information about proxy configuration from an Envoy instance.\n  \
+        ferryctl proxy-config <clusters|listeners|routes|endpoints|ecds|bootstrap|log|secret> <pod-name[.namespace]>"
+)]
+pub struct ProxyConfigArgs {
+    /// Envoy proxy admin port (replaces the port of the registered admin address)
+    #[arg(long = "proxy-admin-port", global = true, value_name = "PORT")]
+    pub proxy_admin_port: Option<u16>,
+    #[command(subcommand)]
+    pub command: ProxyConfigCommand,
+}
+
+/// The proxy and `--file` arguments every subcommand but `log` takes.
+#[derive(Debug, Args)]
+pub struct Source {
+    /// [<type>/]<name>[.<namespace>] of a proxy in the local mesh
+    #[arg(value_name = "PROXY")]
+    pub proxy: Option<String>,
+    /// Envoy config dump JSON file
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<String>,
+    /// Output format: one of json|yaml|short
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+/// istioctl's `--verbose` (a bool flag defaulting to true: `--verbose=false` turns it off).
+#[derive(Debug, Args)]
+pub struct Verbose {
+    /// Output more information
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value_t = true, default_missing_value = "true")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Filter clusters by substring of Service FQDN field
+    #[arg(long, default_value = "")]
+    pub fqdn: String,
+    /// Filter clusters by Direction field
+    #[arg(long, default_value = "")]
+    pub direction: String,
+    /// Filter clusters by substring of Subset field
+    #[arg(long, default_value = "")]
+    pub subset: String,
+    /// Filter clusters by Port field
+    #[arg(long, default_value_t = 0)]
+    pub port: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenerArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Filter listeners by address field
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Filter listeners by type field
+    #[arg(long = "type", default_value = "")]
+    pub kind: String,
+    /// Filter listeners by Port field
+    #[arg(long, default_value_t = 0)]
+    pub port: u64,
+    #[command(flatten)]
+    pub verbose: Verbose,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Filter listeners by route name field
+    #[arg(long, default_value = "")]
+    pub name: String,
+    #[command(flatten)]
+    pub verbose: Verbose,
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Filter endpoints by address field
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Filter endpoints by Port field
+    #[arg(long, default_value_t = 0)]
+    pub port: u64,
+    /// Filter endpoints by cluster name field
+    #[arg(long, default_value = "")]
+    pub cluster: String,
+    /// Filter endpoints by status field
+    #[arg(long, default_value = "")]
+    pub status: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AllArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Filter clusters by substring of Service FQDN field
+    #[arg(long, default_value = "")]
+    pub fqdn: String,
+    /// Filter clusters by Direction field
+    #[arg(long, default_value = "")]
+    pub direction: String,
+    /// Filter clusters by substring of Subset field
+    #[arg(long, default_value = "")]
+    pub subset: String,
+    /// Filter clusters and listeners by Port field
+    #[arg(long, default_value_t = 0)]
+    pub port: u32,
+    /// Filter listeners by address field
+    #[arg(long, default_value = "")]
+    pub address: String,
+    /// Filter listeners by type field
+    #[arg(long = "type", default_value = "")]
+    pub kind: String,
+    /// Filter routes by route name field
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Print a header before each section of the summary
+    #[arg(long = "with-headers")]
+    pub with_headers: bool,
+    #[command(flatten)]
+    pub verbose: Verbose,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// [<type>/]<name>[.<namespace>] of a proxy in the local mesh
+    #[arg(value_name = "PROXY")]
+    pub proxy: Option<String>,
+    /// Comma-separated minimum per-logger level of messages to output, in the form of
+    /// [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where
+    /// logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>",
+    /// and level can be one of [trace, debug, info, warning, error, critical, off]
+    #[arg(long, default_value = "")]
+    pub level: String,
+    /// Reset levels to default value (warning).
+    #[arg(short = 'r', long)]
+    pub reset: bool,
+    /// Label selector
+    #[arg(short = 'l', long, default_value = "")]
+    pub selector: String,
+    /// Output format: one of json|yaml|short
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyConfigCommand {
+    /// Retrieves cluster configuration for the Envoy in the specified pod
+    #[command(visible_aliases = ["clusters", "c"])]
+    Cluster(ClusterArgs),
+    /// Retrieves all configuration for the Envoy in the specified pod
+    #[command(visible_alias = "a")]
+    All(AllArgs),
+    /// Retrieves listener configuration for the Envoy in the specified pod
+    #[command(visible_aliases = ["listeners", "l"])]
+    Listener(ListenerArgs),
+    /// Retrieves logging levels of the Envoy in the specified pod
+    #[command(visible_alias = "o")]
+    Log(LogArgs),
+    /// Retrieves route configuration for the Envoy in the specified pod
+    #[command(visible_aliases = ["routes", "r"])]
+    Route(RouteArgs),
+    /// Retrieves bootstrap configuration for the Envoy in the specified pod
+    #[command(visible_alias = "b")]
+    Bootstrap(Source),
+    /// Retrieves endpoint configuration for the Envoy in the specified pod
+    #[command(visible_aliases = ["endpoints", "ep"])]
+    Endpoint(EndpointArgs),
+    /// Retrieves endpoint configuration for the Envoy in the specified pod
+    #[command(hide = true)]
+    Eds(EndpointArgs),
+    /// Retrieves secret configuration for the Envoy in the specified pod
+    #[command(visible_aliases = ["secrets", "s"])]
+    Secret(Source),
+    /// Retrieves typed extension configuration for the Envoy in the specified pod
+    #[command(visible_alias = "ec")]
+    Ecds(Source),
+}
+
+pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
+    let ctx = Context_ {
+        global,
+        admin_port: args.proxy_admin_port,
+    };
+    let text = match &args.command {
+        ProxyConfigCommand::Cluster(a) => {
+            let (dump, format) = ctx.dump("cluster", &a.source, paths::CLUSTERS, "short")?;
+            let f = ClusterFilter {
+                fqdn: a.fqdn.clone(),
+                port: a.port,
+                subset: a.subset.clone(),
+                direction: a.direction.clone(),
+            };
+            match format {
+                Format::Short => clusters::summary(&dump, &f, false)?,
+                _ => print_protos(format, clusters::selected(&dump, &f)?),
+            }
+        }
+        ProxyConfigCommand::Listener(a) => {
+            let (dump, format) = ctx.dump("listener", &a.source, paths::LISTENERS, "short")?;
+            let f = listener_filter(&a.address, a.port, &a.kind, a.verbose.verbose);
+            match format {
+                Format::Short => listeners::summary(&dump, &f, false)?,
+                _ => print_protos(format, listeners::selected(&dump, &f)?),
+            }
+        }
+        ProxyConfigCommand::Route(a) => {
+            let (dump, format) = ctx.dump("route", &a.source, paths::ROUTES, "short")?;
+            let f = RouteFilter {
+                name: a.name.clone(),
+                verbose: a.verbose.verbose,
+            };
+            match format {
+                Format::Short => routes::summary(&dump, &f, false)?,
+                _ => print_protos(format, routes::selected(&dump, &f)?),
+            }
+        }
+        ProxyConfigCommand::Eds(a) => {
+            let (dump, format) = ctx.dump("eds", &a.source, paths::WITH_EDS, "short")?;
+            let f = endpoint_filter(a);
+            match format {
+                Format::Short => eds::summary(&dump, &f, false)?,
+                _ => print_protos(format, eds::selected(&dump, &f)?.iter()),
+            }
+        }
+        ProxyConfigCommand::Endpoint(a) => {
+            let format = output_format(a.source.output.as_deref(), "short")?;
+            let bytes = ctx.input("endpoints", &a.source, paths::CLUSTER_STATUSES)?;
+            let statuses = ClusterStatuses::parse(&bytes).with_context(|| input_name(&a.source))?;
+            let f = endpoint_filter(a);
+            match format {
+                Format::Short => endpoints::summary(&statuses, &f),
+                _ => print_protos(format, endpoints::selected(&statuses, &f)),
+            }
+        }
+        ProxyConfigCommand::Secret(s) => {
+            let (dump, format) = ctx.dump("secret", s, paths::SECRETS, "short")?;
+            match format {
+                Format::Short => secrets::summary(&dump, false, unix_now())?,
+                _ => print_proto(format, &secrets::section(&dump)?),
+            }
+        }
+        ProxyConfigCommand::Bootstrap(s) => {
+            let (dump, format) = ctx.dump("bootstrap", s, paths::BOOTSTRAP, "json")?;
+            match format {
+                Format::Short => bootstrap::summary(&dump)?,
+                _ => print_proto(format, &bootstrap::section(&dump)?),
+            }
+        }
+        ProxyConfigCommand::Ecds(s) => {
+            let (dump, format) = ctx.dump("ecds", s, paths::WITH_EDS, "short")?;
+            match format {
+                Format::Short => ecds::summary(&dump)?,
+                _ => print_proto(format, &ecds::section(&dump)?),
+            }
+        }
+        ProxyConfigCommand::All(a) => ctx.all(a)?,
+        ProxyConfigCommand::Log(a) => ctx.log(a)?,
+    };
+    write_stdout(&text)?;
+    Ok(Exit::Success)
+}
+
+/// Named with a trailing underscore so it does not shadow anyhow's `Context` trait.
+struct Context_<'a> {
+    global: &'a GlobalArgs,
+    admin_port: Option<u16>,
+}
+
+impl Context_<'_> {
+    /// The bytes of `--file` or of the live proxy's `admin_path`; exactly one must be given.
+    fn input(&self, what: &str, source: &Source, admin_path: &str) -> Result<Vec<u8>> {
+        match (&source.proxy, &source.file) {
+            (Some(proxy), None) => {
+                let record = self.find(proxy)?;
+                fetch(&record, self.admin(&record), http::Method::GET, admin_path)
+            }
+            (None, Some(file)) => read_input(file),
+            _ => {
+                usage_to_stderr(what);
+                Err(
+                    CommandError::failure(format!("{what} requires pod name or --file parameter"))
+                        .into(),
+                )
+            }
+        }
+    }
+
+    /// A config dump and the output format (`default` when `-o` is not given).
+    fn dump(
+        &self,
+        what: &str,
+        source: &Source,
+        admin_path: &str,
+        default: &str,
+    ) -> Result<(ConfigDump, Format)> {
+        let format = output_format(source.output.as_deref(), default)?;
+        let bytes = self.input(what, source, admin_path)?;
+        let dump = ConfigDump::parse(&bytes).with_context(|| input_name(source))?;
+        Ok((dump, format))
+    }
+
+    fn find(&self, query: &str) -> Result<ProxyRecord> {
+        let registry = Registry::open()?;
+        let namespace = self.global.namespace.as_deref().unwrap_or("default");
+        Ok(registry.find_proxy_in(query, namespace)?)
+    }
+
+    fn admin(&self, record: &ProxyRecord) -> SocketAddr {
+        let mut addr = record.admin;
+        if let Some(port) = self.admin_port {
+            addr.set_port(port);
+        }
+        addr
+    }
+
+    fn all(&self, a: &AllArgs) -> Result<String> {
+        let format = output_format(a.source.output.as_deref(), "short")?;
+        let bytes = self.input("all", &a.source, paths::WITH_EDS)?;
+        if format != Format::Short {
+            // istioctl prints the whole dump as read (YAML: converted), not re-marshalled protos.
+            let value: Value = crate::proxyconfig::dump::parse_json(&bytes)
+                .with_context(|| input_name(&a.source))?;
+            return Ok(match format {
+                Format::Yaml => protojson::to_go_yaml(&value),
+                _ => format!("{}\n", String::from_utf8_lossy(&bytes)),
+            });
+        }
+        let dump = ConfigDump::parse(&bytes).with_context(|| input_name(&a.source))?;
+        let f = AllFilters {
+            cluster: ClusterFilter {
+                fqdn: a.fqdn.clone(),
+                port: i64::from(a.port),
+                subset: a.subset.clone(),
+                direction: a.direction.clone(),
+            },
+            listener: listener_filter(&a.address, u64::from(a.port), &a.kind, a.verbose.verbose),
+            route: RouteFilter {
+                name: a.name.clone(),
+                verbose: a.verbose.verbose,
+            },
+            endpoint: EndpointFilter {
+                address: a.address.clone(),
+                port: u64::from(a.port),
+                ..Default::default()
+            },
+            with_headers: a.with_headers,
+        };
+        Ok(summary::full(&dump, &f, unix_now())?)
+    }
+
+    fn log(&self, a: &LogArgs) -> Result<String> {
+        if a.selector.is_empty() && a.proxy.is_none() {
+            usage_to_stderr("log");
+            return Err(CommandError::failure("log requires pod name or --selector").into());
+        }
+        if a.reset && !a.level.is_empty() {
+            usage_to_stderr("log");
+            return Err(CommandError::failure("--level cannot be combined with --reset").into());
+        }
+        if a.output
+            .as_deref()
+            .is_some_and(|o| !o.is_empty() && o != "short")
+        {
+            return Err(
+                CommandError::failure("--output is not applicable for this command").into(),
+            );
+        }
+        let targets = self.log_targets(a)?;
+        let mut plans = Vec::with_capacity(targets.len());
+        // The logger list comes from each proxy first, as istioctl does: names are checked
+        // against what the proxy's build registers.
+        for t in &targets {
+            let body = fetch(t, self.admin(t), http::Method::POST, paths::LOGGING)?;
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let plan = if a.reset {
+                vec![format!(
+                    "{}={}",
+                    logging::ALL_LOGGERS,
+                    logging::DEFAULT_LEVEL
+                )]
+            } else if a.level.is_empty() {
+                Vec::new()
+            } else {
+                logging::plan(&a.level, &logging::loggers(&body))?
+            };
+            plans.push((body, plan));
+        }
+        let mut out = String::new();
+        let mut errors = Vec::new();
+        for (t, (listing, plan)) in targets.iter().zip(plans) {
+            let mut resp = Ok(listing);
+            for query in &plan {
+                let path = format!("{}?{query}", paths::LOGGING);
+                resp = fetch(t, self.admin(t), http::Method::POST, &path)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+                if resp.is_err() {
+                    break;
+                }
+            }
+            match resp {
+                Ok(body) => out.push_str(&format!("{}:\n{body}", t.id())),
+                Err(e) => errors.push(format!("error configuring log level for {}: {e:#}", t.id())),
+            }
+        }
+        if !errors.is_empty() {
+            // What did succeed is still printed, as istioctl does.
+            write_stdout(&out)?;
+            return Err(anyhow!(errors.join("\n")));
+        }
+        Ok(out)
+    }
+
+    /// The proxy named, or every registered proxy whose labels match `-l` (in `-n`, if given).
+    fn log_targets(&self, a: &LogArgs) -> Result<Vec<ProxyRecord>> {
+        if let Some(proxy) = &a.proxy {
+            return Ok(vec![self.find(proxy)?]);
+        }
+        let selector = parse_selector(&a.selector)?;
+        let namespace = self.global.namespace.as_deref().unwrap_or("default");
+        let found: Vec<ProxyRecord> = Registry::open()?
+            .proxies()?
+            .into_iter()
+            .filter(|p| p.namespace == namespace)
+            .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+            .collect();
+        if found.is_empty() {
+            return Err(anyhow!("no pods found"));
+        }
+        Ok(found)
+    }
+}
+
+/// `k=v[,k=v]` equality selectors (what the registry's labels can answer).
+fn parse_selector(s: &str) -> Result<Vec<(String, String)>> {
+    s.split(',')
+        .map(|part| {
+            part.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim_start_matches('=').trim().to_string()))
+                .ok_or_else(|| anyhow!("not able to locate pod with selector {s}: only key=value selectors are supported"))
+        })
+        .collect()
+}
+
+fn fetch(
+    record: &ProxyRecord,
+    addr: SocketAddr,
+    method: http::Method,
+    path: &str,
+) -> Result<Vec<u8>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime
+        .block_on(admin::request(addr, method, path))
+        .with_context(|| format!("failed to execute command on {} sidecar", record.id()))
+}
+
+fn read_input(file: &str) -> Result<Vec<u8>> {
+    if file == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
+        return Ok(buf);
+    }
+    std::fs::read(file).with_context(|| format!("open {file}"))
+}
+
+fn input_name(source: &Source) -> String {
+    match (&source.file, &source.proxy) {
+        (Some(f), _) => f.clone(),
+        (None, Some(p)) => p.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+fn output_format(given: Option<&str>, default: &str) -> Result<Format> {
+    match given.unwrap_or(default) {
+        "short" => Ok(Format::Short),
+        "json" => Ok(Format::Json),
+        "yaml" => Ok(Format::Yaml),
+        other => {
+            Err(CommandError::failure(format!("output format {other:?} not supported")).into())
+        }
+    }
+}
+
+fn listener_filter(address: &str, port: u64, kind: &str, verbose: bool) -> ListenerFilter {
+    ListenerFilter {
+        address: address.to_string(),
+        port,
+        kind: kind.to_string(),
+        verbose,
+    }
+}
+
+fn endpoint_filter(a: &EndpointArgs) -> EndpointFilter {
+    EndpointFilter {
+        address: a.address.clone(),
+        port: a.port,
+        cluster: a.cluster.clone(),
+        status: a.status.clone(),
+    }
+}
+
+/// A list of resources as istioctl prints `-o json|yaml`: protojson names, Go's indentation.
+fn print_protos<'a>(format: Format, items: impl IntoIterator<Item = &'a Value>) -> String {
+    let list = Value::Array(items.into_iter().cloned().collect());
+    print_proto(format, &list)
+}
+
+fn print_proto(format: Format, value: &Value) -> String {
+    let value = protojson::camel_case(value);
+    match format {
+        Format::Yaml => protojson::to_go_yaml(&value),
+        _ => protojson::to_go_json(&value),
+    }
+}
+
+/// istioctl prints the subcommand's usage before an argument error.
+fn usage_to_stderr(sub: &str) {
+    let mut cmd = super::command();
+    cmd.build();
+    let usage = cmd
+        .find_subcommand_mut("proxy-config")
+        .and_then(|pc| pc.find_subcommand_mut(sub.trim_end_matches('s')))
+        .map(|c| c.render_usage().to_string());
+    if let Some(u) = usage {
+        eprintln!("{u}\n");
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
