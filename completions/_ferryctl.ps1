@@ -1604,7 +1604,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'Use --short=false to generate full version information')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'One of ''yaml'' or ''json''')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'One of ''yaml'' or ''json''')
-            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Query the control plane for its version. Ferry''s control plane is not built yet, so only --remote=false is accepted')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Use --remote=false to suppress control plane and data plane check')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')

@@ -1534,7 +1534,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --short 'Use --short=false to generate full version information'
             cand -o 'One of ''yaml'' or ''json'''
             cand --output 'One of ''yaml'' or ''json'''
-            cand --remote 'Query the control plane for its version. Ferry''s control plane is not built yet, so only --remote=false is accepted'
+            cand --remote 'Use --remote=false to suppress control plane and data plane check'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'
             cand --context 'Kubernetes configuration context'

@@ -958,7 +958,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''
 yaml\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l remote -d 'Query the control plane for its version. Ferry\'s control plane is not built yet, so only --remote=false is accepted' -r -f -a "true\t''
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l remote -d 'Use --remote=false to suppress control plane and data plane check' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l context -d 'Kubernetes configuration context' -r

@@ -12,6 +12,7 @@ pub mod output;
 pub mod profile;
 pub mod proxy;
 pub mod proxy_config;
+pub mod target;
 pub mod version;
 
 use std::process::ExitCode;
@@ -138,7 +139,7 @@ pub fn main() -> ExitCode {
         Command::Discovery(args) => discovery::run(&cli.global, args),
         Command::Proxy(args) => proxy::run(args),
         Command::ProxyConfig(args) => proxy_config::run(&cli.global, args),
-        Command::Version(args) => version::run(args),
+        Command::Version(args) => version::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),

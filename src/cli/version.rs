@@ -1,12 +1,20 @@
-//! `ferryctl version`: client build information in istioctl's shapes.
+//! `ferryctl version`: client build information and, with `--remote` (the default, as
+//! istioctl's), the versions of the running control planes (`GET /version` on their debug port)
+//! and of the proxies connected to them (`GET /debug/syncz`), in istioctl's shapes.
+
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
+use serde_json::{Value, json};
 
+use crate::cli::GlobalArgs;
 use crate::cli::output::{OutputFormat, write_stdout};
+use crate::cli::target::{self, Target};
 use crate::config::emit as yaml;
-use crate::exit::{CommandError, Exit};
+use crate::exit::Exit;
+use crate::local::registry::Registry;
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
@@ -17,9 +25,8 @@ pub struct VersionArgs {
     /// One of 'yaml' or 'json'.
     #[arg(short, long, value_parser = ["json", "yaml"])]
     pub output: Option<String>,
-    /// Query the control plane for its version. Ferry's control plane is not built yet, so only
-    /// --remote=false is accepted.
-    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+    /// Use --remote=false to suppress control plane and data plane check
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
           require_equals = true, default_missing_value = "true")]
     pub remote: bool,
 }
@@ -47,26 +54,170 @@ pub const BUILD: BuildInfo = BuildInfo {
 #[serde(rename_all = "camelCase")]
 struct VersionOutput<'a> {
     client_version: &'a BuildInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mesh_version: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_plane_version: Option<Vec<Value>>,
 }
 
-pub fn run(args: &VersionArgs) -> Result<Exit> {
-    if args.remote {
-        return Err(CommandError::usage(
-            "--remote needs a Ferry control plane, and this build has none to query; use --remote=false",
-        )
-        .into());
+/// What the running mesh reports: one entry per control plane, one per connected proxy.
+#[derive(Debug, Default)]
+struct Remote {
+    /// istioctl's `meshVersion` entries: `{"Component","Revision","Info"}`.
+    control_planes: Vec<Value>,
+    /// istioctl's `dataPlaneVersion` entries: `{"ID","IstioVersion","Type"}`.
+    proxies: Vec<Value>,
+}
+
+/// Queries every running control plane of the local mesh.
+fn remote(registry: &Registry) -> Result<Remote> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut out = Remote::default();
+    for cp in registry
+        .control_planes()?
+        .into_iter()
+        .filter(|c| c.running())
+    {
+        let get = |path: &'static str| {
+            runtime.block_on(crate::proxyconfig::admin::request(
+                cp.monitoring,
+                http::Method::GET,
+                path,
+            ))
+        };
+        let Ok(version) = get("/version") else {
+            eprintln!(
+                "control plane {} at {} did not answer /version",
+                cp.revision, cp.monitoring
+            );
+            continue;
+        };
+        let info: Value = serde_json::from_slice(&version).unwrap_or(Value::Null);
+        out.control_planes.push(json!({
+            "Component": "pilot",
+            "Revision": cp.revision,
+            "Info": info.get("clientVersion").cloned().unwrap_or(Value::Null),
+        }));
+        let syncz: Value = get("/debug/syncz")
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        for p in syncz.as_array().into_iter().flatten() {
+            let field = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            out.proxies.push(json!({
+                "ID": field("proxy"),
+                "IstioVersion": field("istio_version"),
+                "Type": field("proxy_type"),
+            }));
+        }
     }
+    Ok(out)
+}
+
+fn str_of<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+/// istioctl's remote lines: control planes coalesced when their versions agree, data plane
+/// versions with proxy counts (or one `version.ProxyInfo` per proxy with `--short=false`).
+fn remote_lines(remote: &Remote, short: bool) -> String {
+    let mut out = String::new();
+    let versions: Vec<&str> = remote
+        .control_planes
+        .iter()
+        .map(|c| str_of(c, "/Info/version"))
+        .collect();
+    if let Some(first) = versions.first() {
+        if versions.iter().all(|v| v == first) {
+            out.push_str(&format!("control plane version: {first}\n"));
+        } else {
+            for c in &remote.control_planes {
+                out.push_str(&format!(
+                    "pilot version: {} (revision {})\n",
+                    str_of(c, "/Info/version"),
+                    str_of(c, "/Revision")
+                ));
+            }
+        }
+    }
+    if !short {
+        for p in &remote.proxies {
+            out.push_str(&format!(
+                "data plane version: version.ProxyInfo{{ID:\"{}\", IstioVersion:\"{}\", Type:\"{}\"}}\n",
+                str_of(p, "/ID"),
+                str_of(p, "/IstioVersion"),
+                str_of(p, "/Type")
+            ));
+        }
+        return out;
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &remote.proxies {
+        *counts.entry(str_of(p, "/IstioVersion")).or_default() += 1;
+    }
+    let data = if counts.is_empty() {
+        "none".to_string()
+    } else {
+        counts
+            .iter()
+            .map(|(v, n)| format!("{v} ({n} {})", if *n == 1 { "proxy" } else { "proxies" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out.push_str(&format!("data plane version: {data}\n"));
+    out
+}
+
+pub fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
+    let remote = if args.remote {
+        match target::choose(global)? {
+            Target::Local(registry) => {
+                let r = remote(&registry)?;
+                if r.control_planes.is_empty() {
+                    eprintln!(
+                        "Istio is not present in the local mesh: no running control plane at {}",
+                        registry.home().root().display()
+                    );
+                    None
+                } else {
+                    Some(r)
+                }
+            }
+            Target::Kubernetes => {
+                eprintln!(
+                    "the Kubernetes target is not available in this build of ferryctl: showing the \
+                     client version only (pass --local for the local mesh, or --remote=false)"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let out = VersionOutput {
         client_version: &BUILD,
+        mesh_version: remote.as_ref().map(|r| r.control_planes.clone()),
+        data_plane_version: remote.as_ref().map(|r| r.proxies.clone()),
     };
     let text = match args.output.as_deref().map(OutputFormat::parse) {
         Some(Some(OutputFormat::Json)) => format!("{}\n", serde_json::to_string_pretty(&out)?),
         Some(Some(OutputFormat::Yaml)) => yaml::to_string(&serde_json::to_value(&out)?),
-        _ if args.short => format!("client version: {}\n", BUILD.version),
-        _ => format!(
-            "client version: version.BuildInfo{{Version:\"{}\", GitRevision:\"{}\", GolangVersion:\"{}\", BuildStatus:\"{}\", GitTag:\"{}\"}}\n",
-            BUILD.version, BUILD.revision, BUILD.golang_version, BUILD.status, BUILD.tag
-        ),
+        _ => {
+            let client = if args.short {
+                format!("client version: {}\n", BUILD.version)
+            } else {
+                format!(
+                    "client version: version.BuildInfo{{Version:\"{}\", GitRevision:\"{}\", GolangVersion:\"{}\", BuildStatus:\"{}\", GitTag:\"{}\"}}\n",
+                    BUILD.version, BUILD.revision, BUILD.golang_version, BUILD.status, BUILD.tag
+                )
+            };
+            client
+                + &remote
+                    .map(|r| remote_lines(&r, args.short))
+                    .unwrap_or_default()
+        }
     };
     write_stdout(&text)?;
     Ok(Exit::Success)

@@ -113,6 +113,19 @@ fn install_restart_and_uninstall_the_local_mesh() {
         mesh.root().join("revisions/default/manifest.yaml").exists(),
         "the rendered install is kept"
     );
+    // version --remote (the default) reads the control plane and the proxies connected to it.
+    let out = mesh
+        .ferryctl()
+        .args(["version", "--local"])
+        .output()
+        .expect("runs");
+    let v = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "client version: {v}\ncontrol plane version: {v}\ndata plane version: {v} (1 proxy)\n"
+        )
+    );
 
     // The same install again changes nothing.
     let cp_pid = mesh.pid(CONTROL_PLANE).expect("pid");

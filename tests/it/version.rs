@@ -25,12 +25,23 @@ fn version_json_has_istioctl_keys() {
 }
 
 #[test]
-fn remote_version_needs_a_control_plane() {
+fn remote_version_without_a_mesh_prints_the_client_and_says_why() {
+    let home = tempfile::tempdir().expect("tempdir");
     let out = ferryctl()
         .args(["version", "--remote=true"])
+        .env("FERRY_HOME", home.path())
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("client version: {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("Istio is not present in the local mesh: no running control plane at "),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,0 +1,57 @@
+//! Which mesh a command talks to. `--local` (or `FERRY_LOCAL`) picks the local mesh; without it
+//! the Kubernetes target is meant, but when no kubeconfig exists and a local mesh is running, the
+//! local mesh is used and stderr says so, so a first-time user's commands just work.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::GlobalArgs;
+use crate::local::home::Home;
+use crate::local::registry::Registry;
+
+/// The mesh a command reaches.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Local(Registry),
+    /// A cluster: what this build cannot reach yet for the command at hand.
+    Kubernetes,
+}
+
+/// Chooses the target for `global`'s flags (see the module docs).
+pub fn choose(global: &GlobalArgs) -> Result<Target> {
+    if global.local {
+        return Ok(Target::Local(Registry::at(Home::from_env()?)));
+    }
+    if kubeconfig_exists(global) {
+        return Ok(Target::Kubernetes);
+    }
+    let Ok(home) = Home::from_env() else {
+        return Ok(Target::Kubernetes);
+    };
+    let registry = Registry::at(home);
+    let running = registry
+        .control_planes()
+        .map(|cps| cps.iter().any(|cp| cp.running()))
+        .unwrap_or(false);
+    if running {
+        eprintln!(
+            "using the local mesh at {} (no kubeconfig found; pass --local to say so)",
+            registry.home().root().display()
+        );
+    }
+    // Without a kubeconfig there is no cluster to talk to: the local mesh, running or not, is
+    // the only target, and commands say what they find there.
+    Ok(Target::Local(registry))
+}
+
+/// `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config` names an existing file.
+fn kubeconfig_exists(global: &GlobalArgs) -> bool {
+    if let Some(path) = global.kubeconfig.as_deref().filter(|p| !p.is_empty()) {
+        return PathBuf::from(path).exists();
+    }
+    if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        return std::env::split_paths(&paths).any(|p| p.exists());
+    }
+    std::env::var_os("HOME").is_some_and(|h| PathBuf::from(h).join(".kube/config").exists())
+}
