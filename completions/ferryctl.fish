@@ -36,6 +36,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "install" -d 'Appl
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "apply" -d 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgrade Istio control plane in-place (an alias for install)'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "uninstall" -d 'Uninstall Istio from a cluster'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "verify-install" -d 'Verifies Istio Installation Status'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
@@ -131,6 +132,14 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l dry-run 
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s r -l revision -d 'Control plane revision to verify (default: every installed one)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s n -l namespace -d 'Kubernetes namespace' -r

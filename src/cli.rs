@@ -13,6 +13,7 @@ pub mod profile;
 pub mod proxy;
 pub mod proxy_config;
 pub mod target;
+pub mod verify;
 pub mod version;
 
 use std::process::ExitCode;
@@ -80,6 +81,14 @@ pub enum Command {
     Upgrade(install::InstallArgs),
     /// Uninstall Istio from a cluster
     Uninstall(install::UninstallArgs),
+    /// Verifies Istio Installation Status
+    #[command(
+        name = "verify-install",
+        long_about = "verify-install verifies Istio installation status against the installation \
+                      it rendered: every component running and ready, with what happened to those \
+                      that were restarted and a hint for each failure."
+    )]
+    VerifyInstall(verify::VerifyArgs),
     /// Commands related to Istio manifests
     Manifest(manifest::ManifestArgs),
     /// Commands related to Istio configuration profiles
@@ -143,6 +152,7 @@ pub fn main() -> ExitCode {
         Command::Completion(args) => completion::run(args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
+        Command::VerifyInstall(args) => verify::run(&cli.global, args),
         Command::Local(args) => install::run_local(args),
         Command::Demo(args) => demo::run_demo(&cli.global, args),
         Command::SampleApp(args) => demo::run_sample_app(args),

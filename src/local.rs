@@ -14,3 +14,4 @@ pub mod probe;
 pub mod registry;
 pub mod sample;
 pub mod supervisor;
+pub mod verify;

@@ -160,6 +160,24 @@ fn install_restart_and_uninstall_the_local_mesh() {
     assert_eq!(cp["health"]["restarts"], 1);
     assert_eq!(cp["health"]["last_exit"], "signal: 9 (SIGKILL)");
     assert_eq!(cp["monitoring"].as_str(), Some(monitoring.as_str()));
+    // verify-install says what happened.
+    let out = mesh
+        .ferryctl()
+        .args(["verify-install", "--local"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(
+            "✔ Process: istiod.istio-system checked successfully (restarted 1 time, last exit: signal: 9 (SIGKILL))\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("✔ Istio is installed and verified successfully\n"),
+        "{stdout}"
+    );
     // The gateway reconnects to it.
     wait_for(Duration::from_secs(20), "the gateway to resync", || {
         admin_get(&monitoring, "/debug/syncz")
@@ -231,6 +249,13 @@ fn install_needs_the_local_target_and_uninstall_a_scope() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(64));
+    let out = mesh
+        .ferryctl()
+        .args(["verify-install", "--local"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("! No Istio installation found"));
     // Declining the prompt changes nothing and exits 1, as istioctl's "Cancelled.".
     let out = mesh
         .ferryctl()
