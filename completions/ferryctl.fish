@@ -37,6 +37,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "apply" -d 'Applie
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgrade Istio control plane in-place (an alias for install)'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "uninstall" -d 'Uninstall Istio from a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "verify-install" -d 'Verifies Istio Installation Status'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "tag" -d 'Command group used to interact with revision tags'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
@@ -140,6 +141,64 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s i -
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "set" -d 'Create or modify revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "list" -d 'List existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "show" -d 'List existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "remove" -d 'Remove Istio control plane revision tag'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "delete" -d 'Remove Istio control plane revision tag'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s r -l revision -d 'Control plane revision to reference' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l overwrite -d 'If true, allow revision tags to be overwritten, otherwise reject revision tag updates that overwrite existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format for tag description (available formats: table,json,yaml)' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format for tag description (available formats: table,json,yaml)' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -12,6 +12,7 @@ pub mod output;
 pub mod profile;
 pub mod proxy;
 pub mod proxy_config;
+pub mod tag;
 pub mod target;
 pub mod verify;
 pub mod version;
@@ -89,6 +90,8 @@ pub enum Command {
                       that were restarted and a hint for each failure."
     )]
     VerifyInstall(verify::VerifyArgs),
+    /// Command group used to interact with revision tags
+    Tag(tag::TagArgs),
     /// Commands related to Istio manifests
     Manifest(manifest::ManifestArgs),
     /// Commands related to Istio configuration profiles
@@ -153,6 +156,7 @@ pub fn main() -> ExitCode {
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
         Command::VerifyInstall(args) => verify::run(&cli.global, args),
+        Command::Tag(args) => tag::run(&cli.global, args),
         Command::Local(args) => install::run_local(args),
         Command::Demo(args) => demo::run_demo(&cli.global, args),
         Command::SampleApp(args) => demo::run_sample_app(args),

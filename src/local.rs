@@ -14,4 +14,5 @@ pub mod probe;
 pub mod registry;
 pub mod sample;
 pub mod supervisor;
+pub mod tags;
 pub mod verify;

@@ -290,7 +290,7 @@ pub fn run_local(args: &LocalArgs) -> Result<Exit> {
 }
 
 /// Asks `question` on stdout until the answer is yes or no; end of input is no.
-fn confirm(question: &str) -> Result<bool> {
+pub(crate) fn confirm(question: &str) -> Result<bool> {
     let stdin = std::io::stdin();
     loop {
         print!("{question} ");

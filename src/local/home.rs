@@ -7,6 +7,7 @@
 //! <home>/revisions/<rev>/        the rendered install of that revision and its supervisor's pid
 //! <home>/proxies/<id>.json       a running proxy (gateway or sidecar), id = <name>.<namespace>
 //! <home>/workloads/<id>.json     a running application process (the demo's sample apps)
+//! <home>/tags/<tag>.json         a revision tag: a stable name pointing at a revision
 //! <home>/logs/                   component logs
 //! ```
 //!
@@ -88,6 +89,14 @@ impl Home {
 
     pub fn workload_file(&self, id: &str) -> PathBuf {
         self.workloads_dir().join(format!("{id}.json"))
+    }
+
+    pub fn tags_dir(&self) -> PathBuf {
+        self.root.join("tags")
+    }
+
+    pub fn tag_file(&self, tag: &str) -> PathBuf {
+        self.tags_dir().join(format!("{tag}.json"))
     }
 
     pub fn logs_dir(&self) -> PathBuf {

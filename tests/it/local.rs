@@ -319,3 +319,59 @@ fn the_demo_routes_the_seed_config_through_the_local_gateway() {
     }
     assert!(!mesh.root().exists(), "purge removes the home");
 }
+
+#[test]
+fn tags_point_stable_names_at_installed_revisions() {
+    let mesh = LocalMesh::new();
+    for rev in ["1-24-0", "canary"] {
+        let dir = mesh.root().join("revisions").join(rev);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("plan.json"), "{}").expect("plan");
+    }
+    let run = |args: &[&str]| {
+        let out = mesh
+            .ferryctl()
+            .arg("--local")
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["tag", "list"]).1, "No Istio revision tags found.\n");
+    let (code, stdout, _) = run(&["tag", "set", "prod", "--revision", "1-24-0"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.starts_with(
+        "Revision tag \"prod\" created, referencing control plane revision \"1-24-0\"."
+    ));
+    let (code, _, stderr) = run(&["tag", "set", "prod", "--revision", "canary"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "Error: revision tag \"prod\" already exists, and --overwrite is false\n"
+    );
+    let (code, _, stderr) = run(&["tag", "set", "canary", "--revision", "canary"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("found existing control plane revision with same name"));
+    let (code, _, stderr) = run(&["tag", "set", "x", "--revision", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("installed: 1-24-0, canary"), "{stderr}");
+    run(&["tag", "set", "stable", "--revision", "canary"]);
+    assert_eq!(
+        run(&["tag", "list"]).1,
+        "TAG    REVISION NAMESPACES\nprod   1-24-0   \nstable canary   \n"
+    );
+    assert_eq!(
+        run(&["tag", "remove", "prod"]).1,
+        "Revision tag prod removed\n"
+    );
+    let (_, json, _) = run(&["tag", "list", "-o", "json"]);
+    let v: Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(
+        v,
+        serde_json::json!([{"tag": "stable", "revision": "canary", "namespaces": []}])
+    );
+}

@@ -1,0 +1,171 @@
+//! `ferryctl tag set|list|remove` on the local target (`local::tags`), with istioctl's texts
+//! (reference §b.4).
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::cli::GlobalArgs;
+use crate::cli::install::confirm;
+use crate::cli::output::write_stdout;
+use crate::cli::target::{self, Target};
+use crate::config::emit as yaml;
+use crate::exit::{CommandError, Exit};
+use crate::local::registry::Registry;
+use crate::local::tags;
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Command group used to interact with revision tags",
+    long_about = "Command group used to interact with revision tags. Revision tags allow for the \
+                  creation of mutable aliases referring to control plane revisions for sidecar \
+                  injection. With revision tags, workloads can be moved between revisions by moving \
+                  the tag instead of relabeling them."
+)]
+pub struct TagArgs {
+    #[command(subcommand)]
+    pub command: TagCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    /// Create or modify revision tags
+    #[command(after_help = "Examples:\n  \
+        # Point the prod tag at the canary revision\n  \
+        ferryctl tag set prod --revision canary --local\n\n  \
+        # Move it to another revision\n  \
+        ferryctl tag set prod --revision 1-25-0 --overwrite --local")]
+    Set {
+        /// The tag name
+        tag: String,
+        /// Control plane revision to reference
+        #[arg(short = 'r', long, required = true)]
+        revision: String,
+        /// If true, allow revision tags to be overwritten, otherwise reject revision tag updates
+        /// that overwrite existing revision tags
+        #[arg(long)]
+        overwrite: bool,
+        /// The skipConfirmation determines whether the user is prompted for confirmation
+        #[arg(short = 'y', long = "skip-confirmation")]
+        skip_confirmation: bool,
+    },
+    /// List existing revision tags
+    #[command(visible_alias = "show")]
+    List {
+        /// Output format for tag description (available formats: table,json,yaml)
+        #[arg(short, long, default_value = "table", value_parser = ["table", "json", "yaml"])]
+        output: String,
+    },
+    /// Remove Istio control plane revision tag
+    #[command(visible_alias = "delete")]
+    Remove {
+        /// The tag name
+        tag: String,
+        /// The skipConfirmation determines whether the user is prompted for confirmation
+        #[arg(short = 'y', long = "skip-confirmation")]
+        skip_confirmation: bool,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
+    let registry = match target::choose(global)? {
+        Target::Local(registry) => registry,
+        Target::Kubernetes => {
+            return Err(CommandError::usage(
+                "revision tags in Kubernetes are not available in this build of ferryctl; pass \
+                 --local for the local mesh",
+            )
+            .into());
+        }
+    };
+    let home = registry.home().clone();
+    match &args.command {
+        TagCommand::Set {
+            tag,
+            revision,
+            overwrite,
+            ..
+        } => {
+            let t = tags::set(&home, tag, revision, *overwrite).map_err(usage_if_invalid)?;
+            write_stdout(&format!(
+                "Revision tag {:?} created, referencing control plane revision {:?}. To run \
+                 workloads on this\nrevision tag, use 'ferryctl workload run --revision {}'\n",
+                t.tag, t.revision, t.tag
+            ))?;
+        }
+        TagCommand::List { output } => {
+            let all = tags::list(&home)?;
+            let rows: Vec<(String, String, String)> = all
+                .iter()
+                .map(|t| {
+                    let ns = namespaces_on(&registry, &t.tag);
+                    (
+                        t.tag.clone(),
+                        t.revision.clone(),
+                        ns.into_iter().collect::<Vec<_>>().join(","),
+                    )
+                })
+                .collect();
+            let value = serde_json::Value::Array(
+                rows.iter()
+                    .map(|(t, r, n)| {
+                        json!({"tag": t, "revision": r, "namespaces": if n.is_empty() { vec![] } else { n.split(',').collect::<Vec<_>>() }})
+                    })
+                    .collect(),
+            );
+            let text = match output.as_str() {
+                "json" => format!("{}\n", serde_json::to_string_pretty(&value)?),
+                "yaml" => yaml::to_string(&value),
+                _ if rows.is_empty() => "No Istio revision tags found.\n".to_string(),
+                _ => {
+                    let mut t = String::from("TAG\tREVISION\tNAMESPACES\n");
+                    for (tag, rev, ns) in &rows {
+                        t.push_str(&format!("{tag}\t{rev}\t{ns}\n"));
+                    }
+                    crate::proxyconfig::tabwriter::format(&t, 1)
+                }
+            };
+            write_stdout(&text)?;
+        }
+        TagCommand::Remove {
+            tag,
+            skip_confirmation,
+        } => {
+            let ns = namespaces_on(&registry, tag);
+            if !ns.is_empty() && !skip_confirmation {
+                let question = format!(
+                    "Caution, found {} namespace(s) still injected by tag {tag:?}: {}\nProceed with operation? [y/N]",
+                    ns.len(),
+                    ns.into_iter().collect::<Vec<_>>().join(" ")
+                );
+                if !confirm(&question)? {
+                    write_stdout("Aborting operation.\n")?;
+                    return Ok(Exit::Success);
+                }
+            }
+            tags::remove(&home, tag)?;
+            write_stdout(&format!("Revision tag {tag} removed\n"))?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn usage_if_invalid(e: tags::TagError) -> anyhow::Error {
+    match e {
+        tags::TagError::Invalid(msg) => CommandError::usage(msg).into(),
+        other => other.into(),
+    }
+}
+
+/// Namespaces with running proxies that asked for `tag` (their `istio.io/rev` label).
+fn namespaces_on(registry: &Registry, tag: &str) -> BTreeSet<String> {
+    registry
+        .proxies()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.running() && p.labels.get("istio.io/rev").map(String::as_str) == Some(tag))
+        .map(|p| p.namespace)
+        .collect()
+}
