@@ -38,6 +38,8 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgr
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "uninstall" -d 'Uninstall Istio from a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "verify-install" -d 'Verifies Istio Installation Status'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "tag" -d 'Command group used to interact with revision tags'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "admin" -d 'Manage control plane (istiod) configuration'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "istiod" -d 'Manage control plane (istiod) configuration'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "manifest" -d 'Commands related to Istio manifests'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "profile" -d 'Commands related to Istio configuration profiles'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'Start Ferry\'s control plane: serve Envoy config over xDS from a config directory or a cluster'
@@ -199,6 +201,80 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -f -a "log" -d 'Manage istiod logging'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -f -a "l" -d 'Manage istiod logging'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s r -l revision -d 'Control plane revision' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l reset -d 'Reset all levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l log-reset -d 'Reset log levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l stack-trace-reset -d 'Reset stack stace levels to default value. (none)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s r -l revision -d 'Control plane revision' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l reset -d 'Reset all levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l log-reset -d 'Reset log levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l stack-trace-reset -d 'Reset stack stace levels to default value. (none)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -f -a "log" -d 'Manage istiod logging'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -f -a "l" -d 'Manage istiod logging'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s r -l revision -d 'Control plane revision' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l reset -d 'Reset all levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l log-reset -d 'Reset log levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l stack-trace-reset -d 'Reset stack stace levels to default value. (none)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s r -l revision -d 'Control plane revision' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l reset -d 'Reset all levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l log-reset -d 'Reset log levels to default value. (info)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l stack-trace-reset -d 'Reset stack stace levels to default value. (none)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand manifest; and not __fish_seen_subcommand_from generate diff" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, dispatch and the one place errors become exit codes.
 //! Commands parse here and do their work in their domain modules.
 
+pub mod admin;
 pub mod analyze;
 pub mod completion;
 pub mod demo;
@@ -92,6 +93,8 @@ pub enum Command {
     VerifyInstall(verify::VerifyArgs),
     /// Command group used to interact with revision tags
     Tag(tag::TagArgs),
+    /// Manage control plane (istiod) configuration
+    Admin(admin::AdminArgs),
     /// Commands related to Istio manifests
     Manifest(manifest::ManifestArgs),
     /// Commands related to Istio configuration profiles
@@ -157,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
         Command::VerifyInstall(args) => verify::run(&cli.global, args),
         Command::Tag(args) => tag::run(&cli.global, args),
+        Command::Admin(args) => admin::run(&cli.global, args),
         Command::Local(args) => install::run_local(args),
         Command::Demo(args) => demo::run_demo(&cli.global, args),
         Command::SampleApp(args) => demo::run_sample_app(args),

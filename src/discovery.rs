@@ -17,6 +17,7 @@
 //! per-proxy snapshot cache the xDS server reads.
 
 pub mod accepted;
+pub mod ctrlz;
 pub mod dependency;
 pub mod export;
 pub mod mesh;

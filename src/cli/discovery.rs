@@ -19,6 +19,7 @@ use crate::analyze::mesh::MeshConfig;
 use crate::cli::GlobalArgs;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
+use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::source::dir::DirSource;
 use crate::discovery::source::kube::{self, KubeSource};
 use crate::discovery::source::{ConfigSnapshots, Loaded};
@@ -116,43 +117,41 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
-    let filter = log_filter(&args.log_output_level).map_err(DiscoveryError::LogLevel)?;
-    // Only this command logs; a second init (tests in one process) is harmless to skip.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter)
-                .map_err(|e| DiscoveryError::LogLevel(e.to_string()))?,
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-    runtime.block_on(serve(args, source, mesh))?;
+    let scopes = Arc::new(init_logging(&args.log_output_level)?);
+    runtime.block_on(serve(args, source, mesh, scopes))?;
     Ok(Exit::Success)
+}
+
+/// Logs to stderr through a filter that ControlZ's `/scopej` can change while the process runs.
+fn init_logging(spec: &str) -> Result<Scopes, DiscoveryError> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, fmt, reload};
+    let filter = log_filter(spec).map_err(DiscoveryError::LogLevel)?;
+    let filter =
+        EnvFilter::try_new(&filter).map_err(|e| DiscoveryError::LogLevel(e.to_string()))?;
+    let (layer, handle) = reload::Layer::new(filter);
+    // Only this command logs; a second init (tests in one process) is harmless to skip.
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .try_init();
+    Scopes::from_spec(
+        spec,
+        Box::new(move |directive| {
+            let filter = EnvFilter::try_new(directive).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        }),
+    )
+    .map_err(|e| DiscoveryError::LogLevel(e.to_string()))
 }
 
 /// istiod's `--log_output_level` (`scope:level,…`) as a tracing filter directive. Scopes are
 /// istio's names: `default` sets the base level, `ads` the xDS server's.
 fn log_filter(spec: &str) -> Result<String, String> {
-    let mut base = "info";
-    let mut directives = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (scope, level) = part.split_once(':').unwrap_or(("default", part));
-        let level = match level {
-            "debug" | "info" | "warn" | "error" => level,
-            "none" => "off",
-            other => {
-                return Err(format!(
-                    "{other:?} is not a level (debug, info, warn, error, none)"
-                ));
-            }
-        };
-        match scope {
-            "default" => base = level,
-            "ads" => directives.push(format!("ferry::xds={level}")),
-            other => return Err(format!("unknown scope {other:?} (default, ads)")),
-        }
-    }
-    directives.insert(0, base.to_string());
-    Ok(directives.join(","))
+    Scopes::from_spec(spec, Box::new(|_| Ok(())))
+        .map(|s| s.directive())
+        .map_err(|e| e.to_string())
 }
 
 /// The mesh options from `--domain` and `--meshConfig`, over Istio's defaults.
@@ -213,7 +212,12 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn serve(args: &DiscoveryArgs, source: Source, mesh: MeshOptions) -> Result<()> {
+async fn serve(
+    args: &DiscoveryArgs,
+    source: Source,
+    mesh: MeshOptions,
+    scopes: Arc<Scopes>,
+) -> Result<()> {
     let process = ProcessMetrics {
         start_time: SystemTime::now(),
     };
@@ -263,6 +267,7 @@ async fn serve(args: &DiscoveryArgs, source: Source, mesh: MeshOptions) -> Resul
         .with_control_plane_identifier(json!({"Component": "ferry-discovery"}).to_string());
 
     let debug = Debug {
+        scopes,
         source: source.clone(),
         status,
         xds: server.metrics().clone(),
@@ -307,6 +312,7 @@ async fn wait_for_signal() {
 
 /// What the debug server reads.
 struct Debug {
+    scopes: Arc<Scopes>,
     source: Arc<ConfigSnapshots>,
     status: StatusRegistry,
     xds: Arc<XdsMetrics>,
@@ -344,15 +350,19 @@ async fn handle_http(mut stream: TcpStream, debug: &Debug) -> std::io::Result<()
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let text = String::from_utf8_lossy(&buf);
-    let target = text
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("/");
-    let (code, content_type, body) = route(target, debug);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let mut request_line = text.lines().next().unwrap_or("").split_whitespace();
+    let method = request_line.next().unwrap_or("GET");
+    let target = request_line.next().unwrap_or("/");
+    let (code, content_type, body) = if method == "PUT" {
+        let body = read_body(&mut stream, &text).await?;
+        ctrlz_put(target, &body, debug)
+    } else {
+        route(target, debug)
+    };
     let reason = match code {
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         404 => "Not Found",
         500 => "Internal Server Error",
@@ -369,8 +379,68 @@ async fn handle_http(mut stream: TcpStream, debug: &Debug) -> std::io::Result<()
 
 const JSON: &str = "application/json";
 
+/// The body of a PUT: what followed the headers, then the rest of `Content-Length` (at most
+/// 64 KiB: scope updates are small).
+async fn read_body(stream: &mut TcpStream, head: &str) -> std::io::Result<Vec<u8>> {
+    let (headers, already) = head.split_once("\r\n\r\n").unwrap_or((head, ""));
+    let length = headers
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .unwrap_or(0)
+        .min(64 * 1024);
+    let mut body = already.as_bytes().to_vec();
+    let mut chunk = [0u8; 1024];
+    while body.len() < length {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Ok(body)
+}
+
+/// ControlZ's `PUT /scopej/<scope>`: 202 when applied, as istiod answers.
+fn ctrlz_put(target: &str, body: &[u8], debug: &Debug) -> (u16, &'static str, String) {
+    let Some(name) = target.strip_prefix("/scopej/") else {
+        return (404, JSON, "404 page not found\n".into());
+    };
+    let update: ScopeInfo = match serde_json::from_slice(body) {
+        Ok(u) => u,
+        Err(e) => return (400, JSON, format!("{e}\n")),
+    };
+    match debug.scopes.put(name, &update) {
+        Ok(()) => (202, JSON, String::new()),
+        Err(e @ ScopeError::Unknown(_)) => (404, JSON, format!("{e}\n")),
+        Err(e) => (400, JSON, format!("{e}\n")),
+    }
+}
+
 fn route(target: &str, debug: &Debug) -> (u16, &'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path == "/scopej" {
+        let body = serde_json::to_string_pretty(&debug.scopes.list()).unwrap_or_default() + "\n";
+        return (200, JSON, body);
+    }
+    if let Some(name) = path.strip_prefix("/scopej/") {
+        return match debug.scopes.get(name) {
+            Some(info) => (
+                200,
+                JSON,
+                serde_json::to_string_pretty(&info).unwrap_or_default() + "\n",
+            ),
+            None => (404, JSON, format!("unknown scope {name:?}\n")),
+        };
+    }
     if path == "/metrics" {
         return (200, metrics::CONTENT_TYPE, prometheus(debug));
     }
@@ -618,7 +688,8 @@ mod tests {
             log_filter("default:none,ads:debug").as_deref(),
             Ok("off,ferry::xds=debug")
         );
-        assert_eq!(log_filter("warn").as_deref(), Ok("warn"));
+        // A bare level is the default scope's; other scopes keep theirs (istio's pkg/log).
+        assert_eq!(log_filter("warn").as_deref(), Ok("warn,ferry::xds=info"));
         assert!(log_filter("ads:loud").is_err());
         assert!(log_filter("kube:info").is_err());
     }

@@ -375,3 +375,72 @@ fn tags_point_stable_names_at_installed_revisions() {
         serde_json::json!([{"tag": "stable", "revision": "canary", "namespaces": []}])
     );
 }
+
+/// `admin log` reads and changes the control plane's ControlZ scopes, and a change shows in what
+/// the running control plane logs.
+#[test]
+fn admin_log_changes_the_control_plane_scopes() {
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local", "-y"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let run = |args: &[&str]| {
+        let out = mesh
+            .ferryctl()
+            .args(["admin", "log", "--local"])
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        run(&[]).1,
+        "ACTIVE SCOPE   DESCRIPTION                  LOG LEVEL   STACK TRACE LEVEL\n\
+         ads            ads debugging                info        none\n\
+         default        Unscoped logging messages.   info        none\n"
+    );
+    let log = mesh.root().join("logs/istiod.log");
+    let debug_lines = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("DEBUG"))
+            .count()
+    };
+    assert_eq!(debug_lines(), 0);
+    assert_eq!(run(&["--level", "ads:debug"]).0, Some(0));
+    let (_, json, _) = run(&["-o", "json"]);
+    let v: Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v[0]["scope_name"], "ads");
+    assert_eq!(v[0]["log_level"], "debug");
+    // A config change makes the xDS server push, which it now logs at debug.
+    std::fs::write(
+        mesh.root().join("config/se.yaml"),
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ext\n  namespace: default\nspec:\n  hosts: [ext.example.com]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n",
+    )
+    .expect("write");
+    wait_for(
+        Duration::from_secs(10),
+        "debug lines from the ads scope",
+        || debug_lines() > 0,
+    );
+    let (code, _, stderr) = run(&["--level", "model:debug"]);
+    assert_eq!(code, Some(64));
+    assert!(stderr.contains("scopes are ads, default"), "{stderr}");
+    let (code, _, stderr) = run(&["--level", "ads:loud"]);
+    assert_eq!(code, Some(64));
+    assert_eq!(stderr, "Error: pattern ads:loud did not match\n");
+    assert_eq!(run(&["--reset"]).0, Some(0));
+    assert!(
+        run(&[])
+            .1
+            .contains("ads            ads debugging                info")
+    );
+}
