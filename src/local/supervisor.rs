@@ -4,10 +4,12 @@
 //! from 1 s doubling to 30 s, reset after a minute of uptime), and on SIGTERM or SIGINT stops
 //! them all and removes their records.
 //!
-//! Addresses are chosen once, when the supervisor starts, and reused on every restart: a
-//! restarted control plane must be where its proxies reconnect, and a restarted gateway where
-//! the CLI finds it. The default revision prefers Istio's ports (15010 xDS, 15014 debug, 15000
-//! admin) when they are free; everything else takes free ephemeral ports.
+//! Addresses are kept across restarts: a restarted control plane must be where its proxies
+//! reconnect, and a restarted gateway where the CLI finds it. The default revision asks for
+//! Istio's ports (15010 xDS, 15014 debug, 15000 admin) when they look free, everything else for
+//! port 0; what a process actually bound is read from the address it announces in its log, so
+//! readiness is probed on its own ports even when another process took the ones asked for (it
+//! then fails, and is restarted on port 0).
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
@@ -90,17 +92,47 @@ impl Unit {
         }
     }
 
-    /// New free addresses, for a process that could not start on the old ones (taken since
-    /// they were picked).
-    fn repick(&mut self) -> Result<()> {
+    /// Any free ports, for a process that could not start on the old ones (taken since they
+    /// were picked); the process reports what it bound.
+    fn repick(&mut self) {
         match self {
             Unit::ControlPlane { xds, monitoring } => {
-                *xds = pick_address(None)?;
-                *monitoring = pick_address(None)?;
+                *xds = ANY_PORT;
+                *monitoring = ANY_PORT;
             }
-            Unit::Gateway { admin, .. } => *admin = pick_address(None)?,
+            Unit::Gateway { admin, .. } => *admin = ANY_PORT,
         }
-        Ok(())
+    }
+
+    /// Takes the addresses the process announced in its log (`text`, what it wrote since it
+    /// was started): the truth about what it bound, whoever else probes these ports. `false`
+    /// until the announcement is there.
+    fn learn(&mut self, text: &str) -> bool {
+        let parse = |s: &str| s.trim().parse::<SocketAddr>().ok();
+        match self {
+            Unit::ControlPlane { xds, monitoring } => {
+                let found = text.lines().find_map(|l| {
+                    let rest = l.strip_prefix("ferryctl discovery: xDS (ADS) on ")?;
+                    let (x, m) = rest.split_once(", debug on ")?;
+                    Some((parse(x)?, parse(m)?))
+                });
+                if let Some((x, m)) = found {
+                    *xds = x;
+                    *monitoring = m;
+                }
+                found.is_some()
+            }
+            Unit::Gateway { admin, .. } => {
+                let found = text.lines().find_map(|l| {
+                    let rest = l.strip_prefix("ferryctl proxy: admin on ")?;
+                    parse(rest.split(',').next()?)
+                });
+                if let Some(a) = found {
+                    *admin = a;
+                }
+                found.is_some()
+            }
+        }
     }
 
     fn args(&self, home: &Home, plan: &Plan, discovery: Option<SocketAddr>) -> Vec<String> {
@@ -212,8 +244,8 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
     let default_rev = plan.revision == "default";
     let mut units = Vec::new();
     let discovery = if plan.control_plane {
-        let xds = pick_address(default_rev.then_some(15010))?;
-        let monitoring = pick_address(default_rev.then_some(15014))?;
+        let xds = pick_address(default_rev.then_some(15010));
+        let monitoring = pick_address(default_rev.then_some(15014));
         units.push(Unit::ControlPlane { xds, monitoring });
         None
     } else {
@@ -242,7 +274,7 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
             );
             continue;
         }
-        let admin = pick_address(first_admin.then_some(15000))?;
+        let admin = pick_address(first_admin.then_some(15000));
         first_admin = false;
         units.push(Unit::Gateway {
             gateway: gateway.clone(),
@@ -306,12 +338,12 @@ impl Keep {
                 return self.unit.remove_record(&self.registry, &self.plan);
             };
             match self.spawn(&health, discovery) {
-                Ok(mut child) => {
+                Ok((mut child, log_offset)) => {
                     let started = Started {
                         pid: child.id().unwrap_or(0),
                         discovery,
                     };
-                    let ready = self.ready_address();
+                    let mut learned = false;
                     let mut recorded = false;
                     let status = loop {
                         tokio::select! {
@@ -321,7 +353,10 @@ impl Keep {
                                 return self.unit.remove_record(&self.registry, &self.plan);
                             }
                             _ = tokio::time::sleep(Duration::from_millis(50)), if !recorded => {
-                                if probe::ready(ready).await {
+                                if !learned {
+                                    learned = self.unit.learn(&read_from(&self.log, log_offset));
+                                }
+                                if learned && probe::ready(self.ready_address()).await {
                                     self.unit.record(&self.registry, &self.plan, &started, &self.log, &health)?;
                                     recorded = true;
                                 }
@@ -343,7 +378,7 @@ impl Keep {
                         )?;
                     } else {
                         // Never ready: its addresses may have been taken since they were picked.
-                        self.unit.repick()?;
+                        self.unit.repick();
                     }
                 }
                 Err(e) => self.note(&format!("cannot start: {e:#}; retrying in {backoff:?}")),
@@ -385,7 +420,9 @@ impl Keep {
         self.unit.ready_address()
     }
 
-    fn spawn(&self, health: &Health, discovery: Option<SocketAddr>) -> Result<Child> {
+    /// Starts the process; also the log's length after the start marker, where what this
+    /// process writes begins.
+    fn spawn(&self, health: &Health, discovery: Option<SocketAddr>) -> Result<(Child, u64)> {
         let mut log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -396,8 +433,9 @@ impl Keep {
             "--- ferryctl supervisor: starting (restarts so far: {})",
             health.restarts
         );
+        let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
         let err = log.try_clone().context("duplicating the log file")?;
-        Command::new(&self.exe)
+        let child = Command::new(&self.exe)
             .args(self.unit.args(&self.home, &self.plan, discovery))
             .env(HOME_ENV, self.home.root())
             .stdin(Stdio::null())
@@ -405,7 +443,8 @@ impl Keep {
             .stderr(Stdio::from(err))
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {}", self.exe.display()))
+            .with_context(|| format!("starting {}", self.exe.display()))?;
+        Ok((child, offset))
     }
 
     fn note(&self, what: &str) {
@@ -467,13 +506,29 @@ fn describe(status: std::io::Result<ExitStatus>) -> String {
     }
 }
 
-/// `preferred` on 127.0.0.1 when it is free, else a free ephemeral port.
-fn pick_address(preferred: Option<u16>) -> Result<SocketAddr> {
-    if let Some(port) = preferred
-        && let Ok(l) = TcpListener::bind(("127.0.0.1", port))
-    {
-        return l.local_addr().context("reading a bound address");
+/// Port 0: the process binds any free port and announces it.
+const ANY_PORT: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+/// `preferred` on 127.0.0.1 when it looks free, else any port. Another process may take it
+/// before ours binds it; ours then fails, and is restarted on any port.
+fn pick_address(preferred: Option<u16>) -> SocketAddr {
+    match preferred {
+        Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => {
+            SocketAddr::from(([127, 0, 0, 1], port))
+        }
+        _ => ANY_PORT,
     }
-    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
-    l.local_addr().context("reading a bound address")
+}
+
+/// What a log holds from `offset` on (empty when unreadable).
+fn read_from(path: &Path, offset: u64) -> String {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(path)
+        && f.seek(SeekFrom::Start(offset)).is_ok()
+    {
+        let _ = f.read_to_string(&mut text);
+    }
+    text
 }
