@@ -157,8 +157,8 @@ pub fn run_demo(_global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
         config = home.config_dir().display(),
         admin = Registry::at(home.clone())
             .find_proxy("istio-ingressgateway.istio-system")
-            .map(|p| p.admin.to_string())
-            .unwrap_or_else(|_| "127.0.0.1:15000".into()),
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .admin,
     ));
     crate::cli::output::write_stdout(&out)?;
     let unexpected =

@@ -5,15 +5,15 @@
 //! them all and removes their records.
 //!
 //! Addresses are kept across restarts: a restarted control plane must be where its proxies
-//! reconnect, and a restarted gateway where the CLI finds it. The default revision asks for
-//! Istio's ports (15010 xDS, 15014 debug, 15000 admin) when they look free, everything else for
-//! port 0; what a process actually bound is read from the address it announces in its log, so
-//! readiness is probed on its own ports even when another process took the ones asked for (it
-//! then fails, and is restarted on port 0).
+//! reconnect, and a restarted gateway where the CLI finds it. A first start asks for port 0 and
+//! the address the process announces in its log is recorded and asked for on every restart.
+//! Istio's fixed ports (15010, 15014, 15000) are not used: two local meshes (two homes, parallel
+//! tests) would race for them, and a port another mesh just freed is the likeliest to be taken
+//! by a restart elsewhere. The CLI finds every address in the registry.
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -241,12 +241,12 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
         let path = mesh_config_path(&home, &plan.revision);
         std::fs::write(&path, mesh).with_context(|| format!("writing {}", path.display()))?;
     }
-    let default_rev = plan.revision == "default";
     let mut units = Vec::new();
     let discovery = if plan.control_plane {
-        let xds = pick_address(default_rev.then_some(15010));
-        let monitoring = pick_address(default_rev.then_some(15014));
-        units.push(Unit::ControlPlane { xds, monitoring });
+        units.push(Unit::ControlPlane {
+            xds: ANY_PORT,
+            monitoring: ANY_PORT,
+        });
         None
     } else {
         // A profile without a control plane (remote) runs its gateways against the default one.
@@ -260,7 +260,6 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
             ),
         }
     };
-    let mut first_admin = default_rev;
     for gateway in &plan.gateways {
         // Gateways are not revisioned by name: another revision already running this one keeps it.
         if let Ok(existing) = registry.find_proxy(&gateway.id())
@@ -274,11 +273,9 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
             );
             continue;
         }
-        let admin = pick_address(first_admin.then_some(15000));
-        first_admin = false;
         units.push(Unit::Gateway {
             gateway: gateway.clone(),
-            admin,
+            admin: ANY_PORT,
             discovery,
         });
     }
@@ -509,17 +506,6 @@ fn describe(status: std::io::Result<ExitStatus>) -> String {
 /// Port 0: the process binds any free port and announces it.
 const ANY_PORT: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
-
-/// `preferred` on 127.0.0.1 when it looks free, else any port. Another process may take it
-/// before ours binds it; ours then fails, and is restarted on any port.
-fn pick_address(preferred: Option<u16>) -> SocketAddr {
-    match preferred {
-        Some(port) if TcpListener::bind(("127.0.0.1", port)).is_ok() => {
-            SocketAddr::from(([127, 0, 0, 1], port))
-        }
-        _ => ANY_PORT,
-    }
-}
 
 /// What a log holds from `offset` on (empty when unreadable).
 fn read_from(path: &Path, offset: u64) -> String {
