@@ -11,7 +11,7 @@ use crate::cli::GlobalArgs;
 use crate::cli::install::{Progress, local_plan};
 use crate::exit::Exit;
 use crate::install::resolve::ResolveInput;
-use crate::local::demo::{self, GATEWAY_PORT, HOST, VERSIONS};
+use crate::local::demo::{self, GATEWAY_PORT, HOST};
 use crate::local::home::Home;
 use crate::local::install as local_install;
 use crate::local::registry::Registry;
@@ -102,18 +102,16 @@ pub fn run_demo(_global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
     .inspect_err(|_| progress.fail())?;
     progress.line("✔ Installation complete");
 
-    let mut apps = Vec::new();
-    for version in VERSIONS {
-        apps.push((version.to_string(), demo::ensure_app(&home, version)?));
-    }
+    let apps = demo::ensure_workloads(&home)?;
     eprintln!(
-        "✔ Sample apps running: {}",
+        "✔ Workloads running behind their sidecars: {}",
         apps.iter()
             .map(|(v, a)| format!("reviews {v} on {a}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    demo::write_config(&home.config_dir(), &demo::config_files(&apps)?)?;
+    let _ = std::fs::remove_file(home.config_dir().join(demo::OLD_REGISTRY_FILE));
+    demo::write_config(&home.config_dir(), &demo::config_files()?)?;
     eprintln!(
         "✔ Applied the seed's Gateway, reviews VirtualService (bound to the Gateway) and \
          DestinationRule (plus subset v3) in {}",
