@@ -46,6 +46,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "discovery" -d 'St
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy" -d 'Start a Ferry proxy (sidecar or gateway) configured by the control plane over xDS'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "demo" -d 'Run bookinfo\'s reviews demo on the local mesh: install, sample apps, the seed\'s routing, traffic'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "sample-app" -d 'Run the sample HTTP service: reports its service and version, echoes the request'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "workload" -d 'Run workloads with their sidecars on the local mesh, registered the Istio way'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-config" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "pc" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
@@ -402,6 +403,27 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s n -l na
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -f -a "run" -d 'Run an application with its sidecar on the local mesh, registered by WorkloadEntry, ServiceEntry and Sidecar until it exits'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l name -d 'Name of the workload: its WorkloadEntry, Sidecar and proxy (a DNS-1123 label)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l service -d 'The service it is an instance of: <service>.<namespace>.svc.cluster.local, whose ServiceEntry selects app=<service>' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l port -d 'A port the workload serves, <number>[:<name>]; the name\'s prefix gives the protocol as Istio\'s port names do (http, http2, grpc, tcp-…; default http). Repeatable' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s l -l labels -d 'Workload labels, key=value[,key=value] (app=<service> is added)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l service-account -d 'The workload\'s service account' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s r -l revision -d 'Control plane revision for the sidecar (istio.io/rev; default: the default revision)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r

@@ -17,6 +17,7 @@ pub mod tag;
 pub mod target;
 pub mod verify;
 pub mod version;
+pub mod workload;
 
 use std::process::ExitCode;
 
@@ -114,6 +115,8 @@ pub enum Command {
     /// Run the sample HTTP service: reports its service and version, echoes the request
     #[command(name = "sample-app")]
     SampleApp(demo::SampleAppArgs),
+    /// Run workloads with their sidecars on the local mesh, registered the Istio way
+    Workload(workload::WorkloadArgs),
     /// Retrieve information about proxy configuration from Envoy
     #[command(name = "proxy-config", visible_alias = "pc")]
     ProxyConfig(proxy_config::ProxyConfigArgs),
@@ -164,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::Local(args) => install::run_local(args),
         Command::Demo(args) => demo::run_demo(&cli.global, args),
         Command::SampleApp(args) => demo::run_sample_app(args),
+        Command::Workload(args) => workload::run(&cli.global, args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -15,6 +15,9 @@ pub enum Exit {
     Data,
     /// `analyze` found issues at or above the failure threshold (istioctl `ExitAnalyzerFoundIssues`).
     IssuesFound,
+    /// The exit code of the program a command ran in the foreground (`workload run`'s
+    /// application), passed on as a shell passes on its last command's.
+    Passthrough(u8),
 }
 
 impl Exit {
@@ -25,6 +28,7 @@ impl Exit {
             Exit::Usage => 64,
             Exit::Data => 65,
             Exit::IssuesFound => 79,
+            Exit::Passthrough(code) => code,
         }
     }
 }

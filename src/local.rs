@@ -4,7 +4,9 @@
 //! to find them is recorded under one home directory.
 //!
 //! `home` (where state lives), `registry` (the records of running components, read by the CLI),
-//! `plan` (what an install runs), `supervisor` (runs it), `probe` (readiness checks).
+//! `plan` (what an install runs), `supervisor` (runs it), `probe` (readiness checks),
+//! `workload` (an application with its sidecar, registered by WorkloadEntry, ServiceEntry and
+//! Sidecar).
 
 pub mod demo;
 pub mod home;
@@ -16,3 +18,4 @@ pub mod sample;
 pub mod supervisor;
 pub mod tags;
 pub mod verify;
+pub mod workload;

@@ -11,7 +11,7 @@ use crate::cli::GlobalArgs;
 use crate::cli::install::{Progress, local_plan};
 use crate::exit::Exit;
 use crate::install::resolve::ResolveInput;
-use crate::local::demo::{self, GATEWAY_PORT, HOST, VERSIONS};
+use crate::local::demo::{self, GATEWAY_PORT, HOST};
 use crate::local::home::Home;
 use crate::local::install as local_install;
 use crate::local::registry::Registry;
@@ -102,30 +102,32 @@ pub fn run_demo(_global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
     .inspect_err(|_| progress.fail())?;
     progress.line("✔ Installation complete");
 
-    let mut apps = Vec::new();
-    for version in VERSIONS {
-        apps.push((version.to_string(), demo::ensure_app(&home, version)?));
-    }
+    let apps = demo::ensure_workloads(&home)?;
     eprintln!(
-        "✔ Sample apps running: {}",
+        "✔ Workloads running behind their sidecars: {}",
         apps.iter()
             .map(|(v, a)| format!("reviews {v} on {a}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    demo::write_config(&home.config_dir(), &demo::config_files(&apps)?)?;
+    let _ = std::fs::remove_file(home.config_dir().join(demo::OLD_REGISTRY_FILE));
+    demo::write_config(&home.config_dir(), &demo::config_files()?)?;
     eprintln!(
         "✔ Applied the seed's Gateway, reviews VirtualService (bound to the Gateway) and \
          DestinationRule (plus subset v3) in {}",
         home.config_dir().display()
     );
     let gateway = SocketAddr::from(([127, 0, 0, 1], GATEWAY_PORT));
+    let gateway_admin = Registry::at(home.clone())
+        .find_proxy("istio-ingressgateway.istio-system")
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .admin;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     let (split, jason) = runtime.block_on(async {
-        demo::wait_routed(gateway, Duration::from_secs(20)).await?;
+        demo::wait_routed(gateway, gateway_admin, Duration::from_secs(20)).await?;
         let split = demo::send(gateway, args.requests, &[]).await?;
         let jason = demo::send(gateway, 100, &[("end-user", "jason")]).await?;
         anyhow::Ok((split, jason))

@@ -265,7 +265,7 @@ pub fn run_uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> 
         }
     }
     if args.purge && !args.dry_run {
-        for id in crate::local::demo::stop_workloads(&home)? {
+        for id in crate::local::workload::stop_all(&home)? {
             eprintln!("  Removed Process/{id}.");
         }
         match std::fs::remove_dir_all(home.root()) {

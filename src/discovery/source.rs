@@ -290,7 +290,7 @@ impl ConfigSnapshots {
             } else {
                 PortMapping::identity()
             },
-            bind_outbound_listeners: key.no_capture,
+            no_capture: key.no_capture,
         };
         let signature = translation::outbound_signature(push, &proxy)
             .map(|sig| (generation, key.no_capture, sig));
@@ -311,7 +311,8 @@ impl ConfigSnapshots {
         if let Some(shared) = shared {
             // Another sidecar with this outbound signature was translated in this generation:
             // its outbound resources are this one's too; only the inbound side is translated.
-            let (clusters, virtual_inbound) = translation::translate_inbound(push, &proxy);
+            let (clusters, listeners) = translation::translate_inbound(push, &proxy, &opts);
+            let own: BTreeSet<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
             for t in [
                 TypeUrl::Listener,
                 TypeUrl::RouteConfiguration,
@@ -319,7 +320,7 @@ impl ConfigSnapshots {
                 TypeUrl::ClusterLoadAssignment,
             ] {
                 for r in shared.of(t).resources().values() {
-                    if !translation::is_inbound(r.name()) {
+                    if !translation::is_inbound(r.name()) && !own.contains(r.name()) {
                         add(builder.add(r.clone()).map(|_| ()));
                     }
                 }
@@ -327,7 +328,9 @@ impl ConfigSnapshots {
             for c in clusters {
                 add(builder.add_message(c).map(|_| ()));
             }
-            add(builder.add_message(virtual_inbound).map(|_| ()));
+            for l in listeners {
+                add(builder.add_message(l).map(|_| ()));
+            }
             return self.finish(key, builder);
         }
         let config = translate(push, &proxy, &opts);

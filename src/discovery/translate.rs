@@ -6,7 +6,8 @@
 //! [`scope`] (what a proxy may see), [`policy`] (DestinationRule traffic policies),
 //! [`names`] (Istio's resource names), [`metadata`] (the `istio` filter metadata),
 //! [`cluster`], [`endpoint`], [`httproute`] (one VirtualService rule), [`route`] (sidecar route
-//! configurations), [`listener`] (sidecar listeners), [`gateway`] (gateway listeners and routes)
+//! configurations), [`listener`] (sidecar listeners), [`ingress`] (a Sidecar's `ingress`
+//! listeners for proxies without traffic capture), [`gateway`] (gateway listeners and routes)
 //! and [`encode`] (deterministic protobuf bytes).
 
 pub mod cluster;
@@ -14,6 +15,7 @@ pub mod encode;
 pub mod endpoint;
 pub mod gateway;
 pub mod httproute;
+pub mod ingress;
 pub mod listener;
 pub mod metadata;
 pub mod names;
@@ -105,10 +107,12 @@ impl PortMapping {
 pub struct TranslateOptions {
     /// Gateway server port to listen port.
     pub gateway_ports: PortMapping,
-    /// Whether a sidecar's outbound `0.0.0.0_<port>` listeners bind their ports. Istio's do not
-    /// (iptables sends traffic to `virtualOutbound`, which hands it over by original
-    /// destination); a proxy without traffic capture must bind them.
-    pub bind_outbound_listeners: bool,
+    /// Istio's `INTERCEPTION_MODE: NONE`: no iptables captures the sidecar's traffic. Its
+    /// outbound listeners then bind their ports (Istio's do not: iptables sends traffic to
+    /// `virtualOutbound`, which hands it over by original destination), at the Sidecar egress
+    /// listener's `bind` when it has one; and a Sidecar's `ingress` entries become bound
+    /// inbound listeners in place of `virtualInbound` (see [`ingress`]).
+    pub no_capture: bool,
 }
 
 /// Everything one proxy receives, each list sorted by resource name.
@@ -138,10 +142,14 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
     let mut notes = Notes::default();
     let clusters = cluster::build(&scope, &mut notes);
     let endpoints = endpoint::build(&clusters.outbound);
+    let mut clusters = clusters.into_clusters();
     let (listeners, routes) = match proxy.role {
         Role::Sidecar => {
             let routes = route::build_sidecar_routes(&scope, &mut notes);
-            let listeners = listener::build_sidecar_listeners(&scope, &routes, &clusters, opts);
+            let mut listeners = listener::build_sidecar_listeners(&scope, &routes, opts);
+            let (inbound_clusters, inbound_listeners) = inbound_side(&scope, opts, &mut notes);
+            clusters.extend(inbound_clusters);
+            listeners.extend(inbound_listeners);
             (listeners, routes)
         }
         Role::Router => gateway::build(&scope, opts, &mut notes),
@@ -149,7 +157,7 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
     let mut out = ProxyConfig {
         listeners,
         routes,
-        clusters: clusters.into_clusters(),
+        clusters,
         endpoints,
         notes: notes.0,
     };
@@ -180,6 +188,9 @@ pub struct OutboundSignature {
     source_labels: Vec<bool>,
     /// Per DestinationRule with a workload selector in the proxy's namespace: whether it does.
     rule_selectors: Vec<bool>,
+    /// The proxy's IP when its Sidecar has `ingress` entries: their listeners may bind it, so
+    /// proxies sharing the rest still translate them apart.
+    ingress_ip: Option<IpAddr>,
 }
 
 /// The [`OutboundSignature`] of a sidecar; `None` for routers (their Gateways select by labels
@@ -208,19 +219,48 @@ pub fn outbound_signature(push: &PushContext, proxy: &Proxy) -> Option<OutboundS
         sidecar: scope::sidecar_name(push, proxy),
         source_labels,
         rule_selectors,
+        ingress_ip: if scope::sidecar_has_ingress(push, proxy) {
+            proxy.ip
+        } else {
+            None
+        },
     })
 }
 
 /// The parts of a sidecar's config that depend on it as a service instance (its IP, and its
-/// labels as a selector target): the inbound clusters and the `virtualInbound` listener.
-/// [`is_inbound`] names them in a full configuration.
-pub fn translate_inbound(push: &PushContext, proxy: &Proxy) -> (Vec<Cluster>, Listener) {
+/// labels as a selector target): the inbound clusters and the `virtualInbound` listener, or for
+/// a proxy without capture whose Sidecar has `ingress`, that ingress's clusters and listeners.
+/// [`is_inbound`] names the clusters and `virtualInbound` in a full configuration; the ingress
+/// listeners are named `<bind>_<port>` like outbound ones, so callers replacing an inbound side
+/// also drop the names this returns.
+pub fn translate_inbound(
+    push: &PushContext,
+    proxy: &Proxy,
+    opts: &TranslateOptions,
+) -> (Vec<Cluster>, Vec<Listener>) {
     let scope = Scope::new(push, proxy);
-    let (inbound, clusters) = cluster::inbound(&scope);
-    (clusters, listener::virtual_inbound(&inbound))
+    inbound_side(&scope, opts, &mut Notes::default())
 }
 
-/// Whether a cluster or listener name is one of [`translate_inbound`]'s.
+fn inbound_side(
+    scope: &Scope<'_>,
+    opts: &TranslateOptions,
+    notes: &mut Notes,
+) -> (Vec<Cluster>, Vec<Listener>) {
+    match ingress::plan(scope, opts, notes) {
+        Some(entries) => (
+            ingress::clusters(scope, &entries),
+            ingress::listeners(scope, &entries),
+        ),
+        None => {
+            let (inbound, clusters) = cluster::inbound(scope);
+            (clusters, vec![listener::virtual_inbound(&inbound)])
+        }
+    }
+}
+
+/// Whether a cluster or listener name is one of [`translate_inbound`]'s (see there for the
+/// Sidecar ingress listeners).
 pub fn is_inbound(name: &str) -> bool {
     name.starts_with("inbound|") || name == names::VIRTUAL_INBOUND_LISTENER
 }

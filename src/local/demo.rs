@@ -1,6 +1,6 @@
 //! The README's first command: bookinfo's `reviews` on the local mesh. Starts (or reuses) the
-//! default install, three sample apps as `reviews` v1/v2/v3 registered by WorkloadEntry and
-//! ServiceEntry, applies the seed's Gateway, reviews VirtualService (bound to the Gateway) and
+//! default install, three sample apps as `reviews` v1/v2/v3 behind their sidecars (`ferryctl
+//! workload run`: WorkloadEntry, ServiceEntry and Sidecar), applies the seed's Gateway, reviews VirtualService (bound to the Gateway) and
 //! DestinationRule (plus the v3 subset the seed lacks), then sends real requests through the
 //! ingress gateway and reports what answered. Everything it starts stays running for the user.
 
@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 use crate::local::home::{HOME_ENV, Home};
-use crate::local::registry::{Registry, WorkloadRecord, process_alive};
+use crate::local::registry::{Registry, process_alive};
 
 /// The host the seed's Gateway serves.
 pub const HOST: &str = "bookinfo.example.com";
@@ -29,8 +29,12 @@ pub const VERSIONS: [&str; 3] = ["v1", "v2", "v3"];
 const SEED_GATEWAY: &str = include_str!("../../fixtures/seed/bookinfo-gateway.yaml");
 const SEED_ROUTING: &str = include_str!("../../fixtures/seed/reviews-routing.yaml");
 
-/// The demo's configuration, written to the config directory: file name and content.
-pub fn config_files(apps: &[(String, SocketAddr)]) -> Result<Vec<(&'static str, String)>> {
+/// Where earlier demos registered their sample apps; `workload run` registers them now.
+pub const OLD_REGISTRY_FILE: &str = "demo-reviews-registry.yaml";
+
+/// The demo's routing, written to the config directory: file name and content. The reviews
+/// service and its workloads are registered by `workload run`.
+pub fn config_files() -> Result<Vec<(&'static str, String)>> {
     // The Gateway document of the seed's file (the second document routes a productpage this
     // demo does not run).
     let gateway = SEED_GATEWAY
@@ -54,114 +58,80 @@ pub fn config_files(apps: &[(String, SocketAddr)]) -> Result<Vec<(&'static str, 
         "{}\n  - name: v3\n    labels:\n      version: v3\n",
         dr.trim_end()
     );
-    let mut registry = String::from(
-        "apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: reviews
-  namespace: default
-spec:
-  hosts:
-  - reviews.default.svc.cluster.local
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports:
-  - number: 9080
-    name: http
-    protocol: HTTP
-  workloadSelector:
-    labels:
-      app: reviews
-",
-    );
-    for (version, addr) in apps {
-        registry.push_str(&format!(
-            "---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata:
-  name: reviews-{version}
-  namespace: default
-spec:
-  address: {}
-  ports:
-    http: {}
-  labels:
-    app: reviews
-    version: {version}
-",
-            addr.ip(),
-            addr.port()
-        ));
-    }
     Ok(vec![
         ("demo-gateway.yaml", gateway),
         ("demo-reviews-virtualservice.yaml", bound),
         ("demo-reviews-destinationrule.yaml", dr),
-        ("demo-reviews-registry.yaml", registry),
     ])
 }
 
-/// Starts the sample app `reviews-<version>` unless it runs already; its address.
-pub fn ensure_app(home: &Home, version: &str) -> Result<SocketAddr> {
+/// Runs `reviews` v1, v2 and v3 as sample apps behind their sidecars, each by a detached
+/// `ferryctl workload run` (its own process group, logging under the logs directory), unless
+/// it runs already; waits until all are registered. Each version and its workload address.
+pub fn ensure_workloads(home: &Home) -> Result<Vec<(String, SocketAddr)>> {
     use std::os::unix::process::CommandExt as _;
     let registry = Registry::at(home.clone());
-    let id = format!("reviews-{version}.default");
-    if let Some(w) = registry.workloads()?.into_iter().find(|w| w.id() == id)
-        && w.running()
-    {
-        return Ok(w.address);
-    }
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .context("finding a free port on 127.0.0.1")?;
+    let exe = std::env::current_exe().context("locating the ferryctl executable")?;
     std::fs::create_dir_all(home.logs_dir())
         .with_context(|| format!("creating {}", home.logs_dir().display()))?;
-    let log_path = home.logs_dir().join(format!("{id}.log"));
-    let log = std::fs::File::create(&log_path)
-        .with_context(|| format!("creating {}", log_path.display()))?;
-    let err = log.try_clone().context("duplicating the log file")?;
-    let exe = std::env::current_exe().context("locating the ferryctl executable")?;
-    let child = std::process::Command::new(exe)
-        .args([
-            "sample-app",
-            "--service",
-            "reviews",
-            "--version",
-            version,
-            "--listen",
-            &addr.to_string(),
-        ])
-        .env(HOME_ENV, home.root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(err))
-        .process_group(0)
-        .spawn()
-        .context("starting the sample app")?;
-    // Up before it is registered, so the gateway never routes to a port nobody serves.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(addr).is_err() {
-        if !process_alive(child.id()) || Instant::now() >= deadline {
-            bail!(
-                "the sample app reviews-{version} did not start; see {}",
-                log_path.display()
-            );
+    let running = |id: &str| -> Result<Option<SocketAddr>> {
+        Ok(registry
+            .workloads()?
+            .into_iter()
+            .find(|w| w.id() == id && w.running())
+            .map(|w| w.address))
+    };
+    let mut started = Vec::new();
+    for version in VERSIONS {
+        let name = format!("reviews-{version}");
+        let id = format!("{name}.default");
+        if running(&id)?.is_some() {
+            continue;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        let log_path = home.logs_dir().join(format!("{id}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("creating {}", log_path.display()))?;
+        let err = log.try_clone().context("duplicating the log file")?;
+        let exe_arg = exe.display().to_string();
+        let child = std::process::Command::new(&exe)
+            .args(["workload", "run", "--name", &name, "-n", "default"])
+            .args(["--service", "reviews", "--port", "9080:http"])
+            .args(["--labels", &format!("version={version}")])
+            .args(["--", &exe_arg, "sample-app", "--service", "reviews"])
+            .args(["--version", version])
+            .env(HOME_ENV, home.root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            // Its own process group: a Ctrl-C of the demo leaves the workloads running.
+            .process_group(0)
+            .spawn()
+            .context("starting `ferryctl workload run`")?;
+        started.push((id, child.id(), log_path));
     }
-    registry.write_workload(&WorkloadRecord {
-        name: format!("reviews-{version}"),
-        namespace: "default".into(),
-        address: addr,
-        labels: BTreeMap::from([
-            ("app".to_string(), "reviews".to_string()),
-            ("version".to_string(), version.to_string()),
-        ]),
-        pid: child.id(),
-        log: Some(log_path),
-    })?;
-    Ok(addr)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (id, pid, log) in &started {
+        while running(id)?.is_none() {
+            if !process_alive(*pid) || Instant::now() >= deadline {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                bail!(
+                    "the workload {id} did not start; see {}:\n{}",
+                    log.display(),
+                    text.trim_end()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    VERSIONS
+        .iter()
+        .map(|v| {
+            let id = format!("reviews-{v}.default");
+            running(&id)?
+                .map(|a| (v.to_string(), a))
+                .with_context(|| format!("the workload {id} stopped"))
+        })
+        .collect()
 }
 
 /// Writes the demo's config files into `dir` (temp file + rename each, so the control plane
@@ -231,11 +201,44 @@ pub async fn send(gateway: SocketAddr, n: usize, headers: &[(&str, &str)]) -> Re
     Ok(tally)
 }
 
-/// Polls until the gateway routes the demo's host to a sample app, or `limit` passes.
-pub async fn wait_routed(gateway: SocketAddr, limit: Duration) -> Result<()> {
+/// Whether the gateway whose admin API is `admin` has a listener on `port` (so what answers on
+/// that port is this gateway, not some other process holding it).
+async fn listening(admin: SocketAddr, port: u16) -> bool {
+    let Ok(body) =
+        crate::proxyconfig::admin::request(admin, http::Method::GET, "/listeners?format=json")
+            .await
+    else {
+        return false;
+    };
+    serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v["listener_statuses"].as_array().map(|ls| {
+                ls.iter().any(|l| {
+                    l.pointer("/local_address/socket_address/port_value")
+                        .and_then(Value::as_u64)
+                        == Some(u64::from(port))
+                })
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Polls until the gateway (admin API at `admin`) listens on the gateway port and routes the
+/// demo's host to a sample app, or `limit` passes.
+pub async fn wait_routed(gateway: SocketAddr, admin: SocketAddr, limit: Duration) -> Result<()> {
     let deadline = Instant::now() + limit;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
+        if !listening(admin, gateway.port()).await {
+            last = format!(
+                "the gateway has no listener on port {} yet; if another process holds it, the \
+                 gateway cannot bind it (its log says so)",
+                gateway.port()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
         match send(gateway, 1, &[]).await {
             Ok(t) if !t.versions.is_empty() => return Ok(()),
             Ok(t) => last = format!("status {:?}", t.failures.keys().collect::<Vec<_>>()),
@@ -249,44 +252,20 @@ pub async fn wait_routed(gateway: SocketAddr, limit: Duration) -> Result<()> {
     )
 }
 
-/// Stops every workload the demo started; their ids.
-pub fn stop_workloads(home: &Home) -> Result<Vec<String>> {
-    let registry = Registry::at(home.clone());
-    let mut stopped = Vec::new();
-    for w in registry.workloads()? {
-        if process_alive(w.pid) {
-            crate::local::supervisor::terminate(w.pid);
-            if !crate::local::supervisor::wait_gone(w.pid, Duration::from_secs(5)) {
-                crate::local::supervisor::kill(w.pid);
-            }
-        }
-        registry.remove_workload(&w.id())?;
-        stopped.push(w.id());
-    }
-    Ok(stopped)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_demo_config_is_the_seed_bound_to_its_gateway_and_valid() {
-        let apps: Vec<(String, SocketAddr)> = VERSIONS
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    v.to_string(),
-                    SocketAddr::from(([127, 0, 0, 1], 20000 + i as u16)),
-                )
-            })
-            .collect();
-        let files = config_files(&apps).expect("files");
+        let files = config_files().expect("files");
         let all: String = files.iter().map(|(_, t)| format!("{t}\n---\n")).collect();
         assert!(all.contains("gateways:\n  - bookinfo-gateway"));
         assert!(all.contains("- name: v3\n    labels:\n      version: v3"));
-        assert!(all.contains("address: 127.0.0.1\n  ports:\n    http: 20002"));
         assert!(!all.contains("productpage"));
+        assert!(
+            !all.contains("WorkloadEntry"),
+            "workload run registers them"
+        );
     }
 }

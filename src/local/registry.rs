@@ -127,18 +127,25 @@ impl ControlPlaneRecord {
     }
 }
 
-/// A running application process of the local mesh (registered in the config directory by a
-/// WorkloadEntry of the same name).
+/// A running workload of the local mesh (registered in the config directory by a WorkloadEntry
+/// of the same name): `ferryctl workload run`, which runs the application and its sidecar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadRecord {
     pub name: String,
     pub namespace: String,
-    /// Where it serves.
+    /// Where it serves (its WorkloadEntry's address and first port).
     pub address: SocketAddr,
     pub labels: BTreeMap<String, String>,
+    /// The process to stop to stop the workload (`workload run`, which stops the rest).
     pub pid: u32,
     #[serde(default)]
     pub log: Option<PathBuf>,
+    /// The application's own process, stopped too if `pid` is gone without stopping it.
+    #[serde(default)]
+    pub app_pid: Option<u32>,
+    /// The loopback addresses it holds (its own and its sidecar's outbound one).
+    #[serde(default)]
+    pub addresses: Vec<std::net::IpAddr>,
 }
 
 impl WorkloadRecord {

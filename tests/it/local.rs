@@ -73,6 +73,9 @@ fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
+/// The ingress gateway binds port 8080 of the machine: tests that route through it take turns.
+static GATEWAY_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const CONTROL_PLANE: &str = "revisions/default.json";
 const GATEWAY: &str = "proxies/istio-ingressgateway.istio-system.json";
 
@@ -272,6 +275,7 @@ fn install_needs_the_local_target_and_uninstall_a_scope() {
 /// and everything stopped again by one uninstall.
 #[test]
 fn the_demo_routes_the_seed_config_through_the_local_gateway() {
+    let _turn = GATEWAY_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let mesh = LocalMesh::new();
     let out = mesh
         .ferryctl()
@@ -442,5 +446,205 @@ fn admin_log_changes_the_control_plane_scopes() {
         run(&[])
             .1
             .contains("ads            ads debugging                info")
+    );
+}
+
+/// `GET path` on `addr` with a `Host` header: status and body.
+fn http_get(addr: &str, host: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let (head, body) = out.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// Whether this mesh's gateway serves 8080 (its listener is bound there, not rejected).
+fn gateway_port_is_ours(mesh: &LocalMesh) -> bool {
+    let Some(gw) = mesh.record(GATEWAY) else {
+        return false;
+    };
+    let admin = gw["admin"].as_str().unwrap_or_default().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if admin_get(&admin, "/listeners").1.contains(":8080") {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+const ROUTE: &str = "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: wl, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [wl.example.com]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wl, namespace: default}
+spec:
+  hosts: [wl.example.com]
+  gateways: [wl]
+  http:
+  - route:
+    - destination: {host: reviews.default.svc.cluster.local}
+";
+
+/// `workload run`: the app behind its own sidecar, registered the Istio way, reached through
+/// the gateway; SIGTERM deregisters it and passes the app's exit on.
+#[test]
+fn a_workload_runs_behind_its_sidecar_until_sigterm() {
+    let _turn = GATEWAY_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args([
+            "workload",
+            "run",
+            "--name",
+            "reviews-v1",
+            "--service",
+            "reviews",
+        ])
+        .args(["--port", "9080", "--", "true"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`ferryctl install --local`"), "{stderr}");
+
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local", "-y"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(mesh.root().join("config/wl-route.yaml"), ROUTE).expect("write");
+    let log = mesh.root().join("workload.log");
+    let log_file = std::fs::File::create(&log).expect("log");
+    let mut run = mesh
+        .ferryctl()
+        .args([
+            "workload",
+            "run",
+            "--name",
+            "reviews-v1",
+            "--service",
+            "reviews",
+        ])
+        .args(["--port", "9080:http", "--labels", "version=v1"])
+        .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
+        .args(["--service", "reviews", "--version", "v1"])
+        .stdout(log_file.try_clone().expect("dup"))
+        .stderr(log_file)
+        .spawn()
+        .expect("starts");
+    let record = "workloads/reviews-v1.default.json";
+    wait_for(
+        Duration::from_secs(30),
+        "the workload's registration",
+        || mesh.record(record).is_some(),
+    );
+    let workload = mesh.record(record).expect("recorded");
+    assert!(
+        workload["address"]
+            .as_str()
+            .expect("address")
+            .ends_with(":9080")
+    );
+    for file in [
+        "config/workloadentry-default-reviews-v1.yaml",
+        "config/sidecar-default-reviews-v1.yaml",
+        "config/serviceentry-default-reviews.yaml",
+    ] {
+        assert!(mesh.root().join(file).exists(), "{file}");
+    }
+    // Another mesh on this machine may hold the gateway's port; then the request goes to the
+    // workload's address, which is its sidecar's inbound listener, as the gateway would send it.
+    let entry = workload["address"].as_str().expect("address").to_string();
+    let target = if gateway_port_is_ours(&mesh) {
+        "127.0.0.1:8080".to_string()
+    } else {
+        eprintln!("port 8080 is another process's; requesting {entry} directly");
+        entry
+    };
+    let mut body = String::new();
+    wait_for(
+        Duration::from_secs(20),
+        "the gateway to route to the workload",
+        || match http_get(&target, "wl.example.com", "/hello") {
+            Some((200, b)) => {
+                body = b;
+                true
+            }
+            _ => false,
+        },
+    );
+    assert!(body.contains("\"version\": \"v1\""), "{body}");
+    // Through its sidecar: the inbound listener on the workload's address counted the request.
+    let sidecar = mesh
+        .record("proxies/reviews-v1.default.json")
+        .expect("sidecar");
+    assert_eq!(sidecar["role"], "sidecar");
+    let admin = sidecar["admin"].as_str().expect("admin").to_string();
+    let stats = admin_get(&admin, "/stats").1;
+    let served = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cluster.inbound|9080||.upstream_rq_total: "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(served >= 1, "{stats}");
+    let out = mesh
+        .ferryctl()
+        .args(["proxy-config", "cluster", "reviews-v1"])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("9080") && l.contains("inbound") && l.contains("STATIC")),
+        "{table}"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = run.wait().expect("exits");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    // The sample app ends by SIGTERM: 128 + 15, as a shell reports it.
+    assert_eq!(exit.code(), Some(143), "{text}");
+    for file in [
+        "config/workloadentry-default-reviews-v1.yaml",
+        "config/sidecar-default-reviews-v1.yaml",
+        "config/serviceentry-default-reviews.yaml",
+        record,
+        "proxies/reviews-v1.default.json",
+    ] {
+        assert!(!mesh.root().join(file).exists(), "{file} removed: {text}");
+    }
+    let app = workload["app_pid"].as_u64().expect("app pid") as u32;
+    assert!(!alive(app), "the app stopped");
+    assert!(
+        !alive(sidecar["pid"].as_u64().expect("pid") as u32),
+        "the sidecar stopped"
     );
 }

@@ -56,11 +56,11 @@ pub struct InboundCluster<'a> {
     pub services: Vec<(&'a Service, &'a Port)>,
 }
 
-/// The clusters of one proxy.
+/// The outbound and shared clusters of one proxy (a sidecar's inbound side is
+/// [`inbound`]'s, or its Sidecar ingress's).
 #[derive(Debug, Default)]
 pub struct Clusters<'a> {
     pub outbound: Vec<OutboundCluster<'a>>,
-    pub inbound: Vec<InboundCluster<'a>>,
     resources: Vec<Cluster>,
 }
 
@@ -123,10 +123,6 @@ pub fn build<'a>(scope: &Scope<'a>, notes: &mut Notes) -> Clusters<'a> {
     if scope.proxy.role == Role::Sidecar {
         out.resources.push(passthrough(scope));
         out.resources.push(inbound_passthrough(scope));
-        out.inbound = inbound_clusters(scope);
-        for inbound in &out.inbound {
-            out.resources.push(inbound_cluster(scope, inbound));
-        }
     }
     out
 }
@@ -263,7 +259,7 @@ fn set_dns_options(c: &mut Cluster, scope: &Scope<'_>) {
     c.dns_refresh_rate = Some(duration(scope.push.mesh().dns_refresh_rate));
 }
 
-fn upstream_protocol(
+pub(super) fn upstream_protocol(
     options: http_protocol_options::UpstreamProtocolOptions,
 ) -> HashMap<String, envoy_types::pb::google::protobuf::Any> {
     let options = HttpProtocolOptions {
@@ -273,7 +269,7 @@ fn upstream_protocol(
     HashMap::from([(names::HTTP_PROTOCOL_OPTIONS.to_string(), pack(&options))])
 }
 
-fn explicit_http2() -> http_protocol_options::UpstreamProtocolOptions {
+pub(super) fn explicit_http2() -> http_protocol_options::UpstreamProtocolOptions {
     http_protocol_options::UpstreamProtocolOptions::ExplicitHttpConfig(
         http_protocol_options::ExplicitHttpConfig {
             protocol_config: Some(

@@ -26,7 +26,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{TcpProxy, tcp_proxy};
 
 use super::TranslateOptions;
-use super::cluster::{Clusters, InboundCluster};
+use super::cluster::InboundCluster;
 use super::names;
 use super::proto::{address, ads_config_source, boolean, no_timeout, pack, uint32};
 use super::route::http_ports;
@@ -106,10 +106,9 @@ pub fn tcp_proxy(stat_prefix: &str, cluster: &str) -> Filter {
 pub fn build_sidecar_listeners(
     scope: &Scope<'_>,
     routes: &[RouteConfiguration],
-    clusters: &Clusters<'_>,
     opts: &TranslateOptions,
 ) -> Vec<Listener> {
-    let bind_to_port = if opts.bind_outbound_listeners {
+    let bind_to_port = if opts.no_capture {
         None
     } else {
         boolean(false)
@@ -120,7 +119,9 @@ pub fn build_sidecar_listeners(
         let Ok(port) = rc.name.parse::<u32>() else {
             continue;
         };
-        let name = names::listener_name(names::WILDCARD_ADDRESS, port);
+        // Istio keeps the route name (the port) when a Sidecar binds the listener elsewhere.
+        let bind = outbound_bind(scope, opts, port).unwrap_or(names::WILDCARD_ADDRESS);
+        let name = names::listener_name(bind, port);
         out.push(Listener {
             filter_chains: vec![FilterChain {
                 filters: vec![http_connection_manager(
@@ -130,7 +131,7 @@ pub fn build_sidecar_listeners(
                 )],
                 ..Default::default()
             }],
-            address: Some(address(names::WILDCARD_ADDRESS, port)),
+            address: Some(address(bind, port)),
             traffic_direction: TrafficDirection::Outbound as i32,
             bind_to_port,
             name,
@@ -143,7 +144,13 @@ pub fn build_sidecar_listeners(
             if !tcp || !scope.listens_for(s, p) {
                 continue;
             }
-            let binds: Vec<&str> = if s.addresses.is_empty() {
+            let binds: Vec<&str> = if let Some(bind) = outbound_bind(scope, opts, p.number) {
+                // A Sidecar's bind replaces the service addresses (`buildSidecarOutboundListeners`).
+                if http.contains(&p.number) {
+                    continue;
+                }
+                vec![bind]
+            } else if s.addresses.is_empty() {
                 // Without an address only the port tells services apart, and HTTP owns it.
                 if http.contains(&p.number) {
                     continue;
@@ -170,8 +177,18 @@ pub fn build_sidecar_listeners(
         }
     }
     out.push(virtual_outbound(scope));
-    out.push(virtual_inbound(&clusters.inbound));
     out
+}
+
+/// Where a sidecar's outbound listener for `port` binds: its Sidecar egress listener's `bind`
+/// when the proxy has no traffic capture (so sidecars sharing a host do not all want
+/// `0.0.0.0:<port>`), else the wildcard Istio names outbound listeners by.
+fn outbound_bind<'a>(scope: &Scope<'a>, opts: &TranslateOptions, port: u32) -> Option<&'a str> {
+    if opts.no_capture {
+        scope.egress_bind(port)
+    } else {
+        None
+    }
 }
 
 fn virtual_outbound(scope: &Scope<'_>) -> Listener {
@@ -261,7 +278,7 @@ pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>]) -> Listener {
 
 /// `buildSidecarInboundHTTPRouteConfig`: one `*` virtual host, everything to the application,
 /// without a timeout (the caller's sidecar enforces timeouts).
-fn inbound_route(cluster: &str, port: u32, host: &str) -> RouteConfiguration {
+pub(super) fn inbound_route(cluster: &str, port: u32, host: &str) -> RouteConfiguration {
     RouteConfiguration {
         name: cluster.to_string(),
         virtual_hosts: vec![VirtualHost {

@@ -127,6 +127,7 @@ pub fn config_path(kind: ConfigKind, namespace: &str, name: &str) -> String {
 pub enum ConfigKind {
     VirtualService,
     DestinationRule,
+    Sidecar,
 }
 
 impl ConfigKind {
@@ -134,6 +135,7 @@ impl ConfigKind {
         match self {
             ConfigKind::VirtualService => "virtual-service",
             ConfigKind::DestinationRule => "destination-rule",
+            ConfigKind::Sidecar => "sidecar",
         }
     }
 }

@@ -117,6 +117,17 @@ impl<'a> Scope<'a> {
         })
     }
 
+    /// The `bind` of the Sidecar egress listener that carries `port`: the one for that port,
+    /// else the catch-all one (Istio builds port-specific egress listeners first).
+    pub fn egress_bind(&self, port: u32) -> Option<&'a str> {
+        let egress = &self.sidecar?.spec.egress;
+        let listener = egress
+            .iter()
+            .find(|e| e.port.as_ref().is_some_and(|p| p.number == port))
+            .or_else(|| egress.iter().find(|e| e.port.is_none()))?;
+        listener.bind.as_deref().filter(|b| !b.is_empty())
+    }
+
     /// Services that imported VirtualServices route or mirror to but the Sidecar does not import:
     /// their clusters are still needed (Istio adds VirtualService destinations to the scope).
     pub fn destination_dependencies(&self) -> Vec<&'a Service> {
@@ -249,6 +260,11 @@ fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<ne
     selected
         .or_else(|| default_in(ns))
         .or_else(|| default_in(&push.mesh().root_namespace))
+}
+
+/// Whether the Sidecar that applies to a sidecar proxy declares `ingress` listeners.
+pub fn sidecar_has_ingress(push: &PushContext, proxy: &Proxy) -> bool {
+    sidecar_for(push, proxy).is_some_and(|s| !s.spec.ingress.is_empty())
 }
 
 /// The namespace and name of the Sidecar that applies to a sidecar proxy.

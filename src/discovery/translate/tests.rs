@@ -10,6 +10,7 @@ mod rejection;
 mod routes;
 mod scope;
 mod seed;
+mod sidecar_ingress;
 
 use std::collections::BTreeMap;
 

@@ -90,14 +90,13 @@ fn a_sidecar_is_another_with_its_own_inbound_side() {
         .into_iter()
         .filter(|(k, _)| !is_inbound(&k[2..]))
         .collect();
-    let (clusters, listener) = translate_inbound(&push, &b);
+    let (clusters, listeners) = translate_inbound(&push, &b, &TranslateOptions::default());
     for c in clusters {
         assembled.insert(format!("C {}", c.name), encode(&c).expect("encodes"));
     }
-    assembled.insert(
-        format!("L {}", listener.name),
-        encode(&listener).expect("encodes"),
-    );
+    for l in listeners {
+        assembled.insert(format!("L {}", l.name), encode(&l).expect("encodes"));
+    }
     let differing: Vec<&String> = assembled
         .keys()
         .chain(full_b.keys())

@@ -66,7 +66,7 @@ fn outbound_listeners_bind_when_asked() {
         &push(YAML),
         &sidecar("shop", &[]),
         &TranslateOptions {
-            bind_outbound_listeners: true,
+            no_capture: true,
             ..TranslateOptions::default()
         },
     );
