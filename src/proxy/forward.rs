@@ -261,7 +261,7 @@ async fn forward_request(
         headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
     }
     if !headers.contains_key("x-request-id")
-        && let Ok(v) = HeaderValue::from_str(&random::uuid())
+        && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
     {
         headers.insert("x-request-id", v);
     }
