@@ -15,6 +15,7 @@ use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
+use super::pool::PoolError;
 use super::random;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
@@ -274,6 +275,8 @@ async fn forward_request(
     let path = forward
         .rewrite_path(route, &down.path_and_query)
         .unwrap_or_else(|| down.path_and_query.clone());
+    // The HTTP/1.1 request line's URI, parsed once for every attempt and mirror.
+    let origin = Uri::try_from(path.as_str()).map_err(|e| e.to_string());
 
     for mirror in &forward.mirrors {
         if !mirror.fraction.hit(random::next()) {
@@ -297,6 +300,7 @@ async fn forward_request(
                 version: down.version,
                 headers: headers.clone(),
                 host: shadow_host,
+                origin: origin.clone(),
                 path: path.clone(),
                 body: down.body.clone(),
             };
@@ -313,6 +317,7 @@ async fn forward_request(
         version: down.version,
         headers,
         host,
+        origin,
         path,
         body: down.body,
     };
@@ -466,6 +471,8 @@ struct Attempt {
     version: Version,
     headers: HeaderMap,
     host: Option<HeaderValue>,
+    /// `path` as an origin-form URI (HTTP/1.1), or why it is not one.
+    origin: Result<Uri, String>,
     path: String,
     body: Bytes,
 }
@@ -481,27 +488,31 @@ impl Attempt {
             Protocol::Http2 => true,
             Protocol::Downstream => self.version == Version::HTTP_2,
         };
-        let uri: Uri = format!("http://{}{}", endpoint.address, self.path)
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri;
-        *req.version_mut() = if http2 {
-            Version::HTTP_2
-        } else {
-            Version::HTTP_11
-        };
         *req.headers_mut() = self.headers.clone();
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
         }
-        let client = if http2 {
-            &cluster.client_h2
-        } else {
-            &cluster.client_h1
-        };
-        match client.request(req).await {
+        if !http2 {
+            *req.uri_mut() = self.origin.clone().map_err(Failure::Reset)?;
+            // HTTP/1.1 needs a Host; the legacy client filled it from the URI's authority.
+            if !req.headers().contains_key(header::HOST)
+                && let Ok(h) = HeaderValue::from_str(&endpoint.address.to_string())
+            {
+                req.headers_mut().insert(header::HOST, h);
+            }
+            return match endpoint.pool.send(req).await {
+                Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+                Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
+                Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
+            };
+        }
+        *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
+        *req.version_mut() = Version::HTTP_2;
+        match cluster.client_h2.request(req).await {
             Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
             Err(e) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
             Err(e) => Err(Failure::Reset(error_chain(&e))),
