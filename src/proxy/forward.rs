@@ -107,11 +107,11 @@ async fn route_request(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    let scheme = parts.uri.scheme_str().unwrap_or("http").to_string();
+    let scheme = parts.uri.scheme_str().unwrap_or("http");
     let view = RequestView {
         method: parts.method.as_str(),
         authority: &authority,
-        scheme: &scheme,
+        scheme,
         path_and_query: &path_and_query,
         headers: &parts.headers,
     };
@@ -153,7 +153,7 @@ async fn route_request(
         }
         Action::Redirect(redirect) => {
             stats.rq_redirect.inc();
-            redirect_response(redirect, route, &scheme, &authority, &path_and_query)
+            redirect_response(redirect, route, scheme, &authority, &path_and_query)
         }
         Action::Forward(forward) => {
             // Most requests have no body: nothing to wait for.
@@ -272,9 +272,10 @@ async fn forward_request(
     route.request_headers.apply(&mut headers);
     vhost.request_headers.apply(&mut headers);
     table.request_headers.apply(&mut headers);
-    let path = forward
-        .rewrite_path(route, &down.path_and_query)
-        .unwrap_or_else(|| down.path_and_query.clone());
+    let path = match forward.rewrite_path(route, &down.path_and_query) {
+        Some(rewritten) => rewritten,
+        None => down.path_and_query,
+    };
     // The HTTP/1.1 request line's URI, parsed once for every attempt and mirror.
     let origin = Uri::try_from(path.as_str()).map_err(|e| e.to_string());
 
@@ -408,12 +409,10 @@ async fn forward_request(
             for h in &HOP_BY_HOP {
                 response.headers_mut().remove(h);
             }
-            let elapsed = started.elapsed().as_millis().to_string();
-            if let Ok(v) = HeaderValue::from_str(&elapsed) {
-                response
-                    .headers_mut()
-                    .insert("x-envoy-upstream-service-time", v);
-            }
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            response
+                .headers_mut()
+                .insert("x-envoy-upstream-service-time", HeaderValue::from(elapsed));
             apply_response_headers(&mut response, weighted, route, vhost, table);
             response
         }
