@@ -13,6 +13,7 @@ pub mod dump;
 pub mod forward;
 pub mod logging;
 pub mod matcher;
+pub mod pool;
 pub mod random;
 pub mod routes;
 pub mod server;

@@ -1,5 +1,6 @@
 //! Clusters as the request path needs them: their endpoints (from EDS or inline load
-//! assignments), a load balancer, the upstream protocol and a pooled HTTP client.
+//! assignments, each with its pool of HTTP/1.1 connections), a load balancer, the upstream
+//! protocol and a pooled HTTP/2 client.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,11 +20,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::pool::{HostPool, HostPools};
 use super::routes::duration;
 use super::stats::{ClusterStats, HostStats, Stats};
 use crate::xds::types::unpack_any;
 
-/// The pooled client of one (connect timeout, protocol) pair.
+/// The pooled HTTP/2 client of one connect timeout.
 pub type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
 
 const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
@@ -37,24 +39,26 @@ pub enum Protocol {
     Downstream,
 }
 
-/// Pooled clients, shared by every cluster with the same settings so config updates keep their
-/// connections.
+/// Pooled clients and HTTP/1.1 connection pools, shared by every cluster with the same
+/// settings so config updates keep their connections.
 #[derive(Default)]
 pub struct Clients {
-    clients: Mutex<HashMap<(Duration, bool), UpstreamClient>>,
+    clients: Mutex<HashMap<Duration, UpstreamClient>>,
+    pub pools: HostPools,
 }
 
 impl Clients {
-    pub fn get(&self, connect_timeout: Duration, http2: bool) -> UpstreamClient {
+    /// The HTTP/2 client for `connect_timeout`.
+    pub fn http2(&self, connect_timeout: Duration) -> UpstreamClient {
         let mut map = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry((connect_timeout, http2))
+        map.entry(connect_timeout)
             .or_insert_with(|| {
                 let mut connector = HttpConnector::new();
                 connector.set_nodelay(true);
                 connector.set_connect_timeout(Some(connect_timeout));
                 connector.enforce_http(true);
                 Client::builder(TokioExecutor::new())
-                    .http2_only(http2)
+                    .http2_only(true)
                     .pool_idle_timeout(Duration::from_secs(60))
                     .build(connector)
             })
@@ -63,7 +67,7 @@ impl Clients {
 }
 
 /// Where an endpoint is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Address {
     Ip(SocketAddr),
     /// A DNS name, resolved by the connector per connection (STRICT_DNS/LOGICAL_DNS clusters).
@@ -85,6 +89,8 @@ pub struct Endpoint {
     pub weight: u32,
     pub healthy: bool,
     pub stats: HostStats,
+    /// Its HTTP/1.1 connections.
+    pub pool: Arc<HostPool>,
 }
 
 /// The load balancers Ferry implements; the consistent-hash ones fall back to least request.
@@ -106,7 +112,6 @@ pub struct ClusterEntry {
     pub connect_timeout: Duration,
     pub endpoints: Vec<Arc<Endpoint>>,
     pub stats: Arc<ClusterStats>,
-    pub client_h1: UpstreamClient,
     pub client_h2: UpstreamClient,
     next: AtomicUsize,
 }
@@ -184,6 +189,12 @@ impl ClusterEntry {
             cluster::DiscoveryType::Eds => assignment,
             _ => c.load_assignment.as_ref(),
         };
+        let connect_timeout = c
+            .connect_timeout
+            .as_ref()
+            .and_then(duration)
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(5));
         let mut endpoints = Vec::new();
         for locality in assignment
             .map(|a| a.endpoints.as_slice())
@@ -224,12 +235,16 @@ impl ClusterEntry {
                     .as_ref()
                     .map_or(1, |w| w.value)
                     .max(1);
+                let pool = clients.pools.get(&address, connect_timeout);
                 // Keep the counters of endpoints that stay.
                 let kept = previous.and_then(|p| {
                     p.endpoints
                         .iter()
                         .find(|e| {
-                            e.address == address && e.weight == weight && e.healthy == healthy
+                            e.address == address
+                                && e.weight == weight
+                                && e.healthy == healthy
+                                && Arc::ptr_eq(&e.pool, &pool)
                         })
                         .cloned()
                 });
@@ -239,16 +254,11 @@ impl ClusterEntry {
                         weight,
                         healthy,
                         stats: HostStats::default(),
+                        pool,
                     })
                 }));
             }
         }
-        let connect_timeout = c
-            .connect_timeout
-            .as_ref()
-            .and_then(duration)
-            .filter(|d| !d.is_zero())
-            .unwrap_or(Duration::from_secs(5));
         Ok(ClusterEntry {
             name: c.name.clone(),
             discovery,
@@ -258,8 +268,7 @@ impl ClusterEntry {
             connect_timeout,
             endpoints,
             stats: stats.cluster(&c.name),
-            client_h1: clients.get(connect_timeout, false),
-            client_h2: clients.get(connect_timeout, true),
+            client_h2: clients.http2(connect_timeout),
             next: AtomicUsize::new(0),
         })
     }

@@ -15,6 +15,7 @@ use hyper::body::Body as _;
 use hyper::body::Incoming;
 
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
+use super::pool::PoolError;
 use super::random;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
@@ -106,11 +107,11 @@ async fn route_request(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    let scheme = parts.uri.scheme_str().unwrap_or("http").to_string();
+    let scheme = parts.uri.scheme_str().unwrap_or("http");
     let view = RequestView {
         method: parts.method.as_str(),
         authority: &authority,
-        scheme: &scheme,
+        scheme,
         path_and_query: &path_and_query,
         headers: &parts.headers,
     };
@@ -152,7 +153,7 @@ async fn route_request(
         }
         Action::Redirect(redirect) => {
             stats.rq_redirect.inc();
-            redirect_response(redirect, route, &scheme, &authority, &path_and_query)
+            redirect_response(redirect, route, scheme, &authority, &path_and_query)
         }
         Action::Forward(forward) => {
             // Most requests have no body: nothing to wait for.
@@ -261,7 +262,7 @@ async fn forward_request(
         headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
     }
     if !headers.contains_key("x-request-id")
-        && let Ok(v) = HeaderValue::from_str(&random::uuid())
+        && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
     {
         headers.insert("x-request-id", v);
     }
@@ -271,9 +272,12 @@ async fn forward_request(
     route.request_headers.apply(&mut headers);
     vhost.request_headers.apply(&mut headers);
     table.request_headers.apply(&mut headers);
-    let path = forward
-        .rewrite_path(route, &down.path_and_query)
-        .unwrap_or_else(|| down.path_and_query.clone());
+    let path = match forward.rewrite_path(route, &down.path_and_query) {
+        Some(rewritten) => rewritten,
+        None => down.path_and_query,
+    };
+    // The HTTP/1.1 request line's URI, parsed once for every attempt and mirror.
+    let origin = Uri::try_from(path.as_str()).map_err(|e| e.to_string());
 
     for mirror in &forward.mirrors {
         if !mirror.fraction.hit(random::next()) {
@@ -297,6 +301,7 @@ async fn forward_request(
                 version: down.version,
                 headers: headers.clone(),
                 host: shadow_host,
+                origin: origin.clone(),
                 path: path.clone(),
                 body: down.body.clone(),
             };
@@ -313,6 +318,7 @@ async fn forward_request(
         version: down.version,
         headers,
         host,
+        origin,
         path,
         body: down.body,
     };
@@ -403,12 +409,10 @@ async fn forward_request(
             for h in &HOP_BY_HOP {
                 response.headers_mut().remove(h);
             }
-            let elapsed = started.elapsed().as_millis().to_string();
-            if let Ok(v) = HeaderValue::from_str(&elapsed) {
-                response
-                    .headers_mut()
-                    .insert("x-envoy-upstream-service-time", v);
-            }
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            response
+                .headers_mut()
+                .insert("x-envoy-upstream-service-time", HeaderValue::from(elapsed));
             apply_response_headers(&mut response, weighted, route, vhost, table);
             response
         }
@@ -466,6 +470,8 @@ struct Attempt {
     version: Version,
     headers: HeaderMap,
     host: Option<HeaderValue>,
+    /// `path` as an origin-form URI (HTTP/1.1), or why it is not one.
+    origin: Result<Uri, String>,
     path: String,
     body: Bytes,
 }
@@ -481,27 +487,31 @@ impl Attempt {
             Protocol::Http2 => true,
             Protocol::Downstream => self.version == Version::HTTP_2,
         };
-        let uri: Uri = format!("http://{}{}", endpoint.address, self.path)
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
-        *req.uri_mut() = uri;
-        *req.version_mut() = if http2 {
-            Version::HTTP_2
-        } else {
-            Version::HTTP_11
-        };
         *req.headers_mut() = self.headers.clone();
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
         }
-        let client = if http2 {
-            &cluster.client_h2
-        } else {
-            &cluster.client_h1
-        };
-        match client.request(req).await {
+        if !http2 {
+            *req.uri_mut() = self.origin.clone().map_err(Failure::Reset)?;
+            // HTTP/1.1 needs a Host; the legacy client filled it from the URI's authority.
+            if !req.headers().contains_key(header::HOST)
+                && let Ok(h) = HeaderValue::from_str(&endpoint.address.to_string())
+            {
+                req.headers_mut().insert(header::HOST, h);
+            }
+            return match endpoint.pool.send(req).await {
+                Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+                Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
+                Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
+            };
+        }
+        *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path)
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
+        *req.version_mut() = Version::HTTP_2;
+        match cluster.client_h2.request(req).await {
             Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
             Err(e) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
             Err(e) => Err(Failure::Reset(error_chain(&e))),

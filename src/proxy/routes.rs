@@ -687,7 +687,12 @@ impl RouteTable {
     /// The virtual host for `authority` (matched case-insensitively, port included, as Envoy
     /// matches unless the listener strips ports).
     pub fn virtual_host(&self, authority: &str) -> Option<&VirtualHost> {
-        let host = authority.to_ascii_lowercase();
+        // Most requests already send a lowercase host: copy only when there is something to fold.
+        let host = if authority.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(authority.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(authority)
+        };
         // `host:*` is a prefix wildcard to Envoy: it loses to exact and suffix matches but wins
         // over `*`.
         let index = self
