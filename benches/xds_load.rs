@@ -16,6 +16,9 @@
 //! The latency includes the control plane's directory poll (every 100 ms, so 50 ms on average)
 //! and its push debounce (100 ms quiet), as istiod's includes its informer and debounce.
 //!
+//! With `--hold` it only connects the clients, prints `holding: … grpc=… debug=… pid=…` and keeps
+//! them connected until its stdin closes: `benches/proxy_status.sh` times `proxy-status` on it.
+//!
 //! Run through `benches/xds_load.sh`; the last line (`figures: …`) is what the script checks.
 
 use std::collections::BTreeSet;
@@ -44,6 +47,9 @@ struct Options {
     services: usize,
     local_rounds: usize,
     mesh_rounds: usize,
+    /// Connect the clients, print where the control plane is, and keep everything up until
+    /// stdin closes (for benches/proxy_status.sh) instead of measuring pushes.
+    hold: bool,
 }
 
 impl Options {
@@ -54,6 +60,7 @@ impl Options {
             services: 20,
             local_rounds: 5,
             mesh_rounds: 3,
+            hold: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -68,6 +75,7 @@ impl Options {
                 "--services" => o.services = num("--services"),
                 "--local-rounds" => o.local_rounds = num("--local-rounds"),
                 "--mesh-rounds" => o.mesh_rounds = num("--mesh-rounds"),
+                "--hold" => o.hold = true,
                 "--quick" => {
                     o.local_rounds = 2;
                     o.mesh_rounds = 1;
@@ -653,6 +661,22 @@ fn main() {
         // `exit` skips destructors: stop the control plane first.
         drop(discovery);
         std::process::exit(2);
+    }
+    if o.hold {
+        // The line benches/proxy_status.sh waits for; then hold until it closes our stdin.
+        println!(
+            "holding: clients={} grpc={} debug={} pid={} connect_s={:.1}",
+            o.clients,
+            discovery.grpc,
+            discovery.debug,
+            discovery.child.id(),
+            connect_time.as_secs_f64()
+        );
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        drop(discovery);
+        return;
     }
     std::thread::sleep(Duration::from_secs(1));
     let (rss_connected, _) = discovery.memory();

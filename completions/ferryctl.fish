@@ -49,6 +49,8 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "sample-app" -d 'R
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "workload" -d 'Run workloads with their sidecars on the local mesh, registered the Istio way'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-config" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "pc" -d 'Retrieve information about proxy configuration from Envoy'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-status" -d 'Retrieves the synchronization status of each Envoy in the mesh'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "ps" -d 'Retrieves the synchronization status of each Envoy in the mesh'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
@@ -1120,6 +1122,50 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s r -l revision -d 'Control plane revision to target (all running ones by default)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-address -d 'XDS Endpoint (host:port of a control plane\'s plain-text ADS)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l cert-dir -d 'XDS Endpoint certificate directory' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-label -d 'Istiod pod label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-port -d 'Istiod pod port' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l timeout -d 'The duration to wait before failing' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l authority -d 'XDS Subject Alternative Name (for example istiod.istio-system.svc)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s o -l output -d 'Output format: one of table|json|yaml' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s v -l verbosity -d 'Verbosity level: 0 (subscribed types) or 1 (a column per type)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l insecure -d 'Skip server certificate and domain verification. (NOT SECURE!)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l plaintext -d 'Use plain-text HTTP/2 when connecting to server (no TLS)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s r -l revision -d 'Control plane revision to target (all running ones by default)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-address -d 'XDS Endpoint (host:port of a control plane\'s plain-text ADS)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l cert-dir -d 'XDS Endpoint certificate directory' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-label -d 'Istiod pod label selector' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-port -d 'Istiod pod port' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l timeout -d 'The duration to wait before failing' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l authority -d 'XDS Subject Alternative Name (for example istiod.istio-system.svc)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s f -l file -d 'Envoy config dump JSON file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s o -l output -d 'Output format: one of table|json|yaml' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s v -l verbosity -d 'Verbosity level: 0 (subscribed types) or 1 (a column per type)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l insecure -d 'Skip server certificate and domain verification. (NOT SECURE!)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l plaintext -d 'Use plain-text HTTP/2 when connecting to server (no TLS)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

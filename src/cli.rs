@@ -13,6 +13,7 @@ pub mod output;
 pub mod profile;
 pub mod proxy;
 pub mod proxy_config;
+pub mod proxy_status;
 pub mod tag;
 pub mod target;
 pub mod verify;
@@ -120,6 +121,9 @@ pub enum Command {
     /// Retrieve information about proxy configuration from Envoy
     #[command(name = "proxy-config", visible_alias = "pc")]
     ProxyConfig(proxy_config::ProxyConfigArgs),
+    /// Retrieves the synchronization status of each Envoy in the mesh
+    #[command(name = "proxy-status", visible_alias = "ps")]
+    ProxyStatus(proxy_status::ProxyStatusArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -157,6 +161,7 @@ pub fn main() -> ExitCode {
         Command::Discovery(args) => discovery::run(&cli.global, args),
         Command::Proxy(args) => proxy::run(args),
         Command::ProxyConfig(args) => proxy_config::run(&cli.global, args),
+        Command::ProxyStatus(args) => proxy_status::run(&cli.global, args),
         Command::Version(args) => version::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),

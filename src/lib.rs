@@ -11,5 +11,6 @@ pub mod local;
 pub mod metrics;
 pub mod proxy;
 pub mod proxyconfig;
+pub mod proxystatus;
 pub mod validation;
 pub mod xds;

@@ -8,6 +8,8 @@
 //!   rules.
 //! - [`dump`]: Envoy's `/config_dump` JSON, for the proxy's admin API and the control plane's
 //!   `/debug/config_dump`.
+//! - [`debug`]: istiod's debug types over ADS (`istio.io/debug/syncz`, `…/config_dump`), both
+//!   sides.
 //! - [`debounce`]: istiod's push debouncing of change signals.
 //! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
 //! - [`metrics`]: istiod's `pilot_xds*` metrics of the server (`/metrics`).
@@ -17,6 +19,7 @@
 
 pub mod client;
 pub mod debounce;
+pub mod debug;
 pub mod dump;
 pub mod metrics;
 pub mod node;

@@ -153,7 +153,10 @@ pub fn run_demo(_global: &GlobalArgs, args: &DemoArgs) -> Result<Exit> {
         "\nThe mesh keeps running. Explore it:\n  \
          curl -H 'Host: {HOST}' -H 'end-user: jason' http://{gateway}/reviews/0\n  \
          ls {config}   # edit the weights here; the gateway follows within a second\n  \
-         curl http://{admin}/config_dump   # the gateway's Envoy admin API\n\
+         curl http://{admin}/config_dump   # the gateway's Envoy admin API\n  \
+         ferryctl proxy-config route istio-ingressgateway.istio-system --local\n  \
+         ferryctl proxy-status reviews-v1.default --local   # intended vs. actual config\n  \
+         ferryctl verify-install --local\n\
          Stop it and remove everything it started:\n  \
          ferryctl uninstall --local --purge -y\n",
         config = home.config_dir().display(),
@@ -195,32 +198,29 @@ fn tally_lines(tally: &demo::Tally, expected: &[(&str, &str)]) -> String {
     out
 }
 
-/// Which proxies each control plane serves and whether they acknowledged the latest config.
+/// `ferryctl proxy-status` of the local mesh: every proxy, the control plane it is on and
+/// whether it has acknowledged the latest config.
 fn sync_summary(home: &Home) -> Result<String> {
+    use crate::proxystatus::gather::{self, ControlPlane};
     let registry = Registry::at(home.clone());
-    let mut out = String::new();
-    for cp in registry.control_planes()? {
-        let name = if cp.revision == "default" {
-            "istiod".to_string()
-        } else {
-            format!("istiod-{}", cp.revision)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut planes = Vec::new();
+    for cp in registry
+        .control_planes()?
+        .into_iter()
+        .filter(|c| c.running())
+    {
+        let plane = ControlPlane::Http {
+            name: crate::local::registry::control_plane_name(&cp.revision),
+            monitoring: cp.monitoring,
         };
-        let proxies: Vec<String> = registry
-            .proxies()?
-            .into_iter()
-            .filter(|p| p.revision == cp.revision)
-            .map(|p| p.id())
-            .collect();
-        out.push_str(&format!(
-            "Control plane {name} (xDS {}, debug {}): {}\n",
-            cp.xds,
-            cp.monitoring,
-            if proxies.is_empty() {
-                "no proxies".to_string()
-            } else {
-                proxies.join(", ")
-            }
-        ));
+        planes.push(runtime.block_on(gather::syncz(&plane, Duration::from_secs(10)))?);
     }
-    Ok(out)
+    Ok(format!(
+        "$ ferryctl proxy-status --local\n{}",
+        crate::proxystatus::table::list(&planes)
+    ))
 }

@@ -27,11 +27,11 @@ use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
 use crate::metrics::{self, Exposition, Kind, ProcessMetrics};
 use crate::xds::debounce::{self, DebounceConfig};
-use crate::xds::dump::{self, DumpQuery, DumpSource, Versioned};
+use crate::xds::debug;
+use crate::xds::dump::{self, DumpQuery};
 use crate::xds::metrics::XdsMetrics;
 use crate::xds::server::{AdsServer, SnapshotSource};
 use crate::xds::status::StatusRegistry;
-use crate::xds::types::{Snapshot, TypeUrl, XdsMessage};
 
 #[derive(Debug, Args)]
 #[command(
@@ -264,7 +264,7 @@ async fn serve(
 
     let status = StatusRegistry::new();
     let server = AdsServer::new(source.clone(), status.clone())
-        .with_control_plane_identifier(json!({"Component": "ferry-discovery"}).to_string());
+        .with_control_plane_identifier(control_plane_identifier(&pod_name()));
 
     let debug = Debug {
         scopes,
@@ -285,6 +285,21 @@ async fn serve(
     stop_tx.send_replace(true);
     ads.await.context("xDS server task")??;
     Ok(())
+}
+
+/// This control plane's name, as istiod's: its pod name from `POD_NAME` (the local mesh sets
+/// `istiod` or `istiod-<revision>`), `istiod` when unset.
+fn pod_name() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "istiod".to_string())
+}
+
+/// istiod's `control_plane.identifier` on every response: which control plane answered, and its
+/// build, for the ISTIOD column of proxy-status.
+fn control_plane_identifier(id: &str) -> String {
+    json!({"Component": "istiod", "ID": id, "Info": BUILD}).to_string()
 }
 
 /// SIGINT or SIGTERM, as a pod's kubelet sends.
@@ -456,7 +471,14 @@ fn route(target: &str, debug: &Debug) -> (u16, &'static str, String) {
             }
         }
         "/version" => (200, pretty(json!({"clientVersion": BUILD}))),
-        "/debug/syncz" => (200, pretty(status.syncz())),
+        "/debug/syncz" => {
+            let namespace = query
+                .split('&')
+                .find_map(|p| p.strip_prefix("namespace="))
+                .map(dump::percent_decode)
+                .filter(|ns| !ns.is_empty());
+            (200, pretty(status.syncz_in_namespace(namespace.as_deref())))
+        }
         "/debug/configz" => (200, pretty(configz(&loaded))),
         "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
         "/debug/config_dump" => config_dump(query, &debug.source, status),
@@ -542,54 +564,12 @@ fn config_dump(query: &str, source: &ConfigSnapshots, status: &StatusRegistry) -
         Ok(q) => q,
         Err(e) => return (e.http_status(), format!("{e}\n")),
     };
-    let connected = status.proxy(&proxy_id).or_else(|| {
-        status
-            .proxies()
-            .into_iter()
-            .rev()
-            .find(|p| p.node.node_id == proxy_id)
-    });
-    let Some(proxy) = connected else {
-        let error =
-            json!({"error": "Proxy not connected to this Pilot instance", "proxyID": proxy_id});
+    let Some(proxy) = debug::connected(status, &proxy_id) else {
+        let error = json!({"error": debug::NOT_CONNECTED, "proxyID": proxy_id});
         return (404, format!("{error:#}\n"));
     };
     let snapshot = source.snapshot(&proxy.node);
-    // What was pushed, stamped as the proxy would stamp it: the last send of the type.
-    fn versioned<M: XdsMessage>(
-        snapshot: &Snapshot,
-        proxy: &crate::xds::status::ProxyStatus,
-        type_url: TypeUrl,
-    ) -> Vec<Versioned<M>> {
-        let at = proxy
-            .types
-            .get(&type_url)
-            .and_then(|t| t.sent.as_ref())
-            .map_or_else(SystemTime::now, |s| s.at);
-        let of = snapshot.of(type_url);
-        of.resources()
-            .values()
-            .filter_map(|r| r.unpack::<M>().ok())
-            .map(|resource| Versioned {
-                version_info: of.version().to_string(),
-                last_updated: at,
-                resource,
-            })
-            .collect()
-    }
-    let listeners = versioned(&snapshot, &proxy, TypeUrl::Listener);
-    let routes = versioned(&snapshot, &proxy, TypeUrl::RouteConfiguration);
-    let clusters = versioned(&snapshot, &proxy, TypeUrl::Cluster);
-    let endpoints = versioned(&snapshot, &proxy, TypeUrl::ClusterLoadAssignment);
-    let secrets = versioned(&snapshot, &proxy, TypeUrl::Secret);
-    let config = dump::build_config_dump(&DumpSource {
-        bootstrap: None,
-        listeners: &listeners,
-        routes: &routes,
-        clusters: &clusters,
-        endpoints: &endpoints,
-        secrets: &secrets,
-    });
+    let config = debug::connected_config_dump(&snapshot, &proxy);
     match dump::to_json(&config, &dump_query) {
         Ok(text) => (200, text),
         Err(e) => (e.http_status(), format!("{e}\n")),

@@ -121,7 +121,21 @@ pub struct ControlPlaneRecord {
     pub health: Health,
 }
 
+/// A control plane's name, as istiod's Deployment of that revision is named: `istiod` for the
+/// default revision, `istiod-<revision>` otherwise. proxy-status shows it in its ISTIOD column.
+pub fn control_plane_name(revision: &str) -> String {
+    if revision == "default" {
+        "istiod".to_string()
+    } else {
+        format!("istiod-{revision}")
+    }
+}
+
 impl ControlPlaneRecord {
+    pub fn name(&self) -> String {
+        control_plane_name(&self.revision)
+    }
+
     pub fn running(&self) -> bool {
         process_alive(self.pid)
     }

@@ -26,7 +26,7 @@ use crate::local::home::{HOME_ENV, Home};
 use crate::local::plan::{GatewayPlan, Plan};
 use crate::local::probe;
 use crate::local::registry::{
-    ControlPlaneRecord, Health, ProxyRecord, ProxyRole, Registry, process_alive,
+    ControlPlaneRecord, Health, ProxyRecord, ProxyRole, Registry, control_plane_name, process_alive,
 };
 
 /// The supervisor's pid, in the revision's directory.
@@ -432,7 +432,13 @@ impl Keep {
         );
         let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
         let err = log.try_clone().context("duplicating the log file")?;
-        let child = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        if let Unit::ControlPlane { .. } = self.unit {
+            // istiod's pod name, which the control plane reports as its identity (proxy-status'
+            // ISTIOD column).
+            command.env("POD_NAME", control_plane_name(&self.plan.revision));
+        }
+        let child = command
             .args(self.unit.args(&self.home, &self.plan, discovery))
             .env(HOME_ENV, self.home.root())
             .stdin(Stdio::null())

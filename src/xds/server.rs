@@ -35,6 +35,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, info, warn};
 
 use super::debounce::{self, DebounceConfig};
+use super::debug;
 use super::error_chain;
 use super::metrics::XdsMetrics;
 use super::node::NodeInfo;
@@ -294,6 +295,76 @@ impl<S: SnapshotSource> AdsServer<S> {
             .map_err(|e| ServeError::Transport(error_chain(&e)))
     }
 
+    /// A debugging client's stream (istioctl's): every debug request answered once, ACKs of
+    /// those answers ignored, nothing registered as a proxy and nothing pushed.
+    async fn serve_debug(
+        &self,
+        first: DiscoveryRequest,
+        mut requests: Streaming<DiscoveryRequest>,
+        tx: mpsc::Sender<Result<DiscoveryResponse, Status>>,
+    ) {
+        let mut closing = self.closing.subscribe();
+        let mut next = Some(first);
+        let mut answered = 0u64;
+        loop {
+            let request = match next.take() {
+                Some(r) => r,
+                None => tokio::select! {
+                    _ = closing.wait_for(|c| *c) => return,
+                    message = requests.message() => match message {
+                        Ok(Some(r)) => r,
+                        _ => return,
+                    },
+                },
+            };
+            if !request.response_nonce.is_empty() || !debug::is_debug_type(&request.type_url) {
+                continue;
+            }
+            let resources = match request.type_url.as_str() {
+                debug::TYPE_SYNCZ => debug::syncz_resources(&self.status),
+                debug::TYPE_CONFIG_DUMP if !request.resource_names.is_empty() => request
+                    .resource_names
+                    .iter()
+                    .map(|id| {
+                        debug::config_dump_resource(
+                            |p| self.source.snapshot(&p.node),
+                            &self.status,
+                            id,
+                        )
+                    })
+                    .collect(),
+                debug::TYPE_CONFIG_DUMP => {
+                    let message = "istio.io/debug/config_dump needs the proxy id \
+                                   (<pod>.<namespace>) in resource_names";
+                    let _ = tx.send(Err(Status::invalid_argument(message))).await;
+                    return;
+                }
+                other => {
+                    let message = format!(
+                        "unknown debug type {other:?} (served: {}, {})",
+                        debug::TYPE_SYNCZ,
+                        debug::TYPE_CONFIG_DUMP
+                    );
+                    let _ = tx.send(Err(Status::invalid_argument(message))).await;
+                    return;
+                }
+            };
+            answered += 1;
+            let response = DiscoveryResponse {
+                resources,
+                type_url: request.type_url.clone(),
+                nonce: format!("{}-debug-{answered}", self.epoch),
+                control_plane: self.control_plane.as_ref().map(|id| ControlPlane {
+                    identifier: id.to_string(),
+                }),
+                ..Default::default()
+            };
+            if tx.send(Ok(response)).await.is_err() {
+                return;
+            }
+        }
+    }
+
     async fn run_stream(
         self,
         peer: Option<SocketAddr>,
@@ -308,6 +379,10 @@ impl<S: SnapshotSource> AdsServer<S> {
                 return;
             }
         };
+        if debug::is_debug_type(&first.type_url) {
+            self.serve_debug(first, requests, tx).await;
+            return;
+        }
         let node = match NodeInfo::parse(&first.node.clone().unwrap_or_default()) {
             Ok(node) => node,
             Err(e) => {

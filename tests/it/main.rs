@@ -10,6 +10,7 @@ mod manifest;
 mod mesh;
 mod profile;
 mod proxy_config;
+mod proxy_status;
 mod seed;
 mod version;
 

@@ -38,7 +38,7 @@ impl Process {
         self.child.id()
     }
 
-    fn start(args: &[&str]) -> Process {
+    pub(crate) fn start(args: &[&str]) -> Process {
         let mut child = ferryctl()
             .args(args)
             .stderr(Stdio::piped())
