@@ -339,6 +339,10 @@ impl Progress {
                 }
                 self.waiting = Some(component);
             }
+            Step::Note(text) => {
+                self.clear();
+                eprintln!("! {text}");
+            }
             Step::Done { component } => {
                 self.clear();
                 eprintln!("✔ {component} installed {}", icon(&component));

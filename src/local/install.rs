@@ -21,6 +21,8 @@ pub enum Step {
     Waiting { component: String, what: String },
     /// Component `name` is ready.
     Done { component: String },
+    /// Something the user should know that is not a failure.
+    Note(String),
 }
 
 /// Whether `install` started a supervisor or found this exact install already running.
@@ -202,6 +204,14 @@ fn wait_ready(
                     && p.running()
                     && runtime.block_on(probe::ready(p.admin))
                 {
+                    if p.revision != plan.revision {
+                        progress(Step::Note(format!(
+                            "{} stays on revision {}, which already runs it (gateways are not \
+                             revisioned by name)",
+                            g.id(),
+                            p.revision
+                        )));
+                    }
                     break;
                 }
                 if Instant::now() >= deadline {

@@ -381,8 +381,17 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
 fn two_revisions_each_list_their_own_proxies() {
     let mesh = LocalMesh::new();
     mesh.install(&[]);
-    mesh.install(&["-r", "canary"]);
-    // The canary install does not start a second ingress gateway: the default one keeps it.
+    let out = mesh.run(&["install", "--local", "-y", "-r", "canary"]);
+    assert!(out.status.success());
+    // The canary install does not start a second ingress gateway: the default one keeps it, and
+    // the install says so.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "! {GATEWAY} stays on revision default, which already runs it"
+        )),
+        "{stderr}"
+    );
     assert_eq!(
         mesh.record(&format!("proxies/{GATEWAY}.json"))["revision"],
         "default"
