@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::local::home::{HOME_ENV, Home};
 use crate::local::plan::Plan;
 use crate::local::probe;
-use crate::local::registry::{Registry, process_alive, write_record};
+use crate::local::registry::{Registry, control_plane_name, process_alive, write_record};
 use crate::local::supervisor::{self, PID_FILE, PLAN_FILE};
 
 /// What the installer reports while it works, for the progress lines.
@@ -153,11 +153,7 @@ fn wait_ready(
         )
     };
     if plan.control_plane {
-        let name = if plan.revision == "default" {
-            "istiod".to_string()
-        } else {
-            format!("istiod-{}", plan.revision)
-        };
+        let name = control_plane_name(&plan.revision);
         progress(Step::Waiting {
             component: "Istiod".into(),
             what: format!("Process/{name}"),
@@ -290,11 +286,7 @@ pub fn uninstall(home: &Home, revision: &str) -> Result<Removed> {
     let registry = Registry::at(home.clone());
     let mut removed = Removed::default();
     if registry.control_plane(revision)?.is_some() {
-        removed.control_plane = Some(if revision == "default" {
-            "istiod".into()
-        } else {
-            format!("istiod-{revision}")
-        });
+        removed.control_plane = Some(control_plane_name(revision));
     }
     removed.gateways = registry
         .proxies()?

@@ -79,8 +79,7 @@ enum Unit {
 impl Unit {
     fn log_name(&self, revision: &str) -> String {
         match self {
-            Unit::ControlPlane { .. } if revision == "default" => "istiod.log".into(),
-            Unit::ControlPlane { .. } => format!("istiod-{revision}.log"),
+            Unit::ControlPlane { .. } => format!("{}.log", control_plane_name(revision)),
             Unit::Gateway { gateway, .. } => format!("{}.log", gateway.id()),
         }
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::local::home::Home;
 use crate::local::install::{installed_revisions, supervisor_pid};
 use crate::local::plan::Plan;
-use crate::local::registry::{Health, Registry, RegistryError};
+use crate::local::registry::{Health, Registry, RegistryError, control_plane_name};
 use crate::local::supervisor::PLAN_FILE;
 
 /// One checked thing.
@@ -115,11 +115,7 @@ pub fn verify(home: &Home, only: Option<&str>) -> Result<Report, RegistryError> 
         });
         if plan.control_plane {
             report.control_planes += 1;
-            let name = if rev == "default" {
-                "istiod".to_string()
-            } else {
-                format!("istiod-{rev}")
-            };
+            let name = control_plane_name(&rev);
             let subject = format!("Process: {name}.istio-system");
             let outcome = match registry.control_plane(&rev)? {
                 None => Outcome::Failed {
