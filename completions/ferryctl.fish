@@ -381,6 +381,8 @@ TPROXY\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l concurrency -d 'Worker threads (Envoy\'s --concurrency)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyLogLevel -d 'Log level: trace, debug, info, warning, error, critical, off (Envoy\'s --proxyLogLevel)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyComponentLogLevel -d 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy\'s logger names (Istio\'s --proxyComponentLogLevel, e.g. misc:error,router:debug)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l socket-path -d 'Unix socket for hot restart (Envoy\'s --socket-path): a proxy started with the path of a running one takes over its listening sockets, and that one drains and exits once this one is ready, so a restart drops no connection' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l drain-time-s -d 'Seconds connections get to finish when the proxy stops or hands over (Envoy\'s --drain-time-s; Istio\'s terminationDrainDuration)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -405,14 +407,15 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s n -l na
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand sample-app" -s h -l help -d 'Print help'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -l context -d 'Kubernetes configuration context' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s n -l namespace -d 'Kubernetes namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s i -l istioNamespace -d 'Istio system namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run" -f -a "run" -d 'Run an application with its sidecar on the local mesh, registered by WorkloadEntry, ServiceEntry and Sidecar until it exits'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -f -a "run" -d 'Run an application with its sidecar on the local mesh, registered by WorkloadEntry, ServiceEntry and Sidecar until it exits'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and not __fish_seen_subcommand_from run restart" -f -a "restart" -d 'Restart a workload\'s sidecar without dropping a request, optionally on another control plane revision'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l name -d 'Name of the workload: its WorkloadEntry, Sidecar and proxy (a DNS-1123 label)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l service -d 'The service it is an instance of: <service>.<namespace>.svc.cluster.local, whose ServiceEntry selects app=<service>' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l port -d 'A port the workload serves, <number>[:<name>]; the name\'s prefix gives the protocol as Istio\'s port names do (http, http2, grpc, tcp-…; default http). Repeatable' -r
@@ -426,6 +429,15 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s r -l revision -d 'Control plane revision or revision tag to move the workload to (default: the one it is on, re-resolved: a tag may point elsewhere now)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -l timeout -d 'How long to wait for the new sidecar to be ready' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r

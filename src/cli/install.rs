@@ -53,7 +53,7 @@ pub struct InstallArgs {
     #[arg(long)]
     pub force: bool,
     /// Maximum time to wait for the installed components to be ready
-    #[arg(long = "readiness-timeout", value_name = "DURATION", default_value = "300s", value_parser = parse_duration)]
+    #[arg(long = "readiness-timeout", value_name = "DURATION", default_value = "300s", value_parser = crate::cli::analyze::parse_duration)]
     pub readiness_timeout: Duration,
     /// Console/log output only, make no changes
     #[arg(long = "dry-run")]
@@ -98,27 +98,6 @@ pub enum LocalCommand {
         #[arg(long, default_value = "default")]
         revision: String,
     },
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, "s"), |i| s.split_at(i));
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (e.g. 300s, 5m)"))?;
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid duration {s:?}: unit must be ms, s, m or h"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// The local target is chosen by `--local` (or `FERRY_LOCAL`); the Kubernetes target of these

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use tokio::sync::watch;
 use crate::exit::Exit;
 use crate::proxy::admin::{self, AdminContext, CommandLine};
 use crate::proxy::dump::BootInfo;
+use crate::proxy::handover::{self, Inherited, Parent};
 use crate::proxy::logging::{Level, LogControl, Loggers};
-use crate::proxy::server::Listeners;
+use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
 use crate::xds::client::{self, ClientConfig};
 use crate::xds::node::json_to_struct;
@@ -98,6 +100,15 @@ pub struct ProxyArgs {
     /// (Istio's --proxyComponentLogLevel, e.g. misc:error,router:debug)
     #[arg(long = "proxyComponentLogLevel", default_value = "misc:error")]
     pub proxy_component_log_level: String,
+    /// Unix socket for hot restart (Envoy's --socket-path): a proxy started with the path of a
+    /// running one takes over its listening sockets, and that one drains and exits once this
+    /// one is ready, so a restart drops no connection
+    #[arg(long = "socket-path")]
+    pub socket_path: Option<PathBuf>,
+    /// Seconds connections get to finish when the proxy stops or hands over (Envoy's
+    /// --drain-time-s; Istio's terminationDrainDuration)
+    #[arg(long = "drain-time-s", default_value_t = 5)]
+    pub drain_time_s: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,7 +164,13 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
             .build()
     }
     .context("starting the async runtime")?;
-    runtime.block_on(serve(args, node, logging))?;
+    // Before the runtime: a blocking exchange of a few messages.
+    let predecessor = match &args.socket_path {
+        Some(path) => handover::take_over(path)
+            .with_context(|| format!("taking over from the proxy at {}", path.display()))?,
+        None => None,
+    };
+    runtime.block_on(serve(args, node, logging, predecessor))?;
     Ok(Exit::Success)
 }
 
@@ -235,7 +252,12 @@ fn node(args: &ProxyArgs) -> Result<Node> {
     })
 }
 
-async fn serve(args: &ProxyArgs, node: Node, logging: Arc<LogControl>) -> Result<()> {
+async fn serve(
+    args: &ProxyArgs,
+    node: Node,
+    logging: Arc<LogControl>,
+    predecessor: Option<(Parent, Inherited)>,
+) -> Result<()> {
     let admin_listener = admin::bind(args.admin_address)
         .await
         .with_context(|| format!("binding the admin address {}", args.admin_address))?;
@@ -246,7 +268,11 @@ async fn serve(args: &ProxyArgs, node: Node, logging: Arc<LogControl>) -> Result
         "ferryctl proxy: admin on {admin_address}, discovery at {}",
         args.discovery_address
     );
-    let listeners = Listeners::new();
+    let (parent, inherited) = match predecessor {
+        Some((parent, inherited)) => (Some(parent), inherited),
+        None => (None, Inherited::new()),
+    };
+    let listeners = Listeners::new(inherited);
     let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
     listeners.attach(&shared);
     let address = if args.discovery_address.contains("://") {
@@ -272,14 +298,66 @@ async fn serve(args: &ProxyArgs, node: Node, logging: Arc<LogControl>) -> Result
         logging,
     });
     let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
+    if let Some(path) = args.socket_path.clone() {
+        tokio::spawn(hot_restart(path, parent, shared.clone(), listeners.clone()));
+    }
+    let handed_over = listeners.handed_over();
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = quit_rx.wait_for(|q| *q) => {}
+        _ = handed_over => {}
+    }
+    // Envoy's drain: no new connections here, the open ones end as their clients learn of it.
+    shared.start_draining();
+    let how = if listeners.is_handed_over() {
+        // Supervisors read this line: the process ending next is not a crash.
+        eprintln!(
+            "ferryctl proxy: handed over to a new proxy; draining (pid {})",
+            std::process::id()
+        );
+        Drain::HandedOver
+    } else {
+        Drain::Shutdown
+    };
+    listeners.drain(how);
+    client.stop().await;
+    let limit = Duration::from_secs(args.drain_time_s);
+    if !listeners.drained(limit).await {
+        eprintln!("ferryctl proxy: closing the connections still open after {limit:?}");
     }
     stop_tx.send_replace(true);
-    client.stop().await;
     let _ = tokio::time::timeout(Duration::from_secs(1), admin_task).await;
     Ok(())
+}
+
+/// Once this proxy serves a complete config: tells the proxy it replaces (if any) to drain,
+/// then serves the hot-restart socket for the proxy that will replace this one.
+async fn hot_restart(
+    path: PathBuf,
+    parent: Option<Parent>,
+    shared: Arc<Shared>,
+    listeners: Arc<Listeners>,
+) {
+    while !shared.is_ready() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Some(parent) = parent {
+        match tokio::task::spawn_blocking(move || parent.drain()).await {
+            Ok(Ok(())) => {
+                let unclaimed = listeners.release_unclaimed();
+                eprintln!(
+                    "ferryctl proxy: took over from the proxy at {}; it drains and exits \
+                     ({unclaimed} of its listening sockets not in this config closed)",
+                    path.display()
+                );
+            }
+            Ok(Err(e)) => eprintln!("ferryctl proxy: hot restart: {e}"),
+            Err(e) => eprintln!("ferryctl proxy: hot restart: {e}"),
+        }
+    }
+    if let Err(e) = handover::serve(&path, listeners) {
+        eprintln!("ferryctl proxy: hot restart disabled: {e}");
+    }
 }
 
 async fn wait_for_signal() {

@@ -42,6 +42,36 @@ pub enum WorkloadCommand {
             ferryctl proxy-config cluster reviews-v1"
     )]
     Run(RunArgs),
+    /// Restart a workload's sidecar without dropping a request, optionally on another control
+    /// plane revision
+    #[command(
+        long_about = "Restart the sidecar of a workload started by `workload run`, as a rollout \
+                      restart of a pod does, without dropping a request: the new sidecar takes \
+                      over the running one's listening sockets once it has its config from the \
+                      control plane, and the old one drains and exits. With --revision the \
+                      workload moves to that revision or revision tag (its istio.io/rev), the \
+                      step of a canary upgrade that moves workloads to the new control plane.",
+        after_help = "Examples:\n  \
+            # Move reviews-v1 to the canary control plane\n  \
+            ferryctl workload restart reviews-v1 --revision canary\n\n  \
+            # Pick up where a revision tag points now\n  \
+            ferryctl tag set prod --revision canary --overwrite\n  \
+            ferryctl workload restart reviews-v1"
+    )]
+    Restart(RestartArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// Name of the workload (its --name in `workload run`)
+    pub name: String,
+    /// Control plane revision or revision tag to move the workload to (default: the one it is
+    /// on, re-resolved: a tag may point elsewhere now)
+    #[arg(short = 'r', long)]
+    pub revision: Option<String>,
+    /// How long to wait for the new sidecar to be ready
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = crate::cli::analyze::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -94,7 +124,23 @@ fn parse_port(s: &str) -> Result<WorkloadPort, String> {
 pub fn run(global: &GlobalArgs, args: &WorkloadArgs) -> Result<Exit> {
     match &args.command {
         WorkloadCommand::Run(run) => run_workload(global, run),
+        WorkloadCommand::Restart(restart) => restart_workload(global, restart),
     }
+}
+
+fn restart_workload(global: &GlobalArgs, args: &RestartArgs) -> Result<Exit> {
+    let namespace = global.namespace.as_deref().unwrap_or("default");
+    if let Some(r) = &args.revision {
+        Revision::parse_optional(r).map_err(|e| CommandError::usage(e.to_string()))?;
+    }
+    let home = Home::from_env()?;
+    let id = format!("{}.{namespace}", args.name);
+    let proxy = workload::restart(&home, &id, args.revision.as_deref(), args.timeout)?;
+    eprintln!(
+        "✔ {id}: sidecar restarted on revision {} (pid {}, admin {})",
+        proxy.revision, proxy.pid, proxy.admin
+    );
+    Ok(Exit::Success)
 }
 
 fn run_workload(global: &GlobalArgs, args: &RunArgs) -> Result<Exit> {

@@ -102,6 +102,16 @@ impl Home {
     pub fn logs_dir(&self) -> PathBuf {
         self.root.join("logs")
     }
+
+    /// Proxies' hot-restart sockets (`--socket-path`), one per proxy id: whoever starts a proxy
+    /// of that id next takes over from the running one.
+    pub fn sockets_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    pub fn proxy_socket(&self, id: &str) -> PathBuf {
+        self.sockets_dir().join(format!("{id}.sock"))
+    }
 }
 
 #[cfg(test)]

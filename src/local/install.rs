@@ -66,7 +66,15 @@ pub fn install(
     });
 
     let running = supervisor_pid(home, &plan.revision);
-    let outcome = match (running, previous.as_ref() == Some(plan)) {
+    // Gateways are upgraded in place by the install that names them last: one another revision
+    // runs now is taken back by restarting this revision's supervisor.
+    let registry = Registry::at(home.clone());
+    let elsewhere = plan.gateways.iter().any(|g| {
+        registry
+            .find_proxy(&g.id())
+            .is_ok_and(|p| p.revision != plan.revision && p.running())
+    });
+    let outcome = match (running, previous.as_ref() == Some(plan) && !elsewhere) {
         (Some(_), true) => Outcome::Unchanged,
         (Some(pid), false) => {
             stop_supervisor(home, &plan.revision, pid)?;
@@ -193,22 +201,27 @@ fn wait_ready(
                 component: component.into(),
                 what: format!("Process/{}/{}", g.namespace, g.name),
             });
+            let mut moving = None;
             loop {
                 check_supervisor(&g.id())?;
-                // A gateway another revision already runs is that revision's; it counts as ready.
-                if let Ok(p) = registry.find_proxy(&g.id())
-                    && p.running()
-                    && runtime.block_on(probe::ready(p.admin))
-                {
-                    if p.revision != plan.revision {
+                match registry.find_proxy(&g.id()) {
+                    Ok(p)
+                        if p.revision == plan.revision
+                            && p.running()
+                            && runtime.block_on(probe::ready(p.admin)) =>
+                    {
+                        break;
+                    }
+                    Ok(p) if p.revision != plan.revision && p.running() && moving.is_none() => {
                         progress(Step::Note(format!(
-                            "{} stays on revision {}, which already runs it (gateways are not \
-                             revisioned by name)",
+                            "{} moves from revision {} in place: its new proxy takes over the \
+                             listening sockets, the old one drains (gateways are not revisioned)",
                             g.id(),
                             p.revision
                         )));
+                        moving = Some(p.revision);
                     }
-                    break;
+                    _ => {}
                 }
                 if Instant::now() >= deadline {
                     return Err(timed_out(

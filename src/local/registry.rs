@@ -160,6 +160,14 @@ pub struct WorkloadRecord {
     /// The loopback addresses it holds (its own and its sidecar's outbound one).
     #[serde(default)]
     pub addresses: Vec<std::net::IpAddr>,
+    /// The control plane revision or tag its sidecar is to use (`istio.io/rev`); `workload
+    /// restart --revision` changes it before asking the run to restart the sidecar.
+    #[serde(default = "default_revision")]
+    pub revision: String,
+}
+
+fn default_revision() -> String {
+    "default".to_string()
 }
 
 impl WorkloadRecord {

@@ -170,6 +170,9 @@ impl Unit {
                     gateway.name.clone(),
                     "--pod-namespace".into(),
                     gateway.namespace.clone(),
+                    // A gateway another revision runs is taken over in place, not stopped.
+                    "--socket-path".into(),
+                    home.proxy_socket(&gateway.id()).display().to_string(),
                 ];
                 if !labels.is_empty() {
                     args.push("--labels".into());
@@ -259,18 +262,20 @@ async fn supervise(home: Home, plan: Plan) -> Result<()> {
             ),
         }
     };
+    std::fs::create_dir_all(home.sockets_dir())
+        .with_context(|| format!("creating {}", home.sockets_dir().display()))?;
     for gateway in &plan.gateways {
-        // Gateways are not revisioned by name: another revision already running this one keeps it.
+        // Gateways are not revisioned by name: one another revision runs is upgraded in place
+        // (Istio's canary upgrades do the same), its successor taking over its sockets.
         if let Ok(existing) = registry.find_proxy(&gateway.id())
             && existing.revision != plan.revision
             && existing.running()
         {
             eprintln!(
-                "{} stays on revision {:?} (already running there)",
+                "{}: taking over from revision {:?} in place",
                 gateway.id(),
                 existing.revision
             );
-            continue;
         }
         units.push(Unit::Gateway {
             gateway: gateway.clone(),
@@ -359,6 +364,14 @@ impl Keep {
                             }
                         }
                     };
+                    if matches!(self.unit, Unit::Gateway { .. })
+                        && read_from(&self.log, log_offset)
+                            .contains(&format!("{HANDED_OVER}; draining (pid {})", started.pid))
+                    {
+                        // Another supervisor's proxy took over; its record is that one's now.
+                        self.note("handed over to another revision; no longer supervised here");
+                        return Ok(());
+                    }
                     let how = describe(status);
                     self.note(&format!("exited ({how}); restarting in {backoff:?}"));
                     health.restarts += 1;
@@ -507,6 +520,10 @@ fn describe(status: std::io::Result<ExitStatus>) -> String {
         Err(e) => format!("lost: {e}"),
     }
 }
+
+/// What a proxy logs, with its pid, when a successor took over its sockets (`cli::proxy`): its
+/// exit that follows is not a crash. (Both write to one log.)
+const HANDED_OVER: &str = "ferryctl proxy: handed over to a new proxy";
 
 /// Port 0: the process binds any free port and announces it.
 const ANY_PORT: SocketAddr =

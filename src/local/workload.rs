@@ -420,6 +420,8 @@ async fn run_async(home: &Home, spec: &WorkloadSpec, report: &mut dyn Report) ->
         sidecar: None,
         registered: false,
         revision: cp.revision.clone(),
+        addrs: None,
+        sidecar_log: home.logs_dir().join(format!("{}.sidecar.log", spec.id())),
     };
     let ports: Vec<u16> = spec.ports.iter().map(|p| p.number).collect();
     let workload = claim_address(&claims_dir(), me, &ports)?;
@@ -451,6 +453,8 @@ struct Run {
     registered: bool,
     /// The revision of the control plane the sidecar is on (a tag resolved).
     revision: String,
+    addrs: Option<Addresses>,
+    sidecar_log: PathBuf,
 }
 
 impl Run {
@@ -465,36 +469,11 @@ impl Run {
     ) -> Result<i32> {
         let spec = self.spec.clone();
         let id = spec.id();
+        self.addrs = Some(*addrs);
         // The Sidecar first: the proxy's first config already has its listeners.
         write_atomically(&self.files.sidecar, &sidecar(&spec, addrs))?;
-        let logs = self.home.logs_dir();
-        std::fs::create_dir_all(&logs).map_err(io_error(&logs))?;
-        let sidecar_log = logs.join(format!("{id}.sidecar.log"));
-        let log = File::create(&sidecar_log).map_err(io_error(&sidecar_log))?;
-        let err = log.try_clone().map_err(io_error(&sidecar_log))?;
-        let labels: Vec<String> = spec
-            .labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let exe = std::env::current_exe().context("locating the ferryctl executable")?;
-        let sidecar = Command::new(exe)
-            .args(["proxy", "sidecar", "--discovery-address"])
-            .arg(xds.to_string())
-            .args(["--ip", &addrs.workload.to_string()])
-            .args(["--pod-name", &spec.name, "--pod-namespace", &spec.namespace])
-            .args(["--labels", &labels.join(",")])
-            .args(["--admin-address", &admin.to_string()])
-            .env(HOME_ENV, self.home.root())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err))
-            // Its own process group: a Ctrl-C reaches the application, and the sidecar is
-            // stopped after it, as Istio drains the proxy after the application.
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the sidecar proxy")?;
+        let sidecar_log = self.sidecar_log.clone();
+        let sidecar = self.spawn_sidecar(addrs, admin, xds, false)?;
         let sidecar_pid = sidecar.id().unwrap_or(0);
         self.sidecar = Some(sidecar);
         let app = Command::new(program)
@@ -572,25 +551,10 @@ impl Run {
                 log: None,
                 app_pid: Some(app_pid),
                 addresses: vec![IpAddr::V4(addrs.workload), IpAddr::V4(addrs.egress)],
+                revision: spec.revision.clone(),
             })?;
         }
-        // The pod label Istio's injector keys on: the revision or tag asked for.
-        let mut labels = spec.labels.clone();
-        if spec.revision != "default" {
-            labels.insert("istio.io/rev".into(), spec.revision.clone());
-        }
-        self.registry.write_proxy(&ProxyRecord {
-            name: spec.name.clone(),
-            namespace: spec.namespace.clone(),
-            role: ProxyRole::Sidecar,
-            revision: self.revision.clone(),
-            admin,
-            discovery: xds,
-            labels,
-            pid: sidecar_pid,
-            log: Some(sidecar_log.clone()),
-            health: Health::default(),
-        })?;
+        self.record_sidecar(&spec.revision, admin, xds, sidecar_pid)?;
         report.line(&format!(
             "✔ {id}: {program} (pid {app_pid}) on 127.0.0.1:{app} behind its sidecar on {ip} \
              (outbound on {egress}, admin {admin}); registered as WorkloadEntry {ns}/{name} of {host}",
@@ -606,28 +570,179 @@ impl Run {
             host = spec.host(),
         ));
 
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
-        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-            .context("installing the SIGINT handler")?;
-        let (Some(app), Some(sidecar)) = (self.app.as_mut(), self.sidecar.as_mut()) else {
-            bail!("lost track of the started processes");
-        };
-        tokio::select! {
-            status = app.wait() => {
-                let status = status.context("waiting for the application")?;
-                self.app = None;
-                report.line(&format!("ferryctl workload run: {program} exited ({status})"));
-                Ok(exit_code(status))
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        loop {
+            let (Some(app), Some(sidecar)) = (self.app.as_mut(), self.sidecar.as_mut()) else {
+                bail!("lost track of the started processes");
+            };
+            tokio::select! {
+                status = app.wait() => {
+                    let status = status.context("waiting for the application")?;
+                    self.app = None;
+                    report.line(&format!("ferryctl workload run: {program} exited ({status})"));
+                    return Ok(exit_code(status));
+                }
+                status = sidecar.wait() => {
+                    let status = status.context("waiting for the sidecar")?;
+                    self.sidecar = None;
+                    bail!("the sidecar of {id} exited ({status}); see {}", sidecar_log.display())
+                }
+                _ = term.recv() => return self.stop_app(report).await,
+                _ = int.recv() => return self.stop_app(report).await,
+                // `workload restart`: a new sidecar, on the revision the record names now.
+                _ = hup.recv() => {
+                    if let Err(e) = self.restart_sidecar(report).await {
+                        report.line(&format!(
+                            "ferryctl workload run: the sidecar was not restarted: {e:#}; the \
+                             running one keeps serving"
+                        ));
+                    }
+                }
             }
-            status = sidecar.wait() => {
-                let status = status.context("waiting for the sidecar")?;
-                self.sidecar = None;
-                bail!("the sidecar of {id} exited ({status}); see {}", sidecar_log.display())
-            }
-            _ = term.recv() => self.stop_app(report).await,
-            _ = int.recv() => self.stop_app(report).await,
         }
+    }
+
+    /// Starts the sidecar; `append` keeps what earlier ones logged.
+    fn spawn_sidecar(
+        &self,
+        addrs: &Addresses,
+        admin: SocketAddr,
+        xds: SocketAddr,
+        append: bool,
+    ) -> Result<Child> {
+        let spec = &self.spec;
+        let logs = self.home.logs_dir();
+        std::fs::create_dir_all(&logs).map_err(io_error(&logs))?;
+        let sockets = self.home.sockets_dir();
+        std::fs::create_dir_all(&sockets).map_err(io_error(&sockets))?;
+        let path = &self.sidecar_log;
+        let log = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(path)
+            .map_err(io_error(path))?;
+        let err = log.try_clone().map_err(io_error(path))?;
+        let labels: Vec<String> = spec
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let exe = std::env::current_exe().context("locating the ferryctl executable")?;
+        Command::new(exe)
+            .args(["proxy", "sidecar", "--discovery-address"])
+            .arg(xds.to_string())
+            .args(["--ip", &addrs.workload.to_string()])
+            .args(["--pod-name", &spec.name, "--pod-namespace", &spec.namespace])
+            .args(["--labels", &labels.join(",")])
+            .args(["--admin-address", &admin.to_string()])
+            // A restarted sidecar takes over the running one's listening sockets.
+            .arg("--socket-path")
+            .arg(self.home.proxy_socket(&format!("{}.sidecar", spec.id())))
+            .env(HOME_ENV, self.home.root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            // Its own process group: a Ctrl-C reaches the application, and the sidecar is
+            // stopped after it, as Istio drains the proxy after the application.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the sidecar proxy")
+    }
+
+    /// The sidecar's record: `asked` is the revision or tag asked for (Istio's `istio.io/rev`
+    /// pod label), `self.revision` the revision it resolved to.
+    fn record_sidecar(
+        &self,
+        asked: &str,
+        admin: SocketAddr,
+        xds: SocketAddr,
+        pid: u32,
+    ) -> Result<(), WorkloadError> {
+        let mut labels = self.spec.labels.clone();
+        if asked != "default" {
+            labels.insert("istio.io/rev".into(), asked.to_string());
+        }
+        self.registry.write_proxy(&ProxyRecord {
+            name: self.spec.name.clone(),
+            namespace: self.spec.namespace.clone(),
+            role: ProxyRole::Sidecar,
+            revision: self.revision.clone(),
+            admin,
+            discovery: xds,
+            labels,
+            pid,
+            log: Some(self.sidecar_log.clone()),
+            health: Health::default(),
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the sidecar without dropping a request (`workload restart`, Kubernetes' rollout
+    /// restart of a pod): a new sidecar on the control plane of the revision the workload's
+    /// record names takes over the running one's listening sockets once it has its config, and
+    /// the old one drains and exits by itself.
+    async fn restart_sidecar(&mut self, report: &mut dyn Report) -> Result<()> {
+        let id = self.spec.id();
+        let Some(addrs) = self.addrs else {
+            bail!("{id} has not started yet");
+        };
+        let asked = self
+            .registry
+            .workloads()?
+            .into_iter()
+            .find(|w| w.id() == id)
+            .map_or_else(|| self.spec.revision.clone(), |w| w.revision);
+        let cp = crate::local::tags::resolve(&self.home, &asked)?
+            .filter(|cp| cp.running())
+            .ok_or_else(|| WorkloadError::NoControlPlane {
+                revision: asked.clone(),
+                home: self.home.root().to_path_buf(),
+            })?;
+        let admin = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let mut next = self.spawn_sidecar(&addrs, admin, cp.xds, true)?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !probe::ready(admin).await {
+            if let Some(status) = next.try_wait().context("checking the new sidecar")? {
+                bail!(
+                    "the new sidecar exited ({status}) before it was ready; see {}",
+                    self.sidecar_log.display()
+                );
+            }
+            if Instant::now() >= deadline {
+                stop_child(&mut next).await;
+                bail!(
+                    "the new sidecar was not ready within {START_TIMEOUT:?}; see {}",
+                    self.sidecar_log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = next.id().unwrap_or(0);
+        // The old one drains and exits on its own; it is reaped (or killed past its drain
+        // time) in the background.
+        if let Some(mut old) = self.sidecar.replace(next) {
+            tokio::spawn(async move {
+                if tokio::time::timeout(STOP_GRACE * 2, old.wait())
+                    .await
+                    .is_err()
+                {
+                    let _ = old.kill().await;
+                }
+            });
+        }
+        let from = std::mem::replace(&mut self.revision, cp.revision.clone());
+        self.record_sidecar(&asked, admin, cp.xds, pid)?;
+        report.line(&format!(
+            "✔ {id}: sidecar restarted on revision {} (pid {pid}, admin {admin}; was on {from})",
+            cp.revision
+        ));
+        Ok(())
     }
 
     fn app_exited(&mut self) -> Result<Option<ExitStatus>> {
@@ -720,6 +835,72 @@ async fn stop_child(child: &mut Child) -> Option<ExitStatus> {
             let _ = child.kill().await;
             None
         }
+    }
+}
+
+/// Restarts the sidecar of running workload `id` (`workload restart`), on `revision` (a
+/// revision or tag) when given, else on the one its record names: asks its `workload run`
+/// (SIGHUP) and waits up to `timeout` for the new sidecar's record. The new sidecar's record.
+pub fn restart(
+    home: &Home,
+    id: &str,
+    revision: Option<&str>,
+    timeout: Duration,
+) -> Result<ProxyRecord> {
+    let registry = Registry::at(home.clone());
+    let running: Vec<WorkloadRecord> = registry
+        .workloads()?
+        .into_iter()
+        .filter(WorkloadRecord::running)
+        .collect();
+    let Some(mut workload) = running.iter().find(|w| w.id() == id).cloned() else {
+        let names: Vec<String> = running.iter().map(WorkloadRecord::id).collect();
+        bail!(
+            "no workload {id} is running in the local mesh at {}{}",
+            home.root().display(),
+            if names.is_empty() {
+                "; start one with `ferryctl workload run`".to_string()
+            } else {
+                format!(" (running: {})", names.join(", "))
+            }
+        );
+    };
+    if let Some(r) = revision {
+        workload.revision = r.to_string();
+    }
+    let cp = crate::local::tags::resolve(home, &workload.revision)?
+        .filter(|cp| cp.running())
+        .ok_or_else(|| WorkloadError::NoControlPlane {
+            revision: workload.revision.clone(),
+            home: home.root().to_path_buf(),
+        })?;
+    registry.write_workload(&workload)?;
+    let before = registry.find_proxy(id).ok().map(|p| p.pid);
+    let Some(pid) = i32::try_from(workload.pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        bail!("workload {id} has no valid pid in its record");
+    };
+    rustix::process::kill_process(pid, rustix::process::Signal::HUP)
+        .with_context(|| format!("signalling `workload run` of {id} (pid {pid:?})"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(p) = registry.find_proxy(id)
+            && Some(p.pid) != before
+            && p.revision == cp.revision
+            && p.running()
+        {
+            return Ok(p);
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the sidecar of {id} was not restarted within {timeout:?}; the workload's output \
+                 says why, and {} has the sidecars' logs",
+                home.logs_dir().join(format!("{id}.sidecar.log")).display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -383,7 +383,9 @@ fn handle(ctx: &AdminContext, req: &Request<Incoming>) -> Response<Body> {
 
 /// Envoy's `/ready`: the server state, 200 only when LIVE.
 fn ready(ctx: &AdminContext) -> Response<Body> {
-    if ctx.shared.is_ready() {
+    if ctx.shared.is_draining() {
+        reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, "DRAINING\n".into())
+    } else if ctx.shared.is_ready() {
         reply(StatusCode::OK, TEXT, "LIVE\n".into())
     } else {
         reply(

@@ -1,9 +1,18 @@
 //! Listener sockets: bound when LDS adds a listener (so a port that cannot be bound NACKs the
-//! update), served with HTTP/1.1 and HTTP/2 (h2c prior knowledge) on every connection, and
-//! closed when LDS removes the listener (connections in flight finish).
+//! update), or taken over from the proxy this one replaces ([`super::handover`]); served with
+//! HTTP/1.1 and HTTP/2 (h2c prior knowledge) on every connection, and closed when LDS removes
+//! the listener (connections in flight finish).
+//!
+//! Draining (Envoy's, on shutdown or after a hot restart): accepting stops, HTTP/2 connections
+//! get a GOAWAY, and HTTP/1.1 responses carry `Connection: close` ([`Shared::is_draining`]),
+//! so every client learns on a response it already has that the connection ends. Closing an
+//! idle HTTP/1.1 connection outright instead races the client's next request on it. Only a
+//! plain shutdown (no successor) closes idle connections at once: nobody else would serve them.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -23,20 +32,50 @@ pub const MAX_HEADER_BYTES: usize = 60 * 1024;
 /// Envoy's default `max_headers_count`.
 pub const MAX_HEADERS: usize = 100;
 
+/// How a draining proxy treats its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drain {
+    /// Serving.
+    No,
+    /// A successor accepts on the same sockets: close connections as clients learn of it.
+    HandedOver,
+    /// Shutting down with no successor: finish what is in flight, close the rest now.
+    Shutdown,
+}
+
+/// One bound listener: what stops its accept loop, and a copy of its socket for a successor.
+struct Active {
+    stop: watch::Sender<bool>,
+    address: SocketAddr,
+    socket: OwnedFd,
+}
+
 /// The binder the proxy runs with: listener tasks on the current Tokio runtime.
 pub struct Listeners {
     runtime: tokio::runtime::Handle,
     shared: OnceLock<Weak<Shared>>,
-    active: Mutex<HashMap<String, watch::Sender<bool>>>,
+    active: Mutex<HashMap<String, Active>>,
+    /// Sockets taken over from the proxy this one replaces, until LDS claims them.
+    inherited: Mutex<super::handover::Inherited>,
+    drain: watch::Sender<Drain>,
+    /// Set when a successor took over.
+    handed: watch::Sender<bool>,
+    /// Open downstream connections.
+    connections: watch::Sender<usize>,
 }
 
 impl Listeners {
-    /// Must be called inside a Tokio runtime.
-    pub fn new() -> Arc<Listeners> {
+    /// Must be called inside a Tokio runtime. `inherited`: listening sockets a predecessor
+    /// handed over, used for the addresses LDS asks for instead of binding them again.
+    pub fn new(inherited: super::handover::Inherited) -> Arc<Listeners> {
         Arc::new(Listeners {
             runtime: tokio::runtime::Handle::current(),
             shared: OnceLock::new(),
             active: Mutex::default(),
+            inherited: Mutex::new(inherited),
+            drain: watch::channel(Drain::No).0,
+            handed: watch::channel(false).0,
+            connections: watch::channel(0).0,
         })
     }
 
@@ -45,37 +84,142 @@ impl Listeners {
     pub fn attach(&self, shared: &Arc<Shared>) {
         let _ = self.shared.set(Arc::downgrade(shared));
     }
+
+    /// Closes the inherited sockets LDS did not ask for (the successor's config has no
+    /// listener there); their ports close with the predecessor.
+    pub fn release_unclaimed(&self) -> usize {
+        let mut inherited = self
+            .inherited
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = inherited.len();
+        inherited.clear();
+        n
+    }
+
+    /// Resolves when a successor has taken over ([`super::handover`]).
+    pub async fn handed_over(&self) {
+        let mut handed = self.handed.subscribe();
+        let _ = handed.wait_for(|h| *h).await;
+    }
+
+    pub fn is_handed_over(&self) -> bool {
+        *self.handed.borrow()
+    }
+
+    /// Stops accepting on every listener and drains the open connections as `how` says.
+    pub fn drain(&self, how: Drain) {
+        for (_, active) in self
+            .active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+        {
+            active.stop.send_replace(true);
+        }
+        self.drain.send_replace(how);
+    }
+
+    /// Waits until no downstream connection is open, or `limit` passed; whether none is.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let mut open = self.connections.subscribe();
+        tokio::time::timeout(limit, open.wait_for(|n| *n == 0))
+            .await
+            .is_ok()
+    }
+
+    fn socket_for(&self, address: SocketAddr) -> Result<std::net::TcpListener, String> {
+        let taken = self
+            .inherited
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&address);
+        match taken {
+            Some(socket) => {
+                tracing::info!(%address, "listening on the socket taken over");
+                Ok(socket)
+            }
+            None => std::net::TcpListener::bind(address).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 impl Binder for Arc<Listeners> {
     fn bind(&self, name: &str, address: SocketAddr) -> Result<(), String> {
-        let std_listener = std::net::TcpListener::bind(address).map_err(|e| e.to_string())?;
+        let std_listener = self.socket_for(address)?;
         std_listener
             .set_nonblocking(true)
             .map_err(|e| e.to_string())?;
+        let copy = std_listener.try_clone().map_err(|e| e.to_string())?;
         let _guard = self.runtime.enter();
         let listener = TcpListener::from_std(std_listener).map_err(|e| e.to_string())?;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let shared = self.shared.get().cloned().unwrap_or_default();
         tracing::info!(listener = name, %address, "listening");
-        self.runtime
-            .spawn(accept_loop(listener, Arc::from(name), shared, stop_rx));
+        self.runtime.spawn(accept_loop(
+            listener,
+            Arc::from(name),
+            Arc::downgrade(self),
+            stop_rx,
+        ));
         self.active
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_string(), stop_tx);
+            .insert(
+                name.to_string(),
+                Active {
+                    stop: stop_tx,
+                    address,
+                    socket: OwnedFd::from(copy),
+                },
+            );
         Ok(())
     }
 
     fn unbind(&self, name: &str) {
-        if let Some(stop) = self
+        if let Some(active) = self
             .active
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name)
         {
             tracing::info!(listener = name, "closing");
-            stop.send_replace(true);
+            active.stop.send_replace(true);
+        }
+    }
+}
+
+impl super::handover::Handoff for Listeners {
+    fn listening(&self) -> Vec<(SocketAddr, OwnedFd)> {
+        self.active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter_map(|a| Some((a.address, a.socket.try_clone().ok()?)))
+            .collect()
+    }
+
+    fn hand_over(&self) {
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            shared.start_draining();
+        }
+        self.handed.send_replace(true);
+    }
+}
+
+/// Counts one open connection while it lives.
+struct Open(Weak<Listeners>);
+
+impl Open {
+    fn new(listeners: &Arc<Listeners>) -> Open {
+        listeners.connections.send_modify(|n| *n += 1);
+        Open(Arc::downgrade(listeners))
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(l) = self.0.upgrade() {
+            l.connections.send_modify(|n| *n = n.saturating_sub(1));
         }
     }
 }
@@ -83,7 +227,7 @@ impl Binder for Arc<Listeners> {
 async fn accept_loop(
     listener: TcpListener,
     name: Arc<str>,
-    shared: Weak<Shared>,
+    listeners: Weak<Listeners>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -100,10 +244,22 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Some(shared) = shared.upgrade() else {
+        let Some(listeners) = listeners.upgrade() else {
             return;
         };
-        tokio::spawn(serve_connection(stream, peer, name.clone(), shared));
+        let Some(shared) = listeners.shared.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let open = Open::new(&listeners);
+        let drain = listeners.drain.subscribe();
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            name.clone(),
+            shared,
+            drain,
+            open,
+        ));
     }
 }
 
@@ -112,6 +268,8 @@ async fn serve_connection(
     peer: SocketAddr,
     name: Arc<str>,
     shared: Arc<Shared>,
+    mut drain: watch::Receiver<Drain>,
+    _open: Open,
 ) {
     let _ = stream.set_nodelay(true);
     let http_stats = shared
@@ -125,7 +283,16 @@ async fn serve_connection(
     let _active = http_stats
         .as_ref()
         .map(|s| GaugeGuard::new(&s.downstream_cx_active));
-    let service = service_fn(move |req| forward::handle(shared.clone(), name.clone(), peer, req));
+    // Whether the client speaks HTTP/2 here (seen on its first request): those get a GOAWAY
+    // when draining; HTTP/1.1 ones learn from `Connection: close` on a response.
+    let http2 = Arc::new(AtomicBool::new(false));
+    let seen = http2.clone();
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        if req.version() == hyper::Version::HTTP_2 {
+            seen.store(true, Ordering::Relaxed);
+        }
+        forward::handle(shared.clone(), name.clone(), peer, req)
+    });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -137,10 +304,26 @@ async fn serve_connection(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    if let Err(e) = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .await
-    {
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let mut told = false;
+    let result = loop {
+        tokio::select! {
+            r = connection.as_mut() => break r,
+            changed = drain.changed(), if !told => {
+                if changed.is_err() {
+                    told = true;
+                    continue;
+                }
+                let how = *drain.borrow_and_update();
+                if how == Drain::Shutdown || (how == Drain::HandedOver && http2.load(Ordering::Relaxed)) {
+                    connection.as_mut().graceful_shutdown();
+                    told = true;
+                }
+            }
+        }
+    };
+    if let Err(e) = result {
         tracing::debug!(%peer, "connection ended: {e}");
     }
 }

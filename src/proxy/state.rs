@@ -84,6 +84,24 @@ impl Runtime {
     }
 }
 
+/// Whether the config is complete enough to serve (Envoy's initialization): clusters and
+/// listeners received, every EDS cluster's endpoints and every listener's RDS routes too. A
+/// proxy that took over another's sockets waits for this before the other stops accepting.
+fn initialized(store: &Store, runtime: &Runtime) -> bool {
+    let have = |t| store.versions.contains_key(&t);
+    have(TypeUrl::Cluster)
+        && have(TypeUrl::Listener)
+        && runtime
+            .clusters
+            .values()
+            .filter_map(|c| c.eds_name.as_ref())
+            .all(|name| store.endpoints.contains_key(name))
+        && runtime.listeners.values().all(|l| match &l.hcm.routes {
+            RouteSource::Rds(name) => runtime.routes.contains_key(name),
+            RouteSource::Inline(_) => true,
+        })
+}
+
 /// Binds and unbinds listener sockets. The proxy's listener task implements it; tests can
 /// record calls instead.
 pub trait Binder: Send + Sync + 'static {
@@ -102,8 +120,11 @@ pub struct Shared {
     binder: Box<dyn Binder>,
     /// Bound listeners: name to address.
     bound: Mutex<BTreeMap<String, SocketAddr>>,
-    /// Set once clusters and listeners have both been applied (Envoy's initialization).
+    /// Set once clusters and listeners have been applied, with the endpoints and routes they
+    /// name (Envoy's initialization: clusters warm with EDS, listeners with RDS).
     ready: AtomicBool,
+    /// Set when the proxy starts draining (Envoy's server state DRAINING).
+    draining: AtomicBool,
 }
 
 impl Shared {
@@ -116,6 +137,7 @@ impl Shared {
             binder,
             bound: Mutex::default(),
             ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -137,6 +159,14 @@ impl Shared {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
     }
 
     /// The bound listeners, name to address.
@@ -183,8 +213,7 @@ impl Shared {
                     .versions
                     .insert(update.type_url, update.version_info.clone());
                 *self.runtime.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(runtime);
-                let have = |t| store.versions.contains_key(&t);
-                if have(TypeUrl::Cluster) && have(TypeUrl::Listener) {
+                if !self.is_ready() && initialized(&store, &self.runtime()) {
                     self.ready.store(true, Ordering::Relaxed);
                 }
                 Ok(())

@@ -648,3 +648,254 @@ fn a_workload_runs_behind_its_sidecar_until_sigterm() {
         "the sidecar stopped"
     );
 }
+
+/// Requests sent by [`steady_load`] and how they ended.
+#[derive(Debug, Default)]
+struct LoadCounts {
+    ok: std::sync::atomic::AtomicU64,
+    not_2xx: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+    /// The first few failures, for the assertion message.
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl LoadCounts {
+    fn fail(&self, what: String) {
+        use std::sync::atomic::Ordering;
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        if errors.len() < 10 {
+            errors.push(what);
+        }
+    }
+}
+
+/// `clients` keep-alive HTTP/1.1 clients (hyper's), each sending `GET /` with `host` to
+/// `target` back to back until `stop`. A client opens a new connection only when the last one
+/// ended (a `Connection: close` response, or the server closed it while idle); it never
+/// retries a request, so every dropped request is counted.
+fn steady_load(
+    target: std::net::SocketAddr,
+    host: &'static str,
+    clients: usize,
+    counts: std::sync::Arc<LoadCounts>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    use http_body_util::{BodyExt as _, Empty};
+    use hyper::body::Bytes;
+    use std::sync::atomic::Ordering;
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..clients {
+                let counts = counts.clone();
+                let stop = stop.clone();
+                tasks.spawn(async move {
+                    let mut sender: Option<hyper::client::conn::http1::SendRequest<Empty<Bytes>>> =
+                        None;
+                    while !stop.load(Ordering::Relaxed) {
+                        let usable = match sender.as_mut() {
+                            Some(s) => s.ready().await.is_ok(),
+                            None => false,
+                        };
+                        if !usable {
+                            let stream = match tokio::net::TcpStream::connect(target).await {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    counts.fail(format!("connect: {e}"));
+                                    tokio::time::sleep(Duration::from_millis(10)).await;
+                                    continue;
+                                }
+                            };
+                            let io = hyper_util::rt::TokioIo::new(stream);
+                            let (s, conn) = match hyper::client::conn::http1::handshake(io).await {
+                                Ok(pair) => pair,
+                                Err(e) => {
+                                    counts.fail(format!("handshake: {e}"));
+                                    continue;
+                                }
+                            };
+                            tokio::spawn(conn);
+                            sender = Some(s);
+                        }
+                        let Some(s) = sender.as_mut() else { continue };
+                        let req = hyper::Request::get("/")
+                            .header("host", host)
+                            .body(Empty::new())
+                            .expect("request");
+                        match s.send_request(req).await {
+                            Ok(resp) => {
+                                let status = resp.status();
+                                match resp.into_body().collect().await {
+                                    Ok(_) if status.is_success() => {
+                                        counts.ok.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Ok(_) => {
+                                        counts.not_2xx.fetch_add(1, Ordering::Relaxed);
+                                        counts.fail(format!("status {status}"));
+                                    }
+                                    Err(e) => counts.fail(format!("body: {e}")),
+                                }
+                            }
+                            Err(e) => {
+                                counts.fail(format!("request: {e}"));
+                                sender = None;
+                            }
+                        }
+                    }
+                });
+            }
+            while tasks.join_next().await.is_some() {}
+        });
+    })
+}
+
+/// Istio's canary upgrade on the local mesh under a steady load through the ingress gateway to
+/// a workload: `install -r canary` moves the gateway to the canary control plane in place,
+/// `workload restart --revision canary` moves the workload's sidecar, `uninstall --revision
+/// default` removes the old control plane; not one request fails or gets a non-2xx answer.
+#[test]
+fn a_canary_upgrade_under_load_drops_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mesh = LocalMesh::new();
+    let out = mesh
+        .ferryctl()
+        .args(["install", "--local", "-y"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A port of its own (not 80 → 8080, which other tests' gateways want): the gateway binds a
+    // Gateway server's unmapped port as it is.
+    let port = std::net::TcpListener::bind("0.0.0.0:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let route = ROUTE
+        .replace("number: 80,", &format!("number: {port},"))
+        .replace("wl.example.com", "canary.example.com");
+    std::fs::write(mesh.root().join("config/route.yaml"), route).expect("write");
+    let log = mesh.root().join("workload.log");
+    let log_file = std::fs::File::create(&log).expect("log");
+    let mut run = mesh
+        .ferryctl()
+        .args([
+            "workload",
+            "run",
+            "--name",
+            "reviews-v1",
+            "--service",
+            "reviews",
+        ])
+        .args(["--port", "9080:http", "--labels", "version=v1"])
+        .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
+        .args(["--service", "reviews", "--version", "v1"])
+        .stdout(log_file.try_clone().expect("dup"))
+        .stderr(log_file)
+        .spawn()
+        .expect("starts");
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    wait_for(
+        Duration::from_secs(30),
+        "the route through the gateway",
+        || {
+            matches!(
+                http_get(&target.to_string(), "canary.example.com", "/"),
+                Some((200, _))
+            )
+        },
+    );
+    let old_gateway = mesh.pid(GATEWAY).expect("gateway pid");
+    let old_sidecar = mesh
+        .pid("proxies/reviews-v1.default.json")
+        .expect("sidecar pid");
+
+    let counts = Arc::new(LoadCounts::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = steady_load(
+        target,
+        "canary.example.com",
+        4,
+        counts.clone(),
+        stop.clone(),
+    );
+    let served = |c: &LoadCounts| c.ok.load(Ordering::Relaxed);
+    let step = |what: &str, args: &[&str]| {
+        let before = served(&counts);
+        let out = mesh.ferryctl().args(args).output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The load keeps flowing after each step.
+        wait_for(Duration::from_secs(5), what, || {
+            served(&counts) > before + 100
+        });
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    wait_for(Duration::from_secs(5), "the load to start", || {
+        served(&counts) > 100
+    });
+    let stderr = step(
+        "install -r canary",
+        &["install", "--local", "-y", "-r", "canary"],
+    );
+    assert!(
+        stderr.contains("moves from revision default in place"),
+        "{stderr}"
+    );
+    assert_eq!(mesh.record(GATEWAY).expect("gateway")["revision"], "canary");
+    step(
+        "workload restart",
+        &["workload", "restart", "reviews-v1", "--revision", "canary"],
+    );
+    let sidecar = mesh
+        .record("proxies/reviews-v1.default.json")
+        .expect("sidecar");
+    assert_eq!(sidecar["revision"], "canary");
+    assert_eq!(sidecar["labels"]["istio.io/rev"], "canary");
+    step(
+        "uninstall --revision default",
+        &["uninstall", "--local", "--revision", "default", "-y"],
+    );
+    stop.store(true, Ordering::Relaxed);
+    load.join().expect("the load ran");
+
+    let ok = served(&counts);
+    let failed = counts.failed.load(Ordering::Relaxed);
+    let errors = counts.errors.lock().expect("errors").clone();
+    eprintln!("canary upgrade under load: {ok} requests answered 2xx, {failed} failed");
+    assert_eq!(failed, 0, "{errors:?}");
+    assert_eq!(counts.not_2xx.load(Ordering::Relaxed), 0);
+    // The old proxies drained and exited; both proxies are on the canary control plane alone.
+    wait_for(Duration::from_secs(15), "the old proxies to exit", || {
+        !alive(old_gateway) && !alive(old_sidecar)
+    });
+    let out = mesh
+        .ferryctl()
+        .args(["proxy-status", "--local"])
+        .output()
+        .expect("runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows.iter().all(|r| r.contains("istiod-canary")), "{table}");
+    assert!(
+        mesh.record(CONTROL_PLANE).is_none(),
+        "the old control plane is gone"
+    );
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    let _ = run.wait();
+}

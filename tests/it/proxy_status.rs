@@ -383,23 +383,25 @@ fn two_revisions_each_list_their_own_proxies() {
     mesh.install(&[]);
     let out = mesh.run(&["install", "--local", "-y", "-r", "canary"]);
     assert!(out.status.success());
-    // The canary install does not start a second ingress gateway: the default one keeps it, and
-    // the install says so.
+    // The canary install upgrades the ingress gateway in place, as Istio's canary upgrades do:
+    // its new proxy on the canary control plane took over from the default one's.
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "! {GATEWAY} stays on revision default, which already runs it"
+            "! {GATEWAY} moves from revision default in place: its new proxy takes over"
         )),
         "{stderr}"
     );
     assert_eq!(
         mesh.record(&format!("proxies/{GATEWAY}.json"))["revision"],
-        "default"
+        "canary"
     );
     let log =
         std::fs::read_to_string(mesh.root().join("logs/supervisor-canary.log")).unwrap_or_default();
     assert!(
-        log.contains(&format!("{GATEWAY} stays on revision \"default\"")),
+        log.contains(&format!(
+            "{GATEWAY}: taking over from revision \"default\" in place"
+        )),
         "{log}"
     );
     // A sidecar on the canary control plane.
@@ -433,7 +435,7 @@ fn two_revisions_each_list_their_own_proxies() {
     assert_eq!(
         rows,
         [
-            (GATEWAY.to_string(), "istiod".to_string()),
+            (GATEWAY.to_string(), "istiod-canary".to_string()),
             (
                 "reviews-v1.default".to_string(),
                 "istiod-canary".to_string()
@@ -442,11 +444,11 @@ fn two_revisions_each_list_their_own_proxies() {
         "{all}"
     );
     let canary = mesh.ok(&["ps", "--local", "-r", "canary"]);
-    assert_eq!(canary.lines().count(), 2, "{canary}");
+    assert_eq!(canary.lines().count(), 3, "{canary}");
     assert!(canary.contains("reviews-v1.default"), "{canary}");
     let default = mesh.ok(&["ps", "--local", "--revision", "default"]);
     assert!(
-        default.contains(GATEWAY) && !default.contains("reviews"),
+        !default.contains(GATEWAY) && !default.contains("reviews"),
         "{default}"
     );
     let out = mesh.run(&["ps", "--local", "-r", "nope"]);

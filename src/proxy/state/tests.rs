@@ -223,7 +223,7 @@ async fn a_listener_update_binds_all_or_nothing() {
 }
 
 #[tokio::test]
-async fn endpoints_follow_eds_and_readiness_waits_for_cds_and_lds() {
+async fn endpoints_follow_eds_and_readiness_waits_for_cds_lds_and_every_eds_cluster() {
     let (s, _) = shared(None);
     assert!(!s.is_ready());
     s.apply(&update(
@@ -264,6 +264,17 @@ async fn endpoints_follow_eds_and_readiness_waits_for_cds_and_lds() {
     assert!(!s.is_ready());
     s.apply(&update(TypeUrl::Listener, "l1", vec![]))
         .expect("listeners apply");
+    // `b` has had no assignment yet: as Envoy's cluster warming, not ready until it has one.
+    assert!(!s.is_ready());
+    s.apply(&update(
+        TypeUrl::ClusterLoadAssignment,
+        "e3",
+        vec![TypedResource::ClusterLoadAssignment(Box::new(assignment(
+            "b",
+            &[],
+        )))],
+    ))
+    .expect("endpoints apply");
     assert!(s.is_ready());
 }
 
