@@ -184,6 +184,9 @@ _ferryctl() {
             ferryctl__subcmd__tag,delete)
                 cmd="ferryctl__subcmd__tag__subcmd__remove"
                 ;;
+            ferryctl__subcmd__tag,generate)
+                cmd="ferryctl__subcmd__tag__subcmd__generate"
+                ;;
             ferryctl__subcmd__tag,list)
                 cmd="ferryctl__subcmd__tag__subcmd__list"
                 ;;
@@ -2215,12 +2218,66 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__tag)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version set list show remove delete"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version set generate list show remove delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__tag__subcmd__generate)
+            opts="-r -y -c -n -i -h -V --revision --overwrite --skip-confirmation --webhook-name --auto-inject-namespaces --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

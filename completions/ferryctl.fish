@@ -146,18 +146,19 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s i -
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -l context -d 'Kubernetes configuration context' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s n -l namespace -d 'Kubernetes namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s i -l istioNamespace -d 'Istio system namespace' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s h -l help -d 'Print help'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "set" -d 'Create or modify revision tags'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "list" -d 'List existing revision tags'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "show" -d 'List existing revision tags'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "remove" -d 'Remove Istio control plane revision tag'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set list show remove delete" -f -a "delete" -d 'Remove Istio control plane revision tag'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "set" -d 'Create or modify revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "generate" -d 'Generate configuration for a revision tag to stdout'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "list" -d 'List existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "show" -d 'List existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "remove" -d 'Remove Istio control plane revision tag'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "delete" -d 'Remove Istio control plane revision tag'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s r -l revision -d 'Control plane revision to reference' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l context -d 'Kubernetes configuration context' -r
@@ -168,6 +169,18 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s r -l revision -d 'Control plane revision to reference from a given revision tag' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l webhook-name -d 'Name to use for a revision tag\'s mutating webhook configuration' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l overwrite -d 'If true, allow revision tags to be overwritten, otherwise reject revision tag updates that overwrite existing revision tags'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation; generate never prompts, and with this flag does not report webhook conflicts either'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l auto-inject-namespaces -d 'If set to true, the sidecars should be automatically injected into all namespaces by default (the default tag only)'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format for tag description (available formats: table,json,yaml)' -r -f -a "table\t''
 json\t''
 yaml\t''"

@@ -19,3 +19,4 @@ pub mod resolve;
 pub mod revision;
 pub mod schema;
 pub mod set;
+pub mod tag;

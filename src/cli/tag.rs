@@ -1,5 +1,6 @@
-//! `ferryctl tag set|list|remove` on the local target (`local::tags`), with istioctl's texts
-//! (reference §b.4).
+//! `ferryctl tag set|generate|list|remove` on the local target (`local::tags`), with istioctl's
+//! texts (reference §b.4). `generate` prints the tag's MutatingWebhookConfiguration
+//! (`install::tag`) instead of recording the tag.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +14,7 @@ use crate::cli::output::write_stdout;
 use crate::cli::target::{self, Target};
 use crate::config::emit as yaml;
 use crate::exit::{CommandError, Exit};
+use crate::install::tag::TagSpec;
 use crate::local::registry::Registry;
 use crate::local::tags;
 
@@ -50,6 +52,44 @@ pub enum TagCommand {
         /// The skipConfirmation determines whether the user is prompted for confirmation
         #[arg(short = 'y', long = "skip-confirmation")]
         skip_confirmation: bool,
+    },
+    /// Generate configuration for a revision tag to stdout
+    #[command(
+        long_about = "Create a revision tag and output to the command's stdout. Tag an Istio \
+                      control plane revision for use with namespace istio.io/rev injection \
+                      labels. The output is the tag's MutatingWebhookConfiguration \
+                      (istio-revision-tag-<tag>), built from the revision's injector webhook; for \
+                      the default tag also the istiod-default-validator \
+                      ValidatingWebhookConfiguration. Nothing is recorded or applied.",
+        after_help = "Examples:\n  \
+        # Generate the prod tag for the canary revision of the local mesh\n  \
+        ferryctl tag generate prod --revision canary --local > tag.yaml\n\n  \
+        # Apply the tag to a cluster\n  \
+        kubectl apply -f tag.yaml\n\n  \
+        # Point namespace \"test-ns\" at the revision the prod tag references\n  \
+        kubectl label ns test-ns istio.io/rev=prod"
+    )]
+    Generate {
+        /// The tag name
+        tag: String,
+        /// Control plane revision to reference from a given revision tag
+        #[arg(short = 'r', long, required = true)]
+        revision: String,
+        /// If true, allow revision tags to be overwritten, otherwise reject revision tag updates
+        /// that overwrite existing revision tags
+        #[arg(long)]
+        overwrite: bool,
+        /// The skipConfirmation determines whether the user is prompted for confirmation;
+        /// generate never prompts, and with this flag does not report webhook conflicts either
+        #[arg(short = 'y', long = "skip-confirmation")]
+        skip_confirmation: bool,
+        /// Name to use for a revision tag's mutating webhook configuration
+        #[arg(long = "webhook-name", value_name = "NAME")]
+        webhook_name: Option<String>,
+        /// If set to true, the sidecars should be automatically injected into all namespaces by
+        /// default (the default tag only)
+        #[arg(long = "auto-inject-namespaces")]
+        auto_inject_namespaces: bool,
     },
     /// List existing revision tags
     #[command(visible_alias = "show")]
@@ -94,6 +134,32 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
                  workloads on this\nrevision tag, use 'ferryctl workload run --revision {}'\n",
                 t.tag, t.revision, t.tag
             ))?;
+        }
+        TagCommand::Generate {
+            tag,
+            revision,
+            overwrite,
+            skip_confirmation,
+            webhook_name,
+            auto_inject_namespaces,
+        } => {
+            let spec = TagSpec {
+                tag: tag.clone(),
+                webhook_name: webhook_name.clone(),
+                auto_inject_namespaces: *auto_inject_namespaces,
+                istio_namespace: global.istio_namespace.clone(),
+            };
+            let generated =
+                tags::generate(&home, &spec, revision, *overwrite).map_err(usage_if_invalid)?;
+            // istioctl reports conflicts and prints anyway: generate applies nothing.
+            if !generated.conflicts.is_empty() && !skip_confirmation {
+                let lines: Vec<String> = generated.conflicts.iter().map(|m| m.plain()).collect();
+                eprint!(
+                    "creating tag would conflict, pass --skip-confirmation to proceed:\n{}\n",
+                    lines.join("\n")
+                );
+            }
+            write_stdout(&generated.yaml)?;
         }
         TagCommand::List { output } => {
             let all = tags::list(&home)?;

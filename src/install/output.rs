@@ -22,7 +22,8 @@ pub fn to_yaml(rendered: &[Rendered]) -> String {
     join(rendered.iter().map(|r| &r.object))
 }
 
-fn join<'a>(objects: impl Iterator<Item = &'a Value>) -> String {
+/// Objects as documents separated by `---`, in the given order.
+pub fn join<'a>(objects: impl Iterator<Item = &'a Value>) -> String {
     let docs: Vec<String> = objects.map(object_yaml).collect();
     docs.join(DOCUMENT_SEPARATOR)
 }

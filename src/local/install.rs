@@ -14,6 +14,9 @@ use crate::local::probe;
 use crate::local::registry::{Registry, control_plane_name, process_alive, write_record};
 use crate::local::supervisor::{self, PID_FILE, PLAN_FILE};
 
+/// The manifest an install rendered, kept in the revision's directory (`tag generate` reads it).
+pub const MANIFEST_FILE: &str = "manifest.yaml";
+
 /// What the installer reports while it works, for the progress lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -89,7 +92,7 @@ pub fn install(
     };
     if outcome != Outcome::Unchanged {
         write_record(&plan_path, plan)?;
-        let manifest_path = dir.join("manifest.yaml");
+        let manifest_path = dir.join(MANIFEST_FILE);
         std::fs::write(&manifest_path, manifest)
             .with_context(|| format!("writing {}", manifest_path.display()))?;
         start_supervisor(home, &plan.revision)?;

@@ -1,12 +1,19 @@
 //! Revision tags on the local target: a stable name (`prod`) pointing at a control plane
 //! revision (`1-24-0`, `canary`), so workloads that ask for the tag follow it when it is moved,
 //! as istioctl's `tag set` does with a MutatingWebhookConfiguration. One JSON file per tag.
+//! [`generate`] prints that MutatingWebhookConfiguration, built from the manifest the revision
+//! was installed with, for users who apply tags to a cluster themselves.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::analyze::Message;
 use crate::install::revision::Revision;
+use crate::install::tag::{self as tag_webhook, TagSpec, TagWebhookError};
 use crate::local::home::Home;
-use crate::local::install::installed_revisions;
+use crate::local::install::{MANIFEST_FILE, installed_revisions};
 use crate::local::registry::{ControlPlaneRecord, Registry, RegistryError, write_record};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +40,13 @@ pub enum TagError {
     ClashesWithRevision(String),
     #[error("revision tag {0:?} does not exist")]
     Missing(String),
+    #[error(transparent)]
+    Webhook(#[from] TagWebhookError),
+    #[error(
+        "{path} is not a manifest ferryctl can read ({message}); reinstall the revision to \
+         rewrite it"
+    )]
+    BadManifest { path: PathBuf, message: String },
 }
 
 /// All tags, sorted by revision then tag (istioctl's `tag list` order).
@@ -66,11 +80,15 @@ pub fn list(home: &Home) -> Result<Vec<Tag>, TagError> {
     Ok(tags)
 }
 
-/// Points `tag` at `revision` (creating or, with `overwrite`, moving it).
-pub fn set(home: &Home, tag: &str, revision: &str, overwrite: bool) -> Result<Tag, TagError> {
-    let tag_name = Revision::parse_optional(tag)
+/// A tag name as the CLI takes it: a DNS-1123 label; empty means `default`.
+fn tag_name(tag: &str) -> Result<String, TagError> {
+    Ok(Revision::parse_optional(tag)
         .map_err(|e| TagError::Invalid(e.to_string().replacen("revision", "revision tag", 1)))?
-        .map_or("default".to_string(), |r| r.as_str().to_string());
+        .map_or("default".to_string(), |r| r.as_str().to_string()))
+}
+
+/// The installed revisions, refusing when `revision` is not one of them.
+fn require_revision(home: &Home, revision: &str) -> Result<Vec<String>, TagError> {
     let revisions = installed_revisions(home).map_err(|e| {
         TagError::Registry(RegistryError::Read {
             path: home.revisions_dir(),
@@ -87,6 +105,13 @@ pub fn set(home: &Home, tag: &str, revision: &str, overwrite: bool) -> Result<Ta
             },
         ));
     }
+    Ok(revisions)
+}
+
+/// Points `tag` at `revision` (creating or, with `overwrite`, moving it).
+pub fn set(home: &Home, tag: &str, revision: &str, overwrite: bool) -> Result<Tag, TagError> {
+    let tag_name = tag_name(tag)?;
+    let revisions = require_revision(home, revision)?;
     if revisions.contains(&tag_name) {
         return Err(TagError::ClashesWithRevision(tag_name));
     }
@@ -111,6 +136,106 @@ pub fn remove(home: &Home, tag: &str) -> Result<(), TagError> {
         }
         .into()),
     }
+}
+
+/// What `tag generate` prints, and what it would conflict with.
+#[derive(Debug)]
+pub struct Generated {
+    /// The tag's name after defaulting (`default` for an empty one).
+    pub tag: String,
+    /// The tag's objects as a YAML stream: its MutatingWebhookConfiguration, and for the
+    /// `default` tag the `istiod-default-validator` ValidatingWebhookConfiguration.
+    pub yaml: String,
+    /// Errors the webhook analyzer finds on the tag's MutatingWebhookConfiguration next to what
+    /// the local mesh has installed (its revisions' webhooks and its other tags').
+    pub conflicts: Vec<Message>,
+}
+
+/// Generates the objects of tag `spec.tag` pointing at `revision` from the manifest the revision
+/// was installed with, as `istioctl tag generate` does from the revision's webhook in a cluster.
+/// Like istioctl's generate, it does not refuse a tag named like a revision (the conflicts say
+/// what such a tag would overlap with), but it does refuse to replace an existing tag without
+/// `overwrite`.
+pub fn generate(
+    home: &Home,
+    spec: &TagSpec,
+    revision: &str,
+    overwrite: bool,
+) -> Result<Generated, TagError> {
+    let spec = TagSpec {
+        tag: tag_name(&spec.tag)?,
+        ..spec.clone()
+    };
+    let revisions = require_revision(home, revision)?;
+    if !overwrite && home.tag_file(&spec.tag).exists() {
+        return Err(TagError::Exists(spec.tag));
+    }
+    let objects = manifest_objects(home, revision)?;
+    let generated =
+        tag_webhook::generate(tag_webhook::canonical_webhook(&objects, revision)?, &spec)?;
+    let yaml = crate::install::output::join(generated.iter());
+
+    // What the tag joins: every installed revision's manifest and the recorded tags' webhooks
+    // (one of the same name is what this one replaces). Only the target revision's manifest must
+    // be readable; the rest is best effort.
+    let mut cluster: Vec<(String, String)> = Vec::new();
+    for rev in &revisions {
+        let path = manifest_path(home, rev);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            cluster.push((path.display().to_string(), text));
+        }
+    }
+    for other in list(home)? {
+        // Recorded tags keep only their revision: their webhooks have the default shape.
+        let other_spec = TagSpec {
+            tag: other.tag.clone(),
+            webhook_name: None,
+            auto_inject_namespaces: false,
+            istio_namespace: spec.istio_namespace.clone(),
+        };
+        let objects = manifest_objects(home, &other.revision).ok();
+        let webhooks = objects.as_deref().and_then(|o| {
+            tag_webhook::generate(
+                tag_webhook::canonical_webhook(o, &other.revision).ok()?,
+                &other_spec,
+            )
+            .ok()
+        });
+        if let Some(w) = webhooks {
+            cluster.push((
+                home.tag_file(&other.tag).display().to_string(),
+                crate::install::output::join(w.iter()),
+            ));
+        }
+    }
+    let conflicts = tag_webhook::conflicts(&cluster, &yaml, &spec.webhook_name());
+    Ok(Generated {
+        tag: spec.tag,
+        yaml,
+        conflicts,
+    })
+}
+
+/// The manifest `install` rendered for revision `rev` (see `local::install`).
+fn manifest_path(home: &Home, rev: &str) -> PathBuf {
+    home.revision_dir(rev).join(MANIFEST_FILE)
+}
+
+/// The objects of revision `rev`'s manifest.
+fn manifest_objects(home: &Home, rev: &str) -> Result<Vec<Value>, TagError> {
+    let path = manifest_path(home, rev);
+    let text = std::fs::read_to_string(&path).map_err(|source| RegistryError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let stream = crate::config::yaml::parse_stream(&text, Default::default());
+    if let Some(e) = stream.errors.first() {
+        return Err(TagError::BadManifest {
+            path,
+            message: e.to_string(),
+        });
+    }
+    Ok(stream.documents.iter().map(|d| d.root.to_json()).collect())
 }
 
 /// The running control plane `name` selects: a revision, else a tag's revision (what
@@ -169,6 +294,97 @@ mod tests {
         );
         remove(&home, "prod").expect("removed");
         assert!(matches!(remove(&home, "prod"), Err(TagError::Missing(_))));
+    }
+
+    /// A home where `revs` are installed with the manifests `install --local` keeps.
+    fn installed(revs: &[&str]) -> (tempfile::TempDir, Home) {
+        let (dir, home) = home_with(revs);
+        for r in revs {
+            let resolved =
+                crate::install::resolve::resolve(&crate::install::resolve::ResolveInput {
+                    files: Vec::new(),
+                    sets: Vec::new(),
+                    revision: Some(r.to_string()),
+                    force: false,
+                })
+                .expect("resolves");
+            let rendered = crate::install::render::render(&resolved.iop).expect("renders");
+            std::fs::write(
+                home.revision_dir(r).join(MANIFEST_FILE),
+                crate::install::output::to_yaml(&rendered),
+            )
+            .expect("manifest");
+        }
+        (dir, home)
+    }
+
+    fn spec(tag: &str) -> TagSpec {
+        TagSpec {
+            tag: tag.to_string(),
+            webhook_name: None,
+            auto_inject_namespaces: false,
+            istio_namespace: "istio-system".to_string(),
+        }
+    }
+
+    #[test]
+    fn generate_reads_the_revision_manifest_and_records_nothing() {
+        let (_dir, home) = installed(&["default", "canary"]);
+        let g = generate(&home, &spec("prod"), "canary", false).expect("generates");
+        assert!(
+            g.yaml.contains("name: istio-revision-tag-prod\n"),
+            "{}",
+            g.yaml
+        );
+        assert!(g.conflicts.is_empty(), "{:?}", g.conflicts);
+        assert!(list(&home).expect("list").is_empty());
+
+        // An empty tag is the default tag, which answers what the default revision answers.
+        let g = generate(&home, &spec(""), "canary", false).expect("generates");
+        assert_eq!(g.tag, "default");
+        assert!(g.yaml.contains("name: istiod-default-validator\n"));
+        assert!(!g.conflicts.is_empty());
+
+        // A recorded tag is replaced by its regenerated self, and conflicts with a copy under
+        // another name.
+        set(&home, "stable", "canary", false).expect("set");
+        assert!(matches!(
+            generate(&home, &spec("stable"), "canary", false),
+            Err(TagError::Exists(_))
+        ));
+        let g = generate(&home, &spec("stable"), "canary", true).expect("generates");
+        assert!(g.conflicts.is_empty(), "{:?}", g.conflicts);
+        let renamed = TagSpec {
+            webhook_name: Some("stable-copy".into()),
+            ..spec("stable")
+        };
+        let g = generate(&home, &renamed, "canary", true).expect("generates");
+        assert!(
+            g.conflicts
+                .iter()
+                .any(|m| m.text.contains("istio-revision-tag-stable/")),
+            "{:?}",
+            g.conflicts
+        );
+    }
+
+    #[test]
+    fn generate_needs_the_revision_manifest() {
+        let (_dir, home) = home_with(&["canary"]);
+        let err = generate(&home, &spec("prod"), "nope", false).expect_err("no revision");
+        assert!(err.to_string().contains("installed: canary"), "{err}");
+        let err = generate(&home, &spec("prod"), "canary", false).expect_err("no manifest");
+        assert!(err.to_string().contains("manifest.yaml"), "{err}");
+        std::fs::write(
+            home.revision_dir("canary").join(MANIFEST_FILE),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: istio-system}\n",
+        )
+        .expect("manifest");
+        let err = generate(&home, &spec("prod"), "canary", false).expect_err("no webhook");
+        assert_eq!(
+            err.to_string(),
+            "cannot modify tag: cannot find MutatingWebhookConfiguration with revision \"canary\""
+        );
     }
 
     #[test]

@@ -380,6 +380,133 @@ fn tags_point_stable_names_at_installed_revisions() {
     );
 }
 
+/// `tag generate` prints the tag's MutatingWebhookConfiguration, built from the manifest the
+/// revision was installed with; it parses, and analyzes cleanly next to that manifest.
+#[test]
+fn tag_generate_prints_the_webhook_of_a_tag() {
+    let mesh = LocalMesh::new();
+    // A revision as `install --local -r canary` leaves it (its plan and rendered manifest),
+    // without running it: generate only reads the manifest.
+    let dir = mesh.root().join("revisions").join("canary");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("plan.json"), "{}").expect("plan");
+    let manifest = ferryctl()
+        .args(["manifest", "generate", "--set", "revision=canary"])
+        .output()
+        .expect("runs");
+    assert!(manifest.status.success());
+    let manifest_path = dir.join("manifest.yaml");
+    std::fs::write(&manifest_path, &manifest.stdout).expect("manifest");
+
+    let generate = |args: &[&str]| {
+        let out = mesh
+            .ferryctl()
+            .args(["tag", "generate", "--local"])
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, yaml, stderr) = generate(&["prod", "-r", "canary"]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+
+    let parsed = ferry::config::source::parse_file(
+        "tag.yaml",
+        &yaml,
+        &ferry::config::source::LoadOptions::default(),
+    );
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(parsed.resources.len(), 1);
+    let stream = ferry::config::yaml::parse_stream(&yaml, Default::default());
+    let mwc = stream.documents[0].root.to_json();
+    assert_eq!(mwc["kind"], "MutatingWebhookConfiguration");
+    assert_eq!(
+        mwc["metadata"],
+        serde_json::json!({
+            "name": "istio-revision-tag-prod",
+            "labels": {"istio.io/tag": "prod", "istio.io/rev": "canary", "app": "sidecar-injector"},
+        })
+    );
+    let rev_in_prod =
+        serde_json::json!({"key": "istio.io/rev", "operator": "In", "values": ["prod"]});
+    assert_eq!(
+        mwc["webhooks"][0]["name"],
+        "rev.namespace.sidecar-injector.istio.io"
+    );
+    assert_eq!(
+        mwc["webhooks"][0]["namespaceSelector"]["matchExpressions"][0],
+        rev_in_prod
+    );
+    assert_eq!(
+        mwc["webhooks"][1]["name"],
+        "rev.object.sidecar-injector.istio.io"
+    );
+    assert_eq!(
+        mwc["webhooks"][1]["objectSelector"]["matchExpressions"][1],
+        rev_in_prod
+    );
+    assert_eq!(
+        mwc["webhooks"][0]["clientConfig"]["service"]["name"],
+        "istiod-canary"
+    );
+
+    // Next to the revision it points at, the webhook analyzer finds nothing wrong with it.
+    let tag_path = mesh.root().join("tag.yaml");
+    std::fs::write(&tag_path, &yaml).expect("tag.yaml");
+    let out = ferryctl()
+        .args(["analyze", "--use-kube=false"])
+        .arg(&tag_path)
+        .arg(&manifest_path)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No validation issues found"));
+
+    // A tag named like the revision overlaps it: said on stderr, printed anyway; -y is quiet.
+    let (code, yaml, stderr) = generate(&["canary", "-r", "canary"]);
+    assert_eq!(code, Some(0));
+    assert!(yaml.contains("name: istio-revision-tag-canary\n"), "{yaml}");
+    assert!(
+        stderr.starts_with(
+            "creating tag would conflict, pass --skip-confirmation to proceed:\nError [IST0139] \
+             (MutatingWebhookConfiguration istio-revision-tag-canary) Webhook overlaps with others"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(generate(&["canary", "-r", "canary", "-y"]).2, "");
+
+    // Unknown revisions and existing tags are refused as `tag set` refuses them.
+    let (code, _, stderr) = generate(&["prod", "-r", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("installed: canary"), "{stderr}");
+    let out = mesh
+        .ferryctl()
+        .args(["tag", "set", "prod", "-r", "canary", "--local"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let (code, _, stderr) = generate(&["prod", "-r", "canary"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "Error: revision tag \"prod\" already exists, and --overwrite is false\n"
+    );
+    assert_eq!(
+        generate(&["prod", "-r", "canary", "--overwrite"]).0,
+        Some(0)
+    );
+}
+
 /// `admin log` reads and changes the control plane's ControlZ scopes, and a change shows in what
 /// the running control plane logs.
 #[test]
