@@ -39,6 +39,20 @@ impl LocalMesh {
         serde_json::from_slice(&text).ok()
     }
 
+    /// Every log of the mesh, for failure messages.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.root().join("logs"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            out.push_str(&format!("==> {} <==\n{text}\n", p.display()));
+        }
+        out
+    }
+
     fn pid(&self, rel: &str) -> Option<u32> {
         self.record(rel)?["pid"]
             .as_u64()
@@ -960,8 +974,9 @@ fn a_canary_upgrade_under_load_drops_no_request() {
         let out = mesh.ferryctl().args(args).output().expect("runs");
         assert!(
             out.status.success(),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "{what}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            mesh.logs()
         );
         // The load keeps flowing after each step.
         wait_for(Duration::from_secs(5), what, || {
@@ -974,7 +989,15 @@ fn a_canary_upgrade_under_load_drops_no_request() {
     });
     let stderr = step(
         "install -r canary",
-        &["install", "--local", "-y", "-r", "canary"],
+        &[
+            "install",
+            "--local",
+            "-y",
+            "-r",
+            "canary",
+            "--readiness-timeout",
+            "60s",
+        ],
     );
     assert!(
         stderr.contains("moves from revision default in place"),
