@@ -39,6 +39,31 @@ impl LocalMesh {
         serde_json::from_slice(&text).ok()
     }
 
+    /// `workload run` of the sample app as reviews v1 on port 9080, in the background; its
+    /// output goes to the log returned.
+    fn run_reviews_v1(&self) -> (std::process::Child, PathBuf) {
+        let log = self.root().join("workload.log");
+        let log_file = std::fs::File::create(&log).expect("log");
+        let run = self
+            .ferryctl()
+            .args([
+                "workload",
+                "run",
+                "--name",
+                "reviews-v1",
+                "--service",
+                "reviews",
+            ])
+            .args(["--port", "9080:http", "--labels", "version=v1"])
+            .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
+            .args(["--service", "reviews", "--version", "v1"])
+            .stdout(log_file.try_clone().expect("dup"))
+            .stderr(log_file)
+            .spawn()
+            .expect("starts");
+        (run, log)
+    }
+
     /// Every log of the mesh, for failure messages.
     fn logs(&self) -> String {
         let mut out = String::new();
@@ -46,6 +71,7 @@ impl LocalMesh {
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         paths.sort();
+        paths.push(self.root().join("workload.log"));
         for p in paths {
             let text = std::fs::read_to_string(&p).unwrap_or_default();
             out.push_str(&format!("==> {} <==\n{text}\n", p.display()));
@@ -677,25 +703,7 @@ fn a_workload_runs_behind_its_sidecar_until_sigterm() {
         String::from_utf8_lossy(&out.stderr)
     );
     std::fs::write(mesh.root().join("config/wl-route.yaml"), ROUTE).expect("write");
-    let log = mesh.root().join("workload.log");
-    let log_file = std::fs::File::create(&log).expect("log");
-    let mut run = mesh
-        .ferryctl()
-        .args([
-            "workload",
-            "run",
-            "--name",
-            "reviews-v1",
-            "--service",
-            "reviews",
-        ])
-        .args(["--port", "9080:http", "--labels", "version=v1"])
-        .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
-        .args(["--service", "reviews", "--version", "v1"])
-        .stdout(log_file.try_clone().expect("dup"))
-        .stderr(log_file)
-        .spawn()
-        .expect("starts");
+    let (mut run, log) = mesh.run_reviews_v1();
     let record = "workloads/reviews-v1.default.json";
     wait_for(
         Duration::from_secs(30),
@@ -924,25 +932,7 @@ fn a_canary_upgrade_under_load_drops_no_request() {
         .replace("number: 80,", &format!("number: {port},"))
         .replace("wl.example.com", "canary.example.com");
     std::fs::write(mesh.root().join("config/route.yaml"), route).expect("write");
-    let log = mesh.root().join("workload.log");
-    let log_file = std::fs::File::create(&log).expect("log");
-    let mut run = mesh
-        .ferryctl()
-        .args([
-            "workload",
-            "run",
-            "--name",
-            "reviews-v1",
-            "--service",
-            "reviews",
-        ])
-        .args(["--port", "9080:http", "--labels", "version=v1"])
-        .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
-        .args(["--service", "reviews", "--version", "v1"])
-        .stdout(log_file.try_clone().expect("dup"))
-        .stderr(log_file)
-        .spawn()
-        .expect("starts");
+    let (mut run, _) = mesh.run_reviews_v1();
     let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     wait_for(
         Duration::from_secs(30),
