@@ -297,6 +297,8 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
 pub(crate) struct Progress {
     tty: bool,
     waiting: Option<String>,
+    /// On a terminal, the spinner of the current wait (istioctl's progress log).
+    spinner: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
@@ -304,42 +306,45 @@ impl Progress {
         Progress {
             tty: std::io::stderr().is_terminal(),
             waiting: None,
+            spinner: None,
         }
     }
 
     pub(crate) fn step(&mut self, step: Step) {
         match step {
             Step::Waiting { component, what } => {
-                let text = format!("- Processing resources for {component}. Waiting for {what}");
+                let text = format!("Processing resources for {component}. Waiting for {what}");
                 if self.tty {
-                    eprint!("\r\x1b[2K{text}");
+                    let spinner = self.spinner.get_or_insert_with(|| {
+                        let bar = indicatif::ProgressBar::new_spinner();
+                        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+                        bar
+                    });
+                    spinner.set_message(text);
                 } else {
-                    eprintln!("{text}");
+                    eprintln!("- {text}");
                 }
                 self.waiting = Some(component);
             }
             Step::Note(text) => {
-                self.clear();
-                eprintln!("! {text}");
+                self.line(&format!("! {text}"));
             }
             Step::Done { component } => {
-                self.clear();
-                eprintln!("✔ {component} installed {}", icon(&component));
+                self.line(&format!("✔ {component} installed {}", icon(&component)));
             }
         }
     }
 
     fn clear(&mut self) {
-        if self.tty && self.waiting.take().is_some() {
-            eprint!("\r\x1b[2K");
+        self.waiting = None;
+        if let Some(spinner) = self.spinner.take() {
+            spinner.finish_and_clear();
         }
     }
 
     pub(crate) fn fail(&mut self) {
-        if let Some(component) = self.waiting.take() {
-            if self.tty {
-                eprint!("\r\x1b[2K");
-            }
+        if let Some(component) = self.waiting.clone() {
+            self.clear();
             eprintln!("✘ {component} encountered an error");
         }
     }
