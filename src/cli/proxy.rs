@@ -311,10 +311,12 @@ async fn serve(
     shared.start_draining();
     let how = if listeners.is_handed_over() {
         // Supervisors read this line: the process ending next is not a crash.
-        eprintln!(
-            "ferryctl proxy: handed over to a new proxy; draining (pid {})",
+        // One write: `eprintln!` writes its pieces separately, and the successor writes to
+        // the same log at this moment.
+        log_line(&format!(
+            "ferryctl proxy: handed over to a new proxy; draining (pid {})\n",
             std::process::id()
-        );
+        ));
         Drain::HandedOver
     } else {
         Drain::Shutdown
@@ -324,6 +326,9 @@ async fn serve(
     let limit = Duration::from_secs(args.drain_time_s);
     if !listeners.drained(limit).await {
         eprintln!("ferryctl proxy: closing the connections still open after {limit:?}");
+        // Idle ones close now, requests in flight get a last moment.
+        listeners.drain(Drain::Shutdown);
+        listeners.drained(Duration::from_secs(1)).await;
     }
     stop_tx.send_replace(true);
     let _ = tokio::time::timeout(Duration::from_secs(1), admin_task).await;
@@ -342,22 +347,29 @@ async fn hot_restart(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     if let Some(parent) = parent {
-        match tokio::task::spawn_blocking(move || parent.drain()).await {
-            Ok(Ok(())) => {
-                let unclaimed = listeners.release_unclaimed();
-                eprintln!(
-                    "ferryctl proxy: took over from the proxy at {}; it drains and exits \
-                     ({unclaimed} of its listening sockets not in this config closed)",
-                    path.display()
-                );
-            }
-            Ok(Err(e)) => eprintln!("ferryctl proxy: hot restart: {e}"),
-            Err(e) => eprintln!("ferryctl proxy: hot restart: {e}"),
+        let drained = tokio::task::spawn_blocking(move || parent.drain()).await;
+        // Whatever the answer: sockets no listener of this config uses would otherwise accept
+        // connections nobody serves once the old proxy is gone.
+        let unclaimed = listeners.release_unclaimed();
+        match drained {
+            Ok(Ok(())) => log_line(&format!(
+                "ferryctl proxy: took over from the proxy at {}; it drains and exits \
+                 ({unclaimed} of its listening sockets not in this config closed)\n",
+                path.display()
+            )),
+            Ok(Err(e)) => log_line(&format!("ferryctl proxy: hot restart: {e}\n")),
+            Err(e) => log_line(&format!("ferryctl proxy: hot restart: {e}\n")),
         }
     }
     if let Err(e) = handover::serve(&path, listeners) {
         eprintln!("ferryctl proxy: hot restart disabled: {e}");
     }
+}
+
+/// Writes `line` to stderr in one write (supervisors read the shared log line by line).
+fn log_line(line: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 async fn wait_for_signal() {

@@ -222,9 +222,24 @@ impl Unit {
     fn remove_record(&self, registry: &Registry, plan: &Plan) -> Result<()> {
         match self {
             Unit::ControlPlane { .. } => registry.remove_control_plane(&plan.revision)?,
-            Unit::Gateway { gateway, .. } => registry.remove_proxy(&gateway.id())?,
+            Unit::Gateway { gateway, .. } => {
+                if self.owns_record(registry, plan) {
+                    registry.remove_proxy(&gateway.id())?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether the unit's record is this revision's: a gateway another revision took over is
+    /// recorded by that revision's supervisor, and stays.
+    fn owns_record(&self, registry: &Registry, plan: &Plan) -> bool {
+        match self {
+            Unit::ControlPlane { .. } => true,
+            Unit::Gateway { gateway, .. } => registry
+                .find_proxy(&gateway.id())
+                .map_or(true, |p| p.revision == plan.revision),
+        }
     }
 }
 
@@ -376,7 +391,7 @@ impl Keep {
                     self.note(&format!("exited ({how}); restarting in {backoff:?}"));
                     health.restarts += 1;
                     health.last_exit = Some(how);
-                    if recorded {
+                    if recorded && self.unit.owns_record(&self.registry, &self.plan) {
                         // Kept, with the dead pid, until the restart is ready: commands report it.
                         self.unit.record(
                             &self.registry,
@@ -536,7 +551,10 @@ fn read_from(path: &Path, offset: u64) -> String {
     if let Ok(mut f) = std::fs::File::open(path)
         && f.seek(SeekFrom::Start(offset)).is_ok()
     {
-        let _ = f.read_to_string(&mut text);
+        let mut bytes = Vec::new();
+        let _ = f.read_to_end(&mut bytes);
+        // Lossy: one stray byte must not hide every line after it.
+        text = String::from_utf8_lossy(&bytes).into_owned();
     }
     text
 }

@@ -467,6 +467,12 @@ impl Run {
         first_port: u16,
         report: &mut dyn Report,
     ) -> Result<i32> {
+        // Before anything is recorded: `workload restart` signals the pid it finds there, and
+        // SIGHUP's default action would end this process.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
         let spec = self.spec.clone();
         let id = spec.id();
         self.addrs = Some(*addrs);
@@ -570,10 +576,6 @@ impl Run {
             host = spec.host(),
         ));
 
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
         loop {
             let (Some(app), Some(sidecar)) = (self.app.as_mut(), self.sidecar.as_mut()) else {
                 bail!("lost track of the started processes");

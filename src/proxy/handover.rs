@@ -254,6 +254,13 @@ fn answer(conn: &OwnedFd, proxy: &dyn Handoff) -> io::Result<bool> {
                 while let Some(chunk) = chunks.next() {
                     send_batch(conn, chunk, chunks.peek().is_some())?;
                 }
+                // The successor asks to drain once it has its config, however long that takes;
+                // until then (or until it goes away) this proxy keeps serving.
+                rustix::net::sockopt::set_socket_timeout(
+                    conn,
+                    rustix::net::sockopt::Timeout::Recv,
+                    None,
+                )?;
             }
             b"drain" => {
                 proxy.hand_over();

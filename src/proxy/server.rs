@@ -306,7 +306,12 @@ async fn serve_connection(
         .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
+    // A connection accepted just as draining began (its receiver saw the change already).
     let mut told = false;
+    if *drain.borrow_and_update() == Drain::Shutdown {
+        connection.as_mut().graceful_shutdown();
+        told = true;
+    }
     let result = loop {
         tokio::select! {
             r = connection.as_mut() => break r,
