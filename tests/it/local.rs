@@ -3,97 +3,15 @@
 //! component is noticed and the component restarted where it was; `uninstall --local` stops
 //! everything and removes its state. Each test has its own `FERRY_HOME`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::ferryctl;
+use crate::local_mesh::LocalMesh;
 use crate::mesh::admin_get;
-
-/// A local mesh home, purged however the test ends.
-struct LocalMesh {
-    home: tempfile::TempDir,
-}
-
-impl LocalMesh {
-    fn new() -> LocalMesh {
-        LocalMesh {
-            home: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.home.path()
-    }
-
-    fn ferryctl(&self) -> Command {
-        let mut cmd = ferryctl();
-        cmd.env("FERRY_HOME", self.root());
-        cmd
-    }
-
-    fn record(&self, rel: &str) -> Option<Value> {
-        let text = std::fs::read(self.root().join(rel)).ok()?;
-        serde_json::from_slice(&text).ok()
-    }
-
-    /// `workload run` of the sample app as reviews v1 on port 9080, in the background; its
-    /// output goes to the log returned.
-    fn run_reviews_v1(&self) -> (std::process::Child, PathBuf) {
-        let log = self.root().join("workload.log");
-        let log_file = std::fs::File::create(&log).expect("log");
-        let run = self
-            .ferryctl()
-            .args([
-                "workload",
-                "run",
-                "--name",
-                "reviews-v1",
-                "--service",
-                "reviews",
-            ])
-            .args(["--port", "9080:http", "--labels", "version=v1"])
-            .args(["--", env!("CARGO_BIN_EXE_ferryctl"), "sample-app"])
-            .args(["--service", "reviews", "--version", "v1"])
-            .stdout(log_file.try_clone().expect("dup"))
-            .stderr(log_file)
-            .spawn()
-            .expect("starts");
-        (run, log)
-    }
-
-    /// Every log of the mesh, for failure messages.
-    fn logs(&self) -> String {
-        let mut out = String::new();
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.root().join("logs"))
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-            .unwrap_or_default();
-        paths.sort();
-        paths.push(self.root().join("workload.log"));
-        for p in paths {
-            let text = std::fs::read_to_string(&p).unwrap_or_default();
-            out.push_str(&format!("==> {} <==\n{text}\n", p.display()));
-        }
-        out
-    }
-
-    fn pid(&self, rel: &str) -> Option<u32> {
-        self.record(rel)?["pid"]
-            .as_u64()
-            .and_then(|p| u32::try_from(p).ok())
-    }
-}
-
-impl Drop for LocalMesh {
-    fn drop(&mut self) {
-        let _ = self
-            .ferryctl()
-            .args(["uninstall", "--local", "--purge", "-y"])
-            .output();
-    }
-}
 
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -372,19 +290,7 @@ fn tags_point_stable_names_at_installed_revisions() {
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::write(dir.join("plan.json"), "{}").expect("plan");
     }
-    let run = |args: &[&str]| {
-        let out = mesh
-            .ferryctl()
-            .arg("--local")
-            .args(args)
-            .output()
-            .expect("runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| mesh.outcome(&[&["--local"], args].concat());
     assert_eq!(run(&["tag", "list"]).1, "No Istio revision tags found.\n");
     let (code, stdout, _) = run(&["tag", "set", "prod", "--revision", "1-24-0"]);
     assert_eq!(code, Some(0));
@@ -438,19 +344,7 @@ fn tag_generate_prints_the_webhook_of_a_tag() {
     let manifest_path = dir.join("manifest.yaml");
     std::fs::write(&manifest_path, &manifest.stdout).expect("manifest");
 
-    let generate = |args: &[&str]| {
-        let out = mesh
-            .ferryctl()
-            .args(["tag", "generate", "--local"])
-            .args(args)
-            .output()
-            .expect("runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let generate = |args: &[&str]| mesh.outcome(&[&["tag", "generate", "--local"], args].concat());
     let (code, yaml, stderr) = generate(&["prod", "-r", "canary"]);
     assert_eq!((code, stderr.as_str()), (Some(0), ""));
 
@@ -558,19 +452,7 @@ fn admin_log_changes_the_control_plane_scopes() {
         .output()
         .expect("runs");
     assert!(out.status.success());
-    let run = |args: &[&str]| {
-        let out = mesh
-            .ferryctl()
-            .args(["admin", "log", "--local"])
-            .args(args)
-            .output()
-            .expect("runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| mesh.outcome(&[&["admin", "log", "--local"], args].concat());
     assert_eq!(
         run(&[]).1,
         "ACTIVE SCOPE   DESCRIPTION                  LOG LEVEL   STACK TRACE LEVEL\n\

@@ -6,6 +6,7 @@ mod discovery;
 mod docs;
 mod kube;
 mod local;
+mod local_mesh;
 mod manifest;
 mod mesh;
 mod profile;

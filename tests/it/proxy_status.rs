@@ -3,70 +3,18 @@
 //! unknown proxy, a proxy that NACKs a listener it cannot bind, and two revisions side by side.
 //! Each test has its own `FERRY_HOME`.
 
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
-use crate::ferryctl;
+use crate::local_mesh::LocalMesh;
 use crate::mesh::{Process, admin_get, free_port};
 
 const GATEWAY: &str = "istio-ingressgateway.istio-system";
 
-/// A local mesh home, purged however the test ends.
-struct LocalMesh {
-    home: tempfile::TempDir,
-}
-
-impl LocalMesh {
-    fn new() -> LocalMesh {
-        LocalMesh {
-            home: tempfile::tempdir().expect("tempdir"),
-        }
-    }
-
-    fn root(&self) -> &Path {
-        self.home.path()
-    }
-
-    fn ferryctl(&self) -> Command {
-        let mut cmd = ferryctl();
-        cmd.env("FERRY_HOME", self.root());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.ferryctl().args(args).output().expect("ferryctl runs")
-    }
-
-    /// stdout of a run that must succeed.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn install(&self, extra: &[&str]) {
-        let mut args = vec!["install", "--local", "-y"];
-        args.extend_from_slice(extra);
-        self.ok(&args);
-    }
-
-    fn record(&self, rel: &str) -> Value {
-        let text = std::fs::read(self.root().join(rel)).expect("record");
-        serde_json::from_slice(&text).expect("json record")
-    }
-
-    /// A Gateway on `port` (not 80: tests run side by side, each with its own gateway) and a
-    /// VirtualService bound to it, in the watched config directory.
-    fn route_gateway_port(&self, port: u16) {
-        let yaml = format!(
-            "apiVersion: networking.istio.io/v1
+/// A Gateway on `port` (not 80: tests run side by side, each with its own gateway) and a
+/// VirtualService bound to it, in the watched config directory.
+fn route_gateway_port(mesh: &LocalMesh, port: u16) {
+    let yaml = format!(
+        "apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata:
   name: gw
@@ -90,38 +38,11 @@ spec:
   - route:
     - destination: {{host: example.org}}
 "
-        );
-        // Through a rename, so the control plane never reads half a file.
-        let tmp = self.root().join("gw.yaml.tmp");
-        std::fs::write(&tmp, yaml).expect("write");
-        std::fs::rename(&tmp, self.root().join("config/gw.yaml")).expect("rename");
-    }
-
-    fn wait_for(&self, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = self.run(args);
-            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-            if out.status.success() && check(&stdout) {
-                return stdout;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}: {stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for LocalMesh {
-    fn drop(&mut self) {
-        let _ = self
-            .ferryctl()
-            .args(["uninstall", "--local", "--purge", "-y"])
-            .output();
-    }
+    );
+    // Through a rename, so the control plane never reads half a file.
+    let tmp = mesh.root().join("gw.yaml.tmp");
+    std::fs::write(&tmp, yaml).expect("write");
+    std::fs::rename(&tmp, mesh.root().join("config/gw.yaml")).expect("rename");
 }
 
 /// The default table as Go's tabwriter (padding 5) lays it out, for rows of
@@ -199,7 +120,7 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     );
 
     mesh.install(&[]);
-    mesh.route_gateway_port(free_port());
+    route_gateway_port(&mesh, free_port());
     let verbose = mesh.wait_for(&["ps", "--local", "-v", "1"], "routes synced", |t| {
         t.lines().any(|l| l.starts_with(GATEWAY)) && {
             let cells = verbose_cells(t, GATEWAY);
@@ -278,7 +199,9 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
         "{by_namespace}"
     );
     // A saved dump instead of the live proxy.
-    let admin = mesh.record(&format!("proxies/{GATEWAY}.json"))["admin"]
+    let admin = mesh
+        .record(&format!("proxies/{GATEWAY}.json"))
+        .expect("record")["admin"]
         .as_str()
         .expect("admin")
         .to_string();
@@ -308,7 +231,7 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     );
 
     // The same over ADS, with istiod's debug types.
-    let xds = mesh.record("revisions/default.json")["xds"]
+    let xds = mesh.record("revisions/default.json").expect("record")["xds"]
         .as_str()
         .expect("xds")
         .to_string();
@@ -336,7 +259,7 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     // A port another process holds: the gateway cannot bind it and NACKs the listeners.
     let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = held.local_addr().expect("addr").port();
-    mesh.route_gateway_port(port);
+    route_gateway_port(&mesh, port);
     let reason = format!("listener 0.0.0.0_{port}: cannot bind 0.0.0.0:{port}");
     let verbose = mesh.wait_for(&["ps", "--local", "-v", "1"], "the NACK", |t| {
         t.contains(&reason)
@@ -393,7 +316,8 @@ fn two_revisions_each_list_their_own_proxies() {
         "{stderr}"
     );
     assert_eq!(
-        mesh.record(&format!("proxies/{GATEWAY}.json"))["revision"],
+        mesh.record(&format!("proxies/{GATEWAY}.json"))
+            .expect("record")["revision"],
         "canary"
     );
     let log =
@@ -405,7 +329,7 @@ fn two_revisions_each_list_their_own_proxies() {
         "{log}"
     );
     // A sidecar on the canary control plane.
-    let canary_xds = mesh.record("revisions/canary.json")["xds"]
+    let canary_xds = mesh.record("revisions/canary.json").expect("record")["xds"]
         .as_str()
         .expect("xds")
         .to_string();
