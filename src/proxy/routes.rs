@@ -348,25 +348,34 @@ impl Forward {
 
     /// The upstream path: `prefix_rewrite` replaces the matched prefix (or the whole path for
     /// an exact match), a regex rewrite substitutes in the path and keeps the query.
+    /// The path and query to send upstream after this route's rewrite, if it has one. Always
+    /// an origin-form path: a rewrite that leaves none (`^/api(.*)$` → `\1` on `/api`, or on
+    /// `/api?b=1`) starts it at `/`.
     pub fn rewrite_path(&self, route: &Route, path_and_query: &str) -> Option<String> {
         let (path, query) = match path_and_query.find('?') {
             Some(i) => path_and_query.split_at(i),
             None => (path_and_query, ""),
         };
-        if let Some((re, substitution)) = &self.regex_rewrite {
+        let rewritten = if let Some((re, substitution)) = &self.regex_rewrite {
             // Envoy's substitution uses `\1`; the regex crate wants `${1}`.
             let rewritten = re.replace_all(path, substitution.as_str());
-            return Some(format!("{rewritten}{query}"));
-        }
-        let prefix = self.prefix_rewrite.as_ref()?;
-        let matched_len = match &route.path {
-            Path::Prefix(p) | Path::Separated(p) => p.len().min(path_and_query.len()),
-            Path::Exact(_) => path.len(),
-            // Envoy refuses prefix_rewrite on regex routes; replace the whole path.
-            Path::Regex(_) => path.len(),
+            format!("{rewritten}{query}")
+        } else {
+            let prefix = self.prefix_rewrite.as_ref()?;
+            let matched_len = match &route.path {
+                Path::Prefix(p) | Path::Separated(p) => p.len().min(path_and_query.len()),
+                Path::Exact(_) => path.len(),
+                // Envoy refuses prefix_rewrite on regex routes; replace the whole path.
+                Path::Regex(_) => path.len(),
+            };
+            let rest = path_and_query.get(matched_len..).unwrap_or("");
+            format!("{prefix}{rest}")
         };
-        let rest = path_and_query.get(matched_len..).unwrap_or("");
-        Some(format!("{prefix}{rest}"))
+        Some(if rewritten.starts_with('/') {
+            rewritten
+        } else {
+            format!("/{rewritten}")
+        })
     }
 }
 

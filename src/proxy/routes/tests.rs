@@ -259,6 +259,42 @@ spec:
     );
 }
 
+/// A rewrite that leaves no path still sends an origin-form one: `/`, before any query.
+#[test]
+fn a_rewrite_to_nothing_sends_the_root_path() {
+    let t = table(
+        r#"
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: rw
+spec:
+  hosts: [bookinfo.example.com]
+  gateways: [gw]
+  http:
+  - match:
+    - uri: {prefix: /api}
+    rewrite: {uriRegexRewrite: {match: "^/api(.*)$", rewrite: "\\1"}}
+    route:
+    - destination: {host: reviews}
+"#,
+    );
+    let v = RequestView {
+        method: "GET",
+        authority: "bookinfo.example.com",
+        scheme: "http",
+        path_and_query: "/api",
+        headers: &HeaderMap::new(),
+    };
+    let (_, route) = t.route(&v, 0).expect("route");
+    let Action::Forward(f) = &route.action else {
+        panic!("forward")
+    };
+    assert_eq!(f.rewrite_path(route, "/api").as_deref(), Some("/"));
+    assert_eq!(f.rewrite_path(route, "/api?b=1").as_deref(), Some("/?b=1"));
+    assert_eq!(f.rewrite_path(route, "/api/x?b=1").as_deref(), Some("/x?b=1"));
+}
+
 #[test]
 fn rewrites_redirects_and_faults_compile_as_istio_means_them() {
     let t = table(
