@@ -8,6 +8,7 @@
 //! `workload` (an application with its sidecar, registered by WorkloadEntry, ServiceEntry and
 //! Sidecar).
 
+pub mod announce;
 pub mod demo;
 pub mod home;
 pub mod install;

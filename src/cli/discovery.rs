@@ -256,11 +256,10 @@ async fn serve(
             addr: args.monitoring_addr,
             source,
         })?;
-    eprintln!(
-        "ferryctl discovery: xDS (ADS) on {}, debug on {}",
+    crate::local::announce::say(&crate::local::announce::discovery(
         grpc.local_addr()?,
-        http.local_addr()?
-    );
+        http.local_addr()?,
+    ));
 
     let status = StatusRegistry::new();
     let server = AdsServer::new(source.clone(), status.clone())

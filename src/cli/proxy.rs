@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::exit::Exit;
+use crate::local::announce;
 use crate::proxy::admin::{self, AdminContext, CommandLine};
 use crate::proxy::dump::BootInfo;
 use crate::proxy::handover::{self, Inherited, Parent};
@@ -264,10 +265,7 @@ async fn serve(
     let admin_address = admin_listener
         .local_addr()
         .context("reading the admin address")?;
-    eprintln!(
-        "ferryctl proxy: admin on {admin_address}, discovery at {}",
-        args.discovery_address
-    );
+    announce::say(&announce::proxy(admin_address, &args.discovery_address));
     let (parent, inherited) = match predecessor {
         Some((parent, inherited)) => (Some(parent), inherited),
         None => (None, Inherited::new()),
@@ -311,12 +309,7 @@ async fn serve(
     shared.start_draining();
     let how = if listeners.is_handed_over() {
         // Supervisors read this line: the process ending next is not a crash.
-        // One write: `eprintln!` writes its pieces separately, and the successor writes to
-        // the same log at this moment.
-        log_line(&format!(
-            "ferryctl proxy: handed over to a new proxy; draining (pid {})\n",
-            std::process::id()
-        ));
+        announce::say(&announce::handed_over(std::process::id()));
         Drain::HandedOver
     } else {
         Drain::Shutdown
@@ -352,24 +345,18 @@ async fn hot_restart(
         // connections nobody serves once the old proxy is gone.
         let unclaimed = listeners.release_unclaimed();
         match drained {
-            Ok(Ok(())) => log_line(&format!(
+            Ok(Ok(())) => announce::say(&format!(
                 "ferryctl proxy: took over from the proxy at {}; it drains and exits \
-                 ({unclaimed} of its listening sockets not in this config closed)\n",
+                 ({unclaimed} of its listening sockets not in this config closed)",
                 path.display()
             )),
-            Ok(Err(e)) => log_line(&format!("ferryctl proxy: hot restart: {e}\n")),
-            Err(e) => log_line(&format!("ferryctl proxy: hot restart: {e}\n")),
+            Ok(Err(e)) => announce::say(&format!("ferryctl proxy: hot restart: {e}")),
+            Err(e) => announce::say(&format!("ferryctl proxy: hot restart: {e}")),
         }
     }
     if let Err(e) = handover::serve(&path, listeners) {
         eprintln!("ferryctl proxy: hot restart disabled: {e}");
     }
-}
-
-/// Writes `line` to stderr in one write (supervisors read the shared log line by line).
-fn log_line(line: &str) {
-    use std::io::Write as _;
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 async fn wait_for_signal() {

@@ -309,7 +309,12 @@ impl Context_<'_> {
         match (&source.proxy, &source.file) {
             (Some(proxy), None) => {
                 let record = self.find(proxy)?;
-                fetch(&record, self.admin(&record), http::Method::GET, admin_path)
+                fetch(
+                    &record,
+                    record.admin_at(self.admin_port),
+                    http::Method::GET,
+                    admin_path,
+                )
             }
             (None, Some(file)) => read_input(file),
             _ => {
@@ -340,14 +345,6 @@ impl Context_<'_> {
         let registry = Registry::open()?;
         let namespace = self.global.namespace.as_deref().unwrap_or("default");
         Ok(registry.find_proxy_in(query, namespace)?)
-    }
-
-    fn admin(&self, record: &ProxyRecord) -> SocketAddr {
-        let mut addr = record.admin;
-        if let Some(port) = self.admin_port {
-            addr.set_port(port);
-        }
-        addr
     }
 
     fn all(&self, a: &AllArgs) -> Result<String> {
@@ -407,7 +404,12 @@ impl Context_<'_> {
         // The logger list comes from each proxy first, as istioctl does: names are checked
         // against what the proxy's build registers.
         for t in &targets {
-            let body = fetch(t, self.admin(t), http::Method::POST, paths::LOGGING)?;
+            let body = fetch(
+                t,
+                t.admin_at(self.admin_port),
+                http::Method::POST,
+                paths::LOGGING,
+            )?;
             let body = String::from_utf8_lossy(&body).into_owned();
             let plan = if a.reset {
                 vec![format!(
@@ -428,7 +430,7 @@ impl Context_<'_> {
             let mut resp = Ok(listing);
             for query in &plan {
                 let path = format!("{}?{query}", paths::LOGGING);
-                resp = fetch(t, self.admin(t), http::Method::POST, &path)
+                resp = fetch(t, t.admin_at(self.admin_port), http::Method::POST, &path)
                     .map(|b| String::from_utf8_lossy(&b).into_owned());
                 if resp.is_err() {
                     break;

@@ -6,7 +6,6 @@
 //! or one control plane at `--xds-address` (over ADS, istiod's debug types). A proxy's own config
 //! comes from its admin API (found in the local registry) or from `--file`.
 
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, anyhow};
@@ -18,7 +17,7 @@ use super::analyze::parse_duration;
 use super::output::write_stdout;
 use super::target::{self, Target};
 use crate::exit::{CommandError, Exit};
-use crate::local::registry::{ProxyRecord, Registry};
+use crate::local::registry::{self, Registry};
 use crate::proxyconfig::protojson;
 use crate::proxystatus::gather::{self, ControlPlane};
 use crate::proxystatus::sync::ControlPlaneSync;
@@ -232,15 +231,6 @@ async fn list(
 }
 
 /// `[<type>/]<name>[.<namespace>]` as a proxy id, the namespace defaulting to `namespace`.
-fn proxy_id(query: &str, namespace: &str) -> String {
-    let bare = query.split_once('/').map_or(query, |(_, name)| name);
-    if bare.contains('.') {
-        bare.to_string()
-    } else {
-        format!("{bare}.{namespace}")
-    }
-}
-
 async fn diff(
     global: &GlobalArgs,
     args: &ProxyStatusArgs,
@@ -255,7 +245,7 @@ async fn diff(
             let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
             let dump: Value =
                 crate::proxyconfig::dump::parse_json(&bytes).with_context(|| file.clone())?;
-            (proxy_id(query, namespace), None, dump)
+            (registry::proxy_id(query, namespace), None, dump)
         }
         None => {
             let registry = sources.registry.as_ref().ok_or_else(|| {
@@ -272,7 +262,7 @@ async fn diff(
                 ))
                 .into());
             }
-            let dump = gather::proxy_config(admin(&record, args.proxy_admin_port)).await?;
+            let dump = gather::proxy_config(record.admin_at(args.proxy_admin_port)).await?;
             (record.id(), Some(record), dump)
         }
     };
@@ -298,27 +288,4 @@ async fn diff(
         asked.join(", ")
     ))
     .into())
-}
-
-fn admin(record: &ProxyRecord, port: Option<u16>) -> SocketAddr {
-    let mut addr = record.admin;
-    if let Some(port) = port {
-        addr.set_port(port);
-    }
-    addr
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn proxy_ids_take_istioctls_pod_syntax() {
-        assert_eq!(proxy_id("reviews-v1", "default"), "reviews-v1.default");
-        assert_eq!(
-            proxy_id("pod/gw.istio-system", "default"),
-            "gw.istio-system"
-        );
-        assert_eq!(proxy_id("deployment/x", "bookinfo"), "x.bookinfo");
-    }
 }

@@ -11,7 +11,9 @@ use anyhow::{Context as _, Result, bail};
 use crate::local::home::{HOME_ENV, Home};
 use crate::local::plan::Plan;
 use crate::local::probe;
-use crate::local::registry::{Registry, control_plane_name, process_alive, write_record};
+use crate::local::registry::{
+    Registry, RegistryError, control_plane_name, process_alive, write_record,
+};
 use crate::local::supervisor::{self, PID_FILE, PLAN_FILE};
 
 /// The manifest an install rendered, kept in the revision's directory (`tag generate` reads it).
@@ -264,10 +266,7 @@ fn tail(path: &Path) -> String {
 
 /// Stops the supervisor `pid` of `revision` and everything it recorded; waits for them.
 pub fn stop_supervisor(home: &Home, revision: &str, pid: u32) -> Result<()> {
-    supervisor::terminate(pid);
-    if !supervisor::wait_gone(pid, Duration::from_secs(10)) {
-        supervisor::kill(pid);
-    }
+    supervisor::stop(pid, Duration::from_secs(10));
     // Components left behind (the supervisor was killed, or did not finish stopping them).
     let registry = Registry::at(home.clone());
     let mut leftovers = Vec::new();
@@ -282,10 +281,7 @@ pub fn stop_supervisor(home: &Home, revision: &str, pid: u32) -> Result<()> {
         }
     }
     for pid in leftovers {
-        supervisor::terminate(pid);
-        if !supervisor::wait_gone(pid, Duration::from_secs(5)) {
-            supervisor::kill(pid);
-        }
+        supervisor::stop(pid, Duration::from_secs(5));
     }
     Ok(())
 }
@@ -326,16 +322,20 @@ pub fn uninstall(home: &Home, revision: &str) -> Result<Removed> {
 }
 
 /// The revisions with an install (running or not).
-pub fn installed_revisions(home: &Home) -> Result<Vec<String>> {
+pub fn installed_revisions(home: &Home) -> Result<Vec<String>, RegistryError> {
     let dir = home.revisions_dir();
+    let read = |source| RegistryError::Read {
+        path: dir.clone(),
+        source,
+    };
     let mut revs = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(revs),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        Err(e) => return Err(read(e)),
     };
     for entry in entries {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let entry = entry.map_err(read)?;
         if entry.path().join(PLAN_FILE).exists()
             && let Some(name) = entry.file_name().to_str()
         {

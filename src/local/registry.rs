@@ -95,6 +95,15 @@ pub struct ProxyRecord {
 }
 
 impl ProxyRecord {
+    /// Its admin address, on `port` when one is given (istioctl's `--proxy-admin-port`).
+    pub fn admin_at(&self, port: Option<u16>) -> std::net::SocketAddr {
+        let mut addr = self.admin;
+        if let Some(port) = port {
+            addr.set_port(port);
+        }
+        addr
+    }
+
     /// `name.namespace`, the xDS node's short id and how istioctl names proxies.
     pub fn id(&self) -> String {
         format!("{}.{}", self.name, self.namespace)
@@ -230,16 +239,12 @@ impl Registry {
         query: &str,
         namespace: &str,
     ) -> Result<ProxyRecord, RegistryError> {
-        let bare = query.split_once('/').map_or(query, |(_, name)| name);
-        let id = if bare.contains('.') {
-            bare.to_string()
-        } else {
-            format!("{bare}.{namespace}")
-        };
-        let all = self.proxies()?;
-        if let Some(found) = all.iter().find(|p| p.id() == id) {
-            return Ok(found.clone());
+        let id = proxy_id(query, namespace);
+        // The record's file first: polls of one proxy read one file, not the directory.
+        if let Some(found) = self.proxy(&id)? {
+            return Ok(found);
         }
+        let all = self.proxies()?;
         let ids: Vec<String> = all.iter().map(ProxyRecord::id).collect();
         Err(RegistryError::ProxyNotFound {
             query: id.clone(),
@@ -247,6 +252,16 @@ impl Registry {
             known: ids.len(),
             close: close_matches(&id, &ids),
         })
+    }
+
+    /// The proxy whose id (`<name>.<namespace>`) is `id`, if recorded.
+    pub fn proxy(&self, id: &str) -> Result<Option<ProxyRecord>, RegistryError> {
+        read_record(&self.home.proxy_file(id))
+    }
+
+    /// The workload whose id (`<name>.<namespace>`) is `id`, if recorded.
+    pub fn workload(&self, id: &str) -> Result<Option<WorkloadRecord>, RegistryError> {
+        read_record(&self.home.workload_file(id))
     }
 
     /// Every registered workload, sorted by id.
@@ -306,7 +321,9 @@ fn close_matches(wanted: &str, ids: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn read_dir_records<T: for<'de> Deserialize<'de>>(dir: &Path) -> Result<Vec<T>, RegistryError> {
+pub(crate) fn read_dir_records<T: for<'de> Deserialize<'de>>(
+    dir: &Path,
+) -> Result<Vec<T>, RegistryError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -356,31 +373,52 @@ fn read_record<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, R
 /// Writes `value` as JSON through a temp file and a rename, so a reader sees the old record or
 /// the new one, never half of one.
 pub fn write_record<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
-    let fail = |source| RegistryError::Write {
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Write {
+        path: path.to_path_buf(),
+        source: io::Error::other(e),
+    })?;
+    text.push(b'\n');
+    write_atomically(path, &text).map_err(|source| RegistryError::Write {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// Writes `bytes` to `path` through a temp file (this process's, dot-named: the control plane
+/// ignores it) and a rename, creating the directory: readers, the control plane watching the
+/// config directory included, see the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut text = serde_json::to_vec_pretty(value).map_err(|e| fail(io::Error::other(e)))?;
-    text.push(b'\n');
+    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name()
             .map_or_else(Default::default, |n| n.to_string_lossy()),
         std::process::id()
     ));
-    std::fs::write(&tmp, &text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
-fn remove_file(path: &Path) -> Result<(), RegistryError> {
+/// Removes `path`; one already gone is fine.
+pub(crate) fn remove_file(path: &Path) -> Result<(), RegistryError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(RegistryError::Write {
             path: path.to_path_buf(),
             source: e,
         }),
         _ => Ok(()),
+    }
+}
+
+/// The proxy id (`<name>.<namespace>`) istioctl's `[<type>/]<name>[.<namespace>]` names, the
+/// namespace defaulting to `namespace`.
+pub fn proxy_id(query: &str, namespace: &str) -> String {
+    let bare = query.split_once('/').map_or(query, |(_, name)| name);
+    if bare.contains('.') {
+        bare.to_string()
+    } else {
+        format!("{bare}.{namespace}")
     }
 }
 
@@ -400,6 +438,16 @@ pub fn process_alive(pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_ids_take_istioctls_pod_syntax() {
+        assert_eq!(proxy_id("reviews-v1", "default"), "reviews-v1.default");
+        assert_eq!(
+            proxy_id("pod/gw.istio-system", "default"),
+            "gw.istio-system"
+        );
+        assert_eq!(proxy_id("deployment/x", "bookinfo"), "x.bookinfo");
+    }
 
     fn proxy(name: &str, ns: &str) -> ProxyRecord {
         ProxyRecord {

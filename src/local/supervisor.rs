@@ -22,6 +22,7 @@ use anyhow::{Context as _, Result};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
+use crate::local::announce;
 use crate::local::home::{HOME_ENV, Home};
 use crate::local::plan::{GatewayPlan, Plan};
 use crate::local::probe;
@@ -107,14 +108,9 @@ impl Unit {
     /// was started): the truth about what it bound, whoever else probes these ports. `false`
     /// until the announcement is there.
     fn learn(&mut self, text: &str) -> bool {
-        let parse = |s: &str| s.trim().parse::<SocketAddr>().ok();
         match self {
             Unit::ControlPlane { xds, monitoring } => {
-                let found = text.lines().find_map(|l| {
-                    let rest = l.strip_prefix("ferryctl discovery: xDS (ADS) on ")?;
-                    let (x, m) = rest.split_once(", debug on ")?;
-                    Some((parse(x)?, parse(m)?))
-                });
+                let found = announce::find_discovery(text);
                 if let Some((x, m)) = found {
                     *xds = x;
                     *monitoring = m;
@@ -122,10 +118,7 @@ impl Unit {
                 found.is_some()
             }
             Unit::Gateway { admin, .. } => {
-                let found = text.lines().find_map(|l| {
-                    let rest = l.strip_prefix("ferryctl proxy: admin on ")?;
-                    parse(rest.split(',').next()?)
-                });
+                let found = announce::find_proxy(text);
                 if let Some(a) = found {
                     *admin = a;
                 }
@@ -380,8 +373,10 @@ impl Keep {
                         }
                     };
                     if matches!(self.unit, Unit::Gateway { .. })
-                        && read_from(&self.log, log_offset)
-                            .contains(&format!("{HANDED_OVER}; draining (pid {})", started.pid))
+                        && announce::find_handed_over(
+                            &read_from(&self.log, log_offset),
+                            started.pid,
+                        )
                     {
                         // Another supervisor's proxy took over; its record is that one's now.
                         self.note("handed over to another revision; no longer supervised here");
@@ -497,23 +492,30 @@ async fn stop_child(child: &mut Child) {
     }
 }
 
-/// Sends SIGTERM to `pid` (no-op when it is gone).
-pub fn terminate(pid: u32) {
-    if let Some(pid) = i32::try_from(pid)
+/// Sends `signal` to `pid`; an error when there is no such process (or it is not ours).
+pub fn signal(pid: u32, signal: rustix::process::Signal) -> std::io::Result<()> {
+    let pid = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-    }
+        .ok_or_else(|| std::io::Error::other(format!("{pid} is not a process id")))?;
+    Ok(rustix::process::kill_process(pid, signal)?)
+}
+
+/// Sends SIGTERM to `pid` (no-op when it is gone).
+pub fn terminate(pid: u32) {
+    let _ = signal(pid, rustix::process::Signal::TERM);
 }
 
 /// Sends SIGKILL to `pid` (no-op when it is gone).
 pub fn kill(pid: u32) {
-    if let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    {
-        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    let _ = signal(pid, rustix::process::Signal::KILL);
+}
+
+/// SIGTERM, then SIGKILL if `pid` is still there after `grace`.
+pub fn stop(pid: u32, grace: Duration) {
+    terminate(pid);
+    if !wait_gone(pid, grace) {
+        kill(pid);
     }
 }
 
@@ -535,10 +537,6 @@ fn describe(status: std::io::Result<ExitStatus>) -> String {
         Err(e) => format!("lost: {e}"),
     }
 }
-
-/// What a proxy logs, with its pid, when a successor took over its sockets (`cli::proxy`): its
-/// exit that follows is not a crash. (Both write to one log.)
-const HANDED_OVER: &str = "ferryctl proxy: handed over to a new proxy";
 
 /// Port 0: the process binds any free port and announces it.
 const ANY_PORT: SocketAddr =

@@ -14,7 +14,7 @@ use crate::install::revision::Revision;
 use crate::install::tag::{self as tag_webhook, TagSpec, TagWebhookError};
 use crate::local::home::Home;
 use crate::local::install::{MANIFEST_FILE, installed_revisions};
-use crate::local::registry::{ControlPlaneRecord, Registry, RegistryError, write_record};
+use crate::local::registry::{self, ControlPlaneRecord, Registry, RegistryError, write_record};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
@@ -51,31 +51,7 @@ pub enum TagError {
 
 /// All tags, sorted by revision then tag (istioctl's `tag list` order).
 pub fn list(home: &Home) -> Result<Vec<Tag>, TagError> {
-    let dir = home.tags_dir();
-    let mut tags = Vec::new();
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(tags),
-        Err(source) => return Err(RegistryError::Read { path: dir, source }.into()),
-    };
-    for entry in entries {
-        let path = entry
-            .map_err(|source| RegistryError::Read {
-                path: dir.clone(),
-                source,
-            })?
-            .path();
-        if path.extension().is_none_or(|e| e != "json") {
-            continue;
-        }
-        let text = std::fs::read(&path).map_err(|source| RegistryError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let tag: Tag = serde_json::from_slice(&text)
-            .map_err(|source| RegistryError::Corrupt { path, source })?;
-        tags.push(tag);
-    }
+    let mut tags: Vec<Tag> = registry::read_dir_records(&home.tags_dir())?;
     tags.sort_by(|a, b| (&a.revision, &a.tag).cmp(&(&b.revision, &b.tag)));
     Ok(tags)
 }
@@ -89,12 +65,7 @@ fn tag_name(tag: &str) -> Result<String, TagError> {
 
 /// The installed revisions, refusing when `revision` is not one of them.
 fn require_revision(home: &Home, revision: &str) -> Result<Vec<String>, TagError> {
-    let revisions = installed_revisions(home).map_err(|e| {
-        TagError::Registry(RegistryError::Read {
-            path: home.revisions_dir(),
-            source: std::io::Error::other(format!("{e:#}")),
-        })
-    })?;
+    let revisions = installed_revisions(home)?;
     if !revisions.iter().any(|r| r == revision) {
         return Err(TagError::NoRevision(
             revision.to_string(),

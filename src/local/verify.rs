@@ -69,10 +69,7 @@ pub fn verify(home: &Home, only: Option<&str>) -> Result<Report, RegistryError> 
             source,
         })?;
     let mut report = Report::default();
-    let revisions = installed_revisions(home).map_err(|e| RegistryError::Read {
-        path: home.revisions_dir(),
-        source: std::io::Error::other(format!("{e:#}")),
-    })?;
+    let revisions = installed_revisions(home)?;
     for rev in revisions
         .into_iter()
         .filter(|r| only.is_none_or(|o| o == r))

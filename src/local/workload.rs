@@ -27,7 +27,8 @@ use crate::discovery::registry::Protocol;
 use crate::local::home::{HOME_ENV, Home};
 use crate::local::probe;
 use crate::local::registry::{
-    Health, ProxyRecord, ProxyRole, Registry, RegistryError, WorkloadRecord, process_alive,
+    self, ControlPlaneRecord, Health, ProxyRecord, ProxyRole, Registry, RegistryError,
+    WorkloadRecord, process_alive,
 };
 use crate::local::supervisor;
 
@@ -239,26 +240,13 @@ impl ConfigFiles {
     }
 }
 
-/// Writes `text` to `path` through a temp file and a rename: the control plane never reads half
-/// of it (it ignores `.tmp` files).
+/// Writes a config file atomically: the control plane never reads half of it.
 fn write_atomically(path: &Path, text: &str) -> Result<(), WorkloadError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map_or_else(Default::default, |n| n.to_string_lossy()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))
+    registry::write_atomically(path, text.as_bytes()).map_err(io_error(path))
 }
 
 fn remove(path: &Path) -> Result<(), WorkloadError> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(path)(e)),
-        _ => Ok(()),
-    }
+    Ok(registry::remove_file(path)?)
 }
 
 /// The directory of address claims: one per machine, not per home, as every local mesh on it
@@ -386,12 +374,7 @@ pub fn run(home: &Home, spec: &WorkloadSpec, report: &mut dyn Report) -> Result<
 async fn run_async(home: &Home, spec: &WorkloadSpec, report: &mut dyn Report) -> Result<i32> {
     let registry = Registry::at(home.clone());
     // `--revision` names a revision or a revision tag, as `istio.io/rev` does.
-    let cp = crate::local::tags::resolve(home, &spec.revision)?
-        .filter(|cp| cp.running())
-        .ok_or_else(|| WorkloadError::NoControlPlane {
-            revision: spec.revision.clone(),
-            home: home.root().to_path_buf(),
-        })?;
+    let cp = running_control_plane(home, &spec.revision)?;
     if let Some(w) = registry
         .workloads()?
         .into_iter()
@@ -439,6 +422,16 @@ async fn run_async(home: &Home, spec: &WorkloadSpec, report: &mut dyn Report) ->
         .await;
     run.stop(report).await;
     result
+}
+
+/// The running control plane of `revision` (a revision or a revision tag, as `istio.io/rev`).
+fn running_control_plane(home: &Home, revision: &str) -> Result<ControlPlaneRecord> {
+    Ok(crate::local::tags::resolve(home, revision)?
+        .filter(|cp| cp.running())
+        .ok_or_else(|| WorkloadError::NoControlPlane {
+            revision: revision.to_string(),
+            home: home.root().to_path_buf(),
+        })?)
 }
 
 /// One run's processes and what it registered, so everything is undone however it ends.
@@ -700,12 +693,7 @@ impl Run {
             .into_iter()
             .find(|w| w.id() == id)
             .map_or_else(|| self.spec.revision.clone(), |w| w.revision);
-        let cp = crate::local::tags::resolve(&self.home, &asked)?
-            .filter(|cp| cp.running())
-            .ok_or_else(|| WorkloadError::NoControlPlane {
-                revision: asked.clone(),
-                home: self.home.root().to_path_buf(),
-            })?;
+        let cp = running_control_plane(&self.home, &asked)?;
         let admin = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let mut next = self.spawn_sidecar(&addrs, admin, cp.xds, true)?;
         let deadline = Instant::now() + START_TIMEOUT;
@@ -870,22 +858,11 @@ pub fn restart(
     if let Some(r) = revision {
         workload.revision = r.to_string();
     }
-    let cp = crate::local::tags::resolve(home, &workload.revision)?
-        .filter(|cp| cp.running())
-        .ok_or_else(|| WorkloadError::NoControlPlane {
-            revision: workload.revision.clone(),
-            home: home.root().to_path_buf(),
-        })?;
+    let cp = running_control_plane(home, &workload.revision)?;
     registry.write_workload(&workload)?;
     let before = registry.find_proxy(id).ok().map(|p| p.pid);
-    let Some(pid) = i32::try_from(workload.pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        bail!("workload {id} has no valid pid in its record");
-    };
-    rustix::process::kill_process(pid, rustix::process::Signal::HUP)
-        .with_context(|| format!("signalling `workload run` of {id} (pid {pid:?})"))?;
+    supervisor::signal(workload.pid, rustix::process::Signal::HUP)
+        .with_context(|| format!("signalling `workload run` of {id} (pid {})", workload.pid))?;
     let deadline = Instant::now() + timeout;
     loop {
         if let Ok(p) = registry.find_proxy(id)
@@ -925,10 +902,7 @@ pub fn stop_all(home: &Home) -> Result<Vec<String>, WorkloadError> {
             supervisor::kill(w.pid);
         }
         if let Some(app) = w.app_pid.filter(|p| process_alive(*p)) {
-            supervisor::terminate(app);
-            if !supervisor::wait_gone(app, STOP_GRACE) {
-                supervisor::kill(app);
-            }
+            supervisor::stop(app, STOP_GRACE);
         }
         registry.remove_workload(&w.id())?;
         stopped.push(w.id());
@@ -938,10 +912,7 @@ pub fn stop_all(home: &Home) -> Result<Vec<String>, WorkloadError> {
             continue;
         }
         if p.running() {
-            supervisor::terminate(p.pid);
-            if !supervisor::wait_gone(p.pid, STOP_GRACE) {
-                supervisor::kill(p.pid);
-            }
+            supervisor::stop(p.pid, STOP_GRACE);
         }
         registry.remove_proxy(&p.id())?;
         stopped.push(p.id());

@@ -292,7 +292,10 @@ spec:
     };
     assert_eq!(f.rewrite_path(route, "/api").as_deref(), Some("/"));
     assert_eq!(f.rewrite_path(route, "/api?b=1").as_deref(), Some("/?b=1"));
-    assert_eq!(f.rewrite_path(route, "/api/x?b=1").as_deref(), Some("/x?b=1"));
+    assert_eq!(
+        f.rewrite_path(route, "/api/x?b=1").as_deref(),
+        Some("/x?b=1")
+    );
 }
 
 #[test]
