@@ -8,7 +8,6 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use regex::Regex;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::cli::GlobalArgs;
 use crate::cli::output::write_stdout;
@@ -237,26 +236,14 @@ async fn get_scopes(addr: SocketAddr) -> Result<Vec<ScopeInfo>> {
 
 /// `PUT /scopej/<name>` with the scope as JSON; the status and body.
 async fn put_scope(addr: SocketAddr, scope: &ScopeInfo) -> Result<(u16, String)> {
-    let body = serde_json::to_string(scope)?;
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("connecting to {addr}"))?;
-    let request = format!(
-        "PUT /scopej/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        scope.name,
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    Ok((status, body))
+    let body = serde_json::to_vec(scope)?;
+    let (status, body) = crate::proxyconfig::admin::send(
+        addr,
+        http::Method::PUT,
+        &format!("/scopej/{}", scope.name),
+        Some(("application/json", body.into())),
+        crate::proxyconfig::admin::TIMEOUT,
+    )
+    .await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

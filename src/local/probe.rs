@@ -4,32 +4,20 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use crate::proxyconfig::admin;
 
 /// Whether `GET http://<addr>/ready` answers 200 within a second.
 pub async fn ready(addr: SocketAddr) -> bool {
-    tokio::time::timeout(Duration::from_secs(1), get_status(addr, "/ready"))
-        .await
-        .ok()
-        .flatten()
-        == Some(200)
-}
-
-async fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(addr).await.ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    // The status line is all a probe needs.
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await.ok()?;
-    let line = std::str::from_utf8(&head).ok()?;
-    line.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+    matches!(
+        admin::send(addr, http::Method::GET, "/ready", None, Duration::from_secs(1)).await,
+        Ok((200, _))
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tokio::net::TcpListener;
 
     async fn serve_once(status: &'static str) -> SocketAddr {

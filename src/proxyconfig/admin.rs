@@ -1,16 +1,18 @@
-//! The Envoy admin API client: one request to a proxy's admin address, the body or an error.
-//! Everything else in this module is pure; this is the only part that does I/O.
+//! The client of the components' HTTP admin APIs (Envoy's admin API, istiod's debug and ControlZ
+//! endpoints): one request to an address, the status and body or an error. Everything else in
+//! this module is pure; this is the only part that does I/O.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 /// How long a proxy may take to answer; a config dump of a large mesh takes a while to render.
-const TIMEOUT: Duration = Duration::from_secs(30);
+pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -28,8 +30,8 @@ pub enum AdminError {
         #[source]
         source: hyper::Error,
     },
-    #[error("no answer from {addr} within {}s", TIMEOUT.as_secs())]
-    Timeout { addr: SocketAddr },
+    #[error("no answer from {addr} within {}s", .limit.as_secs_f64())]
+    Timeout { addr: SocketAddr, limit: Duration },
     #[error("invalid admin request path {0:?}")]
     Path(String),
 }
@@ -40,15 +42,36 @@ pub async fn request(
     method: http::Method,
     path_and_query: &str,
 ) -> Result<Vec<u8>, AdminError> {
-    let client: Client<HttpConnector, Empty<bytes::Bytes>> =
+    match send(addr, method, path_and_query, None, TIMEOUT).await? {
+        (200, body) => Ok(body.to_vec()),
+        (status, _) => Err(AdminError::Status(status)),
+    }
+}
+
+/// `method` `path_and_query` on `addr` with `body` (its content type and bytes), answered
+/// within `limit`: the status and body, whatever the status.
+pub async fn send(
+    addr: SocketAddr,
+    method: http::Method,
+    path_and_query: &str,
+    body: Option<(&str, Bytes)>,
+    limit: Duration,
+) -> Result<(u16, Bytes), AdminError> {
+    let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build(HttpConnector::new());
     let uri: http::Uri = format!("http://{addr}{path_and_query}")
         .parse()
         .map_err(|_| AdminError::Path(path_and_query.to_string()))?;
-    let req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Empty::new())
+    let mut req = http::Request::builder().method(method).uri(uri);
+    let content = match body {
+        Some((content_type, bytes)) => {
+            req = req.header(http::header::CONTENT_TYPE, content_type);
+            bytes
+        }
+        None => Bytes::new(),
+    };
+    let req = req
+        .body(Full::new(content))
         .map_err(|_| AdminError::Path(path_and_query.to_string()))?;
     let work = async {
         let resp = client
@@ -62,14 +85,11 @@ pub async fn request(
             .await
             .map_err(|source| AdminError::Body { addr, source })?
             .to_bytes();
-        if status != 200 {
-            return Err(AdminError::Status(status));
-        }
-        Ok(body.to_vec())
+        Ok((status, body))
     };
-    tokio::time::timeout(TIMEOUT, work)
+    tokio::time::timeout(limit, work)
         .await
-        .map_err(|_| AdminError::Timeout { addr })?
+        .map_err(|_| AdminError::Timeout { addr, limit })?
 }
 
 /// The admin paths proxy-config reads, as istioctl requests them.
