@@ -216,19 +216,31 @@ impl Body for PooledBody {
 /// its connections. Weak: a pool lives as long as an endpoint uses it.
 #[derive(Default)]
 pub struct HostPools {
-    pools: Mutex<HashMap<(Address, Duration), Weak<HostPool>>>,
+    pools: Mutex<Pools>,
+}
+
+#[derive(Default)]
+struct Pools {
+    by_key: HashMap<(Address, Duration), Weak<HostPool>>,
+    /// How many entries the last sweep of dead pools left.
+    swept_at: usize,
 }
 
 impl HostPools {
     pub fn get(&self, address: &Address, connect_timeout: Duration) -> Arc<HostPool> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (address.clone(), connect_timeout);
-        if let Some(pool) = pools.get(&key).and_then(Weak::upgrade) {
+        if let Some(pool) = pools.by_key.get(&key).and_then(Weak::upgrade) {
             return pool;
         }
-        pools.retain(|_, p| p.strong_count() > 0);
+        // Dead pools are swept when the map has doubled since the last sweep, not on every
+        // miss: a cluster of N new endpoints then costs O(N), not O(N²), under this lock.
+        if pools.by_key.len() >= 2 * pools.swept_at.max(16) {
+            pools.by_key.retain(|_, p| p.strong_count() > 0);
+            pools.swept_at = pools.by_key.len();
+        }
         let pool = Arc::new(HostPool::new(address.clone(), connect_timeout));
-        pools.insert(key, Arc::downgrade(&pool));
+        pools.by_key.insert(key, Arc::downgrade(&pool));
         pool
     }
 }
@@ -306,6 +318,18 @@ mod tests {
             &pool,
             &pools.get(&Address::Ip(address), Duration::from_secs(1))
         ));
+    }
+
+    /// Pools nobody uses any more do not pile up: the map is swept as it doubles.
+    #[test]
+    fn dead_pools_are_swept_as_the_map_grows() {
+        let pools = HostPools::default();
+        for port in 1..=1000u16 {
+            let address = Address::Ip(SocketAddr::from(([127, 0, 0, 1], port)));
+            drop(pools.get(&address, Duration::from_secs(1)));
+        }
+        let left = pools.pools.lock().expect("lock").by_key.len();
+        assert!(left <= 32, "{left} entries kept for 1,000 dead pools");
     }
 
     #[tokio::test]

@@ -211,7 +211,11 @@ struct Open(Weak<Listeners>);
 
 impl Open {
     fn new(listeners: &Arc<Listeners>) -> Open {
-        listeners.connections.send_modify(|n| *n += 1);
+        // Only `drained` waits, and only for zero: opening wakes nobody.
+        listeners.connections.send_if_modified(|n| {
+            *n += 1;
+            false
+        });
         Open(Arc::downgrade(listeners))
     }
 }
@@ -219,7 +223,10 @@ impl Open {
 impl Drop for Open {
     fn drop(&mut self) {
         if let Some(l) = self.0.upgrade() {
-            l.connections.send_modify(|n| *n = n.saturating_sub(1));
+            l.connections.send_if_modified(|n| {
+                *n = n.saturating_sub(1);
+                *n == 0
+            });
         }
     }
 }
