@@ -2,8 +2,7 @@
 //! a config edit pushed while connected.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
@@ -14,7 +13,7 @@ use ferry::xds::client::{self, ClientConfig, Update};
 use ferry::xds::node::json_to_struct;
 use ferry::xds::types::{TypeUrl, TypedResource};
 
-use crate::ferryctl;
+use crate::{eventually, ferryctl};
 
 /// Kills the control plane however the test ends.
 pub(crate) struct Running(pub(crate) Child);
@@ -55,32 +54,8 @@ spec:
 ";
 
 /// Polls `check` until it holds or `limit` passes.
-pub(crate) fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 pub(crate) fn get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).expect("debug port accepts");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout set");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").expect("request sent");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).expect("response read");
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (code, body)
+    crate::mesh::http_request(addr, "GET", "x", path).expect("the debug port answers")
 }
 
 /// The value of one sample (`name{labels}` exactly as exposed) in Prometheus text, if present.

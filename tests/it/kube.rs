@@ -24,7 +24,8 @@ use ferry::xds::node::json_to_struct;
 use ferry::xds::types::{TypeUrl, TypedResource};
 use serde_json::{Value, json};
 
-use crate::discovery::{Running, eventually, get};
+use crate::discovery::{Running, get};
+use crate::eventually;
 use crate::ferryctl;
 
 const IGNORE: &str = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh";

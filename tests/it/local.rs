@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::eventually;
 use crate::ferryctl;
 use crate::local_mesh::LocalMesh;
-use crate::mesh::admin_get;
+use crate::mesh::{admin_get, http_request};
 
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -21,14 +22,6 @@ fn alive(pid: u32) -> bool {
                 .map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
         })
         == Some(false)
-}
-
-fn wait_for(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !check() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The ingress gateway binds port 8080 of the machine: tests that route through it take turns.
@@ -108,7 +101,7 @@ fn install_restart_and_uninstall_the_local_mesh() {
         .args(["-9", &cp_pid.to_string()])
         .status()
         .expect("kill");
-    wait_for(
+    eventually(
         Duration::from_secs(20),
         "the control plane's restart",
         || {
@@ -140,7 +133,7 @@ fn install_restart_and_uninstall_the_local_mesh() {
         "{stdout}"
     );
     // The gateway reconnects to it.
-    wait_for(Duration::from_secs(20), "the gateway to resync", || {
+    eventually(Duration::from_secs(20), "the gateway to resync", || {
         admin_get(&monitoring, "/debug/syncz")
             .1
             .contains("istio-ingressgateway.istio-system")
@@ -152,7 +145,7 @@ fn install_restart_and_uninstall_the_local_mesh() {
         .args(["-9", &gw_pid.to_string()])
         .status()
         .expect("kill");
-    wait_for(Duration::from_secs(20), "the gateway's restart", || {
+    eventually(Duration::from_secs(20), "the gateway's restart", || {
         mesh.pid(GATEWAY).is_some_and(|p| p != gw_pid && alive(p))
             && admin_get(&admin, "/ready").0 == 200
     });
@@ -479,7 +472,7 @@ fn admin_log_changes_the_control_plane_scopes() {
         "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ext\n  namespace: default\nspec:\n  hosts: [ext.example.com]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n",
     )
     .expect("write");
-    wait_for(
+    eventually(
         Duration::from_secs(10),
         "debug lines from the ads scope",
         || debug_lines() > 0,
@@ -500,19 +493,7 @@ fn admin_log_changes_the_control_plane_scopes() {
 
 /// `GET path` on `addr` with a `Host` header: status and body.
 fn http_get(addr: &str, host: &str, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    let (head, body) = out.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
+    http_request(addr, "GET", host, path)
 }
 
 /// Whether this mesh's gateway serves 8080 (its listener is bound there, not rejected).
@@ -587,7 +568,7 @@ fn a_workload_runs_behind_its_sidecar_until_sigterm() {
     std::fs::write(mesh.root().join("config/wl-route.yaml"), ROUTE).expect("write");
     let (mut run, log) = mesh.run_reviews_v1();
     let record = "workloads/reviews-v1.default.json";
-    wait_for(
+    eventually(
         Duration::from_secs(30),
         "the workload's registration",
         || mesh.record(record).is_some(),
@@ -616,7 +597,7 @@ fn a_workload_runs_behind_its_sidecar_until_sigterm() {
         entry
     };
     let mut body = String::new();
-    wait_for(
+    eventually(
         Duration::from_secs(20),
         "the gateway to route to the workload",
         || match http_get(&target, "wl.example.com", "/hello") {
@@ -816,7 +797,7 @@ fn a_canary_upgrade_under_load_drops_no_request() {
     std::fs::write(mesh.root().join("config/route.yaml"), route).expect("write");
     let (mut run, _) = mesh.run_reviews_v1();
     let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    wait_for(
+    eventually(
         Duration::from_secs(30),
         "the route through the gateway",
         || {
@@ -851,12 +832,12 @@ fn a_canary_upgrade_under_load_drops_no_request() {
             mesh.logs()
         );
         // The load keeps flowing after each step.
-        wait_for(Duration::from_secs(5), what, || {
+        eventually(Duration::from_secs(5), what, || {
             served(&counts) > before + 100
         });
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    wait_for(Duration::from_secs(5), "the load to start", || {
+    eventually(Duration::from_secs(5), "the load to start", || {
         served(&counts) > 100
     });
     let stderr = step(
@@ -899,7 +880,7 @@ fn a_canary_upgrade_under_load_drops_no_request() {
     assert_eq!(failed, 0, "{errors:?}");
     assert_eq!(counts.not_2xx.load(Ordering::Relaxed), 0);
     // The old proxies drained and exited; both proxies are on the canary control plane alone.
-    wait_for(Duration::from_secs(15), "the old proxies to exit", || {
+    eventually(Duration::from_secs(15), "the old proxies to exit", || {
         !alive(old_gateway) && !alive(old_sidecar)
     });
     let out = mesh

@@ -37,3 +37,12 @@ pub fn transcript(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Polls `check` until it holds; fails the test naming `what` after `limit`.
+pub(crate) fn eventually(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

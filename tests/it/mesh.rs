@@ -263,29 +263,33 @@ pub(crate) fn admin_get(addr: &str, path: &str) -> (u16, String) {
     admin_request(addr, "GET", path)
 }
 
-/// A request without a body against an HTTP/1.1 debug or admin endpoint, blocking.
+/// A request without a body against an HTTP/1.1 debug or admin endpoint, blocking; status 0
+/// when nothing answered.
 pub(crate) fn admin_request(addr: &str, method: &str, path: &str) -> (u16, String) {
+    http_request(addr, method, "x", path).unwrap_or_default()
+}
+
+/// `method path` with `Host: host` and no body on `addr` over a connection of its own,
+/// blocking (5 s at most): the status and body, `None` when nothing answered.
+pub(crate) fn http_request(
+    addr: &str,
+    method: &str,
+    host: &str,
+    path: &str,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut text = String::new();
-    let _ = stream.read_to_string(&mut text);
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (code, body)
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
 }
 
 pub(crate) fn start_discovery(dir: &Path, grpc: u16) -> (Process, String) {
