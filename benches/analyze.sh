@@ -7,17 +7,9 @@
 #   bash benches/analyze.sh --check   # also exit non-zero when a bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=5; check=0
-for a in "$@"; do
-  case "$a" in
-    --quick) runs=2 ;;
-    --check) check=1 ;;
-  esac
-done
-cargo build --release --locked --quiet
-# cargo puts the binary under $CARGO_TARGET_DIR when it is set; timing a stale or missing
-# target/release/ferryctl instead would report nonsense.
-bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
+. benches/lib.sh
+bench_options 5 2 "$@"
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

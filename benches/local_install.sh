@@ -8,15 +8,9 @@
 #   bash benches/local_install.sh --check   # also exit non-zero when the bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=10; check=0
-for a in "$@"; do
-  case "$a" in
-    --quick) runs=3 ;;
-    --check) check=1 ;;
-  esac
-done
-cargo build --release --locked --quiet
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/ferryctl")
+. benches/lib.sh
+bench_options 10 3 "$@"
+bench_build
 work=$(mktemp -d)
 cleanup() {
   for h in "$work"/home-*; do
@@ -26,7 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'; }
 for i in $(seq "$runs"); do
   export FERRY_HOME="$work/home-$i"
   start=$EPOCHREALTIME
@@ -45,8 +38,7 @@ end=$EPOCHREALTIME
 demo_ms=$(ms "$start" "$end")
 "$bin" uninstall --local --purge -y >/dev/null 2>&1
 
-stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "min %d ms, median %d ms, max %d ms", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
-median=$(sort -n "$work/install" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+stats() { printf 'min %d ms, median %s ms, max %d ms' "$(sort -n "$1" | head -1)" "$(median "$1")" "$(sort -n "$1" | tail -1)"; }
 max=$(sort -n "$work/install" | tail -1)
 printf 'local install benchmark (%d runs, %s cores, load %s)\n' "$runs" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  install --local -y to ready: %s (bar 3000 ms)\n' "$(stats "$work/install")"

@@ -6,15 +6,9 @@
 #   bash benches/manifest.sh --check   # also exit non-zero when the bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=50; check=0
-for a in "$@"; do
-  case "$a" in
-    --quick) runs=10 ;;
-    --check) check=1 ;;
-  esac
-done
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
+. benches/lib.sh
+bench_options 50 10 "$@"
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -30,7 +24,7 @@ done
 cmp -s "$work/warm.yaml" "$work/out.yaml" || { echo "output differs between runs" >&2; exit 1; }
 sort -n "$work/times" >"$work/sorted"
 best=$(head -n 1 "$work/sorted")
-median=$(awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}' "$work/sorted")
+median=$(median "$work/sorted")
 rss=$(/usr/bin/time -f '%M' "$bin" manifest generate --set profile=demo 2>&1 >/dev/null | tail -n 1)
 echo "manifest generate --set profile=demo: $objects objects, $bytes bytes"
 echo "  wall: best ${best} ms, median ${median} ms over $runs runs (bar: ≤ 50 ms)"

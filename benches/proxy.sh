@@ -37,20 +37,10 @@ if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1; then
 fi
 nginx=$(command -v nginx)
 
-# One build: `cargo bench` builds the load generator and ferryctl (with the bench profile's
-# features; a separate `cargo build --release` would rebuild the crate with other features).
-# Both executables as cargo reports them (the generator's name carries a hash).
-artifacts=$(cargo bench --locked --quiet --no-run --bench proxy_load --message-format=json 2>/dev/null)
-exe() {
-  python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
-        print(m["executable"])' "$1" <<<"$artifacts"
-}
-bin=$(exe ferryctl)
-load=$(exe proxy_load)
-[ -x "$bin" ] || { echo "building ferryctl failed" >&2; exit 1; }
+# One build of ferryctl and the load generator (benches/lib.sh).
+. benches/lib.sh
+bench_build
+load=$(bench_exe proxy_load)
 [ -x "$load" ] || { echo "building benches/proxy_load.rs failed" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -7,15 +7,10 @@
 #   bash benches/proxy_config.sh --check   # also exit non-zero when the bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=20; check=0; mb=5
-for a in "$@"; do
-  case "$a" in
-    --quick) runs=5 ;;
-    --check) check=1 ;;
-  esac
-done
-cargo build --release --locked --quiet
-bin=${CARGO_TARGET_DIR:-target}/release/ferryctl
+. benches/lib.sh
+bench_options 20 5 "$@"
+mb=5
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -32,7 +27,7 @@ done
 cmp -s "$work/warm.txt" "$work/out.txt" || { echo "output differs between runs" >&2; exit 1; }
 sort -n "$work/times" >"$work/sorted"
 best=$(head -1 "$work/sorted")
-median=$(awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}' "$work/sorted")
+median=$(median "$work/sorted")
 rss="n/a"
 if [ -x /usr/bin/time ]; then
   rss=$(/usr/bin/time -v "$bin" proxy-config all -f "$work/dump.json" 2>&1 >/dev/null \

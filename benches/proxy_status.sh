@@ -10,20 +10,11 @@
 #   bash benches/proxy_status.sh --check   # also exit non-zero when the bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=10; check=0; clients=1000
-for a in "$@"; do
-  case "$a" in
-    --quick) runs=5 ;;
-    --check) check=1 ;;
-  esac
-done
-# Two sockets per client (one in each process) plus the config files.
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
-  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-fi
-cargo build --release --locked --quiet
-cargo bench --locked --quiet --bench xds_load --no-run 2>/dev/null
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/ferryctl")
+. benches/lib.sh
+bench_options 10 5 "$@"
+clients=1000
+raise_nofile
+bench_build
 work=$(mktemp -d)
 load=
 cleanup() {
@@ -60,7 +51,6 @@ printf '{"revision":"default","xds":"%s","monitoring":"%s","pid":%s}\n' \
 rows=$("$bin" proxy-status --local | tail -n +2 | wc -l)
 [ "$rows" -eq "$clients" ] || { echo "proxy-status listed $rows proxies, expected $clients" >&2; exit 1; }
 
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f\n", (b - a) * 1000 }'; }
 time_runs() {
   local out=$1; shift
   for _ in $(seq "$runs"); do
@@ -76,14 +66,13 @@ time_runs "$work/json" -o json
 time_runs "$work/ads" --xds-address "$(field grpc)"
 json_kb=$(( $("$bin" proxy-status --local -o json | wc -c) / 1024 ))
 
-stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "median %d ms (min %d, max %d)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+stats() { printf 'median %s ms (min %d, max %d)' "$(median "$1")" "$(sort -n "$1" | head -1)" "$(sort -n "$1" | tail -1)"; }
 printf 'proxy-status benchmark: %d proxies on one control plane (all ACKed in %s s), %d runs each, %s cores, load %s\n' \
   "$clients" "$(field connect_s)" "$runs" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '  proxy-status:        %s (bar 1000 ms)\n' "$(stats "$work/table")"
 printf '  proxy-status -v 1:   %s\n' "$(stats "$work/verbose")"
 printf '  proxy-status -o json: %s (%d KB)\n' "$(stats "$work/json")" "$json_kb"
 printf '  proxy-status --xds-address (ADS debug type): %s\n' "$(stats "$work/ads")"
-if [ "$check" = 1 ] && [ "$(median "$work/table")" -gt 1000 ]; then
+if [ "$check" = 1 ] && awk -v m="$(median "$work/table")" 'BEGIN { exit !(m > 1000) }'; then
   echo "bar missed: proxy-status took a median $(median "$work/table") ms" >&2; exit 1
 fi

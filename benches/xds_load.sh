@@ -18,10 +18,8 @@ for a in "$@"; do
     --check) check=1 ;;
   esac
 done
-# Two sockets per client (one in each process) plus the config files.
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
-  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-fi
+. benches/lib.sh
+raise_nofile
 start=$EPOCHREALTIME
 out=$(cargo bench --locked --quiet --bench xds_load -- "${args[@]}")
 printf '%s\n' "$out"

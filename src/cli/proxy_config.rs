@@ -3,7 +3,6 @@
 //! live in `crate::proxyconfig`; this file is flags, input and dispatch.
 
 use std::io::Read as _;
-use std::net::SocketAddr;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{ArgAction, Args, Subcommand};
@@ -217,6 +216,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
     let ctx = Context_ {
         global,
         admin_port: args.proxy_admin_port,
+        runtime: std::cell::OnceCell::new(),
     };
     let text = match &args.command {
         ProxyConfigCommand::Cluster(a) => {
@@ -301,20 +301,38 @@ pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
 struct Context_<'a> {
     global: &'a GlobalArgs,
     admin_port: Option<u16>,
+    /// For requests to live proxies: built on the first, shared by the rest.
+    runtime: std::cell::OnceCell<tokio::runtime::Runtime>,
 }
 
 impl Context_<'_> {
+    /// `method path` on `record`'s admin API; the body.
+    fn fetch(&self, record: &ProxyRecord, method: http::Method, path: &str) -> Result<Vec<u8>> {
+        let runtime = match self.runtime.get() {
+            Some(r) => r,
+            None => {
+                let r = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("starting the async runtime")?;
+                self.runtime.get_or_init(|| r)
+            }
+        };
+        runtime
+            .block_on(admin::request(
+                record.admin_at(self.admin_port),
+                method,
+                path,
+            ))
+            .with_context(|| format!("failed to execute command on {} sidecar", record.id()))
+    }
+
     /// The bytes of `--file` or of the live proxy's `admin_path`; exactly one must be given.
     fn input(&self, what: &str, source: &Source, admin_path: &str) -> Result<Vec<u8>> {
         match (&source.proxy, &source.file) {
             (Some(proxy), None) => {
                 let record = self.find(proxy)?;
-                fetch(
-                    &record,
-                    record.admin_at(self.admin_port),
-                    http::Method::GET,
-                    admin_path,
-                )
+                self.fetch(&record, http::Method::GET, admin_path)
             }
             (None, Some(file)) => read_input(file),
             _ => {
@@ -404,12 +422,7 @@ impl Context_<'_> {
         // The logger list comes from each proxy first, as istioctl does: names are checked
         // against what the proxy's build registers.
         for t in &targets {
-            let body = fetch(
-                t,
-                t.admin_at(self.admin_port),
-                http::Method::POST,
-                paths::LOGGING,
-            )?;
+            let body = self.fetch(t, http::Method::POST, paths::LOGGING)?;
             let body = String::from_utf8_lossy(&body).into_owned();
             let plan = if a.reset {
                 vec![format!(
@@ -430,7 +443,8 @@ impl Context_<'_> {
             let mut resp = Ok(listing);
             for query in &plan {
                 let path = format!("{}?{query}", paths::LOGGING);
-                resp = fetch(t, t.admin_at(self.admin_port), http::Method::POST, &path)
+                resp = self
+                    .fetch(t, http::Method::POST, &path)
                     .map(|b| String::from_utf8_lossy(&b).into_owned());
                 if resp.is_err() {
                     break;
@@ -478,21 +492,6 @@ fn parse_selector(s: &str) -> Result<Vec<(String, String)>> {
                 .ok_or_else(|| anyhow!("not able to locate pod with selector {s}: only key=value selectors are supported"))
         })
         .collect()
-}
-
-fn fetch(
-    record: &ProxyRecord,
-    addr: SocketAddr,
-    method: http::Method,
-    path: &str,
-) -> Result<Vec<u8>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime
-        .block_on(admin::request(addr, method, path))
-        .with_context(|| format!("failed to execute command on {} sidecar", record.id()))
 }
 
 fn read_input(file: &str) -> Result<Vec<u8>> {

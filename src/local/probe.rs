@@ -9,7 +9,14 @@ use crate::proxyconfig::admin;
 /// Whether `GET http://<addr>/ready` answers 200 within a second.
 pub async fn ready(addr: SocketAddr) -> bool {
     matches!(
-        admin::send(addr, http::Method::GET, "/ready", None, Duration::from_secs(1)).await,
+        admin::send(
+            addr,
+            http::Method::GET,
+            "/ready",
+            None,
+            Duration::from_secs(1)
+        )
+        .await,
         Ok((200, _))
     )
 }
