@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
 use crate::cli::output::write_stdout;
-use crate::cli::target::{self, Target};
+use crate::cli::target;
 use crate::config::emit as yaml;
 use crate::discovery::ctrlz::ScopeInfo;
 use crate::exit::{CommandError, Exit};
@@ -90,16 +90,7 @@ pub fn run(global: &GlobalArgs, args: &AdminArgs) -> Result<Exit> {
         )
         .into());
     }
-    let registry = match target::choose(global)? {
-        Target::Local(r) => r,
-        Target::Kubernetes => {
-            return Err(CommandError::usage(
-                "admin log against Kubernetes is not available in this build of ferryctl; pass \
-                 --local for the local mesh",
-            )
-            .into());
-        }
-    };
+    let registry = target::local_only(global, "admin log against Kubernetes")?;
     let revision = match (&args.name, &args.revision) {
         (Some(name), _) => match name.as_str() {
             "istiod" => "default".to_string(),

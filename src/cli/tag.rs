@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::GlobalArgs;
 use crate::cli::install::confirm;
 use crate::cli::output::write_stdout;
-use crate::cli::target::{self, Target};
+use crate::cli::target;
 use crate::config::emit as yaml;
 use crate::exit::{CommandError, Exit};
 use crate::install::tag::TagSpec;
@@ -110,16 +110,7 @@ pub enum TagCommand {
 }
 
 pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
-    let registry = match target::choose(global)? {
-        Target::Local(registry) => registry,
-        Target::Kubernetes => {
-            return Err(CommandError::usage(
-                "revision tags in Kubernetes are not available in this build of ferryctl; pass \
-                 --local for the local mesh",
-            )
-            .into());
-        }
-    };
+    let registry = target::local_only(global, "revision tags in Kubernetes")?;
     let home = registry.home().clone();
     match &args.command {
         TagCommand::Set {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::cli::GlobalArgs;
+use crate::exit::CommandError;
 use crate::local::home::Home;
 use crate::local::registry::Registry;
 
@@ -16,6 +17,18 @@ pub enum Target {
     Local(Registry),
     /// A cluster: what this build cannot reach yet for the command at hand.
     Kubernetes,
+}
+
+/// The local mesh's registry for a command whose Kubernetes transport this build lacks: the
+/// usage error naming `what` and how to use the local mesh otherwise.
+pub fn local_only(global: &GlobalArgs, what: &str) -> Result<Registry> {
+    match choose(global)? {
+        Target::Local(registry) => Ok(registry),
+        Target::Kubernetes => Err(CommandError::usage(format!(
+            "{what} is not available in this build of ferryctl; pass --local for the local mesh"
+        ))
+        .into()),
+    }
 }
 
 /// Chooses the target for `global`'s flags (see the module docs).

@@ -6,8 +6,8 @@ use clap::Args;
 
 use crate::cli::GlobalArgs;
 use crate::cli::output::write_stdout;
-use crate::cli::target::{self, Target};
-use crate::exit::{CommandError, Exit};
+use crate::cli::target;
+use crate::exit::Exit;
 use crate::local::verify::{self, Outcome};
 
 #[derive(Debug, Args)]
@@ -23,16 +23,7 @@ pub struct VerifyArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<Exit> {
-    let registry = match target::choose(global)? {
-        Target::Local(registry) => registry,
-        Target::Kubernetes => {
-            return Err(CommandError::usage(
-                "verify-install against Kubernetes is not available in this build of ferryctl; \
-                 pass --local to verify the local mesh",
-            )
-            .into());
-        }
-    };
+    let registry = target::local_only(global, "verify-install against Kubernetes")?;
     let revision = args
         .revision
         .as_deref()
