@@ -78,15 +78,7 @@ pub async fn handle(
     let stats = entry.hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let http1 = req.version() < Version::HTTP_2;
-    let mut response = route_request(&runtime, &entry, peer, req).await;
-    // Draining: the client closes this connection after this response and opens its next one
-    // where the listening socket now leads (a successor, or a refusal it can retry elsewhere).
-    if http1 && shared.is_draining() {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
+    let response = route_request(&runtime, &entry, peer, req).await;
     stats.response(response.status().as_u16());
     tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
     Ok(response)

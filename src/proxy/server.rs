@@ -295,10 +295,24 @@ async fn serve_connection(
     let http2 = Arc::new(AtomicBool::new(false));
     let seen = http2.clone();
     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        if req.version() == hyper::Version::HTTP_2 {
+        let http1 = req.version() < hyper::Version::HTTP_2;
+        if !http1 {
             seen.store(true, Ordering::Relaxed);
         }
-        forward::handle(shared.clone(), name.clone(), peer, req)
+        let shared = shared.clone();
+        let name = name.clone();
+        async move {
+            let mut response = forward::handle(shared.clone(), name, peer, req).await?;
+            // Draining: the client closes this connection after this response and opens its
+            // next one where the listening socket now leads (a successor, or a refusal).
+            if http1 && shared.is_draining() {
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
