@@ -15,7 +15,7 @@ use crate::cli::target;
 use crate::config::emit as yaml;
 use crate::exit::{CommandError, Exit};
 use crate::install::tag::TagSpec;
-use crate::local::registry::Registry;
+use crate::local::registry::ProxyRecord;
 use crate::local::tags;
 
 #[derive(Debug, Args)]
@@ -154,22 +154,21 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
         }
         TagCommand::List { output } => {
             let all = tags::list(&home)?;
-            let rows: Vec<(String, String, String)> = all
+            // The proxies once, not once per tag.
+            let proxies = registry.proxies().unwrap_or_default();
+            let rows: Vec<(&str, &str, BTreeSet<String>)> = all
                 .iter()
                 .map(|t| {
-                    let ns = namespaces_on(&registry, &t.tag);
                     (
-                        t.tag.clone(),
-                        t.revision.clone(),
-                        ns.into_iter().collect::<Vec<_>>().join(","),
+                        t.tag.as_str(),
+                        t.revision.as_str(),
+                        namespaces_on(&proxies, &t.tag),
                     )
                 })
                 .collect();
             let value = serde_json::Value::Array(
                 rows.iter()
-                    .map(|(t, r, n)| {
-                        json!({"tag": t, "revision": r, "namespaces": if n.is_empty() { vec![] } else { n.split(',').collect::<Vec<_>>() }})
-                    })
+                    .map(|(t, r, n)| json!({"tag": t, "revision": r, "namespaces": n}))
                     .collect(),
             );
             let text = match output.as_str() {
@@ -179,6 +178,7 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
                 _ => {
                     let mut t = String::from("TAG\tREVISION\tNAMESPACES\n");
                     for (tag, rev, ns) in &rows {
+                        let ns = ns.iter().cloned().collect::<Vec<_>>().join(",");
                         t.push_str(&format!("{tag}\t{rev}\t{ns}\n"));
                     }
                     crate::proxyconfig::tabwriter::format(&t, 1)
@@ -190,7 +190,7 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
             tag,
             skip_confirmation,
         } => {
-            let ns = namespaces_on(&registry, tag);
+            let ns = namespaces_on(&registry.proxies().unwrap_or_default(), tag);
             if !ns.is_empty() && !skip_confirmation {
                 let question = format!(
                     "Caution, found {} namespace(s) still injected by tag {tag:?}: {}\nProceed with operation? [y/N]",
@@ -216,13 +216,12 @@ fn usage_if_invalid(e: tags::TagError) -> anyhow::Error {
     }
 }
 
-/// Namespaces with running proxies that asked for `tag` (their `istio.io/rev` label).
-fn namespaces_on(registry: &Registry, tag: &str) -> BTreeSet<String> {
-    registry
-        .proxies()
-        .unwrap_or_default()
-        .into_iter()
+/// Namespaces with running proxies (of `proxies`) that asked for `tag` (their `istio.io/rev`
+/// label).
+fn namespaces_on(proxies: &[ProxyRecord], tag: &str) -> BTreeSet<String> {
+    proxies
+        .iter()
         .filter(|p| p.running() && p.labels.get("istio.io/rev").map(String::as_str) == Some(tag))
-        .map(|p| p.namespace)
+        .map(|p| p.namespace.clone())
         .collect()
 }
