@@ -21,19 +21,16 @@ use crate::analyze::{self, Level, Message};
 use crate::config::kind::Kind;
 use crate::config::source::{LoadOptions, parse_file};
 use crate::config::store::Store;
+use crate::install::render::names::{REV_LABEL, istiod_service};
+use crate::install::render::webhooks::{
+    DEFAULT_VALIDATOR, INJECTOR_SUFFIX, ISTIO_API_GROUPS, expression, injection_selectors,
+    injection_webhook, selector,
+};
 
 /// The label naming the tag a webhook configuration (or Service) belongs to.
 pub const TAG_LABEL: &str = "istio.io/tag";
 /// The tag that also takes over the default revision's selectors and cluster-wide validation.
 pub const DEFAULT_TAG: &str = "default";
-/// The validating webhook configuration the `default` tag comes with.
-pub const DEFAULT_VALIDATOR: &str = "istiod-default-validator";
-
-const REV_LABEL: &str = "istio.io/rev";
-const INJECTION_LABEL: &str = "istio-injection";
-const INJECT_LABEL: &str = "sidecar.istio.io/inject";
-/// Webhooks whose name ends so are injection webhooks (istioctl's `istioInjectionWebhookSuffix`).
-const INJECTOR_SUFFIX: &str = "sidecar-injector.istio.io";
 /// Labels containing this belong to the installer; a tag is user-managed, so istioctl drops them.
 const OPERATOR_LABELS: &str = "operator.istio.io";
 const MUTATING: &str = "MutatingWebhookConfiguration";
@@ -174,15 +171,6 @@ impl<'a> Canonical<'a> {
         })
     }
 
-    /// `istiod` for the default revision, `istiod-<rev>` otherwise.
-    fn service(&self) -> String {
-        if self.revision == DEFAULT_TAG {
-            "istiod".to_string()
-        } else {
-            format!("istiod-{}", self.revision)
-        }
-    }
-
     /// The chart's labels, then the revision webhook's over them (istioctl's `generateLabels`),
     /// without the installer's: a tag belongs to the user, not to an install.
     fn labels(&self, chart: &[(&str, &str)]) -> Map<String, Value> {
@@ -218,7 +206,7 @@ impl<'a> Canonical<'a> {
                 c.insert(
                     "service".into(),
                     json!({
-                        "name": self.service(),
+                        "name": istiod_service(self.revision),
                         "namespace": istio_namespace,
                         "path": path,
                         "port": 443,
@@ -240,41 +228,18 @@ impl<'a> Canonical<'a> {
         namespace: Value,
         object: Value,
     ) -> Value {
-        json!({
-            "name": format!("{prefix}{INJECTOR_SUFFIX}"),
-            "clientConfig": self.client_config(
+        injection_webhook(
+            prefix,
+            self.client_config(
                 &spec.istio_namespace,
                 self.url.map(str::to_string),
                 self.path.unwrap_or("/inject"),
             ),
-            "sideEffects": "None",
-            "rules": [{
-                "operations": ["CREATE"],
-                "apiGroups": [""],
-                "apiVersions": ["v1"],
-                "resources": ["pods"],
-            }],
-            "failurePolicy": "Fail",
-            "reinvocationPolicy": self.reinvocation_policy.unwrap_or("Never"),
-            "admissionReviewVersions": ["v1"],
-            "namespaceSelector": namespace,
-            "objectSelector": object,
-        })
+            self.reinvocation_policy.unwrap_or("Never"),
+            namespace,
+            object,
+        )
     }
-}
-
-fn expression(key: &str, operator: &str, values: &[&str]) -> Value {
-    let mut e = Map::new();
-    e.insert("key".into(), key.into());
-    e.insert("operator".into(), operator.into());
-    if !values.is_empty() {
-        e.insert("values".into(), json!(values));
-    }
-    Value::Object(e)
-}
-
-fn selector(expressions: Vec<Value>) -> Value {
-    json!({ "matchExpressions": expressions })
 }
 
 /// The objects `tag generate` prints for `spec.tag` pointing at the revision of `canonical` (the
@@ -283,76 +248,13 @@ fn selector(expressions: Vec<Value>) -> Value {
 pub fn generate(canonical: &Value, spec: &TagSpec) -> Result<Vec<Value>, TagWebhookError> {
     let c = Canonical::read(canonical)?;
     let tag = spec.tag.as_str();
-    let mut webhooks = vec![
-        // A namespace labelled with the tag, unless the pod opts out.
-        c.injection_webhook(
-            spec,
-            "rev.namespace.",
-            selector(vec![
-                expression(REV_LABEL, "In", &[tag]),
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-        ),
-        // A pod labelled with the tag, in a namespace without injection labels.
-        c.injection_webhook(
-            spec,
-            "rev.object.",
-            selector(vec![
-                expression(REV_LABEL, "DoesNotExist", &[]),
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![
-                expression(INJECT_LABEL, "NotIn", &["false"]),
-                expression(REV_LABEL, "In", &[tag]),
-            ]),
-        ),
-    ];
-    if tag == DEFAULT_TAG {
-        // The default tag answers what the default revision answers.
-        webhooks.push(c.injection_webhook(
-            spec,
-            "namespace.",
-            selector(vec![expression(INJECTION_LABEL, "In", &["enabled"])]),
-            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-        ));
-        webhooks.push(c.injection_webhook(
-            spec,
-            "object.",
-            selector(vec![
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-                expression(REV_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![
-                expression(INJECT_LABEL, "In", &["true"]),
-                expression(REV_LABEL, "DoesNotExist", &[]),
-            ]),
-        ));
-        if spec.auto_inject_namespaces {
-            webhooks.push(c.injection_webhook(
-                spec,
-                "auto.",
-                selector(vec![
-                    expression(INJECTION_LABEL, "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                    expression(
-                        "kubernetes.io/metadata.name",
-                        "NotIn",
-                        &[
-                            "kube-system",
-                            "kube-public",
-                            "kube-node-lease",
-                            "local-path-storage",
-                        ],
-                    ),
-                ]),
-                selector(vec![
-                    expression(INJECT_LABEL, "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                ]),
-            ));
-        }
-    }
+    // The tag selects its own label; the default tag also answers what the default revision
+    // answers.
+    let webhooks: Vec<Value> =
+        injection_selectors(tag, tag == DEFAULT_TAG, spec.auto_inject_namespaces)
+            .into_iter()
+            .map(|(prefix, namespace, object)| c.injection_webhook(spec, prefix, namespace, object))
+            .collect();
     let mwc = json!({
         "apiVersion": API_VERSION,
         "kind": MUTATING,
@@ -393,12 +295,7 @@ fn default_validator(c: &Canonical<'_>, spec: &TagSpec) -> Value {
             ),
             "rules": [{
                 "operations": ["CREATE", "UPDATE"],
-                "apiGroups": [
-                    "security.istio.io",
-                    "networking.istio.io",
-                    "telemetry.istio.io",
-                    "extensions.istio.io",
-                ],
+                "apiGroups": ISTIO_API_GROUPS,
                 "apiVersions": ["*"],
                 "resources": ["*"],
             }],
