@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use super::dump::{self, DumpSource, Versioned};
 use super::node::json_to_struct;
 use super::status::{ProxyStatus, StatusRegistry, SyncState};
-use super::types::{Snapshot, TypeUrl, XdsMessage};
+use super::types::{REPORTED_TYPES, Snapshot, TypeUrl, XdsMessage};
 
 /// The sync status of every connected proxy.
 pub const TYPE_SYNCZ: &str = "istio.io/debug/syncz";
@@ -39,18 +39,6 @@ pub const TYPE_CONFIG_DUMP: &str = "istio.io/debug/config_dump";
 pub const TYPE_DEBUG: &str = "istio.io/debug";
 /// istiod's answer for a proxy it does not serve; istioctl then asks the next control plane.
 pub const NOT_CONNECTED: &str = "Proxy not connected to this Pilot instance";
-
-/// ECDS: not served by Ferry, but istiod always reports it, so tables keep their columns.
-pub const EXTENSION_CONFIG: &str = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
-
-/// The types istiod reports for every proxy, watched or not (`UNKNOWN` when not watched).
-const REPORTED: [&str; 5] = [
-    super::types::CLUSTER,
-    super::types::LISTENER,
-    super::types::CLUSTER_LOAD_ASSIGNMENT,
-    super::types::ROUTE_CONFIGURATION,
-    EXTENSION_CONFIG,
-];
 
 /// Whether a request's type is one of istiod's debug types.
 pub fn is_debug_type(type_url: &str) -> bool {
@@ -72,7 +60,7 @@ pub fn client_config(p: &ProxyStatus) -> ClientConfig {
             metadata.insert(key.into(), Value::String(value.into()));
         }
     }
-    let mut by_url: BTreeMap<&str, GenericXdsConfig> = REPORTED
+    let mut by_url: BTreeMap<&str, GenericXdsConfig> = REPORTED_TYPES
         .iter()
         .map(|url| {
             (
