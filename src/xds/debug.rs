@@ -22,11 +22,11 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::envoy::service::status::v3::client_config::GenericXdsConfig;
 use envoy_types::pb::envoy::service::status::v3::{ClientConfig, ConfigStatus};
-use envoy_types::pb::google::protobuf::{Any, Timestamp};
+use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 use serde_json::{Map, Value};
 
-use super::dump::{self, DumpSource, Versioned};
+use super::dump::{self, DumpSource, Versioned, timestamp};
 use super::node::json_to_struct;
 use super::status::{ProxyStatus, StatusRegistry, SyncState};
 use super::types::{REPORTED_TYPES, Snapshot, TypeUrl, XdsMessage};
@@ -191,17 +191,6 @@ pub fn config_dump_resource(
     Any {
         type_url: TYPE_DEBUG.to_string(),
         value: text.into_bytes(),
-    }
-}
-
-fn timestamp(t: SystemTime) -> Timestamp {
-    let d = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    Timestamp {
-        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        // subsec_nanos() < 10^9 fits in i32.
-        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
 }
 
