@@ -121,15 +121,13 @@ pub fn syncz_resources(status: &StatusRegistry) -> Vec<Any> {
 }
 
 /// The connected stream of `proxy_id` (`<pod>.<namespace>`, or the full node id): its newest
-/// connection.
+/// connection. One look at the registry serves both forms of the id.
 pub fn connected(status: &StatusRegistry, proxy_id: &str) -> Option<ProxyStatus> {
-    status.proxy(proxy_id).or_else(|| {
-        status
-            .proxies()
-            .into_iter()
-            .rev()
-            .find(|p| p.node.node_id == proxy_id)
-    })
+    let proxies = status.proxies();
+    let newest = |id: fn(&ProxyStatus) -> &str| proxies.iter().rev().find(|p| id(p) == proxy_id);
+    newest(|p| &p.node.proxy_id)
+        .or_else(|| newest(|p| &p.node.node_id))
+        .cloned()
 }
 
 /// What this control plane sends `proxy` now, stamped as the proxy would stamp it: each type
@@ -277,4 +275,28 @@ pub async fn query(
             address: address.to_string(),
             timeout,
         })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xds::node::NodeInfo;
+
+    #[test]
+    fn connected_finds_the_newest_stream_by_proxy_or_node_id() {
+        let reg = StatusRegistry::new();
+        let id = "sidecar~10.0.0.1~reviews-v1.default~default.svc.cluster.local";
+        let node = NodeInfo::parse(&Node {
+            id: id.into(),
+            ..Default::default()
+        })
+        .expect("node");
+        let _old = reg.register(1, node.clone(), None);
+        let _new = reg.register(2, node, None);
+        for asked in ["reviews-v1.default", id] {
+            let found = connected(&reg, asked).expect("connected");
+            assert_eq!(found.connection_id, "reviews-v1.default-2", "{asked}");
+        }
+        assert!(connected(&reg, "ratings-v1.default").is_none());
+    }
 }
