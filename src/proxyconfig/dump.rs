@@ -89,6 +89,11 @@ pub fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value>
         .flatten()
 }
 
+/// The strings in the array at `value[key]` (other items skipped), or none.
+pub fn strings_of<'a>(value: &'a Value, key: &str) -> Vec<&'a str> {
+    items(value, key).filter_map(Value::as_str).collect()
+}
+
 /// The string at `value[key]`, or "".
 pub fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
