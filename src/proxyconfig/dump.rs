@@ -52,6 +52,16 @@ impl ConfigDump {
             .find(|c| c.get("@type").and_then(Value::as_str) == Some(type_url))
             .ok_or(DumpError::MissingSection(type_url))
     }
+
+    /// The first section of `type_url` without its `@type`: what `-o json|yaml` prints of a
+    /// section printed whole (bootstrap, secrets, ECDS).
+    pub fn section_without_type(&self, type_url: &'static str) -> Result<Value, DumpError> {
+        let mut s = self.section(type_url)?.clone();
+        if let Some(o) = s.as_object_mut() {
+            o.shift_remove("@type");
+        }
+        Ok(s)
+    }
 }
 
 /// A config dump is a JSON object with a `configs` array.
