@@ -64,6 +64,20 @@ impl TagSpec {
     }
 }
 
+#[cfg(test)]
+impl TagSpec {
+    /// Tag `tag` as `tag generate` takes it without flags: the chart's webhook name, no
+    /// auto-injection, the control plane in `istio-system`.
+    pub(crate) fn named(tag: &str) -> TagSpec {
+        TagSpec {
+            tag: tag.to_string(),
+            webhook_name: None,
+            auto_inject_namespaces: false,
+            istio_namespace: "istio-system".to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagWebhookError {
     #[error("cannot modify tag: cannot find MutatingWebhookConfiguration with revision {0:?}")]
@@ -379,15 +393,6 @@ mod tests {
             .collect()
     }
 
-    fn spec(tag: &str) -> TagSpec {
-        TagSpec {
-            tag: tag.to_string(),
-            webhook_name: None,
-            auto_inject_namespaces: false,
-            istio_namespace: "istio-system".to_string(),
-        }
-    }
-
     fn webhook_names(mwc: &Value) -> Vec<&str> {
         mwc["webhooks"]
             .as_array()
@@ -408,7 +413,7 @@ mod tests {
         let objects = rendered(&["revision=canary"]);
         let canonical = canonical_webhook(&objects, "canary").expect("found");
         assert_eq!(name(canonical), "istio-sidecar-injector-canary");
-        let out = generate(canonical, &spec("prod")).expect("generates");
+        let out = generate(canonical, &TagSpec::named("prod")).expect("generates");
         assert_eq!(out.len(), 1, "no validator for a tag other than default");
         let mwc = &out[0];
         assert_eq!(
@@ -470,7 +475,7 @@ mod tests {
     fn the_default_tag_takes_the_default_selectors_and_validation() {
         let objects = rendered(&["revision=canary"]);
         let canonical = canonical_webhook(&objects, "canary").expect("found");
-        let out = generate(canonical, &spec("default")).expect("generates");
+        let out = generate(canonical, &TagSpec::named("default")).expect("generates");
         assert_eq!(out.len(), 2);
         assert_eq!(
             webhook_names(&out[0]),
@@ -509,7 +514,7 @@ mod tests {
 
         let auto = TagSpec {
             auto_inject_namespaces: true,
-            ..spec("default")
+            ..TagSpec::named("default")
         };
         let out = generate(canonical, &auto).expect("generates");
         assert_eq!(
@@ -534,7 +539,7 @@ mod tests {
         let canonical = canonical_webhook(&objects, "default").expect("found");
         let elsewhere = TagSpec {
             istio_namespace: "istio-blue".into(),
-            ..spec("prod")
+            ..TagSpec::named("prod")
         };
         let out = generate(canonical, &elsewhere).expect("generates");
         assert_eq!(name(&out[0]), "istio-revision-tag-prod-istio-blue");
@@ -544,7 +549,7 @@ mod tests {
         );
         let named = TagSpec {
             webhook_name: Some("my-tag".into()),
-            ..spec("prod")
+            ..TagSpec::named("prod")
         };
         assert_eq!(name(&generate(canonical, &named).expect("ok")[0]), "my-tag");
 
@@ -562,7 +567,7 @@ mod tests {
                 "reinvocationPolicy": "IfNeeded",
             }],
         });
-        let out = generate(&remote, &spec("default")).expect("generates");
+        let out = generate(&remote, &TagSpec::named("default")).expect("generates");
         let hook = &out[0]["webhooks"][0];
         assert_eq!(
             hook["clientConfig"],
@@ -587,7 +592,7 @@ mod tests {
         // A tag's webhook is not the revision's.
         let tag = generate(
             canonical_webhook(&objects, "canary").expect("found"),
-            &spec("prod"),
+            &TagSpec::named("prod"),
         )
         .expect("generates");
         let mut with_tag = objects.clone();
@@ -605,7 +610,7 @@ mod tests {
         );
         let bare = json!({"kind": MUTATING, "metadata": {"name": "x", "labels": {"istio.io/rev": "x"}}, "webhooks": []});
         assert_eq!(
-            generate(&bare, &spec("prod")).expect_err("no injector"),
+            generate(&bare, &TagSpec::named("prod")).expect_err("no injector"),
             TagWebhookError::NoInjector("x".into())
         );
     }
@@ -639,14 +644,15 @@ mod tests {
             ("canary".to_string(), canary),
         ];
 
-        let prod = yaml(&generate(canonical, &spec("prod")).expect("generates"));
+        let prod = yaml(&generate(canonical, &TagSpec::named("prod")).expect("generates"));
         assert_eq!(
             conflicts(&cluster, &prod, "istio-revision-tag-prod"),
             vec![]
         );
 
         // The default tag answers `istio-injection=enabled` like the default revision does.
-        let default_tag = yaml(&generate(canonical, &spec("default")).expect("generates"));
+        let default_tag =
+            yaml(&generate(canonical, &TagSpec::named("default")).expect("generates"));
         let found = conflicts(&cluster, &default_tag, "istio-revision-tag-default");
         let lines: Vec<String> = found.iter().map(Message::plain).collect();
         assert!(!lines.is_empty());
@@ -665,7 +671,7 @@ mod tests {
         );
 
         // A tag named like a revision selects that revision's namespaces too.
-        let clash = yaml(&generate(canonical, &spec("canary")).expect("generates"));
+        let clash = yaml(&generate(canonical, &TagSpec::named("canary")).expect("generates"));
         assert!(!conflicts(&cluster, &clash, "istio-revision-tag-canary").is_empty());
     }
 }
