@@ -8,6 +8,8 @@ use std::sync::{Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+use crate::proxy::logging::Apply;
+
 /// istiod's scope levels (`pkg/log`), lowest to highest.
 pub const LEVELS: [&str; 5] = ["debug", "info", "warn", "error", "none"];
 
@@ -40,9 +42,6 @@ pub enum ScopeError {
     #[error("stack traces are not captured by Ferry; only stack_trace_level none is accepted")]
     StackTraces,
 }
-
-/// Applies a tracing filter directive (e.g. `info,ferry::xds=debug`).
-pub type Apply = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// The live scope levels of this process.
 pub struct Scopes {

@@ -292,7 +292,7 @@ impl ConfigSnapshots {
             },
             no_capture: key.no_capture,
         };
-        let signature = translation::outbound_signature(push, &proxy)
+        let signature = translation::outbound_signature(push, &proxy, &opts)
             .map(|sig| (generation, key.no_capture, sig));
         let shared = signature.as_ref().and_then(|sig| {
             self.cache

@@ -188,14 +188,19 @@ pub struct OutboundSignature {
     source_labels: Vec<bool>,
     /// Per DestinationRule with a workload selector in the proxy's namespace: whether it does.
     rule_selectors: Vec<bool>,
-    /// The proxy's IP when its Sidecar has `ingress` entries: their listeners may bind it, so
-    /// proxies sharing the rest still translate them apart.
+    /// The proxy's IP when it has no traffic capture and its Sidecar has `ingress` entries:
+    /// their listeners may bind it, so proxies sharing the rest still translate them apart.
+    /// A captured proxy's Sidecar `ingress` makes no listeners (see [`ingress::plan`]).
     ingress_ip: Option<IpAddr>,
 }
 
-/// The [`OutboundSignature`] of a sidecar; `None` for routers (their Gateways select by labels
-/// throughout, and there are few of them).
-pub fn outbound_signature(push: &PushContext, proxy: &Proxy) -> Option<OutboundSignature> {
+/// The [`OutboundSignature`] of a sidecar translated with `opts`; `None` for routers (their
+/// Gateways select by labels throughout, and there are few of them).
+pub fn outbound_signature(
+    push: &PushContext,
+    proxy: &Proxy,
+    opts: &TranslateOptions,
+) -> Option<OutboundSignature> {
     if proxy.role != Role::Sidecar {
         return None;
     }
@@ -214,12 +219,14 @@ pub fn outbound_signature(push: &PushContext, proxy: &Proxy) -> Option<OutboundS
         .filter_map(|dr| dr.spec.workload_selector.as_ref())
         .map(|sel| crate::config::types::selects(&sel.match_labels, &proxy.labels))
         .collect();
+    let sidecar = scope::sidecar_for(push, proxy);
+    let has_ingress = sidecar.is_some_and(|s| !s.spec.ingress.is_empty());
     Some(OutboundSignature {
         namespace: proxy.namespace.clone(),
-        sidecar: scope::sidecar_name(push, proxy),
+        sidecar: sidecar.map(|s| (s.namespace.clone(), s.name.clone())),
         source_labels,
         rule_selectors,
-        ingress_ip: if scope::sidecar_has_ingress(push, proxy) {
+        ingress_ip: if opts.no_capture && has_ingress {
             proxy.ip
         } else {
             None

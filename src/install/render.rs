@@ -20,10 +20,10 @@ mod configmaps;
 mod gateways;
 mod istiod;
 mod k8s;
-mod names;
+pub(crate) mod names;
 mod proxy;
 mod scaling;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -21,19 +21,16 @@ use crate::analyze::{self, Level, Message};
 use crate::config::kind::Kind;
 use crate::config::source::{LoadOptions, parse_file};
 use crate::config::store::Store;
+use crate::install::render::names::{REV_LABEL, istiod_service};
+use crate::install::render::webhooks::{
+    DEFAULT_VALIDATOR, INJECTOR_SUFFIX, ISTIO_API_GROUPS, expression, injection_selectors,
+    injection_webhook, selector,
+};
 
 /// The label naming the tag a webhook configuration (or Service) belongs to.
 pub const TAG_LABEL: &str = "istio.io/tag";
 /// The tag that also takes over the default revision's selectors and cluster-wide validation.
 pub const DEFAULT_TAG: &str = "default";
-/// The validating webhook configuration the `default` tag comes with.
-pub const DEFAULT_VALIDATOR: &str = "istiod-default-validator";
-
-const REV_LABEL: &str = "istio.io/rev";
-const INJECTION_LABEL: &str = "istio-injection";
-const INJECT_LABEL: &str = "sidecar.istio.io/inject";
-/// Webhooks whose name ends so are injection webhooks (istioctl's `istioInjectionWebhookSuffix`).
-const INJECTOR_SUFFIX: &str = "sidecar-injector.istio.io";
 /// Labels containing this belong to the installer; a tag is user-managed, so istioctl drops them.
 const OPERATOR_LABELS: &str = "operator.istio.io";
 const MUTATING: &str = "MutatingWebhookConfiguration";
@@ -63,6 +60,20 @@ impl TagSpec {
             format!("istio-revision-tag-{}", self.tag)
         } else {
             format!("istio-revision-tag-{}-{}", self.tag, self.istio_namespace)
+        }
+    }
+}
+
+#[cfg(test)]
+impl TagSpec {
+    /// Tag `tag` as `tag generate` takes it without flags: the chart's webhook name, no
+    /// auto-injection, the control plane in `istio-system`.
+    pub(crate) fn named(tag: &str) -> TagSpec {
+        TagSpec {
+            tag: tag.to_string(),
+            webhook_name: None,
+            auto_inject_namespaces: false,
+            istio_namespace: "istio-system".to_string(),
         }
     }
 }
@@ -174,15 +185,6 @@ impl<'a> Canonical<'a> {
         })
     }
 
-    /// `istiod` for the default revision, `istiod-<rev>` otherwise.
-    fn service(&self) -> String {
-        if self.revision == DEFAULT_TAG {
-            "istiod".to_string()
-        } else {
-            format!("istiod-{}", self.revision)
-        }
-    }
-
     /// The chart's labels, then the revision webhook's over them (istioctl's `generateLabels`),
     /// without the installer's: a tag belongs to the user, not to an install.
     fn labels(&self, chart: &[(&str, &str)]) -> Map<String, Value> {
@@ -218,7 +220,7 @@ impl<'a> Canonical<'a> {
                 c.insert(
                     "service".into(),
                     json!({
-                        "name": self.service(),
+                        "name": istiod_service(self.revision),
                         "namespace": istio_namespace,
                         "path": path,
                         "port": 443,
@@ -240,41 +242,18 @@ impl<'a> Canonical<'a> {
         namespace: Value,
         object: Value,
     ) -> Value {
-        json!({
-            "name": format!("{prefix}{INJECTOR_SUFFIX}"),
-            "clientConfig": self.client_config(
+        injection_webhook(
+            prefix,
+            self.client_config(
                 &spec.istio_namespace,
                 self.url.map(str::to_string),
                 self.path.unwrap_or("/inject"),
             ),
-            "sideEffects": "None",
-            "rules": [{
-                "operations": ["CREATE"],
-                "apiGroups": [""],
-                "apiVersions": ["v1"],
-                "resources": ["pods"],
-            }],
-            "failurePolicy": "Fail",
-            "reinvocationPolicy": self.reinvocation_policy.unwrap_or("Never"),
-            "admissionReviewVersions": ["v1"],
-            "namespaceSelector": namespace,
-            "objectSelector": object,
-        })
+            self.reinvocation_policy.unwrap_or("Never"),
+            namespace,
+            object,
+        )
     }
-}
-
-fn expression(key: &str, operator: &str, values: &[&str]) -> Value {
-    let mut e = Map::new();
-    e.insert("key".into(), key.into());
-    e.insert("operator".into(), operator.into());
-    if !values.is_empty() {
-        e.insert("values".into(), json!(values));
-    }
-    Value::Object(e)
-}
-
-fn selector(expressions: Vec<Value>) -> Value {
-    json!({ "matchExpressions": expressions })
 }
 
 /// The objects `tag generate` prints for `spec.tag` pointing at the revision of `canonical` (the
@@ -283,76 +262,13 @@ fn selector(expressions: Vec<Value>) -> Value {
 pub fn generate(canonical: &Value, spec: &TagSpec) -> Result<Vec<Value>, TagWebhookError> {
     let c = Canonical::read(canonical)?;
     let tag = spec.tag.as_str();
-    let mut webhooks = vec![
-        // A namespace labelled with the tag, unless the pod opts out.
-        c.injection_webhook(
-            spec,
-            "rev.namespace.",
-            selector(vec![
-                expression(REV_LABEL, "In", &[tag]),
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-        ),
-        // A pod labelled with the tag, in a namespace without injection labels.
-        c.injection_webhook(
-            spec,
-            "rev.object.",
-            selector(vec![
-                expression(REV_LABEL, "DoesNotExist", &[]),
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![
-                expression(INJECT_LABEL, "NotIn", &["false"]),
-                expression(REV_LABEL, "In", &[tag]),
-            ]),
-        ),
-    ];
-    if tag == DEFAULT_TAG {
-        // The default tag answers what the default revision answers.
-        webhooks.push(c.injection_webhook(
-            spec,
-            "namespace.",
-            selector(vec![expression(INJECTION_LABEL, "In", &["enabled"])]),
-            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-        ));
-        webhooks.push(c.injection_webhook(
-            spec,
-            "object.",
-            selector(vec![
-                expression(INJECTION_LABEL, "DoesNotExist", &[]),
-                expression(REV_LABEL, "DoesNotExist", &[]),
-            ]),
-            selector(vec![
-                expression(INJECT_LABEL, "In", &["true"]),
-                expression(REV_LABEL, "DoesNotExist", &[]),
-            ]),
-        ));
-        if spec.auto_inject_namespaces {
-            webhooks.push(c.injection_webhook(
-                spec,
-                "auto.",
-                selector(vec![
-                    expression(INJECTION_LABEL, "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                    expression(
-                        "kubernetes.io/metadata.name",
-                        "NotIn",
-                        &[
-                            "kube-system",
-                            "kube-public",
-                            "kube-node-lease",
-                            "local-path-storage",
-                        ],
-                    ),
-                ]),
-                selector(vec![
-                    expression(INJECT_LABEL, "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                ]),
-            ));
-        }
-    }
+    // The tag selects its own label; the default tag also answers what the default revision
+    // answers.
+    let webhooks: Vec<Value> =
+        injection_selectors(tag, tag == DEFAULT_TAG, spec.auto_inject_namespaces)
+            .into_iter()
+            .map(|(prefix, namespace, object)| c.injection_webhook(spec, prefix, namespace, object))
+            .collect();
     let mwc = json!({
         "apiVersion": API_VERSION,
         "kind": MUTATING,
@@ -393,12 +309,7 @@ fn default_validator(c: &Canonical<'_>, spec: &TagSpec) -> Value {
             ),
             "rules": [{
                 "operations": ["CREATE", "UPDATE"],
-                "apiGroups": [
-                    "security.istio.io",
-                    "networking.istio.io",
-                    "telemetry.istio.io",
-                    "extensions.istio.io",
-                ],
+                "apiGroups": ISTIO_API_GROUPS,
                 "apiVersions": ["*"],
                 "resources": ["*"],
             }],
@@ -482,15 +393,6 @@ mod tests {
             .collect()
     }
 
-    fn spec(tag: &str) -> TagSpec {
-        TagSpec {
-            tag: tag.to_string(),
-            webhook_name: None,
-            auto_inject_namespaces: false,
-            istio_namespace: "istio-system".to_string(),
-        }
-    }
-
     fn webhook_names(mwc: &Value) -> Vec<&str> {
         mwc["webhooks"]
             .as_array()
@@ -511,7 +413,7 @@ mod tests {
         let objects = rendered(&["revision=canary"]);
         let canonical = canonical_webhook(&objects, "canary").expect("found");
         assert_eq!(name(canonical), "istio-sidecar-injector-canary");
-        let out = generate(canonical, &spec("prod")).expect("generates");
+        let out = generate(canonical, &TagSpec::named("prod")).expect("generates");
         assert_eq!(out.len(), 1, "no validator for a tag other than default");
         let mwc = &out[0];
         assert_eq!(
@@ -573,7 +475,7 @@ mod tests {
     fn the_default_tag_takes_the_default_selectors_and_validation() {
         let objects = rendered(&["revision=canary"]);
         let canonical = canonical_webhook(&objects, "canary").expect("found");
-        let out = generate(canonical, &spec("default")).expect("generates");
+        let out = generate(canonical, &TagSpec::named("default")).expect("generates");
         assert_eq!(out.len(), 2);
         assert_eq!(
             webhook_names(&out[0]),
@@ -612,7 +514,7 @@ mod tests {
 
         let auto = TagSpec {
             auto_inject_namespaces: true,
-            ..spec("default")
+            ..TagSpec::named("default")
         };
         let out = generate(canonical, &auto).expect("generates");
         assert_eq!(
@@ -637,7 +539,7 @@ mod tests {
         let canonical = canonical_webhook(&objects, "default").expect("found");
         let elsewhere = TagSpec {
             istio_namespace: "istio-blue".into(),
-            ..spec("prod")
+            ..TagSpec::named("prod")
         };
         let out = generate(canonical, &elsewhere).expect("generates");
         assert_eq!(name(&out[0]), "istio-revision-tag-prod-istio-blue");
@@ -647,7 +549,7 @@ mod tests {
         );
         let named = TagSpec {
             webhook_name: Some("my-tag".into()),
-            ..spec("prod")
+            ..TagSpec::named("prod")
         };
         assert_eq!(name(&generate(canonical, &named).expect("ok")[0]), "my-tag");
 
@@ -665,7 +567,7 @@ mod tests {
                 "reinvocationPolicy": "IfNeeded",
             }],
         });
-        let out = generate(&remote, &spec("default")).expect("generates");
+        let out = generate(&remote, &TagSpec::named("default")).expect("generates");
         let hook = &out[0]["webhooks"][0];
         assert_eq!(
             hook["clientConfig"],
@@ -690,7 +592,7 @@ mod tests {
         // A tag's webhook is not the revision's.
         let tag = generate(
             canonical_webhook(&objects, "canary").expect("found"),
-            &spec("prod"),
+            &TagSpec::named("prod"),
         )
         .expect("generates");
         let mut with_tag = objects.clone();
@@ -708,7 +610,7 @@ mod tests {
         );
         let bare = json!({"kind": MUTATING, "metadata": {"name": "x", "labels": {"istio.io/rev": "x"}}, "webhooks": []});
         assert_eq!(
-            generate(&bare, &spec("prod")).expect_err("no injector"),
+            generate(&bare, &TagSpec::named("prod")).expect_err("no injector"),
             TagWebhookError::NoInjector("x".into())
         );
     }
@@ -742,14 +644,15 @@ mod tests {
             ("canary".to_string(), canary),
         ];
 
-        let prod = yaml(&generate(canonical, &spec("prod")).expect("generates"));
+        let prod = yaml(&generate(canonical, &TagSpec::named("prod")).expect("generates"));
         assert_eq!(
             conflicts(&cluster, &prod, "istio-revision-tag-prod"),
             vec![]
         );
 
         // The default tag answers `istio-injection=enabled` like the default revision does.
-        let default_tag = yaml(&generate(canonical, &spec("default")).expect("generates"));
+        let default_tag =
+            yaml(&generate(canonical, &TagSpec::named("default")).expect("generates"));
         let found = conflicts(&cluster, &default_tag, "istio-revision-tag-default");
         let lines: Vec<String> = found.iter().map(Message::plain).collect();
         assert!(!lines.is_empty());
@@ -768,7 +671,7 @@ mod tests {
         );
 
         // A tag named like a revision selects that revision's namespaces too.
-        let clash = yaml(&generate(canonical, &spec("canary")).expect("generates"));
+        let clash = yaml(&generate(canonical, &TagSpec::named("canary")).expect("generates"));
         assert!(!conflicts(&cluster, &clash, "istio-revision-tag-canary").is_empty());
     }
 }

@@ -289,19 +289,10 @@ mod tests {
         (dir, home)
     }
 
-    fn spec(tag: &str) -> TagSpec {
-        TagSpec {
-            tag: tag.to_string(),
-            webhook_name: None,
-            auto_inject_namespaces: false,
-            istio_namespace: "istio-system".to_string(),
-        }
-    }
-
     #[test]
     fn generate_reads_the_revision_manifest_and_records_nothing() {
         let (_dir, home) = installed(&["default", "canary"]);
-        let g = generate(&home, &spec("prod"), "canary", false).expect("generates");
+        let g = generate(&home, &TagSpec::named("prod"), "canary", false).expect("generates");
         assert!(
             g.yaml.contains("name: istio-revision-tag-prod\n"),
             "{}",
@@ -311,7 +302,7 @@ mod tests {
         assert!(list(&home).expect("list").is_empty());
 
         // An empty tag is the default tag, which answers what the default revision answers.
-        let g = generate(&home, &spec(""), "canary", false).expect("generates");
+        let g = generate(&home, &TagSpec::named(""), "canary", false).expect("generates");
         assert_eq!(g.tag, "default");
         assert!(g.yaml.contains("name: istiod-default-validator\n"));
         assert!(!g.conflicts.is_empty());
@@ -320,14 +311,14 @@ mod tests {
         // another name.
         set(&home, "stable", "canary", false).expect("set");
         assert!(matches!(
-            generate(&home, &spec("stable"), "canary", false),
+            generate(&home, &TagSpec::named("stable"), "canary", false),
             Err(TagError::Exists(_))
         ));
-        let g = generate(&home, &spec("stable"), "canary", true).expect("generates");
+        let g = generate(&home, &TagSpec::named("stable"), "canary", true).expect("generates");
         assert!(g.conflicts.is_empty(), "{:?}", g.conflicts);
         let renamed = TagSpec {
             webhook_name: Some("stable-copy".into()),
-            ..spec("stable")
+            ..TagSpec::named("stable")
         };
         let g = generate(&home, &renamed, "canary", true).expect("generates");
         assert!(
@@ -342,16 +333,18 @@ mod tests {
     #[test]
     fn generate_needs_the_revision_manifest() {
         let (_dir, home) = home_with(&["canary"]);
-        let err = generate(&home, &spec("prod"), "nope", false).expect_err("no revision");
+        let err = generate(&home, &TagSpec::named("prod"), "nope", false).expect_err("no revision");
         assert!(err.to_string().contains("installed: canary"), "{err}");
-        let err = generate(&home, &spec("prod"), "canary", false).expect_err("no manifest");
+        let err =
+            generate(&home, &TagSpec::named("prod"), "canary", false).expect_err("no manifest");
         assert!(err.to_string().contains("manifest.yaml"), "{err}");
         std::fs::write(
             home.revision_dir("canary").join(MANIFEST_FILE),
             "apiVersion: v1\nkind: Namespace\nmetadata: {name: istio-system}\n",
         )
         .expect("manifest");
-        let err = generate(&home, &spec("prod"), "canary", false).expect_err("no webhook");
+        let err =
+            generate(&home, &TagSpec::named("prod"), "canary", false).expect_err("no webhook");
         assert_eq!(
             err.to_string(),
             "cannot modify tag: cannot find MutatingWebhookConfiguration with revision \"canary\""

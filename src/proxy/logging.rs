@@ -227,7 +227,9 @@ fn index(name: &str) -> Option<usize> {
     LOGGERS.iter().position(|(n, _)| *n == name)
 }
 
-/// Applies a directive string to the running subscriber.
+/// Applies a tracing filter directive (e.g. `info,ferry::xds=debug`) to the running subscriber:
+/// the proxy's loggers and the control plane's ControlZ scopes (`discovery::ctrlz`) both go
+/// through one.
 pub type Apply = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// The loggers of a running proxy and the hook that applies their levels (a

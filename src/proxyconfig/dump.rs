@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::DumpError;
+use super::protojson::camel_case;
 
 pub const BOOTSTRAP: &str = "type.googleapis.com/envoy.admin.v3.BootstrapConfigDump";
 pub const CLUSTERS: &str = "type.googleapis.com/envoy.admin.v3.ClustersConfigDump";
@@ -24,10 +25,17 @@ impl ConfigDump {
     /// Parses the bytes of `GET /config_dump` (any mask).
     pub fn parse(bytes: &[u8]) -> Result<ConfigDump, DumpError> {
         let root = parse_json(bytes)?;
-        if !root.get("configs").is_some_and(Value::is_array) {
-            return Err(DumpError::NotConfigDump);
-        }
+        check(&root)?;
         Ok(ConfigDump { root })
+    }
+
+    /// A dump already read as JSON, in either naming, with protojson's lowerCamelCase field
+    /// names throughout (as proxy-status compares two dumps).
+    pub fn camel_cased(root: &Value) -> Result<ConfigDump, DumpError> {
+        check(root)?;
+        Ok(ConfigDump {
+            root: camel_case(root),
+        })
     }
 
     /// The whole dump, as read.
@@ -43,6 +51,25 @@ impl ConfigDump {
             .flatten()
             .find(|c| c.get("@type").and_then(Value::as_str) == Some(type_url))
             .ok_or(DumpError::MissingSection(type_url))
+    }
+
+    /// The first section of `type_url` without its `@type`: what `-o json|yaml` prints of a
+    /// section printed whole (bootstrap, secrets, ECDS).
+    pub fn section_without_type(&self, type_url: &'static str) -> Result<Value, DumpError> {
+        let mut s = self.section(type_url)?.clone();
+        if let Some(o) = s.as_object_mut() {
+            o.shift_remove("@type");
+        }
+        Ok(s)
+    }
+}
+
+/// A config dump is a JSON object with a `configs` array.
+fn check(root: &Value) -> Result<(), DumpError> {
+    if root.get("configs").is_some_and(Value::is_array) {
+        Ok(())
+    } else {
+        Err(DumpError::NotConfigDump)
     }
 }
 
@@ -70,6 +97,11 @@ pub fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value>
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+}
+
+/// The strings in the array at `value[key]` (other items skipped), or none.
+pub fn strings_of<'a>(value: &'a Value, key: &str) -> Vec<&'a str> {
+    items(value, key).filter_map(Value::as_str).collect()
 }
 
 /// The string at `value[key]`, or "".

@@ -41,11 +41,7 @@ pub fn summary(dump: &ConfigDump) -> Result<String, DumpError> {
 
 /// What `-o json|yaml` prints: the ECDS section without its `@type`.
 pub fn section(dump: &ConfigDump) -> Result<Value, DumpError> {
-    let mut s = dump.section(dump::ECDS)?.clone();
-    if let Some(o) = s.as_object_mut() {
-        o.shift_remove("@type");
-    }
-    Ok(s)
+    dump.section_without_type(dump::ECDS)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::dump::{self, ConfigDump, any_string_contains, items, str_of, u64_of};
+use super::dump::{self, ConfigDump, any_string_contains, items, str_of, strings_of, u64_of};
 use super::{DumpError, gosort, routes, tabwriter};
 
 const HTTP_CONNECTION_MANAGER: &str = "envoy.filters.network.http_connection_manager";
@@ -125,20 +125,12 @@ const PROTOCOL_NAMES: &[(&str, &[&str])] = &[
     ("App: HTTP", &["http/1.0", "http/1.1", "h2c"]),
 ];
 
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
-}
-
 /// What a filter chain matches: `SNI: …; Trans: …; App: …; Addr: …`, or `ALL`.
 fn describe_match(chain: &Value) -> String {
     let empty = Value::Null;
     let m = chain.get("filter_chain_match").unwrap_or(&empty);
     let mut descrs = Vec::new();
-    let sni = strings(m.get("server_names"));
+    let sni = strings_of(m, "server_names");
     if !sni.is_empty() {
         descrs.push(format!("SNI: {}", sni.join(",")));
     }
@@ -146,7 +138,7 @@ fn describe_match(chain: &Value) -> String {
     if !transport.is_empty() {
         descrs.push(format!("Trans: {transport}"));
     }
-    let alpn = strings(m.get("application_protocols"));
+    let alpn = strings_of(m, "application_protocols");
     if !alpn.is_empty() {
         match PROTOCOL_NAMES
             .iter()

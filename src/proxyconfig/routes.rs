@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::dump::{self, ConfigDump, describe_management, items, str_of};
+use super::dump::{self, ConfigDump, describe_management, items, str_of, strings_of};
 use super::{DumpError, gosort, tabwriter};
 
 /// `--name` (exact) and `--verbose`.
@@ -62,7 +62,7 @@ pub fn summary(dump: &ConfigDump, filter: &RouteFilter, named: bool) -> Result<S
         }
         for vh in items(rc, "virtual_hosts") {
             let vh_name = str_of(vh, "name");
-            let domains = describe_route_domains(&strings(vh.get("domains")));
+            let domains = describe_route_domains(&strings_of(vh, "domains"));
             let mut any = false;
             for r in items(vh, "routes") {
                 any = true;
@@ -92,14 +92,6 @@ pub fn selected<'a>(
         .into_iter()
         .filter(|r| filter.matches(r))
         .collect())
-}
-
-fn strings(v: Option<&Value>) -> Vec<&str> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
 }
 
 /// One domain as is; otherwise the domains without a port, `.svc.cluster.local`/`.svc` variants
@@ -164,7 +156,7 @@ pub fn describe_inline(rc: &Value) -> String {
     }
     let vhosts: Vec<String> = items(rc, "virtual_hosts")
         .map(|vh| {
-            let domains = strings(vh.get("domains"));
+            let domains = strings_of(vh, "domains");
             let routes: Vec<String> = items(vh, "routes")
                 .map(|r| describe_match(r.get("match")))
                 .collect();
@@ -184,7 +176,7 @@ fn match_all_cluster(rc: &Value) -> Option<String> {
     let (vh, None) = (vhosts.next()?, vhosts.next()) else {
         return None;
     };
-    if strings(vh.get("domains")) != ["*"] {
+    if strings_of(vh, "domains") != ["*"] {
         return None;
     }
     let mut routes = items(vh, "routes");

@@ -85,11 +85,7 @@ pub fn summary(dump: &ConfigDump, named: bool, now: i64) -> Result<String, DumpE
 
 /// What `-o json|yaml` prints: the secrets section without its `@type`.
 pub fn section(dump: &ConfigDump) -> Result<Value, DumpError> {
-    let mut s = dump.section(dump::SECRETS)?.clone();
-    if let Some(o) = s.as_object_mut() {
-        o.shift_remove("@type");
-    }
-    Ok(s)
+    dump.section_without_type(dump::SECRETS)
 }
 
 #[cfg(test)]

@@ -16,13 +16,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use similar::TextDiff;
 
-use super::response::proto_timestamp;
 use super::sync::parse_time;
-use crate::proxyconfig::protojson::camel_case;
-
-const CLUSTERS: &str = "type.googleapis.com/envoy.admin.v3.ClustersConfigDump";
-const LISTENERS: &str = "type.googleapis.com/envoy.admin.v3.ListenersConfigDump";
-const ROUTES: &str = "type.googleapis.com/envoy.admin.v3.RoutesConfigDump";
+use crate::proxyconfig::dump::{CLUSTERS, ConfigDump, LISTENERS, ROUTES, items};
 
 /// istioctl's diff context.
 const CONTEXT: usize = 7;
@@ -33,19 +28,10 @@ pub enum CompareError {
     NotConfigDump(&'static str),
 }
 
-/// The section of `@type` `type_url` of a (camelCased) dump.
-fn section<'a>(dump: &'a Value, type_url: &str) -> Option<&'a Value> {
-    dump.get("configs")?
-        .as_array()?
-        .iter()
-        .find(|c| c.get("@type").and_then(Value::as_str) == Some(type_url))
-}
-
-fn items<'a>(section: Option<&'a Value>, key: &str) -> Vec<&'a Value> {
-    section
-        .and_then(|s| s.get(key))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().collect())
+/// The items at `key` of the section of `@type` `type_url`, or none when the dump lacks it.
+fn section_items<'a>(dump: &'a ConfigDump, type_url: &'static str, key: &str) -> Vec<&'a Value> {
+    dump.section(type_url)
+        .map(|s| items(s, key).collect())
         .unwrap_or_default()
 }
 
@@ -75,8 +61,8 @@ fn wrap(key: &str, items: Vec<Value>) -> Value {
 }
 
 /// istioctl's `GetDynamicClusterDump(true)`.
-fn clusters(dump: &Value) -> Value {
-    let mut all = items(section(dump, CLUSTERS), "dynamicActiveClusters");
+fn clusters(dump: &ConfigDump) -> Value {
+    let mut all = section_items(dump, CLUSTERS, "dynamicActiveClusters");
     all.sort_by(|a, b| name_at(a, "/cluster/name").cmp(name_at(b, "/cluster/name")));
     wrap(
         "dynamicActiveClusters",
@@ -87,8 +73,8 @@ fn clusters(dump: &Value) -> Value {
 }
 
 /// istioctl's `GetDynamicListenerDump(true)`.
-fn listeners(dump: &Value) -> Value {
-    let mut all: Vec<&Value> = items(section(dump, LISTENERS), "dynamicListeners")
+fn listeners(dump: &ConfigDump) -> Value {
+    let mut all: Vec<&Value> = section_items(dump, LISTENERS, "dynamicListeners")
         .into_iter()
         .filter(|l| l.get("activeState").is_some_and(|s| !s.is_null()))
         .collect();
@@ -110,8 +96,8 @@ fn listeners(dump: &Value) -> Value {
 }
 
 /// istioctl's `GetDynamicRouteDump(true)`.
-fn routes(dump: &Value) -> Value {
-    let mut all = items(section(dump, ROUTES), "dynamicRouteConfigs");
+fn routes(dump: &ConfigDump) -> Value {
+    let mut all = section_items(dump, ROUTES, "dynamicRouteConfigs");
     all.sort_by(|a, b| name_at(a, "/routeConfig/name").cmp(name_at(b, "/routeConfig/name")));
     wrap(
         "dynamicRouteConfigs",
@@ -128,8 +114,8 @@ fn routes(dump: &Value) -> Value {
 }
 
 /// The newest `last_updated` of the proxy's dynamic route configs: when RDS last changed.
-fn routes_loaded_at(envoy: &Value) -> Option<SystemTime> {
-    items(section(envoy, ROUTES), "dynamicRouteConfigs")
+fn routes_loaded_at(envoy: &ConfigDump) -> Option<SystemTime> {
+    section_items(envoy, ROUTES, "dynamicRouteConfigs")
         .iter()
         .filter_map(|r| r.get("lastUpdated").and_then(Value::as_str))
         .filter_map(parse_time)
@@ -165,26 +151,22 @@ fn verdict(what: &str, istiod: &Value, envoy: &Value, suffix: &str) -> String {
     format!("{what} Don't Match\n{text}\n")
 }
 
-/// RFC 1123 time as Go's `time.RFC1123` prints it, in UTC.
+/// RFC 1123 time as Go's `time.RFC1123` prints it, in UTC; a time before the epoch or beyond
+/// jiff's range prints as the epoch.
 fn rfc1123(t: SystemTime) -> String {
-    let stamp = proto_timestamp(t);
-    stamp
-        .parse::<k8s_openapi::jiff::Timestamp>()
-        .map(|ts| ts.strftime("%a, %d %b %Y %H:%M:%S UTC").to_string())
-        .unwrap_or(stamp)
+    use k8s_openapi::jiff::Timestamp;
+    Timestamp::try_from(t.max(SystemTime::UNIX_EPOCH))
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .strftime("%a, %d %b %Y %H:%M:%S UTC")
+        .to_string()
 }
 
 /// The three verdicts for `istiod`'s dump of a proxy against the proxy's own `envoy` dump.
 pub fn compare(istiod: &Value, envoy: &Value) -> Result<String, CompareError> {
-    for (what, dump) in [
-        ("the control plane's dump", istiod),
-        ("the proxy's dump", envoy),
-    ] {
-        if !dump.get("configs").is_some_and(Value::is_array) {
-            return Err(CompareError::NotConfigDump(what));
-        }
-    }
-    let (istiod, envoy) = (camel_case(istiod), camel_case(envoy));
+    let read =
+        |what, dump| ConfigDump::camel_cased(dump).map_err(|_| CompareError::NotConfigDump(what));
+    let istiod = read("the control plane's dump", istiod)?;
+    let envoy = read("the proxy's dump", envoy)?;
     let mut out = String::new();
     out.push_str(&verdict(
         "Clusters",

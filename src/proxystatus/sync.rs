@@ -10,18 +10,12 @@ use envoy_types::pb::google::protobuf::Timestamp;
 use prost::{Message, Name};
 use serde_json::Value;
 
-use crate::xds::debug::{EXTENSION_CONFIG, TYPE_SYNCZ};
+use crate::xds::debug::TYPE_SYNCZ;
 use crate::xds::node::struct_to_json;
-use crate::xds::types::{CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION};
-
-/// The types istiod always reports, so they are always columns of `-v 1`.
-pub const CORE_TYPES: [&str; 5] = [
-    CLUSTER,
-    LISTENER,
-    CLUSTER_LOAD_ASSIGNMENT,
+use crate::xds::types::{
+    CLUSTER, CLUSTER_LOAD_ASSIGNMENT, EXTENSION_CONFIG, LISTENER, REPORTED_TYPES,
     ROUTE_CONFIGURATION,
-    EXTENSION_CONFIG,
-];
+};
 
 /// A type's status as proxy-status prints it (istiod's `debugSyncStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,13 +105,14 @@ impl ProxySync {
                 .iter()
                 .any(|t| t.type_url == url && t.status != ConfigStatus::Ignored)
         };
-        for url in &CORE_TYPES[..4] {
+        for url in &REPORTED_TYPES[..4] {
             if watched(url) {
                 out.push(url);
             }
         }
         for t in &self.types {
-            if !CORE_TYPES[..4].contains(&t.type_url.as_str()) && t.status != ConfigStatus::Ignored
+            if !REPORTED_TYPES[..4].contains(&t.type_url.as_str())
+                && t.status != ConfigStatus::Ignored
             {
                 out.push(&t.type_url);
             }
@@ -252,7 +247,7 @@ pub fn from_syncz(name: &str, syncz: &Value) -> Result<ControlPlaneSync, SyncErr
 fn proxy_of_syncz(entry: &Value) -> ProxySync {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let id = s(entry, "proxy");
-    let mut types: Vec<TypeSync> = CORE_TYPES
+    let mut types: Vec<TypeSync> = REPORTED_TYPES
         .iter()
         .map(|url| TypeSync {
             type_url: (*url).to_string(),

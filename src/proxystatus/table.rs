@@ -10,8 +10,9 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use super::sync::{CORE_TYPES, ConfigStatus, ControlPlaneSync, ProxySync, TypeSync};
+use super::sync::{ConfigStatus, ControlPlaneSync, ProxySync, TypeSync};
 use crate::proxyconfig::tabwriter;
+use crate::xds::types::REPORTED_TYPES;
 
 const PADDING: usize = 5;
 
@@ -64,7 +65,7 @@ pub fn list(planes: &[ControlPlaneSync]) -> String {
 
 /// The `-v 1` table, with ages relative to `now`.
 pub fn verbose(planes: &[ControlPlaneSync], now: SystemTime) -> String {
-    let mut columns: BTreeSet<&str> = CORE_TYPES.iter().copied().collect();
+    let mut columns: BTreeSet<&str> = REPORTED_TYPES.iter().copied().collect();
     for cp in planes {
         for p in &cp.proxies {
             columns.extend(p.types.iter().map(|t| t.type_url.as_str()));
@@ -180,9 +181,8 @@ pub fn human_duration(now: SystemTime, then: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xds::debug::EXTENSION_CONFIG;
     use crate::xds::types::{
-        CLUSTER, CLUSTER_LOAD_ASSIGNMENT, LISTENER, ROUTE_CONFIGURATION, SECRET,
+        CLUSTER, CLUSTER_LOAD_ASSIGNMENT, EXTENSION_CONFIG, LISTENER, ROUTE_CONFIGURATION, SECRET,
     };
     use std::time::Duration;
 

@@ -22,14 +22,14 @@ use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
 use envoy_types::pb::envoy::service::status::v3::client_config::GenericXdsConfig;
 use envoy_types::pb::envoy::service::status::v3::{ClientConfig, ConfigStatus};
-use envoy_types::pb::google::protobuf::{Any, Timestamp};
+use envoy_types::pb::google::protobuf::Any;
 use prost::{Message, Name};
 use serde_json::{Map, Value};
 
-use super::dump::{self, DumpSource, Versioned};
+use super::dump::{self, DumpSource, Versioned, timestamp};
 use super::node::json_to_struct;
 use super::status::{ProxyStatus, StatusRegistry, SyncState};
-use super::types::{Snapshot, TypeUrl, XdsMessage};
+use super::types::{REPORTED_TYPES, Snapshot, TypeUrl, XdsMessage};
 
 /// The sync status of every connected proxy.
 pub const TYPE_SYNCZ: &str = "istio.io/debug/syncz";
@@ -39,18 +39,6 @@ pub const TYPE_CONFIG_DUMP: &str = "istio.io/debug/config_dump";
 pub const TYPE_DEBUG: &str = "istio.io/debug";
 /// istiod's answer for a proxy it does not serve; istioctl then asks the next control plane.
 pub const NOT_CONNECTED: &str = "Proxy not connected to this Pilot instance";
-
-/// ECDS: not served by Ferry, but istiod always reports it, so tables keep their columns.
-pub const EXTENSION_CONFIG: &str = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
-
-/// The types istiod reports for every proxy, watched or not (`UNKNOWN` when not watched).
-const REPORTED: [&str; 5] = [
-    super::types::CLUSTER,
-    super::types::LISTENER,
-    super::types::CLUSTER_LOAD_ASSIGNMENT,
-    super::types::ROUTE_CONFIGURATION,
-    EXTENSION_CONFIG,
-];
 
 /// Whether a request's type is one of istiod's debug types.
 pub fn is_debug_type(type_url: &str) -> bool {
@@ -72,7 +60,7 @@ pub fn client_config(p: &ProxyStatus) -> ClientConfig {
             metadata.insert(key.into(), Value::String(value.into()));
         }
     }
-    let mut by_url: BTreeMap<&str, GenericXdsConfig> = REPORTED
+    let mut by_url: BTreeMap<&str, GenericXdsConfig> = REPORTED_TYPES
         .iter()
         .map(|url| {
             (
@@ -133,15 +121,13 @@ pub fn syncz_resources(status: &StatusRegistry) -> Vec<Any> {
 }
 
 /// The connected stream of `proxy_id` (`<pod>.<namespace>`, or the full node id): its newest
-/// connection.
+/// connection. One look at the registry serves both forms of the id.
 pub fn connected(status: &StatusRegistry, proxy_id: &str) -> Option<ProxyStatus> {
-    status.proxy(proxy_id).or_else(|| {
-        status
-            .proxies()
-            .into_iter()
-            .rev()
-            .find(|p| p.node.node_id == proxy_id)
-    })
+    let proxies = status.proxies();
+    let newest = |id: fn(&ProxyStatus) -> &str| proxies.iter().rev().find(|p| id(p) == proxy_id);
+    newest(|p| &p.node.proxy_id)
+        .or_else(|| newest(|p| &p.node.node_id))
+        .cloned()
 }
 
 /// What this control plane sends `proxy` now, stamped as the proxy would stamp it: each type
@@ -203,17 +189,6 @@ pub fn config_dump_resource(
     Any {
         type_url: TYPE_DEBUG.to_string(),
         value: text.into_bytes(),
-    }
-}
-
-fn timestamp(t: SystemTime) -> Timestamp {
-    let d = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    Timestamp {
-        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        // subsec_nanos() < 10^9 fits in i32.
-        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
 }
 
@@ -300,4 +275,28 @@ pub async fn query(
             address: address.to_string(),
             timeout,
         })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xds::node::NodeInfo;
+
+    #[test]
+    fn connected_finds_the_newest_stream_by_proxy_or_node_id() {
+        let reg = StatusRegistry::new();
+        let id = "sidecar~10.0.0.1~reviews-v1.default~default.svc.cluster.local";
+        let node = NodeInfo::parse(&Node {
+            id: id.into(),
+            ..Default::default()
+        })
+        .expect("node");
+        let _old = reg.register(1, node.clone(), None);
+        let _new = reg.register(2, node, None);
+        for asked in ["reviews-v1.default", id] {
+            let found = connected(&reg, asked).expect("connected");
+            assert_eq!(found.connection_id, "reviews-v1.default-2", "{asked}");
+        }
+        assert!(connected(&reg, "ratings-v1.default").is_none());
+    }
 }

@@ -184,7 +184,8 @@ fn pack<M: Message + Name>(message: &M) -> Any {
     }
 }
 
-fn timestamp(t: SystemTime) -> Timestamp {
+/// A protobuf `Timestamp` for `t`; the epoch for a time before it.
+pub(super) fn timestamp(t: SystemTime) -> Timestamp {
     let (seconds, nanos) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (
             i64::try_from(d.as_secs()).unwrap_or(i64::MAX),

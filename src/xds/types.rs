@@ -1,5 +1,6 @@
-//! The resource vocabulary of the xDS wire: the five Envoy v3 type URLs Ferry serves, packing and
-//! unpacking of `Any`, and the [`Snapshot`] a control plane computes for one proxy.
+//! The resource vocabulary of the xDS wire: the five Envoy v3 type URLs Ferry serves (and the
+//! types istiod reports in a proxy's sync status), packing and unpacking of `Any`, and the
+//! [`Snapshot`] a control plane computes for one proxy.
 //!
 //! Versions are content hashes, so a snapshot rebuilt from unchanged config carries the same
 //! version as before and the server can skip every proxy (and every type) whose view did not
@@ -27,6 +28,18 @@ pub const CLUSTER_LOAD_ASSIGNMENT: &str =
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 /// `type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret` (SDS).
 pub const SECRET: &str = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+/// ECDS: not served by Ferry, but istiod always reports it, so tables keep their columns.
+pub const EXTENSION_CONFIG: &str = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
+
+/// The types istiod reports in every proxy's sync status, watched or not (`UNKNOWN` when not
+/// watched), so proxy-status always has their columns: CDS, LDS, EDS, RDS, then ECDS.
+pub const REPORTED_TYPES: [&str; 5] = [
+    CLUSTER,
+    LISTENER,
+    CLUSTER_LOAD_ASSIGNMENT,
+    ROUTE_CONFIGURATION,
+    EXTENSION_CONFIG,
+];
 
 /// The resource types Ferry's control plane serves and its proxy honours.
 ///

@@ -242,7 +242,7 @@ impl<'a> Scope<'a> {
 
 /// The Sidecar that applies to a sidecar proxy: one in its namespace whose selector picks it,
 /// else its namespace's selector-less one, else the root namespace's selector-less one.
-fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<net::Sidecar>> {
+pub fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<net::Sidecar>> {
     let sidecars = push.sidecars();
     let ns = proxy.namespace.as_str();
     let selected = sidecars.iter().find(|s| {
@@ -260,16 +260,6 @@ fn sidecar_for<'a>(push: &'a PushContext, proxy: &Proxy) -> Option<&'a Config<ne
     selected
         .or_else(|| default_in(ns))
         .or_else(|| default_in(&push.mesh().root_namespace))
-}
-
-/// Whether the Sidecar that applies to a sidecar proxy declares `ingress` listeners.
-pub fn sidecar_has_ingress(push: &PushContext, proxy: &Proxy) -> bool {
-    sidecar_for(push, proxy).is_some_and(|s| !s.spec.ingress.is_empty())
-}
-
-/// The namespace and name of the Sidecar that applies to a sidecar proxy.
-pub fn sidecar_name(push: &PushContext, proxy: &Proxy) -> Option<(String, String)> {
-    sidecar_for(push, proxy).map(|s| (s.namespace.clone(), s.name.clone()))
 }
 
 /// The namespaces whose config a sidecar imports, from its Sidecar's egress hosts; `None` when it

@@ -20,6 +20,18 @@ pub(crate) const REV_LABEL: &str = "istio.io/rev";
 pub(crate) const OWNER_LABEL: &str = "install.operator.istio.io/owning-resource";
 pub(crate) const COMPONENT_LABEL: &str = "operator.istio.io/component";
 pub(crate) const INJECT_LABEL: &str = "sidecar.istio.io/inject";
+/// The namespace label of Istio's classic (unrevisioned) injection: `istio-injection=enabled`.
+pub(crate) const INJECTION_LABEL: &str = "istio-injection";
+
+/// The control plane Service of revision `rev`: `istiod` for `default`, `istiod-<rev>` otherwise
+/// (what a revision tag or the default validator points at).
+pub(crate) fn istiod_service(rev: &str) -> String {
+    if rev == "default" {
+        "istiod".to_string()
+    } else {
+        format!("istiod-{rev}")
+    }
+}
 
 impl Ctx<'_> {
     /// The `istio.io/rev` value: the revision, or `default`.

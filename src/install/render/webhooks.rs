@@ -5,14 +5,25 @@
 
 use serde_json::{Map, Value, json};
 
-use super::names::{INJECT_LABEL, OWNER_LABEL, REV_LABEL};
+use super::names::{INJECT_LABEL, INJECTION_LABEL, OWNER_LABEL, REV_LABEL, istiod_service};
 use super::{Component, Ctx, metadata, object};
 
 /// The validating webhook of whichever revision is the default (Istio's default tag).
-pub(super) const DEFAULT_VALIDATOR: &str = "istiod-default-validator";
+pub(crate) const DEFAULT_VALIDATOR: &str = "istiod-default-validator";
+
+/// Webhooks whose name ends so are injection webhooks (istioctl's `istioInjectionWebhookSuffix`).
+pub(crate) const INJECTOR_SUFFIX: &str = "sidecar-injector.istio.io";
+
+/// Namespaces an `auto.` injection webhook leaves alone: Kubernetes' own (and kind's storage).
+const SYSTEM_NAMESPACES: [&str; 4] = [
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
 
 /// The API groups whose objects the validation webhook checks.
-const ISTIO_API_GROUPS: [&str; 4] = [
+pub(crate) const ISTIO_API_GROUPS: [&str; 4] = [
     "security.istio.io",
     "networking.istio.io",
     "telemetry.istio.io",
@@ -30,7 +41,7 @@ pub(super) fn default_validator_target(ctx: &Ctx) -> Option<String> {
     }
 }
 
-fn expression(key: &str, operator: &str, values: &[&str]) -> Value {
+pub(crate) fn expression(key: &str, operator: &str, values: &[&str]) -> Value {
     let mut e = Map::new();
     e.insert("key".into(), key.into());
     e.insert("operator".into(), operator.into());
@@ -40,12 +51,114 @@ fn expression(key: &str, operator: &str, values: &[&str]) -> Value {
     Value::Object(e)
 }
 
-fn selector(expressions: Vec<Value>) -> Value {
+pub(crate) fn selector(expressions: Vec<Value>) -> Value {
     json!({ "matchExpressions": expressions })
 }
 
-/// The part every injection webhook shares (the chart's `mwh-shared`).
-fn injection_webhook(ctx: &Ctx, prefix: &str, namespace: Value, object: Value) -> Value {
+/// The part every injection webhook shares (the chart's `mwh-shared`): `prefix` names it,
+/// `client` is its `clientConfig`.
+pub(crate) fn injection_webhook(
+    prefix: &str,
+    client: Value,
+    reinvocation_policy: &str,
+    namespace: Value,
+    object: Value,
+) -> Value {
+    json!({
+        "name": format!("{prefix}{INJECTOR_SUFFIX}"),
+        "clientConfig": client,
+        "sideEffects": "None",
+        "rules": [{
+            "operations": ["CREATE"],
+            "apiGroups": [""],
+            "apiVersions": ["v1"],
+            "resources": ["pods"],
+        }],
+        "failurePolicy": "Fail",
+        "reinvocationPolicy": reinvocation_policy,
+        "admissionReviewVersions": ["v1"],
+        "namespaceSelector": namespace,
+        "objectSelector": object,
+    })
+}
+
+/// The name prefix, namespace selector and object selector of each injection webhook that
+/// selects `rev` (a revision, or a tag standing for one). `default` adds the default revision's
+/// classic `istio-injection=enabled` and `sidecar.istio.io/inject=true` webhooks, and with them
+/// `auto_inject` the one for every unlabelled namespace. The chart renders these for a revision
+/// (`injector`) and for a revision tag (`install::tag`).
+pub(crate) fn injection_selectors(
+    rev: &str,
+    default: bool,
+    auto_inject: bool,
+) -> Vec<(&'static str, Value, Value)> {
+    let mut out = vec![
+        // A namespace that selects this revision, unless the pod opts out.
+        (
+            "rev.namespace.",
+            selector(vec![
+                expression(REV_LABEL, "In", &[rev]),
+                expression(INJECTION_LABEL, "DoesNotExist", &[]),
+            ]),
+            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
+        ),
+        // A pod that selects this revision, in a namespace without injection labels.
+        (
+            "rev.object.",
+            selector(vec![
+                expression(REV_LABEL, "DoesNotExist", &[]),
+                expression(INJECTION_LABEL, "DoesNotExist", &[]),
+            ]),
+            selector(vec![
+                expression(INJECT_LABEL, "NotIn", &["false"]),
+                expression(REV_LABEL, "In", &[rev]),
+            ]),
+        ),
+    ];
+    if !default {
+        return out;
+    }
+    out.extend([
+        // The classic `istio-injection=enabled` namespace label.
+        (
+            "namespace.",
+            selector(vec![expression(INJECTION_LABEL, "In", &["enabled"])]),
+            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
+        ),
+        // A pod labelled `sidecar.istio.io/inject=true` in an unlabelled namespace.
+        (
+            "object.",
+            selector(vec![
+                expression(INJECTION_LABEL, "DoesNotExist", &[]),
+                expression(REV_LABEL, "DoesNotExist", &[]),
+            ]),
+            selector(vec![
+                expression(INJECT_LABEL, "In", &["true"]),
+                expression(REV_LABEL, "DoesNotExist", &[]),
+            ]),
+        ),
+    ]);
+    if auto_inject {
+        // Every namespace without labels, except Kubernetes' own.
+        out.push((
+            "auto.",
+            selector(vec![
+                expression(INJECTION_LABEL, "DoesNotExist", &[]),
+                expression(REV_LABEL, "DoesNotExist", &[]),
+                expression("kubernetes.io/metadata.name", "NotIn", &SYSTEM_NAMESPACES),
+            ]),
+            selector(vec![
+                expression(INJECT_LABEL, "DoesNotExist", &[]),
+                expression(REV_LABEL, "DoesNotExist", &[]),
+            ]),
+        ));
+    }
+    out
+}
+
+/// Where this revision's injection webhooks send pods: `istiodRemote.injectionURL` when set,
+/// else the control plane's Service.
+fn injector_client(ctx: &Ctx) -> Value {
     let mut client = Map::new();
     match ctx
         .values()
@@ -69,107 +182,23 @@ fn injection_webhook(ctx: &Ctx, prefix: &str, namespace: Value, object: Value) -
             );
         }
     }
-    json!({
-        "name": format!("{prefix}sidecar-injector.istio.io"),
-        "clientConfig": client,
-        "sideEffects": "None",
-        "rules": [{
-            "operations": ["CREATE"],
-            "apiGroups": [""],
-            "apiVersions": ["v1"],
-            "resources": ["pods"],
-        }],
-        "failurePolicy": "Fail",
-        "reinvocationPolicy": "Never",
-        "admissionReviewVersions": ["v1"],
-        "namespaceSelector": namespace,
-        "objectSelector": object,
-    })
+    Value::Object(client)
 }
 
 /// `istio-sidecar-injector[-<rev>]`: which pods this revision injects.
 pub(super) fn injector(ctx: &Ctx) -> Value {
-    let rev = ctx.rev_label();
-    let mut webhooks = vec![
-        // A namespace that selects this revision, unless the pod opts out.
-        injection_webhook(
-            ctx,
-            "rev.namespace.",
-            selector(vec![
-                expression(REV_LABEL, "In", &[rev]),
-                expression("istio-injection", "DoesNotExist", &[]),
-            ]),
-            selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-        ),
-        // A pod that selects this revision, in a namespace without injection labels.
-        injection_webhook(
-            ctx,
-            "rev.object.",
-            selector(vec![
-                expression(REV_LABEL, "DoesNotExist", &[]),
-                expression("istio-injection", "DoesNotExist", &[]),
-            ]),
-            selector(vec![
-                expression(INJECT_LABEL, "NotIn", &["false"]),
-                expression(REV_LABEL, "In", &[rev]),
-            ]),
-        ),
-    ];
-    if ctx.revision.is_none() {
-        webhooks.extend([
-            // The classic `istio-injection=enabled` namespace label.
-            injection_webhook(
-                ctx,
-                "namespace.",
-                selector(vec![expression("istio-injection", "In", &["enabled"])]),
-                selector(vec![expression(INJECT_LABEL, "NotIn", &["false"])]),
-            ),
-            // A pod labelled `sidecar.istio.io/inject=true` in an unlabelled namespace.
-            injection_webhook(
-                ctx,
-                "object.",
-                selector(vec![
-                    expression("istio-injection", "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                ]),
-                selector(vec![
-                    expression(INJECT_LABEL, "In", &["true"]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                ]),
-            ),
-        ]);
-        if ctx
-            .values()
-            .sidecar_injector_webhook
-            .as_ref()
-            .and_then(|s| s.enable_namespaces_by_default)
-            .unwrap_or(false)
-        {
-            // Every namespace without labels, except Kubernetes' own.
-            webhooks.push(injection_webhook(
-                ctx,
-                "auto.",
-                selector(vec![
-                    expression("istio-injection", "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                    expression(
-                        "kubernetes.io/metadata.name",
-                        "NotIn",
-                        &[
-                            "kube-system",
-                            "kube-public",
-                            "kube-node-lease",
-                            "local-path-storage",
-                        ],
-                    ),
-                ]),
-                selector(vec![
-                    expression(INJECT_LABEL, "DoesNotExist", &[]),
-                    expression(REV_LABEL, "DoesNotExist", &[]),
-                ]),
-            ));
-        }
-    }
+    let auto_inject = ctx
+        .values()
+        .sidecar_injector_webhook
+        .as_ref()
+        .and_then(|s| s.enable_namespaces_by_default)
+        .unwrap_or(false);
+    let webhooks = injection_selectors(ctx.rev_label(), ctx.revision.is_none(), auto_inject)
+        .into_iter()
+        .map(|(prefix, namespace, object)| {
+            injection_webhook(prefix, injector_client(ctx), "Never", namespace, object)
+        })
+        .collect();
     let mut o = object(
         "admissionregistration.k8s.io/v1",
         "MutatingWebhookConfiguration",
@@ -262,11 +291,7 @@ pub(super) fn default_validator(ctx: &Ctx) -> Option<Value> {
     if !ctx.config_validation() {
         return None;
     }
-    let service = if target == "default" {
-        "istiod".to_string()
-    } else {
-        format!("istiod-{target}")
-    };
+    let service = istiod_service(&target);
     let mut o = object(
         "admissionregistration.k8s.io/v1",
         "ValidatingWebhookConfiguration",

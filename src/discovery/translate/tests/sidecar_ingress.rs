@@ -201,8 +201,8 @@ fn shared_outbound_config_keeps_each_proxys_ingress() {
     let a = proxy("10.0.0.7", "v1");
     let b = proxy("10.0.0.8", "v1");
     assert_ne!(
-        outbound_signature(&push, &a),
-        outbound_signature(&push, &b),
+        outbound_signature(&push, &a, &no_capture()),
+        outbound_signature(&push, &b, &no_capture()),
         "their ingress listeners bind their own IPs"
     );
     let full = translate(&push, &b, &no_capture());
