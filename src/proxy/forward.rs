@@ -43,6 +43,16 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 
+/// Removes the hop-by-hop headers. Most messages carry none: one pass over their few names
+/// costs less than a lookup per hop-by-hop name.
+fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        for h in &HOP_BY_HOP {
+            headers.remove(h);
+        }
+    }
+}
+
 fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into())
         .map_err(|never| match never {})
@@ -250,9 +260,7 @@ async fn forward_request(
     };
     // The upstream request's headers and path, built once for every attempt.
     let mut headers = down.headers;
-    for h in &HOP_BY_HOP {
-        headers.remove(h);
-    }
+    remove_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     let host = weighted
         .and_then(|w| w.host_rewrite.clone())
@@ -276,8 +284,11 @@ async fn forward_request(
         Some(rewritten) => rewritten,
         None => down.path_and_query,
     };
-    // The HTTP/1.1 request line's URI, parsed once for every attempt and mirror.
-    let origin = Uri::try_from(path.as_str()).map_err(|e| e.to_string());
+    // The HTTP/1.1 request line's target, checked once for every attempt and mirror.
+    let origin = match super::h1::origin_form_problem(&path) {
+        None => Ok(()),
+        Some(problem) => Err(format!("{problem}: {path}")),
+    };
 
     for mirror in &forward.mirrors {
         if !mirror.fraction.hit(random::next()) {
@@ -406,9 +417,7 @@ async fn forward_request(
     };
     match outcome {
         Ok(mut response) => {
-            for h in &HOP_BY_HOP {
-                response.headers_mut().remove(h);
-            }
+            remove_hop_by_hop(response.headers_mut());
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             response
                 .headers_mut()
@@ -470,8 +479,8 @@ struct Attempt {
     version: Version,
     headers: HeaderMap,
     host: Option<HeaderValue>,
-    /// `path` as an origin-form URI (HTTP/1.1), or why it is not one.
-    origin: Result<Uri, String>,
+    /// Why `path` cannot be an HTTP/1.1 request target, if it cannot.
+    origin: Result<(), String>,
     path: String,
     body: Bytes,
 }
@@ -487,25 +496,34 @@ impl Attempt {
             Protocol::Http2 => true,
             Protocol::Downstream => self.version == Version::HTTP_2,
         };
+        if !http2 {
+            self.origin.clone().map_err(Failure::Reset)?;
+            // HTTP/1.1 needs a Host: the endpoint's address when the request had none.
+            let address;
+            let host = match &self.host {
+                Some(h) => h.as_bytes(),
+                None => {
+                    address = endpoint.address.to_string();
+                    address.as_bytes()
+                }
+            };
+            let head = super::h1::RequestHead {
+                method: &self.method,
+                path: &self.path,
+                host,
+                headers: &self.headers,
+            };
+            return match endpoint.pool.send(&head, &self.body).await {
+                Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+                Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
+                Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
+            };
+        }
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
         *req.headers_mut() = self.headers.clone();
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
-        }
-        if !http2 {
-            *req.uri_mut() = self.origin.clone().map_err(Failure::Reset)?;
-            // HTTP/1.1 needs a Host; the legacy client filled it from the URI's authority.
-            if !req.headers().contains_key(header::HOST)
-                && let Ok(h) = HeaderValue::from_str(&endpoint.address.to_string())
-            {
-                req.headers_mut().insert(header::HOST, h);
-            }
-            return match endpoint.pool.send(req).await {
-                Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
-                Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
-                Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
-            };
         }
         *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path)
             .parse()

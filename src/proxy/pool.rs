@@ -1,36 +1,37 @@
-//! HTTP/1.1 upstream connections kept alive per endpoint address, on hyper's
-//! `client::conn::http1`.
+//! HTTP/1.1 upstream connections kept alive per endpoint address, read and written by the
+//! task of the downstream request ([`super::h1`] has the wire format).
 //!
-//! hyper-util's legacy `Client` did this before, but profiles of the proxy under load showed its
-//! generality costing more per request than the rest of the forwarding path: the absolute URI
-//! formatted and parsed again for every attempt, a pool keyed by scheme and authority looked up
-//! under a lock, and one task spawned per request to wait for the connection to become idle
-//! again. Here an endpoint holds its own [`HostPool`]; a request takes the newest idle
-//! connection, and the response body hands the connection back when its last byte has been
-//! read, with no extra task.
+//! An endpoint holds its own [`HostPool`]; a request takes the newest idle connection, writes
+//! itself, reads the response head, and the response body reads the rest from the same socket
+//! and hands the connection back when its last byte has been read. No task per connection, no
+//! channel per request: profiles of the proxy at saturation showed hyper's client connection
+//! (and hyper-util's legacy `Client` before it) costing more per request than the rest of the
+//! forwarding path.
 
 use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use bytes::{Bytes, BytesMut};
+use http::Response;
+use hyper::body::{Body, Frame, SizeHint};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::cluster::Address;
-use crate::xds::error_chain;
+use super::h1::{self, ChunkedDecoder, Decoded, Framing, RequestHead};
 
-/// How long a connection may sit unused before it is closed instead of reused (what the
-/// legacy client was configured with).
+/// How long a connection may sit unused before it is closed instead of reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-type Sender = http1::SendRequest<Full<Bytes>>;
+/// An idle connection unused for longer than this is checked for a close by the upstream
+/// before it is reused (a read that would block): servers close idle connections after their
+/// own timeouts (Node.js after 5 s), and a request written into a closed connection is lost.
+/// Under load connections come back within microseconds and skip the check.
+const CHECK_AFTER: Duration = Duration::from_millis(200);
+/// Read buffer per connection: a typical response head and body arrive in one read.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// Why no response came back.
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +45,32 @@ pub enum PoolError {
     Request(String),
 }
 
+/// One upstream connection, the bytes read from it but not yet used, and the buffer requests
+/// are written from (kept: one allocation per connection, not per request).
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+    out: BytesMut,
+}
+
+impl Conn {
+    /// Room for the next read. Responses are split off `buf` as shared `Bytes`, so a
+    /// `reserve` of the full size each time would allocate a new buffer per response; asking
+    /// only when little room is left lets one allocation serve many small responses.
+    fn make_room(&mut self) {
+        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 8 {
+            self.buf.reserve(READ_BUFFER);
+        }
+    }
+}
+
 /// The keep-alive connections to one upstream address.
 pub struct HostPool {
     address: Address,
     connect_timeout: Duration,
     /// Newest last: reusing the most recently used connection keeps the others idle long enough
     /// to expire when load drops.
-    idle: Mutex<Vec<(Sender, Instant)>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl std::fmt::Debug for HostPool {
@@ -59,6 +79,14 @@ impl std::fmt::Debug for HostPool {
             .field("address", &self.address)
             .finish_non_exhaustive()
     }
+}
+
+/// How a request failed on a connection, and whether it may go to another one.
+enum Failed {
+    /// Nothing of a response arrived on a reused connection: the upstream had closed it while
+    /// it was idle (the request may not have reached it).
+    Stale(std::io::Error),
+    Other(String),
 }
 
 impl HostPool {
@@ -70,54 +98,122 @@ impl HostPool {
         }
     }
 
-    /// Sends `req` (origin-form URI) on an idle connection, or a new one when none is usable.
-    /// A request that an idle connection turned away unsent (the upstream closed it meanwhile)
-    /// goes to the next one, as the legacy client's `retry_canceled_requests` did.
+    /// Sends the request on an idle connection, or a new one when none is usable. An
+    /// idempotent request that finds its reused connection closed by the upstream before any
+    /// response byte goes to a new connection once (as browsers and Go's client do); others get
+    /// the error, since the upstream may have acted on them.
     pub async fn send(
         self: &Arc<Self>,
-        mut req: Request<Full<Bytes>>,
+        head: &RequestHead<'_>,
+        body: &Bytes,
     ) -> Result<Response<PooledBody>, PoolError> {
+        let mut retried = false;
         loop {
-            let (mut sender, reused) = match self.checkout().await {
-                Some(sender) => (sender, true),
-                None => (self.connect().await?, false),
+            let (conn, reused) = match self.checkout() {
+                Some(conn) if !retried => (conn, true),
+                _ => (self.connect().await?, false),
             };
-            match sender.try_send_request(req).await {
-                Ok(response) => {
-                    let pool = Arc::clone(self);
-                    return Ok(response.map(|body| PooledBody::new(body, sender, pool)));
+            match self.exchange(conn, head, body, reused).await {
+                Ok(response) => return Ok(response),
+                Err(Failed::Stale(e)) if !retried && head.method.is_idempotent() => {
+                    tracing::debug!(upstream = %self.address, "reused connection was closed: {e}");
+                    retried = true;
                 }
-                Err(mut e) => match e.take_message() {
-                    Some(unsent) if reused => req = unsent,
-                    _ => return Err(PoolError::Request(error_chain(e.error()))),
-                },
+                Err(Failed::Stale(e)) => return Err(PoolError::Request(e.to_string())),
+                Err(Failed::Other(e)) => return Err(PoolError::Request(e)),
             }
         }
     }
 
-    /// The newest idle connection that is still open and ready for a request.
-    async fn checkout(&self) -> Option<Sender> {
+    async fn exchange(
+        self: &Arc<Self>,
+        mut conn: Conn,
+        head: &RequestHead<'_>,
+        body: &Bytes,
+        reused: bool,
+    ) -> Result<Response<PooledBody>, Failed> {
+        let stale = |e: std::io::Error| {
+            if reused {
+                Failed::Stale(e)
+            } else {
+                Failed::Other(e.to_string())
+            }
+        };
+        let mut out = std::mem::take(&mut conn.out);
+        out.clear();
+        let body_inline = h1::encode_request(head, body, &mut out);
+        let written = conn.stream.write_all(&out).await;
+        conn.out = out;
+        written.map_err(stale)?;
+        if !body_inline {
+            conn.stream
+                .write_all(body)
+                .await
+                .map_err(|e| Failed::Other(e.to_string()))?;
+        }
+        let response = loop {
+            if let Some(response) = h1::parse_response_head(&mut conn.buf, head.method)
+                .map_err(|e| Failed::Other(e.to_string()))?
+            {
+                break response;
+            }
+            let before = conn.buf.len();
+            conn.make_room();
+            match tokio::io::AsyncReadExt::read_buf(&mut conn.stream, &mut conn.buf).await {
+                Ok(0) if before == 0 => {
+                    return Err(stale(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                Ok(0) => {
+                    return Err(Failed::Other(
+                        "upstream closed the connection inside the response head".to_string(),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) if before == 0 => return Err(stale(e)),
+                Err(e) => return Err(Failed::Other(e.to_string())),
+            }
+        };
+        let mut r = Response::new(PooledBody {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+            framing: response.framing,
+            keep_alive: response.keep_alive,
+            left: match response.framing {
+                Framing::Length(n) => n,
+                _ => 0,
+            },
+            chunked: ChunkedDecoder::default(),
+            done: false,
+        });
+        *r.status_mut() = response.status;
+        *r.headers_mut() = response.headers;
+        // A server never polls a body that is known to be empty.
+        if response.framing == Framing::Empty {
+            r.body_mut().finish();
+        }
+        Ok(r)
+    }
+
+    /// The newest idle connection that is still open.
+    fn checkout(&self) -> Option<Conn> {
         loop {
-            let (mut sender, since) = self
+            let (conn, since) = self
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop()?;
-            if sender.is_closed() || since.elapsed() > IDLE_TIMEOUT {
+            let idle_for = since.elapsed();
+            if idle_for > IDLE_TIMEOUT {
                 continue;
             }
-            // The connection was handed back when its response body ended; its task may not
-            // have marked it idle yet.
-            if sender.is_ready() || sender.ready().await.is_ok() {
-                return Some(sender);
+            if idle_for > CHECK_AFTER && !still_open(&conn.stream) {
+                continue;
             }
+            return Some(conn);
         }
     }
 
-    fn checkin(&self, sender: Sender) {
-        if sender.is_closed() {
-            return;
-        }
+    fn checkin(&self, conn: Conn) {
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         // The oldest are first: drop the ones nobody reused in time.
@@ -126,10 +222,10 @@ impl HostPool {
             .take_while(|(_, since)| now.duration_since(*since) > IDLE_TIMEOUT)
             .count();
         idle.drain(..expired);
-        idle.push((sender, now));
+        idle.push((conn, now));
     }
 
-    async fn connect(&self) -> Result<Sender, PoolError> {
+    async fn connect(&self) -> Result<Conn, PoolError> {
         let connecting = async {
             match &self.address {
                 Address::Ip(a) => TcpStream::connect(*a).await,
@@ -142,73 +238,144 @@ impl HostPool {
             Err(_) => return Err(PoolError::Connect("connection timed out".to_string())),
         };
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| PoolError::Connect(error_chain(&e)))?;
-        let address = self.address.to_string();
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(upstream = %address, "upstream connection ended: {e}");
-            }
-        });
-        Ok(sender)
+        Ok(Conn {
+            stream,
+            buf: BytesMut::with_capacity(READ_BUFFER),
+            out: BytesMut::with_capacity(1024),
+        })
     }
 }
 
-/// A response body from a pooled connection: gives the connection back once the body has been
-/// read to its end. A body dropped earlier takes its connection with it (the rest of the
+/// Whether an idle connection is still usable: reading would block (a close or stray bytes
+/// from the upstream make it unusable).
+fn still_open(stream: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// A response body read from a pooled connection: gives the connection back once the body has
+/// been read to its end. A body dropped earlier takes its connection with it (the rest of the
 /// response is still on the wire, so the connection cannot carry another request).
 pub struct PooledBody {
-    inner: Incoming,
-    release: Option<(Sender, Arc<HostPool>)>,
+    conn: Option<Conn>,
+    pool: Arc<HostPool>,
+    framing: Framing,
+    keep_alive: bool,
+    /// Bytes left of a `content-length` body.
+    left: u64,
+    chunked: ChunkedDecoder,
+    done: bool,
 }
 
 impl PooledBody {
-    fn new(inner: Incoming, sender: Sender, pool: Arc<HostPool>) -> PooledBody {
-        let mut body = PooledBody {
-            inner,
-            release: Some((sender, pool)),
-        };
-        // A server never polls a body that is known to be empty.
-        if body.inner.is_end_stream() {
-            body.release();
+    /// The body has ended: the connection goes back to its pool when it can carry another
+    /// request, exactly at the end of this response.
+    fn finish(&mut self) {
+        self.done = true;
+        if let Some(conn) = self.conn.take()
+            && self.keep_alive
+            && conn.buf.is_empty()
+        {
+            self.pool.checkin(conn);
         }
-        body
     }
 
-    fn release(&mut self) {
-        if let Some((sender, pool)) = self.release.take() {
-            pool.checkin(sender);
+    fn fail(&mut self, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> std::io::Error {
+        self.done = true;
+        self.conn = None;
+        std::io::Error::other(e)
+    }
+
+    /// Reads more of the response into the connection's buffer; `Ok(false)` at end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<bool>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Ok(false));
+        };
+        loop {
+            ready!(conn.stream.poll_read_ready(cx))?;
+            conn.make_room();
+            match conn.stream.try_read_buf(&mut conn.buf) {
+                Ok(n) => return Poll::Ready(Ok(n > 0)),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
         }
     }
 }
 
 impl Body for PooledBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => this.release(),
-            // Servers stop polling once `is_end_stream` holds, so hand back now.
-            Poll::Ready(Some(Ok(_))) if this.inner.is_end_stream() => this.release(),
-            Poll::Ready(Some(Err(_))) => this.release = None,
-            _ => {}
+        loop {
+            if this.done {
+                return Poll::Ready(None);
+            }
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match this.framing {
+                Framing::Empty => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                Framing::Length(_) if !conn.buf.is_empty() => {
+                    let n = usize::try_from(this.left)
+                        .unwrap_or(usize::MAX)
+                        .min(conn.buf.len());
+                    let data = conn.buf.split_to(n).freeze();
+                    this.left -= n as u64;
+                    if this.left == 0 {
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Framing::UntilClose if !conn.buf.is_empty() => {
+                    let data = conn.buf.split().freeze();
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Framing::Chunked => match this.chunked.decode(&mut conn.buf) {
+                    Ok(Decoded::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                    Ok(Decoded::End) => {
+                        this.finish();
+                        return Poll::Ready(None);
+                    }
+                    Ok(Decoded::NeedMore) => {}
+                    Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+                },
+                _ => {}
+            }
+            match ready!(this.poll_fill(cx)) {
+                Ok(true) => {}
+                Ok(false) if this.framing == Framing::UntilClose => {
+                    this.done = true;
+                    this.conn = None;
+                    return Poll::Ready(None);
+                }
+                Ok(false) => {
+                    let e = this.fail("upstream closed the connection inside the response body");
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+            }
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.done
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match self.framing {
+            Framing::Empty => SizeHint::with_exact(0),
+            Framing::Length(_) => SizeHint::with_exact(self.left),
+            Framing::Chunked | Framing::UntilClose => SizeHint::default(),
+        }
     }
 }
 
@@ -249,6 +416,7 @@ impl HostPools {
 mod tests {
     use std::net::SocketAddr;
 
+    use http::Method;
     use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -292,14 +460,23 @@ mod tests {
         (address, accepted)
     }
 
-    fn get() -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(Bytes::new()));
-        *req.uri_mut() = http::Uri::from_static("/");
-        req.headers_mut().insert(
-            http::header::HOST,
-            http::HeaderValue::from_static("backend"),
-        );
-        req
+    /// Sends `GET /` with `Host: backend`.
+    async fn get(pool: &Arc<HostPool>) -> Result<Response<PooledBody>, PoolError> {
+        send(pool, &Method::GET).await
+    }
+
+    async fn send(
+        pool: &Arc<HostPool>,
+        method: &Method,
+    ) -> Result<Response<PooledBody>, PoolError> {
+        let headers = http::HeaderMap::new();
+        let head = RequestHead {
+            method,
+            path: "/",
+            host: b"backend",
+            headers: &headers,
+        };
+        pool.send(&head, &Bytes::new()).await
     }
 
     #[tokio::test]
@@ -308,7 +485,7 @@ mod tests {
         let pools = HostPools::default();
         let pool = pools.get(&Address::Ip(address), Duration::from_secs(1));
         for _ in 0..3 {
-            let response = pool.send(get()).await.expect("response");
+            let response = get(&pool).await.expect("response");
             let body = response.into_body().collect().await.expect("body");
             assert_eq!(body.to_bytes(), "hello");
         }
@@ -336,8 +513,8 @@ mod tests {
     async fn an_unread_body_takes_its_connection_with_it() {
         let (address, accepted) = backend("hello").await;
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
-        drop(pool.send(get()).await.expect("response"));
-        let body = pool.send(get()).await.expect("response").into_body();
+        drop(get(&pool).await.expect("response"));
+        let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
         assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
@@ -358,10 +535,114 @@ mod tests {
         });
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
         for _ in 0..3 {
-            let body = pool.send(get()).await.expect("response").into_body();
+            let body = get(&pool).await.expect("response").into_body();
             assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// A backend that answers each request with `response` (raw bytes), counting connections,
+    /// and closes a connection after `per_connection` responses.
+    async fn raw_backend(
+        response: &'static [u8],
+        per_connection: usize,
+    ) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let mut pending = Vec::new();
+                    let mut buf = vec![0u8; 4096];
+                    let mut answered = 0;
+                    while answered < per_connection {
+                        let Ok(n) = stream.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        pending.extend_from_slice(&buf[..n]);
+                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            pending.drain(..end + 4);
+                            if stream.write_all(response).await.is_err() {
+                                return;
+                            }
+                            answered += 1;
+                        }
+                    }
+                });
+            }
+        });
+        (address, accepted)
+    }
+
+    #[tokio::test]
+    async fn chunked_bodies_are_decoded_and_their_connection_reused() {
+        let (address, accepted) = raw_backend(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            usize::MAX,
+        )
+        .await;
+        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        for _ in 0..3 {
+            let response = get(&pool).await.expect("response");
+            assert!(response.headers().get("transfer-encoding").is_none());
+            let body = response.into_body().collect().await.expect("body");
+            assert_eq!(body.to_bytes(), "abcde");
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_body_until_close_ends_with_the_connection() {
+        let (address, accepted) = raw_backend(b"HTTP/1.1 200 OK\r\n\r\nall of it", 1).await;
+        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        for _ in 0..2 {
+            let body = get(&pool).await.expect("response").into_body();
+            assert_eq!(body.collect().await.expect("body").to_bytes(), "all of it");
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// A request that may have reached the upstream is not sent twice: a POST written into a
+    /// connection the upstream closed meanwhile fails; a GET goes to a new connection.
+    #[tokio::test]
+    async fn only_idempotent_requests_are_resent_after_a_stale_connection() {
+        let (address, _) = raw_backend(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", 1).await;
+        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let body = get(&pool).await.expect("response").into_body();
+        assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
+        // Within CHECK_AFTER: the pooled connection is reused without a check.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(matches!(
+            send(&pool, &Method::POST).await,
+            Err(PoolError::Request(_))
+        ));
+        let body = get(&pool).await.expect("response").into_body();
+        assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
+        // After CHECK_AFTER the close is seen before the request is written: a POST is safe.
+        tokio::time::sleep(CHECK_AFTER + Duration::from_millis(50)).await;
+        let body = send(&pool, &Method::POST)
+            .await
+            .expect("response")
+            .into_body();
+        assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
+    }
+
+    #[tokio::test]
+    async fn a_response_cut_short_is_an_error_and_its_connection_dropped() {
+        let (address, accepted) =
+            raw_backend(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", 1).await;
+        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let body = get(&pool).await.expect("head").into_body();
+        assert!(body.collect().await.is_err());
+        let body = get(&pool).await.expect("head").into_body();
+        assert!(body.collect().await.is_err());
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[tokio::test]
@@ -370,6 +651,6 @@ mod tests {
         let address = listener.local_addr().expect("address");
         drop(listener);
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
-        assert!(matches!(pool.send(get()).await, Err(PoolError::Connect(_))));
+        assert!(matches!(get(&pool).await, Err(PoolError::Connect(_))));
     }
 }

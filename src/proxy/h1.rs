@@ -1,0 +1,615 @@
+//! The HTTP/1.1 wire format of upstream requests and responses (RFC 9112), for the proxy's own
+//! upstream connections ([`super::pool`]).
+//!
+//! The proxy used hyper's client connection before. Profiles at saturation showed the price of
+//! its design for a proxy: every request crossed from the downstream task to a task per
+//! upstream connection and back (a channel, a oneshot and two wake-ups), every response body
+//! came through another channel, and the request headers were copied into a new map per
+//! attempt. Writing the request from the route's header map and reading the response on the
+//! downstream task removes all of that; what remains is parsing (httparse, as hyper) and
+//! framing, which live here.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+
+/// Largest response head accepted (Envoy's default header limit, 60 KiB, plus the status line).
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most response headers accepted (Envoy's `max_headers_count`).
+pub const MAX_HEADERS: usize = 100;
+/// Longest chunk-size line (with extensions) accepted.
+const MAX_CHUNK_LINE: usize = 4096;
+/// Largest trailer section accepted.
+const MAX_TRAILERS: usize = 64 * 1024;
+
+/// Why an upstream response could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    #[error("malformed response head: {0}")]
+    Head(&'static str),
+    #[error("response head larger than {MAX_HEAD_BYTES} bytes")]
+    HeadTooLarge,
+    #[error("invalid content-length")]
+    ContentLength,
+    #[error("malformed chunked body: {0}")]
+    Chunk(&'static str),
+    #[error("protocol upgrade (101) is not supported")]
+    Upgrade,
+}
+
+/// What one upstream request says, borrowed from the route's request (nothing is copied).
+pub struct RequestHead<'a> {
+    pub method: &'a Method,
+    /// Origin-form (`/path?query`), checked by [`origin_form_problem`].
+    pub path: &'a str,
+    /// The `Host` header.
+    pub host: &'a [u8],
+    /// Hop-by-hop headers already removed; `host`, `content-length` and `expect` are ignored.
+    pub headers: &'a HeaderMap,
+}
+
+/// What is wrong with `path` as an HTTP/1.1 request target in origin form, if anything.
+pub fn origin_form_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        return Some("the request target does not start with '/'");
+    }
+    // Visible ASCII only: a space or control character would end or split the request line.
+    if !path.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Some("the request target holds a space, control or non-ASCII byte");
+    }
+    None
+}
+
+/// Methods whose requests carry a body by definition: they get `content-length: 0` when empty
+/// (what hyper and curl send), so the upstream does not wait for one.
+fn expects_body(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// Appends the request's head and, when small, its body to `out`; returns whether the body was
+/// appended (a large one is written after the head on its own, not copied).
+pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) -> bool {
+    out.extend_from_slice(head.method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(head.path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(head.host);
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in head.headers {
+        // The body is buffered: the upstream must not wait for a 100 Continue it never gets
+        // the chance to send. Length is ours to say.
+        if name == header::HOST || name == header::CONTENT_LENGTH || name == header::EXPECT {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !body.is_empty() || expects_body(head.method) {
+        out.extend_from_slice(b"content-length: ");
+        out.extend_from_slice(itoa(body.len() as u64, &mut [0u8; 20]));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if body.len() <= 16 * 1024 {
+        out.extend_from_slice(body);
+        return true;
+    }
+    false
+}
+
+fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// How a response's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (HEAD, 204, 304).
+    Empty,
+    /// `content-length` bytes.
+    Length(u64),
+    Chunked,
+    /// Until the upstream closes the connection (which then cannot be reused).
+    UntilClose,
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub status: StatusCode,
+    /// Without the hop-by-hop headers (RFC 9110 §7.6.1), which are this hop's business.
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// Whether the connection may carry another request after this response.
+    pub keep_alive: bool,
+}
+
+/// Parses a response head from the start of `buf`, consuming it. `Ok(None)`: more bytes are
+/// needed. Informational responses (100 Continue and the like) are consumed and skipped.
+pub fn parse_response_head(
+    buf: &mut BytesMut,
+    method: &Method,
+) -> Result<Option<ResponseHead>, WireError> {
+    loop {
+        // Where each header's name and value lie in `buf`: the values are then cut from the
+        // head's bytes without a copy (as hyper does), once the head is split off.
+        let mut found = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+        let (consumed, code, http10, count) = {
+            let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+            let mut response = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut response,
+                buf,
+                &mut slots,
+            );
+            let consumed = match parsed {
+                Ok(httparse::Status::Complete(n)) => n,
+                Ok(httparse::Status::Partial) => {
+                    if buf.len() > MAX_HEAD_BYTES {
+                        return Err(WireError::HeadTooLarge);
+                    }
+                    return Ok(None);
+                }
+                Err(httparse::Error::TooManyHeaders) => {
+                    return Err(WireError::Head("more than 100 headers"));
+                }
+                Err(_) => return Err(WireError::Head("not an HTTP/1.x response")),
+            };
+            let base = buf.as_ptr() as usize;
+            for (slot, h) in found.iter_mut().zip(response.headers.iter()) {
+                let name = h.name.as_ptr() as usize - base;
+                let value = h.value.as_ptr() as usize - base;
+                *slot = (name, name + h.name.len(), value, value + h.value.len());
+            }
+            (
+                consumed,
+                response.code.unwrap_or(0),
+                response.version == Some(0),
+                response.headers.len(),
+            )
+        };
+        let status = StatusCode::from_u16(code).map_err(|_| WireError::Head("invalid status"))?;
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(WireError::Upgrade);
+        }
+        if status.is_informational() {
+            buf.advance(consumed);
+            continue;
+        }
+        let head = buf.split_to(consumed).freeze();
+        let mut headers = HeaderMap::with_capacity(count);
+        let mut length: Option<u64> = None;
+        let mut chunked = false;
+        let mut encoded = false;
+        let mut close = http10;
+        for &(name_start, name_end, value_start, value_end) in &found[..count] {
+            let raw_value = &head[value_start..value_end];
+            let name = HeaderName::from_bytes(&head[name_start..name_end])
+                .map_err(|_| WireError::Head("header name"))?;
+            if name == header::CONTENT_LENGTH {
+                let n = parse_length(raw_value)?;
+                // Several equal values are one length (RFC 9110 §8.6); different ones are not.
+                if length.is_some_and(|l| l != n) {
+                    return Err(WireError::ContentLength);
+                }
+                length = Some(n);
+            } else if name == header::TRANSFER_ENCODING {
+                encoded = true;
+                chunked = last_token(raw_value).eq_ignore_ascii_case(b"chunked");
+                continue;
+            } else if name == header::CONNECTION {
+                if has_token(raw_value, b"close") {
+                    close = true;
+                } else if http10 && has_token(raw_value, b"keep-alive") {
+                    close = false;
+                }
+                continue;
+            } else if is_hop_by_hop(&name) {
+                continue;
+            }
+            let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
+                .map_err(|_| WireError::Head("header value"))?;
+            headers.append(name, value);
+        }
+        let no_body = *method == Method::HEAD
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED;
+        let framing = if no_body {
+            Framing::Empty
+        } else if encoded {
+            // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3), which is dropped so
+            // the downstream hop frames the body itself.
+            headers.remove(header::CONTENT_LENGTH);
+            if chunked {
+                Framing::Chunked
+            } else {
+                Framing::UntilClose
+            }
+        } else {
+            match length {
+                Some(0) => Framing::Empty,
+                Some(n) => Framing::Length(n),
+                None => Framing::UntilClose,
+            }
+        };
+        let keep_alive = !close && framing != Framing::UntilClose;
+        return Ok(Some(ResponseHead {
+            status,
+            headers,
+            framing,
+            keep_alive,
+        }));
+    }
+}
+
+fn parse_length(value: &[u8]) -> Result<u64, WireError> {
+    let value = value.trim_ascii();
+    if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
+        return Err(WireError::ContentLength);
+    }
+    Ok(value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|b| *b == b',').map(<[u8]>::trim_ascii)
+}
+
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    tokens(value).any(|t| t.eq_ignore_ascii_case(token))
+}
+
+fn last_token(value: &[u8]) -> &[u8] {
+    tokens(value).last().unwrap_or_default()
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    name == header::TE
+        || name == header::UPGRADE
+        || name == header::PROXY_AUTHENTICATE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+/// Decodes a chunked body (RFC 9112 §7.1) as its bytes arrive; trailers are read and dropped.
+#[derive(Debug, Default)]
+pub struct ChunkedDecoder {
+    state: ChunkState,
+    /// Trailer bytes seen so far.
+    trailers: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Expecting a chunk-size line.
+    #[default]
+    Size,
+    /// Inside a chunk's data: this many bytes left.
+    Data(u64),
+    /// After a chunk's data: its CRLF.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one.
+    Trailers,
+    Done,
+}
+
+/// One step of decoding.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded {
+    Data(Bytes),
+    /// The buffer holds no complete next piece: read more.
+    NeedMore,
+    End,
+}
+
+impl ChunkedDecoder {
+    pub fn is_done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+
+    /// Decodes what `buf` holds from its start, consuming it.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, WireError> {
+        loop {
+            match self.state {
+                ChunkState::Done => return Ok(Decoded::End),
+                ChunkState::Size => {
+                    let Some(line) = take_line(buf, MAX_CHUNK_LINE)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    let size = parse_chunk_size(&line)?;
+                    self.state = if size == 0 {
+                        ChunkState::Trailers
+                    } else {
+                        ChunkState::Data(size)
+                    };
+                }
+                ChunkState::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                    let data = buf.split_to(n).freeze();
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
+                    return Ok(Decoded::Data(data));
+                }
+                ChunkState::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(WireError::Chunk("no CRLF after chunk data"));
+                    }
+                    buf.advance(2);
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    let Some(line) = take_line(buf, MAX_TRAILERS)? else {
+                        return Ok(Decoded::NeedMore);
+                    };
+                    self.trailers += line.len() + 2;
+                    if self.trailers > MAX_TRAILERS {
+                        return Err(WireError::Chunk("trailers too large"));
+                    }
+                    if line.is_empty() {
+                        self.state = ChunkState::Done;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Takes one CRLF-terminated line off `buf` (without the CRLF); `None` while incomplete.
+fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, WireError> {
+    match buf.windows(2).position(|w| w == b"\r\n") {
+        Some(end) => {
+            let line = buf.split_to(end);
+            buf.advance(2);
+            Ok(Some(line))
+        }
+        None if buf.len() > max => Err(WireError::Chunk("line too long")),
+        None => Ok(None),
+    }
+}
+
+fn parse_chunk_size(line: &[u8]) -> Result<u64, WireError> {
+    // Extensions (`;name=value`) are ignored, as every implementation does.
+    let digits = line
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    if digits.is_empty() || digits.len() > 15 {
+        return Err(WireError::Chunk("bad chunk size"));
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        let v = (*d as char)
+            .to_digit(16)
+            .ok_or(WireError::Chunk("bad chunk size"))?;
+        Ok(n * 16 + u64::from(v))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(bytes: &[u8], method: &Method) -> Result<Option<ResponseHead>, WireError> {
+        parse_response_head(&mut BytesMut::from(bytes), method)
+    }
+
+    #[test]
+    fn a_request_is_written_with_our_host_and_length() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-a", HeaderValue::from_static("1"));
+        headers.insert(header::HOST, HeaderValue::from_static("ignored"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("99"));
+        headers.insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+        let req = RequestHead {
+            method: &Method::POST,
+            path: "/p?q=1",
+            host: b"reviews:9080",
+            headers: &headers,
+        };
+        let mut out = BytesMut::new();
+        assert!(encode_request(
+            &req,
+            &Bytes::from_static(b"hello"),
+            &mut out
+        ));
+        assert_eq!(
+            &out[..],
+            b"POST /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\ncontent-length: 5\r\n\r\nhello"
+        );
+        let get = RequestHead {
+            method: &Method::GET,
+            ..req
+        };
+        out.clear();
+        encode_request(&get, &Bytes::new(), &mut out);
+        assert_eq!(
+            &out[..],
+            b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn only_origin_form_targets_are_sent() {
+        assert_eq!(origin_form_problem("/a/b?c=d%20e"), None);
+        assert!(origin_form_problem("a").is_some());
+        assert!(origin_form_problem("/a b").is_some());
+        assert!(origin_form_problem("/a\r\nx: y").is_some());
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let h = head(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            &Method::GET,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert_eq!((h.framing, h.keep_alive), (Framing::Length(5), true));
+        assert_eq!(h.headers["content-length"], "5");
+
+        let h = head(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
+            &Method::GET,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert_eq!(h.framing, Framing::Chunked);
+        assert!(!h.headers.contains_key("content-length"));
+        assert!(!h.headers.contains_key("transfer-encoding"));
+
+        let h = head(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n",
+            &Method::HEAD,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert_eq!(h.framing, Framing::Empty);
+        let h = head(b"HTTP/1.1 204 No Content\r\n\r\n", &Method::GET)
+            .expect("ok")
+            .expect("complete");
+        assert_eq!((h.framing, h.keep_alive), (Framing::Empty, true));
+
+        let h = head(b"HTTP/1.1 200 OK\r\n\r\n", &Method::GET)
+            .expect("ok")
+            .expect("complete");
+        assert_eq!((h.framing, h.keep_alive), (Framing::UntilClose, false));
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\nkeep-alive: x\r\n\r\n",
+            &Method::GET,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert!(!h.keep_alive);
+        assert!(h.headers.get("connection").is_none() && h.headers.get("keep-alive").is_none());
+        let h = head(
+            b"HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n",
+            &Method::GET,
+        )
+        .expect("ok")
+        .expect("complete");
+        assert!(!h.keep_alive);
+    }
+
+    #[test]
+    fn a_head_arrives_in_pieces_and_informational_responses_are_skipped() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncont"[..]);
+        assert_eq!(
+            parse_response_head(&mut buf, &Method::GET)
+                .expect("ok")
+                .map(|h| h.status),
+            None
+        );
+        buf.extend_from_slice(b"ent-length: 2\r\n\r\nok");
+        let h = parse_response_head(&mut buf, &Method::GET)
+            .expect("ok")
+            .expect("complete");
+        assert_eq!(h.status, StatusCode::OK);
+        assert_eq!(&buf[..], b"ok");
+    }
+
+    #[test]
+    fn bad_heads_are_errors() {
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n",
+                &Method::GET
+            )
+            .err(),
+            Some(WireError::ContentLength)
+        );
+        assert_eq!(
+            head(
+                b"HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n",
+                &Method::GET
+            )
+            .err(),
+            Some(WireError::ContentLength)
+        );
+        assert!(matches!(
+            head(b"SSH-2.0-OpenSSH\r\n\r\n", &Method::GET),
+            Err(WireError::Head(_))
+        ));
+        assert_eq!(
+            head(b"HTTP/1.1 101 Switching Protocols\r\n\r\n", &Method::GET).err(),
+            Some(WireError::Upgrade)
+        );
+        let big = [
+            &b"HTTP/1.1 200 OK\r\nx: "[..],
+            &vec![b'a'; MAX_HEAD_BYTES + 1],
+        ]
+        .concat();
+        assert_eq!(
+            head(&big, &Method::GET).err(),
+            Some(WireError::HeadTooLarge)
+        );
+        let many: Vec<u8> = (0..=MAX_HEADERS)
+            .flat_map(|i| format!("x-{i}: 1\r\n").into_bytes())
+            .collect();
+        let many = [&b"HTTP/1.1 200 OK\r\n"[..], &many, b"\r\n"].concat();
+        assert!(matches!(head(&many, &Method::GET), Err(WireError::Head(_))));
+    }
+
+    fn decode_all(decoder: &mut ChunkedDecoder, buf: &mut BytesMut) -> Result<Vec<u8>, WireError> {
+        let mut out = Vec::new();
+        loop {
+            match decoder.decode(buf)? {
+                Decoded::Data(d) => out.extend_from_slice(&d),
+                Decoded::NeedMore | Decoded::End => return Ok(out),
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_bodies_decode_byte_by_byte() {
+        let wire = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: 1\r\n\r\nNEXT";
+        let mut decoder = ChunkedDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for b in wire {
+            buf.extend_from_slice(&[*b]);
+            out.extend(decode_all(&mut decoder, &mut buf).expect("decodes"));
+            if decoder.is_done() {
+                break;
+            }
+        }
+        assert_eq!(out, b"hello world");
+        assert!(decoder.is_done());
+        assert!(buf.is_empty(), "nothing after the body is consumed");
+    }
+
+    #[test]
+    fn bad_chunks_are_errors() {
+        for wire in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloXX",
+            b"\r\n",
+            b"fffffffffffffffff\r\n",
+        ] {
+            let mut buf = BytesMut::from(wire);
+            assert!(
+                decode_all(&mut ChunkedDecoder::default(), &mut buf).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(wire)
+            );
+        }
+    }
+}
