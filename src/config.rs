@@ -1,6 +1,7 @@
-//! Configuration: typed Istio and Kubernetes objects, YAML with source positions, loaders and the
-//! in-memory store. Shared by `analyze` today and by the control plane later.
+//! Configuration: typed Istio and Kubernetes objects, YAML with source positions, loaders (files and
+//! a live cluster) and the in-memory store. Shared by `analyze` today and by the control plane later.
 
+pub mod cluster;
 pub mod emit;
 pub mod kind;
 pub mod kube;

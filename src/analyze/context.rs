@@ -9,12 +9,19 @@ use crate::config::kube::PodSpec;
 use crate::config::resource::{Resource, Spec};
 use crate::config::store::Store;
 
-/// One analyzer: Istio's name and description (`-L` lists them), the kinds it reads, and its
-/// function.
+/// One analyzer: Istio's name and description (`-L` lists them), the kinds it needs, the kinds it
+/// reads, and its function.
 pub struct Analyzer {
     pub name: &'static str,
     pub description: &'static str,
+    /// Without objects of these non-Istio kinds in the inputs the analyzer is skipped (a file set
+    /// without Services must not claim every host is missing).
     pub inputs: &'static [Kind],
+    /// Every kind the analyzer looks at (a superset of `inputs`): what a live-cluster read must
+    /// fetch for it, and what makes it "not analyzed" when the cluster forbids reading it.
+    /// Analyzers that walk workloads read Pods and Deployments (the kinds a cluster analysis
+    /// lists for pods and their templates).
+    pub reads: &'static [Kind],
     pub run: fn(&mut Context<'_>),
 }
 
@@ -108,6 +115,11 @@ impl Availability {
                 .filter(|k| store.has(*k))
                 .collect(),
         }
+    }
+
+    /// Counts `kinds` as present whether or not the store holds any.
+    pub fn extend(&mut self, kinds: impl IntoIterator<Item = Kind>) {
+        self.kinds.extend(kinds);
     }
 
     pub fn has(&self, kind: Kind) -> bool {

@@ -94,6 +94,15 @@ impl MeshConfig {
     }
 }
 
+/// The ConfigMap (in the Istio namespace) holding a control plane revision's mesh config:
+/// `istio`, or `istio-<rev>` for a named revision.
+pub fn configmap_name(revision: &str) -> String {
+    match revision {
+        "" | "default" => "istio".to_string(),
+        rev => format!("istio-{rev}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

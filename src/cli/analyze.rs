@@ -21,6 +21,8 @@ use crate::config::store::Store;
 use crate::config::yaml::Limits;
 use crate::exit::{CommandError, Exit};
 
+mod live;
+
 #[derive(Debug, Args)]
 #[command(
     about = "Analyze Istio configuration and print validation messages",
@@ -143,23 +145,18 @@ fn kubeconfig_path(global: &GlobalArgs) -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
 }
 
-fn use_kube_error(global: &GlobalArgs) -> CommandError {
-    let found = kubeconfig_path(global).filter(|p| p.exists());
-    let message = match found {
-        None => "analyze needs a Kubernetes cluster unless --use-kube=false is given, and no \
-                 kubeconfig was found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config); \
-                 to analyze files only, run: ferryctl analyze --use-kube=false <files>"
-            .to_string(),
-        Some(p) => format!(
-            "analyzing a live cluster is not supported by this build of ferryctl (kubeconfig {} \
-             was not read); to analyze files only, run: ferryctl analyze --use-kube=false <files>",
-            p.display()
-        ),
-    };
-    CommandError {
+/// Without a kubeconfig (and outside a cluster) there is nothing to connect to: say where we
+/// looked and how to analyze files alone, rather than a connection error.
+fn missing_kubeconfig(global: &GlobalArgs) -> Option<CommandError> {
+    let found = kubeconfig_path(global).is_some_and(|p| p.exists());
+    let in_cluster = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    (!found && !in_cluster).then(|| CommandError {
         exit: Exit::Failure,
-        message,
-    }
+        message: "analyze needs a Kubernetes cluster unless --use-kube=false is given, and no \
+                  kubeconfig was found (looked at --kubeconfig, $KUBECONFIG and ~/.kube/config); \
+                  to analyze files only, run: ferryctl analyze --use-kube=false <files>"
+            .to_string(),
+    })
 }
 
 pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
@@ -183,9 +180,14 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         );
         return Ok(Exit::Success);
     }
-    if args.use_kube {
-        return Err(use_kube_error(global).into());
-    }
+    let cluster = if args.use_kube {
+        if let Some(e) = missing_kubeconfig(global) {
+            return Err(e.into());
+        }
+        Some(live::Cluster::connect(global)?)
+    } else {
+        None
+    };
     let started = Instant::now();
     let color = args.color.unwrap_or_else(default_color);
 
@@ -217,10 +219,22 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         }
     };
 
-    let namespace = global
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "default".to_string());
+    // As kubectl: -n, else the kubeconfig context's namespace when a cluster is used.
+    let namespace = global.namespace.clone().unwrap_or_else(|| {
+        cluster
+            .as_ref()
+            .map_or("default", |c| c.default_namespace())
+            .to_string()
+    });
+    if let Some(c) = &cluster
+        && global.namespace.is_some()
+        && !args.all_namespaces
+        && !c.namespace_exists(&namespace, args.timeout)?
+    {
+        // istioctl: a message, not an error (exit 0).
+        eprintln!("namespace {namespace:?} not found");
+        return Ok(Exit::Success);
+    }
     if args.files.iter().any(|f| f == "-")
         && std::io::stdin().is_terminal()
         && !matches!(args.output.as_str(), "json" | "yaml")
@@ -282,14 +296,37 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
     }
     let files_read = loaded.files.clone();
     let skipped_objects = loaded.skipped.clone();
-    let mut store = Store::new(loaded.resources);
+    let mut listed = Default::default();
+    let mut unreadable = Default::default();
+    let mut cluster_objects = None;
+    let mut store = match &cluster {
+        None => Store::new(loaded.resources),
+        Some(c) => {
+            let live = c.read(
+                loaded.resources,
+                &live::Request {
+                    scope: analyze::live::Scope {
+                        istio_namespace: global.istio_namespace.clone(),
+                        revision: args.revision.clone(),
+                    },
+                    analyzers: &args.analyzer,
+                    excluded_namespaces: &args.exclude_namespaces,
+                    timeout: args.timeout.saturating_sub(started.elapsed()),
+                },
+            )?;
+            for e in &live.errors {
+                eprintln!("Warning: skipping an object of the cluster: {e}");
+            }
+            listed = live.listed;
+            unreadable = live.unreadable;
+            cluster_objects = Some(live.objects);
+            live.store
+        }
+    };
 
     // The mesh config: the flag wins, else the revision's `istio[-<rev>]` ConfigMap in the inputs.
     if mesh.is_none() {
-        let cm_name = match args.revision.as_str() {
-            "" | "default" => "istio".to_string(),
-            rev => format!("istio-{rev}"),
-        };
+        let cm_name = crate::analyze::mesh::configmap_name(&args.revision);
         let cm = store.get(
             crate::config::kind::Kind::ConfigMap,
             &global.istio_namespace,
@@ -311,6 +348,8 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         &analyze::Options {
             only: args.analyzer.clone(),
             mesh: mesh.unwrap_or_default(),
+            listed,
+            unreadable,
         },
     );
     // The process ends right after printing: freeing every parsed node one by one would cost
@@ -343,9 +382,12 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
     };
     if args.verbose {
         let mut err = std::io::stderr().lock();
+        let from_cluster = cluster_objects
+            .map(|n| format!(" ({n} from the cluster)"))
+            .unwrap_or_default();
         let _ = writeln!(
             err,
-            "Analyzed {} resources in {} from {} files in {:.3}s",
+            "Analyzed {} resources{from_cluster} in {} from {} files in {:.3}s",
             analyzed,
             target,
             files_read.len(),
@@ -386,6 +428,15 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
     // code below still applies.
     write_stdout_unless_closed(&text)?;
 
+    // On stderr in every format, so json/yaml/sarif on stdout stay parseable.
+    for n in &outcome.not_analyzed {
+        eprintln!("not analyzed: {} ({})", n.name, n.reason);
+    }
+    let partly = match outcome.not_analyzed.len() {
+        0 => String::new(),
+        1 => " (but 1 analyzer could not run, see above)".to_string(),
+        n => format!(" (but {n} analyzers could not run, see above)"),
+    };
     if messages.is_empty() {
         if unparsed > 0 {
             eprintln!(
@@ -395,7 +446,9 @@ pub fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> Result<Exit> {
         } else {
             // As istioctl: name the files whenever files were given, else the namespace scope.
             match files_read.as_slice() {
-                [] => eprintln!("\u{2714} No validation issues found when analyzing {target}."),
+                [] => eprintln!(
+                    "\u{2714} No validation issues found when analyzing {target}{partly}."
+                ),
                 [one] => eprintln!("\u{2714} No validation issues found when analyzing {one}."),
                 many => {
                     let list: String = many.iter().map(|f| format!("\n  - {f}")).collect();

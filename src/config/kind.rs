@@ -140,6 +140,22 @@ impl Kind {
             .collect()
     }
 
+    /// The resource name the API server serves the kind under (`virtualservices`,
+    /// `serviceentries`, `authorizationpolicies`), as the CRDs and the core API spell it.
+    pub fn plural(self) -> String {
+        let lower = self.name().to_ascii_lowercase();
+        if lower.ends_with('s') {
+            // `Endpoints` is already plural.
+            lower
+        } else if let Some(stem) = lower.strip_suffix('y')
+            && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+        {
+            format!("{stem}ies")
+        } else {
+            format!("{lower}s")
+        }
+    }
+
     /// Whether the kind belongs to one of Istio's own API groups.
     pub fn is_istio(self) -> bool {
         self.group().ends_with(".istio.io")
@@ -155,6 +171,29 @@ impl fmt::Display for Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plurals_match_the_api_server() {
+        for (kind, plural) in [
+            (Kind::ServiceEntry, "serviceentries"),
+            (Kind::AuthorizationPolicy, "authorizationpolicies"),
+            (Kind::Telemetry, "telemetries"),
+            (Kind::Gateway, "gateways"),
+            (Kind::Endpoints, "endpoints"),
+            (Kind::HttpRoute, "httproutes"),
+            (
+                Kind::MutatingWebhookConfiguration,
+                "mutatingwebhookconfigurations",
+            ),
+            (Kind::ProxyConfig, "proxyconfigs"),
+        ] {
+            assert_eq!(kind.plural(), plural, "{kind:?}");
+        }
+        // The CRDs Ferry installs agree.
+        for crd in crate::install::crds::crd_kinds() {
+            assert_eq!(crd.kind.plural(), crd.plural, "{:?}", crd.kind);
+        }
+    }
 
     #[test]
     fn versions_resolve() {

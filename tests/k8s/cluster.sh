@@ -3,7 +3,9 @@
 # for Ferry's end-to-end tests of `ferryctl discovery --kubeconfig`.
 #
 #   cluster.sh build      build the binaries into a cache outside the repo
-#   cluster.sh up DIR     start etcd + apiserver, write DIR/kubeconfig
+#   cluster.sh up DIR     start etcd + apiserver, write DIR/kubeconfig (admin) and
+#                         DIR/limited-kubeconfig (user "limited": no groups, so RBAC
+#                         grants it only what a test binds to it)
 #   cluster.sh down DIR   stop what `up DIR` started and remove DIR
 #
 # No controller-manager, scheduler or nodes: the tests only need CRUD and
@@ -123,11 +125,17 @@ make_pki() {
         openssl genrsa -out sa.key 2048
         openssl rsa -in sa.key -pubout -out sa.pub
     ) >/dev/null 2>&1 || die "openssl failed to make the test PKI"
-    # Token auth: a random admin token in system:masters (bypasses RBAC).
-    local token
+    # Token auth: a random admin token in system:masters (bypasses RBAC), and one for a user
+    # in no group, for tests of what ferryctl does when RBAC forbids a read.
+    local token limited
     token=$(openssl rand -hex 24)
-    echo "$token,admin,admin-uid,system:masters" >"$p/tokens.csv"
+    limited=$(openssl rand -hex 24)
+    {
+        echo "$token,admin,admin-uid,system:masters"
+        echo "$limited,limited,limited-uid"
+    } >"$p/tokens.csv"
     echo "$token" >"$p/token"
+    echo "$limited" >"$p/limited-token"
 }
 
 # wait_for URL SECONDS PID CURL-ARGS...
@@ -186,7 +194,11 @@ cmd_up() {
         die "kube-apiserver did not become ready"
     fi
 
-    cat >"$dir/kubeconfig" <<KUBECONFIG
+    local user
+    for user in admin limited; do
+        local file=$dir/kubeconfig token_file=$p/token
+        if [[ $user == limited ]]; then file=$dir/limited-kubeconfig token_file=$p/limited-token; fi
+        cat >"$file" <<KUBECONFIG
 apiVersion: v1
 kind: Config
 clusters:
@@ -195,14 +207,15 @@ clusters:
     server: https://127.0.0.1:$api
     certificate-authority-data: $(base64 -w0 "$p/ca.crt")
 users:
-- name: admin
+- name: $user
   user:
-    token: $(cat "$p/token")
+    token: $(cat "$token_file")
 contexts:
 - name: ferry-test
-  context: {cluster: ferry-test, user: admin, namespace: default}
+  context: {cluster: ferry-test, user: $user, namespace: default}
 current-context: ferry-test
 KUBECONFIG
+    done
     log "up: kube-apiserver on https://127.0.0.1:$api, kubeconfig $dir/kubeconfig"
 }
 

@@ -21,6 +21,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "annotations.K8sAnalyzer",
     description: "Checks for misplaced and invalid Istio annotations in Kubernetes resources",
     inputs: &[],
+    reads: &[Kind::Namespace, Kind::Service, Kind::Pod, Kind::Deployment],
     run,
 };
 

@@ -14,6 +14,12 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "auth.AuthorizationPoliciesAnalyzer",
     description: "Checks the validity of authorization policies",
     inputs: &[Kind::AuthorizationPolicy, Kind::Namespace, Kind::Pod],
+    reads: &[
+        Kind::AuthorizationPolicy,
+        Kind::Namespace,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

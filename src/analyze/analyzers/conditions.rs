@@ -23,6 +23,14 @@ pub const ANALYZER: Analyzer = Analyzer {
     // Istio lists these six kinds as inputs; the analyzer only reads status conditions, so a
     // missing kind hides nothing and it runs over whichever of them the inputs hold.
     inputs: &[],
+    reads: &[
+        Kind::AuthorizationPolicy,
+        Kind::ServiceEntry,
+        Kind::Service,
+        Kind::KubernetesGateway,
+        Kind::HttpRoute,
+        Kind::GrpcRoute,
+    ],
     run,
 };
 

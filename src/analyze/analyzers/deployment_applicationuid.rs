@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "applicationUID.Analyzer",
     description: "Checks invalid application UID",
     inputs: &[Kind::Pod],
+    reads: &[Kind::Pod, Kind::Deployment],
     run,
 };
 

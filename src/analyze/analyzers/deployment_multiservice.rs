@@ -22,6 +22,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "deployment.MultiServiceAnalyzer",
     description: "Checks association between services and pods",
     inputs: &[Kind::Service, Kind::Deployment],
+    reads: &[Kind::Deployment, Kind::Service, Kind::Namespace],
     run,
 };
 

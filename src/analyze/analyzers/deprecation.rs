@@ -12,6 +12,11 @@ pub const ANALYZER: Analyzer = Analyzer {
     // Istio also lists CustomResourceDefinition. It is read below when present, but not listed:
     // a runtime kind in the inputs would skip the whole analyzer for inputs without CRDs.
     inputs: &[Kind::VirtualService, Kind::Sidecar],
+    reads: &[
+        Kind::VirtualService,
+        Kind::Sidecar,
+        Kind::CustomResourceDefinition,
+    ],
     run,
 };
 
@@ -22,7 +27,7 @@ const REMOVED_RBAC_KINDS: &[&str] = &[
     "ServiceRole",
     "ServiceRoleBinding",
 ];
-const REMOVED_RBAC_GROUP: &str = "rbac.istio.io";
+pub(crate) const REMOVED_RBAC_GROUP: &str = "rbac.istio.io";
 
 fn run(ctx: &mut Context<'_>) {
     for r in ctx.of(Kind::VirtualService) {

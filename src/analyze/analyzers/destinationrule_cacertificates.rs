@@ -11,6 +11,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "destinationrule.CaCertificateAnalyzer",
     description: "Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL",
     inputs: &[Kind::DestinationRule],
+    reads: &[Kind::DestinationRule],
     run,
 };
 

@@ -22,6 +22,14 @@ pub const ANALYZER: Analyzer = Analyzer {
         Kind::Service,
         Kind::ServiceEntry,
     ],
+    reads: &[
+        Kind::DestinationRule,
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::Service,
+        Kind::ServiceEntry,
+        Kind::Node,
+    ],
     run,
 };
 

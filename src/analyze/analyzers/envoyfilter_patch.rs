@@ -13,6 +13,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     // Istio's description, trailing space included.
     description: "Checks an envoyFilters ",
     inputs: &[Kind::EnvoyFilter],
+    reads: &[Kind::EnvoyFilter],
     run,
 };
 

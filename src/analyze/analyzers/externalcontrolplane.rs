@@ -18,6 +18,10 @@ pub const ANALYZER: Analyzer = Analyzer {
     description: "Checks that the remote IstioOperator resources reference an external controle plane",
     // Each webhook kind is checked on its own, so either one alone is enough to run.
     inputs: &[],
+    reads: &[
+        Kind::MutatingWebhookConfiguration,
+        Kind::ValidatingWebhookConfiguration,
+    ],
     run,
 };
 

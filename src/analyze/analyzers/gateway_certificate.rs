@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "gateway.CertificateAnalyzer",
     description: "Checks a gateway certificate",
     inputs: &[Kind::Gateway],
+    reads: &[Kind::Gateway, Kind::Pod, Kind::Deployment],
     run,
 };
 

@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "gateway.ConflictingGatewayAnalyzer",
     description: "Checks a gateway's selector, port number and hosts",
     inputs: &[Kind::Gateway, Kind::Pod],
+    reads: &[Kind::Gateway, Kind::Pod, Kind::Deployment],
     run,
 };
 

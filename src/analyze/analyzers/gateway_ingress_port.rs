@@ -16,6 +16,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "gateway.IngressGatewayPortAnalyzer",
     description: "Checks a gateway's ports against the gateway's Kubernetes service ports",
     inputs: &[Kind::Gateway, Kind::Pod, Kind::Service],
+    reads: &[Kind::Gateway, Kind::Service, Kind::Pod, Kind::Deployment],
     run,
 };
 

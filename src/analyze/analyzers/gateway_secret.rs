@@ -16,6 +16,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "gateway.SecretAnalyzer",
     description: "Checks a gateway's referenced secrets for correctness",
     inputs: &[Kind::Gateway, Kind::Pod, Kind::Secret],
+    reads: &[Kind::Gateway, Kind::Secret, Kind::Pod, Kind::Deployment],
     run,
 };
 

@@ -17,6 +17,12 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "injection.Analyzer",
     description: "Checks conditions related to Istio sidecar injection",
     inputs: &[Kind::Namespace, Kind::Pod],
+    reads: &[
+        Kind::Namespace,
+        Kind::ConfigMap,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

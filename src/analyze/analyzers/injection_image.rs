@@ -18,6 +18,13 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "injection.ImageAnalyzer",
     description: "Checks the image of auto-injection configured with the running proxies on pods",
     inputs: &[Kind::Namespace, Kind::Pod, Kind::ConfigMap],
+    reads: &[
+        Kind::Namespace,
+        Kind::ConfigMap,
+        Kind::ProxyConfig,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

@@ -20,6 +20,12 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "injection.ImageAutoAnalyzer",
     description: "Makes sure that Pods and Deployments with `image: auto` are going to be injected",
     inputs: &[Kind::Pod, Kind::MutatingWebhookConfiguration],
+    reads: &[
+        Kind::Namespace,
+        Kind::MutatingWebhookConfiguration,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

@@ -19,6 +19,14 @@ pub const ANALYZER: Analyzer = Analyzer {
         Kind::WasmPlugin,
         Kind::Pod,
     ],
+    reads: &[
+        Kind::AuthorizationPolicy,
+        Kind::RequestAuthentication,
+        Kind::Telemetry,
+        Kind::WasmPlugin,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

@@ -19,6 +19,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     description: "Check the validity of MeshNetworks in the cluster",
     // The ConfigMap stands in for Istio's MeshNetworks input.
     inputs: &[Kind::ConfigMap, Kind::Secret],
+    reads: &[Kind::ConfigMap, Kind::Secret],
     run,
 };
 

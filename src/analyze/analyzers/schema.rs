@@ -23,6 +23,7 @@ macro_rules! schema_analyzers {
                     "' resources"
                 ),
                 inputs: &[Kind::$kind],
+                reads: &[Kind::$kind],
                 run: {
                     fn run(ctx: &mut Context<'_>) {
                         run_kind(ctx, Kind::$kind);

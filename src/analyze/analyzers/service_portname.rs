@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "service.PortNameAnalyzer",
     description: "Checks the port names associated with each service",
     inputs: &[Kind::Service],
+    reads: &[Kind::Service],
     run,
 };
 

@@ -11,6 +11,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "serviceentry.Analyzer",
     description: "Checks the validity of ServiceEntry",
     inputs: &[Kind::ServiceEntry],
+    reads: &[Kind::ServiceEntry],
     run,
 };
 

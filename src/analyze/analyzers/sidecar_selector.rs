@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "sidecar.SelectorAnalyzer",
     description: "Validates that sidecars that define a workload selector match at least one pod, and that there aren't multiple sidecar resources that select overlapping pods",
     inputs: &[Kind::Sidecar, Kind::Pod],
+    reads: &[Kind::Sidecar, Kind::Namespace, Kind::Pod, Kind::Deployment],
     run,
 };
 

@@ -15,6 +15,7 @@ pub const SELECTOR_ANALYZER: Analyzer = Analyzer {
     name: "telemetry.SelectorAnalyzer",
     description: "Validates that telemetries that define a selector match at least one pod, and that there aren't multiple telemetry resources that select overlapping pods",
     inputs: &[Kind::Telemetry, Kind::Pod],
+    reads: &[Kind::Telemetry, Kind::Pod, Kind::Deployment],
     run: run_selector,
 };
 
@@ -22,6 +23,7 @@ pub const DEFAULT_SELECTOR_ANALYZER: Analyzer = Analyzer {
     name: "telemetry.DefaultSelectorAnalyzer",
     description: "Validates that there aren't multiple telemetry resources that have no selector",
     inputs: &[Kind::Telemetry],
+    reads: &[Kind::Telemetry],
     run: run_default_selector,
 };
 
@@ -29,6 +31,7 @@ pub const PROVIDER_ANALYZER: Analyzer = Analyzer {
     name: "telemetry.ProviderAnalyzer",
     description: "Validates that providers in telemetry resource is valid",
     inputs: &[Kind::Telemetry],
+    reads: &[Kind::Telemetry],
     run: run_provider,
 };
 
@@ -36,6 +39,7 @@ pub const LIGHTSTEP_ANALYZER: Analyzer = Analyzer {
     name: "telemetry.LightstepAnalyzer",
     description: "Validates that lightstep provider is still used",
     inputs: &[Kind::Telemetry],
+    reads: &[Kind::Telemetry],
     run: run_lightstep,
 };
 

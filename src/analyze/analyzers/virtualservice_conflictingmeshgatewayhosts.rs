@@ -15,6 +15,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "virtualservice.ConflictingMeshGatewayHostsAnalyzer",
     description: "Checks if multiple virtual services associated with the mesh gateway have conflicting hosts",
     inputs: &[Kind::VirtualService],
+    reads: &[Kind::VirtualService],
     run,
 };
 

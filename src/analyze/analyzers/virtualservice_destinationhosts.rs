@@ -17,6 +17,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "virtualservice.DestinationHostAnalyzer",
     description: "Checks the destination hosts associated with each virtual service",
     inputs: &[Kind::ServiceEntry, Kind::VirtualService, Kind::Service],
+    reads: &[Kind::VirtualService, Kind::ServiceEntry, Kind::Service],
     run,
 };
 

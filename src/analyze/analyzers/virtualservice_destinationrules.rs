@@ -15,6 +15,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "virtualservice.DestinationRuleAnalyzer",
     description: "Checks the destination rules associated with each virtual service",
     inputs: &[Kind::VirtualService, Kind::DestinationRule],
+    reads: &[Kind::VirtualService, Kind::DestinationRule],
     run,
 };
 

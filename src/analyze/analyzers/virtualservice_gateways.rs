@@ -15,6 +15,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     // are absent, which would silence this analyzer for Istio-Gateway-only repositories, so the
     // Kubernetes Gateways are read from the store without being an input.
     inputs: &[Kind::Gateway, Kind::VirtualService],
+    reads: &[Kind::VirtualService, Kind::Gateway, Kind::KubernetesGateway],
     run,
 };
 

@@ -19,6 +19,13 @@ pub const ANALYZER: Analyzer = Analyzer {
         Kind::Gateway,
         Kind::Pod,
     ],
+    reads: &[
+        Kind::VirtualService,
+        Kind::Gateway,
+        Kind::RequestAuthentication,
+        Kind::Pod,
+        Kind::Deployment,
+    ],
     run,
 };
 

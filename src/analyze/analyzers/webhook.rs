@@ -14,6 +14,7 @@ pub const ANALYZER: Analyzer = Analyzer {
     name: "webhook.Analyzer",
     description: "Checks the validity of Istio webhooks",
     inputs: &[Kind::MutatingWebhookConfiguration, Kind::Service],
+    reads: &[Kind::MutatingWebhookConfiguration, Kind::Service],
     run,
 };
 
