@@ -28,14 +28,15 @@ use crate::discovery::{Running, get};
 use crate::eventually;
 use crate::ferryctl;
 
-const IGNORE: &str = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh";
+pub(crate) const IGNORE: &str =
+    "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh";
 
-fn kubeconfig() -> String {
+pub(crate) fn kubeconfig() -> String {
     std::env::var("FERRY_TEST_KUBECONFIG")
         .unwrap_or_else(|_| panic!("FERRY_TEST_KUBECONFIG is not set ({IGNORE})"))
 }
 
-async fn client(path: &str) -> Client {
+pub(crate) async fn client(path: &str) -> Client {
     let parsed = Kubeconfig::read_from(path).expect("kubeconfig reads");
     let config = Config::from_custom_kubeconfig(parsed, &KubeConfigOptions::default())
         .await
@@ -44,7 +45,7 @@ async fn client(path: &str) -> Client {
 }
 
 /// The API for an object's `apiVersion`/`kind`; `plural` as the CRD or core API names it.
-fn api(client: &Client, object: &Value, plural: &str) -> Api<DynamicObject> {
+pub(crate) fn api(client: &Client, object: &Value, plural: &str) -> Api<DynamicObject> {
     let api_version = object["apiVersion"].as_str().expect("apiVersion");
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let kind = object["kind"].as_str().expect("kind");
@@ -57,7 +58,7 @@ fn api(client: &Client, object: &Value, plural: &str) -> Api<DynamicObject> {
 }
 
 /// Server-side apply with field manager `ferryctl`, as `ferryctl install` applies.
-async fn apply(client: &Client, object: &Value, plural: &str) {
+pub(crate) async fn apply(client: &Client, object: &Value, plural: &str) {
     let name = object["metadata"]["name"].as_str().expect("name");
     api(client, object, plural)
         .patch(
@@ -97,7 +98,7 @@ fn plural_of(object: &Value) -> &'static str {
 }
 
 /// Applies the CRDs and waits until the API server serves each of them.
-async fn install_crds(client: &Client) {
+pub(crate) async fn install_crds(client: &Client) {
     for crd in crds::crds() {
         apply(client, &crd, "customresourcedefinitions").await;
     }
