@@ -5,6 +5,7 @@ mod bad_input;
 mod discovery;
 mod docs;
 mod kube;
+mod kube_manifest;
 mod kube_remote_secret;
 mod local;
 mod local_mesh;
