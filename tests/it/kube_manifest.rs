@@ -14,7 +14,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use serde_json::{Value, json};
 
 use crate::ferryctl;
-use crate::kube::{client, kubeconfig};
+use crate::kube::{CRDS, client, kubeconfig};
 
 /// The built-in profiles, as `ferryctl profile list` prints them.
 fn profiles() -> Vec<String> {
@@ -73,6 +73,7 @@ fn name(object: &Value) -> &str {
 
 /// Applies the CRDs for real and waits until each is Established.
 async fn establish(client: &Client, crds: &[Value]) {
+    let _guard = CRDS.lock().await;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in crds {
         api.patch(

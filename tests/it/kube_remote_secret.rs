@@ -366,3 +366,108 @@ async fn kube_remote_secret_rerun_is_idempotent() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
+async fn kube_remote_secret_takes_the_token_of_a_named_secret() {
+    let kubeconfig = kubeconfig();
+    let admin = client(&kubeconfig).await;
+    let ns = "remote-secret-named";
+    fresh_account(&admin, ns).await;
+    // The account and its role first; then a long-lived token Secret as an admin makes one on
+    // Kubernetes >= 1.24. Without a controller-manager nobody fills it in, so the token is put
+    // there by hand (one requested for the same account).
+    let first = printed_secret(&create_remote_secret(
+        &kubeconfig,
+        &["--name", "c2", "-n", ns],
+    ));
+    let text = first["stringData"]["c2"].as_str().expect("kubeconfig");
+    let token = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("token: "))
+        .expect("a token line");
+    let secrets: Api<Secret> = Api::namespaced(admin.clone(), ns);
+    let _ = secrets.delete("reader-token", &Default::default()).await;
+    let _ = secrets.delete("not-a-token", &Default::default()).await;
+    let token_secret = json!({
+        "metadata": {"name": "reader-token",
+                     "annotations": {"kubernetes.io/service-account.name": "istio-reader-service-account"}},
+        "type": "kubernetes.io/service-account-token",
+        "stringData": {"token": token},
+    });
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(token_secret).expect("secret"),
+        )
+        .await
+        .expect("the token Secret is created");
+    let other = json!({"metadata": {"name": "not-a-token"}, "stringData": {"token": "x"}});
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(other).expect("secret"),
+        )
+        .await
+        .expect("an opaque Secret is created");
+
+    let out = create_remote_secret(
+        &kubeconfig,
+        &["--name", "c2", "-n", ns, "--secret-name", "reader-token"],
+    );
+    let named = printed_secret(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("expires at"), "{stderr}");
+    let text = named["stringData"]["c2"].as_str().expect("kubeconfig");
+    assert!(text.contains(&format!("token: {token}\n")), "{text}");
+    let reader = reader_client(&named, "c2").await;
+    Api::<Pod>::all(reader)
+        .list(&ListParams::default())
+        .await
+        .expect("the named token reads Pods");
+
+    let out = create_remote_secret(
+        &kubeconfig,
+        &["--name", "c2", "-n", ns, "--secret-name", "not-a-token"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "secret {ns}/not-a-token is not a token of service account istio-reader-service-account"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn kube_remote_secret_flags_are_checked_before_any_cluster_is_reached() {
+    for (args, want) in [
+        (
+            &["--name", "Cluster_1"][..],
+            "invalid cluster name \"Cluster_1\": it contains an uppercase letter",
+        ),
+        (
+            &["--token-lifetime", "5m"][..],
+            "--token-lifetime 300s is too short",
+        ),
+        (
+            &["--type", "primary"][..],
+            "invalid value 'primary' for '--type",
+        ),
+    ] {
+        let out = ferryctl()
+            .args([
+                "create-remote-secret",
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+            ])
+            .args(args)
+            .output()
+            .expect("ferryctl runs");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
