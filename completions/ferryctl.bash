@@ -28,6 +28,9 @@ _ferryctl() {
             ferryctl,completion)
                 cmd="ferryctl__subcmd__completion"
                 ;;
+            ferryctl,create-remote-secret)
+                cmd="ferryctl__subcmd__create__subcmd__remote__subcmd__secret"
+                ;;
             ferryctl,demo)
                 cmd="ferryctl__subcmd__demo"
                 ;;
@@ -212,7 +215,7 @@ _ferryctl() {
 
     case "${cmd}" in
         ferryctl)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version analyze install apply upgrade uninstall verify-install tag admin istiod manifest profile discovery proxy demo sample-app workload proxy-config pc proxy-status ps version completion local"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version analyze install apply upgrade uninstall verify-install tag admin istiod manifest profile discovery proxy demo sample-app workload proxy-config pc proxy-status ps create-remote-secret version completion local"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +473,80 @@ _ferryctl() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__create__subcmd__remote__subcmd__secret)
+            opts="-c -n -i -h -V --name --type --service-account --create-service-account --server --tls-server-name --secret-name --token-lifetime --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --type)
+                    COMPREPLY=($(compgen -W "remote config" -- "${cur}"))
+                    return 0
+                    ;;
+                --service-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --create-service-account)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

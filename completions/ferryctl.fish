@@ -51,6 +51,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-config" -d 
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "pc" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-status" -d 'Retrieves the synchronization status of each Envoy in the mesh'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "ps" -d 'Retrieves the synchronization status of each Envoy in the mesh'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "create-remote-secret" -d 'Create a secret with credentials to allow Istio to access remote Kubernetes apiservers'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
@@ -1191,6 +1192,23 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l plaintext -d 'U
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l name -d 'Name of the local cluster whose credentials are stored in the secret. Must be DNS label-compliant (default: the UID of the cluster\'s kube-system namespace)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l type -d 'Type of the generated secret: remote (a cluster the control plane discovers) or config (the config cluster of an external control plane)' -r -f -a "remote\t'A remote cluster whose services and endpoints the control plane discovers'
+config\t'The config cluster of an external control plane'"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l service-account -d 'Create a secret with this service account\'s credentials (default: istio-reader-service-account, or istiod for --type=config)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l create-service-account -d 'Create the service account and its read-only ClusterRole and ClusterRoleBinding when needed (use --create-service-account=false to use an existing account as it is)' -r -f -a "true\t''
+false\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l server -d 'The address and port of the Kubernetes API server, as the control plane reaches it (default: the server of the kubeconfig)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l tls-server-name -d 'The server name to verify the API server\'s certificate against, when it is not the host of --server' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l secret-name -d 'Take the token from this kubernetes.io/service-account-token Secret of the service account (a long-lived token an admin created) instead of requesting one' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l token-lifetime -d 'How long the requested token is valid (at least 10m). The API server may grant less (--service-account-max-token-expiration); the expiry it grants is printed on stderr' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s s -l short -d 'Use --short=false to generate full version information' -r -f -a "true\t''
 false\t''"
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s o -l output -d 'One of \'yaml\' or \'json\'' -r -f -a "json\t''

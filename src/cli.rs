@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod analyze;
 pub mod completion;
+pub mod create_remote_secret;
 pub mod demo;
 pub mod discovery;
 pub mod docs;
@@ -124,6 +125,9 @@ pub enum Command {
     /// Retrieves the synchronization status of each Envoy in the mesh
     #[command(name = "proxy-status", visible_alias = "ps")]
     ProxyStatus(proxy_status::ProxyStatusArgs),
+    /// Create a secret with credentials to allow Istio to access remote Kubernetes apiservers
+    #[command(name = "create-remote-secret")]
+    CreateRemoteSecret(create_remote_secret::CreateRemoteSecretArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
     /// Generate the autocompletion script for the specified shell
@@ -163,6 +167,7 @@ pub fn main() -> ExitCode {
         Command::ProxyConfig(args) => proxy_config::run(&cli.global, args),
         Command::ProxyStatus(args) => proxy_status::run(&cli.global, args),
         Command::Version(args) => version::run(&cli.global, args),
+        Command::CreateRemoteSecret(args) => create_remote_secret::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),

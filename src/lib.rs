@@ -9,6 +9,7 @@ pub mod exit;
 pub mod install;
 pub mod local;
 pub mod metrics;
+pub mod multicluster;
 pub mod proxy;
 pub mod proxyconfig;
 pub mod proxystatus;

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod cluster;
 pub mod dump;
 pub mod forward;
+pub mod h1;
 pub mod handover;
 pub mod logging;
 pub mod matcher;

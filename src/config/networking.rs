@@ -65,6 +65,9 @@ pub struct HttpMatchRequest {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRouteDestination {
     pub destination: Option<Destination>,
+    /// Istio's is an int32 that validation refuses below 0; the bounds go into the CRD so the
+    /// API server refuses such a weight too.
+    #[schemars(range(min = 0, max = 2147483647))]
     pub weight: Option<i64>,
     pub headers: Option<Headers>,
 }
@@ -142,6 +145,8 @@ pub struct RegexRewrite {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct HttpRetry {
+    /// An int32 in Istio, negative refused by validation: bounded in the CRD as well.
+    #[schemars(range(min = 0, max = 2147483647))]
     pub attempts: Option<i64>,
     pub per_try_timeout: Option<String>,
     pub retry_on: Option<String>,
@@ -243,6 +248,9 @@ pub struct L4MatchAttributes {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct RouteDestination {
     pub destination: Option<Destination>,
+    /// Istio's is an int32 that validation refuses below 0; the bounds go into the CRD so the
+    /// API server refuses such a weight too.
+    #[schemars(range(min = 0, max = 2147483647))]
     pub weight: Option<i64>,
 }
 

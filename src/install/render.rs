@@ -18,7 +18,7 @@
 mod base;
 mod configmaps;
 mod gateways;
-mod istiod;
+pub(crate) mod istiod;
 mod k8s;
 pub(crate) mod names;
 mod proxy;

@@ -31,6 +31,12 @@ use crate::ferryctl;
 pub(crate) const IGNORE: &str =
     "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh";
 
+/// Held while a test installs the Istio CRDs or depends on their absence: the tests of this
+/// binary run in parallel against one cluster, and discovery's fresh-cluster check must not see
+/// another test install them halfway through. (A tokio mutex: held across awaits, and each test
+/// has its own runtime.)
+pub(crate) static CRDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub(crate) fn kubeconfig() -> String {
     std::env::var("FERRY_TEST_KUBECONFIG")
         .unwrap_or_else(|_| panic!("FERRY_TEST_KUBECONFIG is not set ({IGNORE})"))
@@ -45,7 +51,7 @@ pub(crate) async fn client(path: &str) -> Client {
 }
 
 /// The API for an object's `apiVersion`/`kind`; `plural` as the CRD or core API names it.
-fn api(client: &Client, object: &Value, plural: &str) -> Api<DynamicObject> {
+pub(crate) fn api(client: &Client, object: &Value, plural: &str) -> Api<DynamicObject> {
     let api_version = object["apiVersion"].as_str().expect("apiVersion");
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let kind = object["kind"].as_str().expect("kind");
@@ -211,6 +217,7 @@ async fn discovery_watches_a_real_api_server() {
 
     // On a fresh cluster, start before the CRDs exist: the missing kinds are logged, the
     // rest is served, and the CRDs are picked up once installed.
+    let crds_guard = CRDS.lock().await;
     let fresh = !crds_installed(&client).await;
     let early = fresh.then(|| start_discovery(&kubeconfig));
     if let Some((_, _, debug, lines)) = &early {
@@ -225,6 +232,7 @@ async fn discovery_watches_a_real_api_server() {
     }
 
     install_crds(&client).await;
+    drop(crds_guard);
     apply(
         &client,
         &json!({"apiVersion": "v1", "kind": "Namespace",

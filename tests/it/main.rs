@@ -6,6 +6,8 @@ mod discovery;
 mod docs;
 mod kube;
 mod kube_analyze;
+mod kube_manifest;
+mod kube_remote_secret;
 mod local;
 mod local_mesh;
 mod manifest;

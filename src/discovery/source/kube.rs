@@ -87,6 +87,15 @@ pub async fn client(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
 ) -> Result<Client, KubeSourceError> {
+    Client::try_from(config(kubeconfig, context).await?).map_err(KubeSourceError::Client)
+}
+
+/// The connection settings [`client`] uses, for commands that also need the server's address
+/// and CA (`create-remote-secret` writes them into a kubeconfig).
+pub async fn config(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Config, KubeSourceError> {
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
@@ -110,7 +119,7 @@ pub async fn client(
             .map_err(kubeconfig_error("(default)".to_string()))?,
         (None, None) => Config::infer().await.map_err(KubeSourceError::Infer)?,
     };
-    Client::try_from(config).map_err(KubeSourceError::Client)
+    Ok(config)
 }
 
 /// A kind the source watches: where its objects live in the API.

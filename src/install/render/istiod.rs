@@ -46,7 +46,7 @@ pub(super) const ISTIO_CONFIG: &[(&str, &[&str])] = &[
 ];
 
 /// One RBAC policy rule.
-pub(super) fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
+pub(crate) fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
     json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
 }
 
@@ -56,7 +56,7 @@ pub(super) fn named_rule(group: &str, resource: &str, names: &[String], verbs: &
 }
 
 /// `get`, `list`, `watch` on each Istio configuration group.
-pub(super) fn istio_config_rules() -> Vec<Value> {
+pub(crate) fn istio_config_rules() -> Vec<Value> {
     ISTIO_CONFIG
         .iter()
         .map(|(group, resources)| rule(&[group], resources, &["get", "list", "watch"]))

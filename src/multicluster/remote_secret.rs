@@ -1,0 +1,243 @@
+//! The Secret `create-remote-secret` prints (istioctl's `remote_secret.go`): a kubeconfig for the
+//! remote cluster's reader account, in a Secret the primary cluster's control plane watches for
+//! by its `istio/multiCluster: "true"` label. Pure: the caller gathers the server, CA and token.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::config::emit;
+use crate::install::kube::dns1123_label_problem;
+
+/// The label istiod's secret controller selects remote cluster secrets by.
+pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
+/// The annotation that names the cluster a secret is for.
+pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
+/// `--type config`'s fixed secret name and key: the kubeconfig of an external control plane's
+/// config cluster.
+const CONFIG_SECRET_NAME: &str = "istio-kubeconfig";
+const CONFIG_SECRET_KEY: &str = "config";
+
+/// What the secret is for (`--type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretType {
+    /// A remote cluster whose services and endpoints the control plane discovers.
+    Remote,
+    /// The config cluster of an external control plane.
+    Config,
+}
+
+/// A cluster's name in the mesh: a DNS-1123 label, as istioctl requires for `--name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid cluster name {name:?}: {problem} (a cluster name is a DNS-1123 label)")]
+pub struct ClusterNameError {
+    name: String,
+    problem: &'static str,
+}
+
+impl FromStr for ClusterName {
+    type Err = ClusterNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match dns1123_label_problem(s) {
+            Some(problem) => Err(ClusterNameError {
+                name: s.to_string(),
+                problem,
+            }),
+            None => Ok(ClusterName(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How to reach the remote cluster as its reader account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAccess {
+    pub cluster: ClusterName,
+    /// The API server URL, as the primary cluster's control plane will dial it.
+    pub server: String,
+    /// The CA bundle (PEM) that signed the API server's certificate.
+    pub ca_pem: Vec<u8>,
+    /// Server name to verify the API server's certificate against, when it differs from the
+    /// host in `server`.
+    pub tls_server_name: Option<String>,
+    /// The account's bearer token.
+    pub token: String,
+}
+
+impl RemoteAccess {
+    /// The kubeconfig with one cluster, user and context, all named after the cluster (keys in
+    /// the order client-go writes them).
+    pub fn kubeconfig(&self) -> Value {
+        let name = self.cluster.to_string();
+        let mut cluster = json!({
+            "certificate-authority-data": STANDARD.encode(&self.ca_pem),
+            "server": self.server,
+        });
+        if let Some(tls) = &self.tls_server_name {
+            cluster["tls-server-name"] = json!(tls);
+        }
+        json!({
+            "apiVersion": "v1",
+            "clusters": [{"cluster": cluster, "name": name}],
+            "contexts": [{"context": {"cluster": name, "user": name}, "name": name}],
+            "current-context": name,
+            "kind": "Config",
+            "users": [{"name": name, "user": {"token": self.token}}],
+        })
+    }
+
+    /// The Secret for the primary cluster's `namespace`.
+    pub fn secret(&self, kind: SecretType, namespace: &str) -> Value {
+        let cluster = self.cluster.to_string();
+        let (name, key) = match kind {
+            SecretType::Remote => (secret_name(&self.cluster), cluster.clone()),
+            SecretType::Config => (
+                CONFIG_SECRET_NAME.to_string(),
+                CONFIG_SECRET_KEY.to_string(),
+            ),
+        };
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "annotations": {CLUSTER_ANNOTATION: cluster},
+                "labels": {MULTICLUSTER_LABEL: "true"},
+                "name": name,
+                "namespace": namespace,
+            },
+            "stringData": {key: emit::to_string(&self.kubeconfig())},
+        })
+    }
+}
+
+/// `istio-remote-secret-<cluster>`, the name of a `--type remote` secret.
+pub fn secret_name(cluster: &ClusterName) -> String {
+    format!("istio-remote-secret-{cluster}")
+}
+
+/// The Secret as istioctl prints it: a header comment, the document, and a closing `---` so
+/// several clusters' outputs concatenate into one stream.
+pub fn to_yaml(secret: &Value) -> String {
+    format!(
+        "# This file is autogenerated, do not edit.\n{}---\n",
+        emit::to_string(secret)
+    )
+}
+
+/// A DER certificate as PEM.
+pub fn der_to_pem(der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    // `as_bytes().chunks` on base64 output: ASCII only, so every chunk is valid UTF-8.
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access() -> RemoteAccess {
+        RemoteAccess {
+            cluster: "c0".parse().expect("valid"),
+            server: "https://192.168.1.1:6443".into(),
+            ca_pem: b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_vec(),
+            tls_server_name: None,
+            token: "tok3n".into(),
+        }
+    }
+
+    #[test]
+    fn remote_secret_matches_istioctl() {
+        let yaml = to_yaml(&access().secret(SecretType::Remote, "istio-system"));
+        let ca = STANDARD.encode(access().ca_pem);
+        assert_eq!(
+            yaml,
+            format!(
+                "# This file is autogenerated, do not edit.
+apiVersion: v1
+kind: Secret
+metadata:
+  annotations:
+    networking.istio.io/cluster: c0
+  labels:
+    istio/multiCluster: \"true\"
+  name: istio-remote-secret-c0
+  namespace: istio-system
+stringData:
+  c0: |
+    apiVersion: v1
+    clusters:
+    - cluster:
+        certificate-authority-data: {ca}
+        server: https://192.168.1.1:6443
+      name: c0
+    contexts:
+    - context:
+        cluster: c0
+        user: c0
+      name: c0
+    current-context: c0
+    kind: Config
+    users:
+    - name: c0
+      user:
+        token: tok3n
+---
+"
+            )
+        );
+    }
+
+    #[test]
+    fn config_secret_has_its_fixed_name_and_key() {
+        let mut a = access();
+        a.tls_server_name = Some("api.internal".into());
+        let secret = a.secret(SecretType::Config, "external-istiod");
+        assert_eq!(secret["metadata"]["name"], "istio-kubeconfig");
+        assert_eq!(secret["metadata"]["namespace"], "external-istiod");
+        assert_eq!(secret["metadata"]["annotations"][CLUSTER_ANNOTATION], "c0");
+        let config = secret["stringData"]["config"].as_str().expect("config key");
+        assert!(
+            config.contains("tls-server-name: api.internal\n"),
+            "{config}"
+        );
+    }
+
+    #[test]
+    fn cluster_names_are_dns_labels() {
+        assert!("cluster-1".parse::<ClusterName>().is_ok());
+        let err = "Cluster_1".parse::<ClusterName>().expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            "invalid cluster name \"Cluster_1\": it contains an uppercase letter \
+             (a cluster name is a DNS-1123 label)"
+        );
+    }
+
+    #[test]
+    fn pem_wraps_at_64_columns() {
+        let pem = der_to_pem(&[0u8; 60]);
+        let lines: Vec<&str> = pem.lines().collect();
+        assert_eq!(lines[0], "-----BEGIN CERTIFICATE-----");
+        assert_eq!(lines[1].len(), 64);
+        assert_eq!(lines[2].len(), 16);
+        assert_eq!(lines[3], "-----END CERTIFICATE-----");
+    }
+}
