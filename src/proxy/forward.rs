@@ -43,6 +43,13 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::UPGRADE,
 ];
 
+// Named once: a header name given as a string is parsed (and a custom one allocated) at every
+// use.
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
+    HeaderName::from_static("x-envoy-upstream-service-time");
+
 /// Removes the hop-by-hop headers. Most messages carry none: one pass over their few names
 /// costs less than a lookup per hop-by-hop name.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
@@ -261,18 +268,22 @@ async fn forward_request(
     // The upstream request's headers and path, built once for every attempt.
     let mut headers = down.headers;
     remove_hop_by_hop(&mut headers);
-    headers.remove(header::HOST);
+    // The downstream Host is reused as it is when it is the authority routed on (no copy).
+    let original_host = headers
+        .remove(header::HOST)
+        .filter(|h| h.as_bytes() == down.authority.as_bytes());
     let host = weighted
         .and_then(|w| w.host_rewrite.clone())
         .or_else(|| forward.host_rewrite.clone())
+        .or(original_host)
         .or_else(|| HeaderValue::from_str(&down.authority).ok());
-    if !headers.contains_key("x-forwarded-proto") {
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     }
-    if !headers.contains_key("x-request-id")
+    if !headers.contains_key(&X_REQUEST_ID)
         && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
     {
-        headers.insert("x-request-id", v);
+        headers.insert(X_REQUEST_ID, v);
     }
     if let Some(w) = weighted {
         w.request_headers.apply(&mut headers);
@@ -421,7 +432,7 @@ async fn forward_request(
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             response
                 .headers_mut()
-                .insert("x-envoy-upstream-service-time", HeaderValue::from(elapsed));
+                .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, HeaderValue::from(elapsed));
             apply_response_headers(&mut response, weighted, route, vhost, table);
             response
         }
