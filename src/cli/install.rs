@@ -25,6 +25,10 @@ mod cluster;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
+    # Install the default profile into the kubeconfig's cluster\n  \
+    ferryctl install -y\n\n  \
+    # Show what would be created, changed and pruned, changing nothing\n  \
+    ferryctl install -r canary --dry-run\n\n  \
     # Run the default profile on this machine (no cluster needed)\n  \
     ferryctl install --local -y\n\n  \
     # A canary control plane beside the default one\n  \
@@ -66,6 +70,10 @@ pub struct InstallArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
+    # Remove the canary revision's objects from the kubeconfig's cluster\n  \
+    ferryctl uninstall --revision canary -y\n\n  \
+    # Remove every object any install created (the CRDs and namespaces stay)\n  \
+    ferryctl uninstall --purge -y\n\n  \
     # Stop the canary revision of the local mesh\n  \
     ferryctl uninstall --local --revision canary\n\n  \
     # Stop everything and remove all of the local mesh's state\n  \
@@ -196,11 +204,7 @@ fn describe_plan(plan: &Plan) -> String {
 
 pub fn run_uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
     if !global.local && crate::cli::target::kubeconfig_exists(global) {
-        return Err(CommandError::usage(
-            "uninstall from Kubernetes is not available in this build of ferryctl; pass --local \
-             (or set FERRY_LOCAL=1) to uninstall the local mesh on this machine",
-        )
-        .into());
+        return cluster::uninstall(global, args);
     }
     let home = require_local(global, "uninstall")?;
     let revisions = if args.purge {

@@ -156,6 +156,23 @@ impl Ownership {
     }
 }
 
+/// The label selector of every object any install of revision `revision` owns (`default` for
+/// the unrevisioned control plane), whichever IstioOperator rendered it: what `uninstall -r`
+/// removes.
+pub fn revision_selector(revision: &str) -> String {
+    format!(
+        "{}={revision},{},{}",
+        names::REV_LABEL,
+        names::OWNER_LABEL,
+        names::COMPONENT_LABEL
+    )
+}
+
+/// The label selector of every object any install owns: what `uninstall --purge` removes.
+pub fn any_install_selector() -> String {
+    format!("{},{}", names::OWNER_LABEL, names::COMPONENT_LABEL)
+}
+
 /// The ownership labels `render(iop)` puts on its objects.
 pub fn ownership(iop: &IstioOperator) -> Result<Ownership, RenderError> {
     let ctx = Ctx::new(iop)?;

@@ -107,7 +107,9 @@ impl Drop for FakeDeploymentController {
 
 /// The resourceVersion of every object labelled as revision `rev`'s, by `Kind/ns/name`.
 async fn owned_versions(client: &Client, rev: &str) -> BTreeMap<String, String> {
-    let selector = format!("istio.io/rev={rev},operator.istio.io/component");
+    let selector = format!(
+        "istio.io/rev={rev},operator.istio.io/component,install.operator.istio.io/owning-resource"
+    );
     let mut versions = BTreeMap::new();
     for (api_version, kind) in [
         ("v1", "ServiceAccount"),
@@ -350,4 +352,103 @@ async fn kube_install_errors_name_the_object_and_the_servers_message() {
         ),
         "{stderr}"
     );
+}
+
+/// Runs `ferryctl uninstall` with `args`, stdin closed (a prompt reads end of input: no).
+async fn uninstall(kubeconfig: &str, args: &[&str]) -> Output {
+    let mut cmd = ferryctl();
+    cmd.args(["uninstall", "--kubeconfig", kubeconfig])
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("ferryctl runs"))
+        .await
+        .expect("uninstall runs");
+    eprintln!(
+        "uninstall {args:?}: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
+async fn kube_uninstall_removes_a_revision_then_everything_labelled_as_ferrys() {
+    let kubeconfig = kubeconfig();
+    let client = client(&kubeconfig).await;
+    // Installs CRDs, and --purge removes every install's objects: no other install test may
+    // run meanwhile (they all hold this lock).
+    let _crds = CRDS.lock().await;
+    let _controllers = [
+        FakeDeploymentController::start(&client, "kinst-p1"),
+        FakeDeploymentController::start(&client, "kinst-p2"),
+    ];
+    for rev in ["kinst-p1", "kinst-p2"] {
+        let out = install(&kubeconfig, rev, &["-y", "--readiness-timeout", "60s"]).await;
+        assert!(out.status.success(), "{}", text(&out).1);
+    }
+    let lookalike = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "istiod-kinst-p1", "namespace": "kinst-p1",
+                     "labels": {"istio.io/rev": "kinst-p1", "operator.istio.io/component": "Pilot"}}});
+    apply(&client, &lookalike, "configmaps").await;
+    let p1 = namespaced(&client, "apps/v1", "Deployment", "kinst-p1");
+    let p2 = namespaced(&client, "apps/v1", "Deployment", "kinst-p2");
+
+    let out = uninstall(&kubeconfig, &["-r", "kinst-p1", "--dry-run"]).await;
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("  Would remove Deployment/kinst-p1/istiod-kinst-p1."),
+        "{stderr}"
+    );
+    assert!(exists(&p1, "istiod-kinst-p1").await);
+
+    let out = uninstall(&kubeconfig, &["-r", "kinst-p1", "-y"]).await;
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for line in [
+        "  Removed Deployment/kinst-p1/istiod-kinst-p1.",
+        "  Removed ClusterRole/istiod-clusterrole-kinst-p1-kinst-p1.",
+        "✔ Uninstall complete",
+    ] {
+        assert!(stderr.contains(line), "{line:?} missing from:\n{stderr}");
+    }
+    assert!(!stderr.contains("kinst-p2"), "{stderr}");
+    assert!(owned_versions(&client, "kinst-p1").await.is_empty());
+    assert!(exists(&p2, "istiod-kinst-p2").await);
+
+    // --purge asks first; end of input is no.
+    let out = uninstall(&kubeconfig, &["--purge"]).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("All Istio resources will be pruned from the cluster\nProceed? (y/N)"),
+        "{stdout}"
+    );
+    assert!(exists(&p2, "istiod-kinst-p2").await);
+
+    let out = uninstall(&kubeconfig, &["--purge", "-y"]).await;
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("  Removed Deployment/kinst-p2/istiod-kinst-p2."),
+        "{stderr}"
+    );
+    assert!(owned_versions(&client, "kinst-p2").await.is_empty());
+    // Not Ferry's (no owning-resource label), the CRDs and the namespaces stay.
+    assert!(
+        exists(
+            &namespaced(&client, "v1", "ConfigMap", "kinst-p1"),
+            "istiod-kinst-p1"
+        )
+        .await
+    );
+    let crds = cluster_wide(
+        &client,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+    );
+    assert!(exists(&crds, "virtualservices.networking.istio.io").await);
+    assert!(exists(&cluster_wide(&client, "v1", "Namespace"), "kinst-p2").await);
 }

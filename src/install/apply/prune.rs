@@ -11,9 +11,10 @@ use super::order::OWNED_KINDS;
 use super::{ApplyError, ObjectRef, api_for, message};
 use crate::install::render::Ownership;
 
-/// Every object of the cluster labelled as `ownership`'s, in [`OWNED_KINDS`] order.
-pub async fn owned(client: &Client, ownership: &Ownership) -> Result<Vec<ObjectRef>, ApplyError> {
-    let params = ListParams::default().labels(&ownership.selector());
+/// Every object of the cluster that `selector` (a label selector) picks among the kinds an
+/// install owns, in [`OWNED_KINDS`] order.
+pub async fn owned(client: &Client, selector: &str) -> Result<Vec<ObjectRef>, ApplyError> {
+    let params = ListParams::default().labels(selector);
     let mut found = Vec::new();
     for (api_version, kind) in OWNED_KINDS {
         let api = api_for(client, api_version, kind, None);
@@ -21,7 +22,7 @@ pub async fn owned(client: &Client, ownership: &Ownership) -> Result<Vec<ObjectR
             .list_metadata(&params)
             .await
             .map_err(|e| ApplyError::Read {
-                what: format!("{kind} objects labelled {}", ownership.selector()),
+                what: format!("{kind} objects labelled {selector}"),
                 message: message(&e),
             })?;
         for item in list.items {
@@ -38,11 +39,7 @@ pub async fn owned(client: &Client, ownership: &Ownership) -> Result<Vec<ObjectR
 /// Deletes `objects` (with `dryRun=All` in a dry run). Dependents (a Deployment's ReplicaSets)
 /// are left to the garbage collector in the background: foreground deletion would keep the
 /// object until they are gone, which never happens without a controller-manager.
-pub async fn delete(
-    client: &Client,
-    objects: &[ObjectRef],
-    dry_run: bool,
-) -> Result<(), ApplyError> {
+async fn delete(client: &Client, objects: &[ObjectRef], dry_run: bool) -> Result<(), ApplyError> {
     let params = DeleteParams {
         dry_run,
         propagation_policy: Some(PropagationPolicy::Background),
@@ -81,14 +78,33 @@ pub async fn prune(
     keep: &BTreeSet<ObjectRef>,
     dry_run: bool,
 ) -> Result<Vec<ObjectRef>, ApplyError> {
-    let mut stale: Vec<ObjectRef> = owned(client, ownership)
+    let stale: Vec<ObjectRef> = owned(client, &ownership.selector())
         .await?
         .into_iter()
         .filter(|o| !keep.contains(o))
         .collect();
-    // The reverse of the apply order: webhooks go before the Service they call, workloads
-    // before the accounts they run as.
-    stale.sort_by_key(|o| std::cmp::Reverse(super::order::rank(&o.kind)));
-    delete(client, &stale, dry_run).await?;
-    Ok(stale)
+    remove(client, stale, dry_run).await
+}
+
+/// Deletes every object `selector` picks among the kinds an install owns (`uninstall`); returns
+/// them.
+pub async fn uninstall(
+    client: &Client,
+    selector: &str,
+    dry_run: bool,
+) -> Result<Vec<ObjectRef>, ApplyError> {
+    let objects = owned(client, selector).await?;
+    remove(client, objects, dry_run).await
+}
+
+/// Deletes `objects` in the reverse of the apply order: webhooks go before the Service they
+/// call, workloads before the accounts they run as.
+async fn remove(
+    client: &Client,
+    mut objects: Vec<ObjectRef>,
+    dry_run: bool,
+) -> Result<Vec<ObjectRef>, ApplyError> {
+    objects.sort_by_key(|o| std::cmp::Reverse(super::order::rank(&o.kind)));
+    delete(client, &objects, dry_run).await?;
+    Ok(objects)
 }
