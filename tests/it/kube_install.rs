@@ -402,6 +402,10 @@ async fn kube_uninstall_removes_a_revision_then_everything_labelled_as_ferrys() 
         stderr.contains("  Would remove Deployment/kinst-p1/istiod-kinst-p1."),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("nothing was changed in the cluster"),
+        "{stderr}"
+    );
     assert!(exists(&p1, "istiod-kinst-p1").await);
 
     let out = uninstall(&kubeconfig, &["-r", "kinst-p1", "-y"]).await;

@@ -162,7 +162,12 @@ pub fn uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
             eprintln!("  Removed {object}.");
         }
     }
-    if !args.dry_run {
+    if args.dry_run {
+        eprintln!(
+            "Dry run: {} objects would be removed; nothing was changed in the cluster.",
+            removed.len()
+        );
+    } else {
         eprintln!("✔ Uninstall complete");
     }
     Ok(Exit::Success)
