@@ -6,6 +6,7 @@
 //! trees, checked against the [`schema`] of the typed [`iop::IstioOperator`], and decoded once by
 //! [`resolve::resolve`]; everything after that reads the typed value.
 
+pub mod apply;
 pub mod crds;
 pub mod diff;
 pub mod iop;

@@ -21,8 +21,14 @@ use crate::local::install::{self as local_install, Outcome, Step};
 use crate::local::plan::Plan;
 use crate::local::registry::{ProxyRole, Registry};
 
+mod cluster;
+
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
+    # Install the default profile into the kubeconfig's cluster\n  \
+    ferryctl install -y\n\n  \
+    # Show what would be created, changed and pruned, changing nothing\n  \
+    ferryctl install -r canary --dry-run\n\n  \
     # Run the default profile on this machine (no cluster needed)\n  \
     ferryctl install --local -y\n\n  \
     # A canary control plane beside the default one\n  \
@@ -64,6 +70,10 @@ pub struct InstallArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
+    # Remove the canary revision's objects from the kubeconfig's cluster\n  \
+    ferryctl uninstall --revision canary -y\n\n  \
+    # Remove every object any install created (the CRDs and namespaces stay)\n  \
+    ferryctl uninstall --purge -y\n\n  \
     # Stop the canary revision of the local mesh\n  \
     ferryctl uninstall --local --revision canary\n\n  \
     # Stop everything and remove all of the local mesh's state\n  \
@@ -100,13 +110,14 @@ pub enum LocalCommand {
     },
 }
 
-/// The local target is chosen by `--local` (or `FERRY_LOCAL`); the Kubernetes target of these
-/// commands is not in this build, so without it they say how to get the local one.
+/// The local target is chosen by `--local` (or `FERRY_LOCAL`). Without it and without a
+/// kubeconfig there is no cluster to talk to, so the error says how to get either.
 fn require_local(global: &GlobalArgs, command: &str) -> Result<Home> {
     if !global.local {
         return Err(CommandError::usage(format!(
-            "{command} into Kubernetes is not available in this build of ferryctl; pass --local \
-             (or set FERRY_LOCAL=1) to {command} the local mesh on this machine"
+            "no kubeconfig found (--kubeconfig, $KUBECONFIG or ~/.kube/config) to {command} into \
+             a cluster; pass --local (or set FERRY_LOCAL=1) to {command} the local mesh on this \
+             machine"
         ))
         .into());
     }
@@ -115,6 +126,9 @@ fn require_local(global: &GlobalArgs, command: &str) -> Result<Home> {
 
 pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     args.manifests.refuse()?;
+    if !global.local && crate::cli::target::kubeconfig_exists(global) {
+        return cluster::run(global, args);
+    }
     let home = require_local(global, "install")?;
     let (plan, manifest) = local_plan(&ResolveInput {
         files: OverlayFile::read_all(&args.filenames)?,
@@ -189,6 +203,9 @@ fn describe_plan(plan: &Plan) -> String {
 }
 
 pub fn run_uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
+    if !global.local && crate::cli::target::kubeconfig_exists(global) {
+        return cluster::uninstall(global, args);
+    }
     let home = require_local(global, "uninstall")?;
     let revisions = if args.purge {
         local_install::installed_revisions(&home)?

@@ -59,7 +59,7 @@ pub fn choose(global: &GlobalArgs) -> Result<Target> {
 }
 
 /// `--kubeconfig`, `$KUBECONFIG` or `~/.kube/config` names an existing file.
-fn kubeconfig_exists(global: &GlobalArgs) -> bool {
+pub fn kubeconfig_exists(global: &GlobalArgs) -> bool {
     if let Some(path) = global.kubeconfig.as_deref().filter(|p| !p.is_empty()) {
         return PathBuf::from(path).exists();
     }

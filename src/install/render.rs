@@ -133,6 +133,55 @@ pub enum RenderError {
     InvalidValue { path: String, message: String },
 }
 
+/// The labels that mark an object as this install's: `istio.io/rev` and
+/// `install.operator.istio.io/owning-resource`, as [`render`] writes them. Pruning selects by them,
+/// so they come from the same code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    pub revision: String,
+    pub owner: String,
+}
+
+impl Ownership {
+    /// The label selector of every object this install owns (with any component label).
+    pub fn selector(&self) -> String {
+        format!(
+            "{}={},{}={},{}",
+            names::REV_LABEL,
+            self.revision,
+            names::OWNER_LABEL,
+            self.owner,
+            names::COMPONENT_LABEL
+        )
+    }
+}
+
+/// The label selector of every object any install of revision `revision` owns (`default` for
+/// the unrevisioned control plane), whichever IstioOperator rendered it: what `uninstall -r`
+/// removes.
+pub fn revision_selector(revision: &str) -> String {
+    format!(
+        "{}={revision},{},{}",
+        names::REV_LABEL,
+        names::OWNER_LABEL,
+        names::COMPONENT_LABEL
+    )
+}
+
+/// The label selector of every object any install owns: what `uninstall --purge` removes.
+pub fn any_install_selector() -> String {
+    format!("{},{}", names::OWNER_LABEL, names::COMPONENT_LABEL)
+}
+
+/// The ownership labels `render(iop)` puts on its objects.
+pub fn ownership(iop: &IstioOperator) -> Result<Ownership, RenderError> {
+    let ctx = Ctx::new(iop)?;
+    Ok(Ownership {
+        revision: ctx.rev_label().to_string(),
+        owner: ctx.owner.clone(),
+    })
+}
+
 /// Renders every object of the install described by `iop`, in apply order.
 pub fn render(iop: &IstioOperator) -> Result<Vec<Rendered>, RenderError> {
     let ctx = Ctx::new(iop)?;
