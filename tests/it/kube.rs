@@ -31,10 +31,11 @@ use crate::ferryctl;
 pub(crate) const IGNORE: &str =
     "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh";
 
-/// Held while a test installs the Istio CRDs or depends on their absence: the tests of this
-/// binary run in parallel against one cluster, and discovery's fresh-cluster check must not see
-/// another test install them halfway through. (A tokio mutex: held across awaits, and each test
-/// has its own runtime.)
+/// Held while a test installs the Istio CRDs or depends on their absence, installs or purges
+/// Ferry, or analyzes the whole cluster: the tests of this binary run in parallel against one
+/// cluster, and discovery's fresh-cluster check must not see another test install the CRDs
+/// halfway through, nor `analyze -A` see another test's install come and go. (A tokio mutex:
+/// held across awaits, and each test has its own runtime.)
 pub(crate) static CRDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub(crate) fn kubeconfig() -> String {

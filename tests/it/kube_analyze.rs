@@ -39,19 +39,19 @@ fn plural(object: &Value) -> String {
 }
 
 /// The Istio CRDs and the fixture's objects, applied server-side (idempotent: every test of
-/// this module calls it, in any order).
-async fn seed_cluster(kubeconfig: &str) {
+/// this module calls it, in any order). The guard it returns is held for the whole test:
+/// `analyze -A` reads the whole cluster, and the install tests (which hold the same lock)
+/// create and purge webhooks and mesh config that change what the analyzers say.
+async fn seed_cluster(kubeconfig: &str) -> tokio::sync::MutexGuard<'static, ()> {
     let client = client(kubeconfig).await;
-    {
-        // Not while discovery's test looks at a cluster without them (kube::CRDS).
-        let _guard = CRDS.lock().await;
-        if !crds_installed(&client).await {
-            install_crds(&client).await;
-        }
+    let guard = CRDS.lock().await;
+    if !crds_installed(&client).await {
+        install_crds(&client).await;
     }
     for object in objects(CLUSTER_YAML) {
         apply(&client, &object, &plural(&object)).await;
     }
+    guard
 }
 
 fn analyze(args: &[&str]) -> Output {
@@ -98,7 +98,7 @@ fn text(bytes: &[u8]) -> String {
 #[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
 async fn kube_analyze_finds_in_the_cluster_what_it_finds_in_the_files() {
     let kubeconfig = kubeconfig();
-    seed_cluster(&kubeconfig).await;
+    let _cluster = seed_cluster(&kubeconfig).await;
 
     let live = analyze(&["--kubeconfig", &kubeconfig, "-A", "-o", "json"]);
     let files = analyze(&["--use-kube=false", "-A", "-o", "json", CLUSTER_YAML]);
@@ -134,7 +134,7 @@ async fn kube_analyze_finds_in_the_cluster_what_it_finds_in_the_files() {
 #[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
 async fn kube_analyze_lays_files_over_the_cluster() {
     let kubeconfig = kubeconfig();
-    seed_cluster(&kubeconfig).await;
+    let _cluster = seed_cluster(&kubeconfig).await;
 
     let out = analyze(&["--kubeconfig", &kubeconfig, "-A", OVERLAY_YAML]);
     let stdout = text(&out.stdout);
@@ -164,7 +164,7 @@ async fn kube_analyze_lays_files_over_the_cluster() {
 #[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
 async fn kube_analyze_scopes_to_one_namespace() {
     let kubeconfig = kubeconfig();
-    seed_cluster(&kubeconfig).await;
+    let _cluster = seed_cluster(&kubeconfig).await;
 
     let out = analyze(&["--kubeconfig", &kubeconfig, "-n", NAMESPACE]);
     let stdout = text(&out.stdout);
@@ -199,7 +199,7 @@ async fn kube_analyze_scopes_to_one_namespace() {
 #[ignore = "needs a real kube-apiserver: run by .ci/run via tests/k8s/cluster.sh"]
 async fn kube_analyze_without_permission_to_list_pods_runs_the_other_analyzers() {
     let kubeconfig = kubeconfig();
-    seed_cluster(&kubeconfig).await;
+    let _cluster = seed_cluster(&kubeconfig).await;
     let limited = Path::new(&kubeconfig).with_file_name("limited-kubeconfig");
     assert!(
         limited.exists(),
