@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::process::Output;
 
+use ::kube::api::DeleteParams;
 use serde_json::{Value, json};
 
 use crate::ferryctl;
-use crate::kube::{apply, client, kubeconfig};
+use crate::kube::{CRDS, api, apply, client, kubeconfig};
 
 const SUCCESS: &str = "\u{2714} No issues found when checking the cluster. Istio is safe to install or upgrade!\n  To get started, check out https://istio.io/latest/docs/setup/getting-started/.\n";
 const ISSUES: &str =
@@ -130,6 +131,8 @@ async fn kube_precheck_warns_that_an_installed_revision_would_be_upgraded_in_pla
     let namespace = "precheck-system";
     let kubeconfig = kubeconfig();
     let client = client(&kubeconfig).await;
+    // `analyze -A` in other tests reads every Deployment: a stray istiod must not show up there.
+    let _cluster = CRDS.lock().await;
     apply(
         &client,
         &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
@@ -137,9 +140,7 @@ async fn kube_precheck_warns_that_an_installed_revision_would_be_upgraded_in_pla
     )
     .await;
     let labels = json!({"app": "istiod", "istio.io/rev": "precheck-canary"});
-    apply(
-        &client,
-        &json!({
+    let istiod = json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "istiod-precheck-canary", "namespace": namespace, "labels": labels},
@@ -150,10 +151,8 @@ async fn kube_precheck_warns_that_an_installed_revision_would_be_upgraded_in_pla
                     "spec": {"containers": [{"name": "discovery", "image": "istio/pilot"}]},
                 },
             },
-        }),
-        "deployments",
-    )
-    .await;
+    });
+    apply(&client, &istiod, "deployments").await;
 
     let out = precheck(&kubeconfig, &["-i", namespace, "-r", "precheck-canary"]);
     let stdout = text(&out.stdout);
@@ -172,4 +171,10 @@ async fn kube_precheck_warns_that_an_installed_revision_would_be_upgraded_in_pla
     let out = precheck(&kubeconfig, &["-i", namespace, "-r", "precheck-other"]);
     assert_eq!(text(&out.stderr), SUCCESS);
     assert_eq!(out.status.code(), Some(0));
+
+    // The namespace stays: without a controller manager it would never finish terminating.
+    api(&client, &istiod, "deployments")
+        .delete("istiod-precheck-canary", &DeleteParams::default())
+        .await
+        .expect("the planted istiod deletes");
 }
