@@ -37,6 +37,9 @@ _ferryctl() {
             ferryctl,discovery)
                 cmd="ferryctl__subcmd__discovery"
                 ;;
+            ferryctl,experimental)
+                cmd="ferryctl__subcmd__x"
+                ;;
             ferryctl,install)
                 cmd="ferryctl__subcmd__install"
                 ;;
@@ -87,6 +90,9 @@ _ferryctl() {
                 ;;
             ferryctl,workload)
                 cmd="ferryctl__subcmd__workload"
+                ;;
+            ferryctl,x)
+                cmd="ferryctl__subcmd__x"
                 ;;
             ferryctl__subcmd__admin,l)
                 cmd="ferryctl__subcmd__admin__subcmd__log"
@@ -208,6 +214,9 @@ _ferryctl() {
             ferryctl__subcmd__workload,run)
                 cmd="ferryctl__subcmd__workload__subcmd__run"
                 ;;
+            ferryctl__subcmd__x,precheck)
+                cmd="ferryctl__subcmd__x__subcmd__precheck"
+                ;;
             *)
                 ;;
         esac
@@ -215,7 +224,7 @@ _ferryctl() {
 
     case "${cmd}" in
         ferryctl)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version analyze install apply upgrade uninstall verify-install tag admin istiod manifest profile discovery proxy demo sample-app workload proxy-config pc proxy-status ps create-remote-secret version completion local"
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version analyze install apply upgrade uninstall verify-install tag admin istiod manifest profile discovery proxy demo sample-app workload proxy-config pc proxy-status ps create-remote-secret version x experimental completion local"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2897,6 +2906,110 @@ _ferryctl() {
                     ;;
                 --service-account)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__x)
+            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version precheck"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__x__subcmd__precheck)
+            opts="-o -r -c -n -i -h -V --skip-controlplane --output-threshold --output --revision --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output-threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "log json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "log json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --revision)

@@ -53,6 +53,8 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-status" -d 
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "ps" -d 'Retrieves the synchronization status of each Envoy in the mesh'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "create-remote-secret" -d 'Create a secret with credentials to allow Istio to access remote Kubernetes apiservers'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "x" -d 'Experimental commands that may be modified or deprecated'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "experimental" -d 'Experimental commands that may be modified or deprecated'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "completion" -d 'Generate the autocompletion script for the specified shell'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "local" -d 'The local mesh\'s internal processes (started by install --local)'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand analyze" -s k -l use-kube -d 'Use live Kubernetes cluster for analysis. Set --use-kube=false to analyze files only' -r -f -a "true\t''
@@ -1222,6 +1224,48 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s i -l istio
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand version" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and not __fish_seen_subcommand_from precheck" -f -a "precheck" -d 'Check whether Istio can safely be installed or upgraded'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -l output-threshold -d 'The severity level of precheck at which to display messages. Valid values: [Info Warning Error]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s o -l output -d 'Output format: one of log|json|yaml' -r -f -a "log\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s r -l revision -d 'Control plane revision about to be installed' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -l skip-controlplane -d 'skip checking the control plane'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand x; and __fish_seen_subcommand_from precheck" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and not __fish_seen_subcommand_from precheck" -f -a "precheck" -d 'Check whether Istio can safely be installed or upgraded'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -l output-threshold -d 'The severity level of precheck at which to display messages. Valid values: [Info Warning Error]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s o -l output -d 'Output format: one of log|json|yaml' -r -f -a "log\t''
+json\t''
+yaml\t''"
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s r -l revision -d 'Control plane revision about to be installed' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -l skip-controlplane -d 'skip checking the control plane'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand experimental; and __fish_seen_subcommand_from precheck" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand completion" -s n -l namespace -d 'Kubernetes namespace' -r

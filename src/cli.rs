@@ -8,9 +8,11 @@ pub mod create_remote_secret;
 pub mod demo;
 pub mod discovery;
 pub mod docs;
+pub mod experimental;
 pub mod install;
 pub mod manifest;
 pub mod output;
+pub mod precheck;
 pub mod profile;
 pub mod proxy;
 pub mod proxy_config;
@@ -130,6 +132,9 @@ pub enum Command {
     CreateRemoteSecret(create_remote_secret::CreateRemoteSecretArgs),
     /// Prints out build version information
     Version(version::VersionArgs),
+    /// Experimental commands that may be modified or deprecated
+    #[command(name = "x", visible_alias = "experimental")]
+    Experimental(experimental::ExperimentalArgs),
     /// Generate the autocompletion script for the specified shell
     Completion(completion::CompletionArgs),
     /// The local mesh's internal processes (started by install --local)
@@ -169,6 +174,7 @@ pub fn main() -> ExitCode {
         Command::Version(args) => version::run(&cli.global, args),
         Command::CreateRemoteSecret(args) => create_remote_secret::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
+        Command::Experimental(args) => experimental::run(&cli.global, args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
         Command::VerifyInstall(args) => verify::run(&cli.global, args),

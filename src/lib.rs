@@ -10,6 +10,7 @@ pub mod install;
 pub mod local;
 pub mod metrics;
 pub mod multicluster;
+pub mod precheck;
 pub mod proxy;
 pub mod proxyconfig;
 pub mod proxystatus;

@@ -581,16 +581,27 @@ pub const IST0174: MessageType = MessageType {
     args: &["host"],
 };
 
+/// Ferry's own code (istioctl has none): `x precheck -r REV` found REV's control plane already
+/// installed, so the install would upgrade it in place rather than run alongside it.
+pub const FRY0001: MessageType = MessageType {
+    code: "FRY0001",
+    name: "ControlPlaneRevisionExists",
+    level: Level::Warning,
+    description: "A control plane of the revision to install already exists",
+    template: "Revision %q is already installed (Deployment %s); installing it again upgrades it in place. Use a new revision to upgrade alongside it",
+    args: &["revision", "deployment"],
+};
+
 /// Every message type, ordered by code.
 pub const ALL: &[&MessageType] = &[
-    &IST0001, &IST0002, &IST0101, &IST0102, &IST0103, &IST0106, &IST0107, &IST0108, &IST0109,
-    &IST0110, &IST0111, &IST0112, &IST0116, &IST0118, &IST0123, &IST0125, &IST0126, &IST0127,
-    &IST0128, &IST0129, &IST0130, &IST0131, &IST0132, &IST0133, &IST0134, &IST0135, &IST0136,
-    &IST0137, &IST0138, &IST0139, &IST0140, &IST0141, &IST0142, &IST0143, &IST0144, &IST0145,
-    &IST0146, &IST0147, &IST0148, &IST0149, &IST0150, &IST0151, &IST0152, &IST0153, &IST0154,
-    &IST0155, &IST0156, &IST0157, &IST0158, &IST0159, &IST0160, &IST0161, &IST0162, &IST0163,
-    &IST0164, &IST0165, &IST0166, &IST0167, &IST0168, &IST0169, &IST0170, &IST0171, &IST0173,
-    &IST0174,
+    &FRY0001, &IST0001, &IST0002, &IST0101, &IST0102, &IST0103, &IST0106, &IST0107, &IST0108,
+    &IST0109, &IST0110, &IST0111, &IST0112, &IST0116, &IST0118, &IST0123, &IST0125, &IST0126,
+    &IST0127, &IST0128, &IST0129, &IST0130, &IST0131, &IST0132, &IST0133, &IST0134, &IST0135,
+    &IST0136, &IST0137, &IST0138, &IST0139, &IST0140, &IST0141, &IST0142, &IST0143, &IST0144,
+    &IST0145, &IST0146, &IST0147, &IST0148, &IST0149, &IST0150, &IST0151, &IST0152, &IST0153,
+    &IST0154, &IST0155, &IST0156, &IST0157, &IST0158, &IST0159, &IST0160, &IST0161, &IST0162,
+    &IST0163, &IST0164, &IST0165, &IST0166, &IST0167, &IST0168, &IST0169, &IST0170, &IST0171,
+    &IST0173, &IST0174,
 ];
 
 /// Looks a message type up by its code (`IST0101`).

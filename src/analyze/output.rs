@@ -36,6 +36,11 @@ pub fn sort_dedup(messages: &mut Vec<Message>) {
 }
 
 pub fn documentation_url(code: &str) -> String {
+    // Ferry's own codes have no page on istio.io: FRY0001 (a revision already installed) is
+    // about revisions, which Istio's canary-upgrade guide explains.
+    if code.starts_with("FRY") {
+        return format!("https://istio.io/{DOCS_VERSION}/docs/setup/upgrade/canary/");
+    }
     format!(
         "https://istio.io/{DOCS_VERSION}/docs/reference/config/analysis/{}/?ref=istioctl-analyze",
         code.to_ascii_lowercase()
@@ -181,6 +186,13 @@ pub fn sarif(messages: &[Message]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ferrys_own_codes_link_to_a_page_that_exists() {
+        assert!(documentation_url("IST0101").ends_with("/analysis/ist0101/?ref=istioctl-analyze"));
+        let fry = documentation_url("FRY0001");
+        assert!(fry.ends_with("/docs/setup/upgrade/canary/"), "{fry}");
+    }
 
     #[test]
     fn sarif_uris_are_percent_encoded() {

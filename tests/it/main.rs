@@ -8,6 +8,7 @@ mod kube;
 mod kube_analyze;
 mod kube_install;
 mod kube_manifest;
+mod kube_precheck;
 mod kube_remote_secret;
 mod local;
 mod local_mesh;
