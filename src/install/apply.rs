@@ -126,17 +126,7 @@ pub(crate) fn message(e: &kube::Error) -> String {
     if let kube::Error::Api(status) = e {
         return status.message.clone();
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
+    crate::xds::error_chain(e)
 }
 
 /// The API of `object`'s kind, in its namespace when it has one. The resource name comes from

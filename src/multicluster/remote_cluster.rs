@@ -149,32 +149,15 @@ fn classify(
         e @ (kube::Error::HyperError(_) | kube::Error::Service(_)) => {
             RemoteClusterError::Unreachable {
                 server: server.to_string(),
-                cause: causes(&e),
+                cause: crate::xds::error_chain(&e),
             }
         }
         e => RemoteClusterError::Api {
             action,
             what,
-            cause: causes(&e),
+            cause: crate::xds::error_chain(&e),
         },
     }
-}
-
-/// An error and its sources on one line. kube's transport errors say only "client error
-/// (Connect)" themselves; the cause ("Connection refused", a TLS failure) is further down.
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        // Some layers repeat their source in their own message.
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
 }
 
 fn is_not_found(e: &kube::Error) -> bool {
@@ -417,7 +400,7 @@ pub async fn generate(config: &Config, options: &Options) -> Result<Generated, R
     let kube_server = server_url(config);
     let client = Client::try_from(config.clone()).map_err(|e| RemoteClusterError::Unreachable {
         server: kube_server.clone(),
-        cause: causes(&e),
+        cause: crate::xds::error_chain(&e),
     })?;
     let remote = Remote {
         client,
