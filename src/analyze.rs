@@ -135,20 +135,7 @@ pub fn run(store: &mut Store, opts: &Options) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::source::{LoadOptions, parse_file};
-
-    fn store(yaml: &str) -> Store {
-        let parsed = parse_file(
-            "f.yaml",
-            yaml,
-            &LoadOptions {
-                default_namespace: Some("default".into()),
-                ..LoadOptions::default()
-            },
-        );
-        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
-        Store::new(parsed.resources)
-    }
+    use crate::discovery::testing::store;
 
     #[test]
     fn every_analyzer_reads_what_it_needs() {
