@@ -423,43 +423,6 @@ mod tests {
 
     use super::*;
 
-    /// A backend that answers every request on a connection with `body`, counting connections.
-    async fn backend(body: &'static str) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
-        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = accepted.clone();
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let mut pending = Vec::new();
-                    loop {
-                        let Ok(n) = stream.read(&mut buf).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        pending.extend_from_slice(&buf[..n]);
-                        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                            pending.drain(..end + 4);
-                            let response = format!(
-                                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
-                                body.len()
-                            );
-                            if stream.write_all(response.as_bytes()).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        (address, accepted)
-    }
-
     /// Sends `GET /` with `Host: backend`.
     async fn get(pool: &Arc<HostPool>) -> Result<Response<PooledBody>, PoolError> {
         send(pool, &Method::GET).await
@@ -481,7 +444,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_body_gives_its_connection_back_for_the_next_request() {
-        let (address, accepted) = backend("hello").await;
+        let (address, accepted) = raw_backend(HELLO, usize::MAX).await;
         let pools = HostPools::default();
         let pool = pools.get(&Address::Ip(address), Duration::from_secs(1));
         for _ in 0..3 {
@@ -511,7 +474,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unread_body_takes_its_connection_with_it() {
-        let (address, accepted) = backend("hello").await;
+        let (address, accepted) = raw_backend(HELLO, usize::MAX).await;
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
         drop(get(&pool).await.expect("response"));
         let body = get(&pool).await.expect("response").into_body();
@@ -521,18 +484,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_idle_connection_is_replaced() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let address = listener.local_addr().expect("address");
         // Answers one request per connection, then closes without saying so.
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 4096];
-                let _ = stream.read(&mut buf).await;
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                    .await;
-            }
-        });
+        let (address, _) = raw_backend(OK, 1).await;
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
         for _ in 0..3 {
             let body = get(&pool).await.expect("response").into_body();
@@ -540,6 +493,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
 
     /// A backend that answers each request with `response` (raw bytes), counting connections,
     /// and closes a connection after `per_connection` responses.
@@ -612,7 +568,7 @@ mod tests {
     /// connection the upstream closed meanwhile fails; a GET goes to a new connection.
     #[tokio::test]
     async fn only_idempotent_requests_are_resent_after_a_stale_connection() {
-        let (address, _) = raw_backend(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", 1).await;
+        let (address, _) = raw_backend(OK, 1).await;
         let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
         let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
