@@ -96,12 +96,7 @@ pub fn credential_secrets(store: &Store, scope: &Scope) -> Vec<Read> {
         namespaces.insert(r.effective_namespace());
         namespaces.insert(&scope.istio_namespace);
         for server in &gw.servers {
-            let Some(cn) = server
-                .tls
-                .as_ref()
-                .and_then(|t| t.credential_name.as_deref())
-                .filter(|cn| !cn.is_empty())
-            else {
+            let Some(cn) = server.credential_name() else {
                 continue;
             };
             match cn.split_once('/') {

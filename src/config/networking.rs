@@ -422,6 +422,16 @@ pub struct Server {
     pub name: Option<String>,
 }
 
+impl Server {
+    /// The Secret this server's TLS certificate comes from (`tls.credentialName`), when set.
+    pub fn credential_name(&self) -> Option<&str> {
+        self.tls
+            .as_ref()
+            .and_then(|t| t.credential_name.as_deref())
+            .filter(|cn| !cn.is_empty())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct ServerPort {

@@ -42,12 +42,7 @@ fn run(ctx: &mut Context<'_>) {
             continue;
         };
         for (i, server) in gw.servers.iter().enumerate() {
-            let Some(cn) = server
-                .tls
-                .as_ref()
-                .and_then(|t| t.credential_name.as_deref())
-                .filter(|cn| !cn.is_empty())
-            else {
+            let Some(cn) = server.credential_name() else {
                 continue;
             };
             let path = format!("{{.spec.servers[{i}].tls.credentialName}}");
