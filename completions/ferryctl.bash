@@ -1280,7 +1280,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1335,6 +1335,10 @@ _ferryctl() {
                     return 0
                     ;;
                 --drain-time-s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-headers-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -632,6 +632,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --proxyComponentLogLevel 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy''s logger names (Istio''s --proxyComponentLogLevel, e.g. misc:error,router:debug)'
             cand --socket-path 'Unix socket for hot restart (Envoy''s --socket-path): a proxy started with the path of a running one takes over its listening sockets, and that one drains and exits once this one is ready, so a restart drops no connection'
             cand --drain-time-s 'Seconds connections get to finish when the proxy stops or hands over (Envoy''s --drain-time-s; Istio''s terminationDrainDuration)'
+            cand --request-headers-timeout 'Time a client has to send a request''s headers, from its first byte (from the connection''s start for the first request); a slower one gets 408 and is disconnected (Envoy''s request_headers_timeout, on by default here against slow-header attacks)'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'
             cand --context 'Kubernetes configuration context'

@@ -399,6 +399,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyLogLeve
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyComponentLogLevel -d 'Per-logger levels over --proxyLogLevel, <logger>:<level>[,...] with Envoy\'s logger names (Istio\'s --proxyComponentLogLevel, e.g. misc:error,router:debug)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l socket-path -d 'Unix socket for hot restart (Envoy\'s --socket-path): a proxy started with the path of a running one takes over its listening sockets, and that one drains and exits once this one is ready, so a restart drops no connection' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l drain-time-s -d 'Seconds connections get to finish when the proxy stops or hands over (Envoy\'s --drain-time-s; Istio\'s terminationDrainDuration)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l request-headers-timeout -d 'Time a client has to send a request\'s headers, from its first byte (from the connection\'s start for the first request); a slower one gets 408 and is disconnected (Envoy\'s request_headers_timeout, on by default here against slow-header attacks)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod cluster;
+pub mod downstream;
 pub mod dump;
 pub mod forward;
 pub mod h1;

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::exit::Exit;
 use crate::local::announce;
 use crate::proxy::admin::{self, AdminContext, CommandLine};
+use crate::proxy::downstream::Limits;
 use crate::proxy::dump::BootInfo;
 use crate::proxy::handover::{self, Inherited, Parent};
 use crate::proxy::logging::{Level, LogControl, Loggers};
@@ -110,6 +111,15 @@ pub struct ProxyArgs {
     /// --drain-time-s; Istio's terminationDrainDuration)
     #[arg(long = "drain-time-s", default_value_t = 5)]
     pub drain_time_s: u64,
+    /// Time a client has to send a request's headers, from its first byte (from the connection's
+    /// start for the first request); a slower one gets 408 and is disconnected (Envoy's
+    /// request_headers_timeout, on by default here against slow-header attacks)
+    #[arg(
+        long = "request-headers-timeout",
+        default_value = "60s",
+        value_parser = crate::cli::analyze::parse_duration
+    )]
+    pub request_headers_timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +135,8 @@ enum ProxyError {
          (admin, config, connection, http, main, misc, router, upstream, ...) and levels"
     )]
     ComponentLogLevel(String),
+    #[error("--request-headers-timeout must be more than 0")]
+    HeadersTimeout,
     #[error("--concurrency must be at least 1")]
     Concurrency,
 }
@@ -149,6 +161,9 @@ fn loggers(args: &ProxyArgs) -> Result<Loggers, ProxyError> {
 pub fn run(args: &ProxyArgs) -> Result<Exit> {
     if args.concurrency == 0 {
         return Err(ProxyError::Concurrency.into());
+    }
+    if args.request_headers_timeout.is_zero() {
+        return Err(ProxyError::HeadersTimeout.into());
     }
     let loggers = loggers(args)?;
     let node = node(args)?;
@@ -270,7 +285,11 @@ async fn serve(
         Some((parent, inherited)) => (Some(parent), inherited),
         None => (None, Inherited::new()),
     };
-    let listeners = Listeners::new(inherited);
+    let limits = Limits {
+        header_timeout: args.request_headers_timeout,
+        ..Limits::default()
+    };
+    let listeners = Listeners::new(inherited, limits);
     let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
     listeners.attach(&shared);
     let address = if args.discovery_address.contains("://") {

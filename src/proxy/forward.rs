@@ -2,7 +2,6 @@
 //! it: pick the route, inject faults, answer redirects and direct responses, or forward to a
 //! cluster endpoint with rewrites, header changes, timeouts, retries and mirrors.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +10,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Body as _;
-use hyper::body::Incoming;
 
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
 use super::pool::PoolError;
@@ -77,20 +74,22 @@ pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
     r
 }
 
-/// Serves one downstream request on `listener`.
-pub async fn handle(
-    shared: Arc<Shared>,
-    listener: Arc<str>,
+/// Serves one downstream request on `listener`. The body is HTTP/2's stream (hyper's) or the
+/// HTTP/1.1 codec's buffered body ([`super::downstream`]).
+pub async fn handle<B>(
+    shared: &Shared,
+    listener: &str,
     peer: SocketAddr,
-    req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+    req: Request<B>,
+) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<BoxError>,
+{
     let runtime = shared.runtime();
-    let Some(entry) = runtime.listeners.get(&*listener).cloned() else {
+    let Some(entry) = runtime.listeners.get(listener).cloned() else {
         // The listener was removed while this connection was open.
-        return Ok(local_reply(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "listener draining",
-        ));
+        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
     };
     let stats = entry.hcm.stats.clone();
     stats.downstream_rq_total.inc();
@@ -98,15 +97,19 @@ pub async fn handle(
     let response = route_request(&runtime, &entry, peer, req).await;
     stats.response(response.status().as_u16());
     tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
-    Ok(response)
+    response
 }
 
-async fn route_request(
+async fn route_request<B>(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
     _peer: SocketAddr,
-    req: Request<Incoming>,
-) -> Response<Body> {
+    req: Request<B>,
+) -> Response<Body>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<BoxError>,
+{
     let stats = &listener.hcm.stats;
     let Some(table) = runtime.route_table(&listener.hcm) else {
         stats.no_route.inc();

@@ -252,7 +252,7 @@ pub fn parse_response_head(
     }
 }
 
-fn parse_length(value: &[u8]) -> Result<u64, WireError> {
+pub(super) fn parse_length(value: &[u8]) -> Result<u64, WireError> {
     let value = value.trim_ascii();
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return Err(WireError::ContentLength);
@@ -260,11 +260,11 @@ fn parse_length(value: &[u8]) -> Result<u64, WireError> {
     Ok(value.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|b| *b == b',').map(<[u8]>::trim_ascii)
 }
 
-fn has_token(value: &[u8], token: &[u8]) -> bool {
+pub(super) fn has_token(value: &[u8], token: &[u8]) -> bool {
     tokens(value).any(|t| t.eq_ignore_ascii_case(token))
 }
 
@@ -387,12 +387,19 @@ fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, WireErr
 }
 
 fn parse_chunk_size(line: &[u8]) -> Result<u64, WireError> {
-    // Extensions (`;name=value`) are ignored, as every implementation does.
-    let digits = line
-        .split(|b| *b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
+    // Extensions (`;name=value`) are ignored, as every implementation does. Whitespace is
+    // allowed only before an extension's `;` (RFC 9112 §7.1.1's BWS): a size with leading
+    // spaces or a bare trailing one is read differently by different parsers, which is how
+    // requests get smuggled.
+    let (digits, extension) = match line.iter().position(|b| *b == b';') {
+        Some(i) => (&line[..i], true),
+        None => (line, false),
+    };
+    let digits = if extension {
+        digits.trim_ascii_end()
+    } else {
+        digits
+    };
     if digits.is_empty() || digits.len() > 15 {
         return Err(WireError::Chunk("bad chunk size"));
     }
@@ -603,6 +610,10 @@ mod tests {
             b"5\r\nhelloXX",
             b"\r\n",
             b"fffffffffffffffff\r\n",
+            b" 5\r\nhello\r\n",
+            b"5 \r\nhello\r\n",
+            b"+5\r\nhello\r\n",
+            b"0x5\r\nhello\r\n",
         ] {
             let mut buf = BytesMut::from(wire);
             assert!(

@@ -12,27 +12,25 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::forward;
 use super::state::{Binder, Shared};
 use super::stats::GaugeGuard;
-
-/// Envoy's default limit on request headers (`max_request_headers_kb`: 60 KiB); beyond it the
-/// request gets 431.
-pub const MAX_HEADER_BYTES: usize = 60 * 1024;
-/// Envoy's default `max_headers_count`, which is also hyper's default: requests with more get
-/// 431. Not passed to hyper's builder: an explicit limit makes hyper allocate and initialize
-/// its header arrays on every request (a profile showed it), the default uses stack arrays.
-pub const MAX_HEADERS: usize = 100;
+use super::{downstream, forward};
 
 /// How a draining proxy treats its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,12 +62,17 @@ pub struct Listeners {
     handed: watch::Sender<bool>,
     /// Open downstream connections.
     connections: watch::Sender<usize>,
+    /// Timeouts of downstream HTTP/1.1 connections.
+    limits: downstream::Limits,
 }
 
 impl Listeners {
     /// Must be called inside a Tokio runtime. `inherited`: listening sockets a predecessor
     /// handed over, used for the addresses LDS asks for instead of binding them again.
-    pub fn new(inherited: super::handover::Inherited) -> Arc<Listeners> {
+    pub fn new(
+        inherited: super::handover::Inherited,
+        limits: downstream::Limits,
+    ) -> Arc<Listeners> {
         Arc::new(Listeners {
             runtime: tokio::runtime::Handle::current(),
             shared: OnceLock::new(),
@@ -78,6 +81,7 @@ impl Listeners {
             drain: watch::channel(Drain::No).0,
             handed: watch::channel(false).0,
             connections: watch::channel(0).0,
+            limits,
         })
     }
 
@@ -267,8 +271,46 @@ async fn accept_loop(
             name.clone(),
             shared,
             drain,
+            listeners.limits,
             open,
         ));
+    }
+}
+
+/// Routes one connection's requests: HTTP/1.1 ones come from [`downstream`], HTTP/2 ones from
+/// hyper.
+struct Route {
+    shared: Arc<Shared>,
+    listener: Arc<str>,
+    peer: SocketAddr,
+}
+
+impl Route {
+    async fn respond<B>(&self, req: Request<B>) -> Response<forward::Body>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: Into<forward::BoxError>,
+    {
+        let http1 = req.version() < hyper::Version::HTTP_2;
+        let mut response = forward::handle(&self.shared, &self.listener, self.peer, req).await;
+        // Draining: the client closes this connection after this response and opens its next
+        // one where the listening socket now leads (a successor, or a refusal).
+        if http1 && self.shared.is_draining() {
+            response.headers_mut().insert(
+                hyper::header::CONNECTION,
+                hyper::header::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    }
+}
+
+impl downstream::Handler for Route {
+    fn handle(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> impl Future<Output = Response<forward::Body>> + Send + '_ {
+        self.respond(request)
     }
 }
 
@@ -277,7 +319,8 @@ async fn serve_connection(
     peer: SocketAddr,
     name: Arc<str>,
     shared: Arc<Shared>,
-    mut drain: watch::Receiver<Drain>,
+    drain: watch::Receiver<Drain>,
+    limits: downstream::Limits,
     _open: Open,
 ) {
     let _ = stream.set_nodelay(true);
@@ -292,45 +335,48 @@ async fn serve_connection(
     let _active = http_stats
         .as_ref()
         .map(|s| GaugeGuard::new(&s.downstream_cx_active));
-    // Whether the client speaks HTTP/2 here (seen on its first request): those get a GOAWAY
-    // when draining; HTTP/1.1 ones learn from `Connection: close` on a response.
-    let http2 = Arc::new(AtomicBool::new(false));
-    let seen = http2.clone();
-    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        let http1 = req.version() < hyper::Version::HTTP_2;
-        if !http1 {
-            seen.store(true, Ordering::Relaxed);
-        }
-        let shared = shared.clone();
-        let name = name.clone();
-        async move {
-            let mut response = forward::handle(shared.clone(), name, peer, req).await?;
-            // Draining: the client closes this connection after this response and opens its
-            // next one where the listening socket now leads (a successor, or a refusal).
-            if http1 && shared.is_draining() {
-                response.headers_mut().insert(
-                    hyper::header::CONNECTION,
-                    hyper::header::HeaderValue::from_static("close"),
-                );
-            }
-            Ok::<_, std::convert::Infallible>(response)
-        }
+    let route = Arc::new(Route {
+        shared,
+        listener: name,
+        peer,
     });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 connections between requests close when the proxy shuts down; on a hand-over
+    // they learn from `Connection: close` on their next response instead (closing an idle one
+    // races the client's next request on it).
+    let mut shutdown = drain.clone();
+    let shutdown = async move {
+        if shutdown.wait_for(|d| *d == Drain::Shutdown).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match downstream::serve(stream, limits, http_stats.as_deref(), shutdown, &*route).await {
+        downstream::Ended::Closed => {}
+        downstream::Ended::Http2 { io, read } => {
+            serve_http2(Rewind::new(read.freeze(), io), peer, route, drain).await;
+        }
+    }
+}
+
+/// HTTP/2 (h2c with prior knowledge) on hyper's server. Draining (shutdown or hand-over)
+/// sends a GOAWAY; streams in flight finish.
+async fn serve_http2(
+    io: Rewind<TcpStream>,
+    peer: SocketAddr,
+    route: Arc<Route>,
+    mut drain: watch::Receiver<Drain>,
+) {
+    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let route = route.clone();
+        async move { Ok::<_, std::convert::Infallible>(route.respond(req).await) }
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(60))
-        .max_buf_size(MAX_HEADER_BYTES + 4096);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    let connection = builder.serve_connection(TokioIo::new(stream), service);
+        .max_header_list_size(u32::try_from(downstream::MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
-    // A connection accepted just as draining began (its receiver saw the change already).
     let mut told = false;
-    if *drain.borrow_and_update() == Drain::Shutdown {
+    if *drain.borrow_and_update() != Drain::No {
         connection.as_mut().graceful_shutdown();
         told = true;
     }
@@ -342,8 +388,7 @@ async fn serve_connection(
                     told = true;
                     continue;
                 }
-                let how = *drain.borrow_and_update();
-                if how == Drain::Shutdown || (how == Drain::HandedOver && http2.load(Ordering::Relaxed)) {
+                if *drain.borrow_and_update() != Drain::No {
                     connection.as_mut().graceful_shutdown();
                     told = true;
                 }
@@ -352,5 +397,63 @@ async fn serve_connection(
     };
     if let Err(e) = result {
         tracing::debug!(%peer, "connection ended: {e}");
+    }
+}
+
+/// A stream whose first bytes were already read (the HTTP/2 preface the HTTP/1.1 codec looked
+/// at): they are read again first.
+struct Rewind<S> {
+    prefix: Bytes,
+    inner: S,
+}
+
+impl<S> Rewind<S> {
+    fn new(prefix: Bytes, inner: S) -> Rewind<S> {
+        Rewind { prefix, inner }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Rewind<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }

@@ -227,6 +227,11 @@ pub struct HttpStats {
     pub downstream_rq_5xx: Counter,
     pub downstream_cx_total: Counter,
     pub downstream_cx_active: Gauge,
+    /// Connections closed for a malformed or refused request (400, 413, 431, 501).
+    pub downstream_cx_protocol_error: Counter,
+    /// Connections closed because a request head did not arrive in time (408).
+    pub downstream_rq_header_timeout: Counter,
+    pub downstream_cx_idle_timeout: Counter,
     pub no_route: Counter,
     pub no_cluster: Counter,
     pub rq_redirect: Counter,
@@ -252,6 +257,16 @@ impl HttpStats {
         let c = counter_value;
         vec![
             ("downstream_cx_active", G, self.downstream_cx_active.get()),
+            (
+                "downstream_cx_idle_timeout",
+                C,
+                c(&self.downstream_cx_idle_timeout),
+            ),
+            (
+                "downstream_cx_protocol_error",
+                C,
+                c(&self.downstream_cx_protocol_error),
+            ),
             ("downstream_cx_total", C, c(&self.downstream_cx_total)),
             ("downstream_rq_1xx", C, c(&self.downstream_rq_1xx)),
             ("downstream_rq_2xx", C, c(&self.downstream_rq_2xx)),
@@ -259,6 +274,11 @@ impl HttpStats {
             ("downstream_rq_4xx", C, c(&self.downstream_rq_4xx)),
             ("downstream_rq_5xx", C, c(&self.downstream_rq_5xx)),
             ("downstream_rq_active", G, self.downstream_rq_active.get()),
+            (
+                "downstream_rq_header_timeout",
+                C,
+                c(&self.downstream_rq_header_timeout),
+            ),
             ("downstream_rq_total", C, c(&self.downstream_rq_total)),
             ("fault.aborts_injected", C, c(&self.fault_aborts_injected)),
             ("fault.delays_injected", C, c(&self.fault_delays_injected)),
