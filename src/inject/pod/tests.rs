@@ -1,0 +1,389 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::inject::config::{InjectorConfig, MeshSettings, Values};
+use crate::install::iop::IstioOperator;
+use crate::install::render::render;
+
+/// The injector `manifest generate` renders for the default profile with `revision`: its
+/// ConfigMap's `config` and `values`, parsed as the webhook and `kube-inject` parse them.
+pub(crate) fn rendered_injector(revision: Option<&str>) -> Injector {
+    let stream = crate::config::yaml::parse_stream(
+        include_str!("../../../profiles/default.yaml"),
+        Default::default(),
+    );
+    let mut iop = stream.documents[0].root.to_json();
+    if let Some(r) = revision {
+        iop["spec"]["revision"] = json!(r);
+    }
+    let iop: IstioOperator = serde_json::from_value(iop).expect("profile decodes");
+    let objects = render(&iop).expect("renders");
+    let cm = objects
+        .iter()
+        .find(|r| {
+            let (kind, _, name) = r.identity();
+            kind == "ConfigMap" && name.starts_with("istio-sidecar-injector")
+        })
+        .expect("an injector ConfigMap");
+    let data = &cm.object["data"];
+    Injector {
+        config: InjectorConfig::parse(data["config"].as_str().expect("config")).expect("parses"),
+        values: Values::parse(data["values"].as_str().expect("values")).expect("parses"),
+        mesh: MeshSettings::default(),
+    }
+}
+
+fn pod(extra_meta: Value) -> Value {
+    let mut p = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "reviews-v1", "namespace": "shop",
+                     "labels": {"app": "reviews", "version": "v1"}},
+        "spec": {"containers": [{"name": "reviews", "image": "reviews:1",
+                                 "ports": [{"containerPort": 9080, "protocol": "TCP"}]}]},
+    });
+    if let (Some(m), Value::Object(extra)) = (p["metadata"].as_object_mut(), extra_meta) {
+        for (k, v) in extra {
+            m.insert(k, v);
+        }
+    }
+    p
+}
+
+fn injected(injector: &Injector, mut p: Value) -> Value {
+    let workload = Workload::of_pod(&p, "shop");
+    let Value::Object(obj) = &mut p else {
+        panic!("pod is an object")
+    };
+    let mut meta = obj
+        .remove("metadata")
+        .and_then(|m| m.as_object().cloned())
+        .expect("meta");
+    let mut spec = obj
+        .remove("spec")
+        .and_then(|m| m.as_object().cloned())
+        .expect("spec");
+    injector
+        .inject(
+            PodParts {
+                metadata: &mut meta,
+                spec: &mut spec,
+            },
+            &workload,
+        )
+        .expect("injects");
+    obj.insert("metadata".into(), Value::Object(meta));
+    obj.insert("spec".into(), Value::Object(spec));
+    p
+}
+
+fn proxy(p: &Value) -> &Value {
+    p["spec"]["containers"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == PROXY_CONTAINER))
+        .expect("an istio-proxy container")
+}
+
+fn env<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
+    c["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)?
+        .get("value")?
+        .as_str()
+}
+
+fn args(c: &Value) -> Vec<&str> {
+    c["args"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_rendered_proxy_is_added_with_istios_labels_and_status() {
+    let out = injected(&rendered_injector(None), pod(json!({})));
+    let containers = out["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 2);
+    assert_eq!(
+        containers[0]["name"], "reviews",
+        "the application stays first"
+    );
+    let p = proxy(&out);
+    assert!(
+        p["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("ghcr.io/ferrymesh/ferry:"))
+    );
+    let a = args(p);
+    assert_eq!(
+        a[..4],
+        [
+            "proxy",
+            "sidecar",
+            "--discovery-address",
+            "istiod.istio-system.svc:15010"
+        ]
+    );
+    assert!(a.contains(&"--labels=app=reviews,istio.io/rev=default,security.istio.io/tlsMode=istio,service.istio.io/canonical-name=reviews,service.istio.io/canonical-revision=v1,version=v1"), "{a:?}");
+    let ports: Vec<&Value> = p["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .map(|p| &p["containerPort"])
+        .collect();
+    assert_eq!(ports, [&json!(15090), &json!(15021)]);
+    assert!(
+        p["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .any(|e| e["name"] == "POD_NAME")
+    );
+    assert_eq!(env(p, "ISTIO_META_WORKLOAD_NAME"), Some("reviews-v1"));
+    assert_eq!(
+        env(p, "ISTIO_META_OWNER"),
+        Some("kubernetes://apis/v1/namespaces/shop/pods/reviews-v1")
+    );
+    assert_eq!(env(p, "ISTIO_META_APP_CONTAINERS"), Some("reviews"));
+    assert_eq!(
+        env(p, "ISTIO_META_POD_PORTS"),
+        Some(r#"[{"containerPort":9080,"protocol":"TCP"}]"#)
+    );
+    assert_eq!(env(p, "ISTIO_META_INTERCEPTION_MODE"), Some("NONE"));
+    assert_eq!(env(p, "ISTIO_META_CLUSTER_ID"), Some("Kubernetes"));
+
+    let labels = &out["metadata"]["labels"];
+    assert_eq!(labels["security.istio.io/tlsMode"], "istio");
+    assert_eq!(labels["service.istio.io/canonical-name"], "reviews");
+    assert_eq!(labels["service.istio.io/canonical-revision"], "v1");
+    assert_eq!(labels["istio.io/rev"], "default");
+    let annotations = &out["metadata"]["annotations"];
+    assert_eq!(
+        annotations[STATUS_ANNOTATION],
+        r#"{"initContainers":null,"containers":["istio-proxy"],"volumes":null,"imagePullSecrets":null,"revision":"default"}"#
+    );
+    assert_eq!(
+        annotations["kubectl.kubernetes.io/default-container"],
+        "reviews"
+    );
+    assert_eq!(annotations["prometheus.io/port"], "15090");
+    assert!(
+        out["spec"].get("initContainers").is_none(),
+        "Ferry's proxy needs no iptables init"
+    );
+}
+
+#[test]
+fn injecting_twice_is_injecting_once() {
+    let injector = rendered_injector(Some("canary"));
+    let once = injected(&injector, pod(json!({})));
+    let twice = injected(&injector, once.clone());
+    assert_eq!(once, twice);
+    assert_eq!(once["metadata"]["labels"]["istio.io/rev"], "canary");
+
+    // Another revision re-injects in place of the first, and relabels.
+    let other = injected(&rendered_injector(None), once);
+    assert_eq!(
+        other["spec"]["containers"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(other["metadata"]["labels"]["istio.io/rev"], "default");
+}
+
+#[test]
+fn a_revision_tag_label_is_kept_and_the_revision_recorded() {
+    let out = injected(
+        &rendered_injector(Some("canary")),
+        pod(json!({"labels": {"app": "reviews", "istio.io/rev": "prod"}})),
+    );
+    assert_eq!(out["metadata"]["labels"]["istio.io/rev"], "prod");
+    assert_eq!(out["metadata"]["annotations"]["istio.io/rev"], "canary");
+    let status: Value = serde_json::from_str(
+        out["metadata"]["annotations"][STATUS_ANNOTATION]
+            .as_str()
+            .expect("status"),
+    )
+    .expect("json");
+    assert_eq!(status["revision"], "canary");
+}
+
+#[test]
+fn canonical_labels_follow_istios_precedence() {
+    let injector = rendered_injector(None);
+    let out = injected(
+        &injector,
+        pod(json!({"labels": {"app": "a", "app.kubernetes.io/name": "b",
+                              "app.kubernetes.io/version": "2"}})),
+    );
+    assert_eq!(
+        out["metadata"]["labels"]["service.istio.io/canonical-name"],
+        "b"
+    );
+    assert_eq!(
+        out["metadata"]["labels"]["service.istio.io/canonical-revision"],
+        "2"
+    );
+    let long = format!("{}-tail", "x".repeat(62));
+    let out = injected(
+        &injector,
+        pod(json!({"labels": {"tier": "web"}, "name": long})),
+    );
+    assert_eq!(
+        out["metadata"]["labels"]["service.istio.io/canonical-name"],
+        "x".repeat(62),
+        "truncated to 63 and the trailing dash trimmed"
+    );
+    assert_eq!(
+        out["metadata"]["labels"]["service.istio.io/canonical-revision"],
+        "latest"
+    );
+}
+
+#[test]
+fn pod_annotations_override_the_rendered_proxy() {
+    let out = injected(
+        &rendered_injector(None),
+        pod(json!({"annotations": {
+            "sidecar.istio.io/proxyImage": "example.com/ferry:dev",
+            "sidecar.istio.io/logLevel": "debug",
+            "sidecar.istio.io/proxyCPU": "50m",
+            "sidecar.istio.io/interceptionMode": "REDIRECT",
+            "prometheus.io/port": "8080",
+        }})),
+    );
+    let p = proxy(&out);
+    assert_eq!(p["image"], "example.com/ferry:dev");
+    assert!(args(p).contains(&"--proxyLogLevel=debug"));
+    assert!(args(p).contains(&"--interception-mode=REDIRECT"));
+    assert_eq!(p["resources"], json!({"requests": {"cpu": "50m"}}));
+    assert_eq!(env(p, "ISTIO_META_INTERCEPTION_MODE"), Some("REDIRECT"));
+    // The application's own scrape target is kept.
+    assert_eq!(out["metadata"]["annotations"]["prometheus.io/port"], "8080");
+    assert!(
+        out["metadata"]["annotations"]
+            .get("prometheus.io/scrape")
+            .is_none()
+    );
+}
+
+#[test]
+fn a_bad_interception_mode_is_an_error() {
+    let injector = rendered_injector(None);
+    let p = pod(json!({"annotations": {"sidecar.istio.io/interceptionMode": "MAGIC"}}));
+    let workload = Workload::of_pod(&p, "shop");
+    let mut meta = p["metadata"].as_object().cloned().expect("meta");
+    let mut spec = p["spec"].as_object().cloned().expect("spec");
+    let err = injector
+        .inject(
+            PodParts {
+                metadata: &mut meta,
+                spec: &mut spec,
+            },
+            &workload,
+        )
+        .expect_err("MAGIC");
+    assert!(err.to_string().contains("MAGIC"), "{err}");
+}
+
+#[test]
+fn the_pods_own_istio_proxy_customises_the_injected_one() {
+    let mut p = pod(json!({}));
+    p["spec"]["containers"]
+        .as_array_mut()
+        .expect("containers")
+        .insert(0, json!({"name": "istio-proxy", "image": "custom", "env": [{"name": "ISTIO_META_CLUSTER_ID", "value": "east"}]}));
+    let out = injected(&rendered_injector(None), p);
+    let containers = out["spec"]["containers"].as_array().expect("containers");
+    assert_eq!(containers.len(), 2);
+    assert_eq!(containers[1]["name"], "istio-proxy");
+    assert_eq!(containers[1]["image"], "custom");
+    assert_eq!(env(&containers[1], "ISTIO_META_CLUSTER_ID"), Some("east"));
+    assert!(
+        env(&containers[1], "POD_NAME").is_none(),
+        "POD_NAME comes from the field ref"
+    );
+    assert!(
+        containers[1]["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .any(|e| e["name"] == "POD_NAME")
+    );
+    assert_eq!(
+        env(&containers[1], "ISTIO_META_APP_CONTAINERS"),
+        Some("reviews")
+    );
+}
+
+#[test]
+fn the_installs_init_containers_and_volumes_are_added_and_recorded() {
+    let mut injector = rendered_injector(None);
+    injector.config.sidecar.init_containers = vec![
+        json!({"name": "istio-init", "image": "init"})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    ];
+    injector.config.sidecar.volumes = vec![
+        json!({"name": "istio-data", "emptyDir": {}})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    ];
+    injector
+        .mesh
+        .proxy_metadata
+        .insert("ISTIO_META_DNS_CAPTURE".into(), "true".into());
+    let mut p = pod(json!({}));
+    p["spec"]["initContainers"] = json!([{"name": "migrate", "image": "db"}]);
+    let out = injected(&injector, p);
+    let init: Vec<&Value> = out["spec"]["initContainers"]
+        .as_array()
+        .expect("init")
+        .iter()
+        .map(|c| &c["name"])
+        .collect();
+    assert_eq!(
+        init,
+        [&json!("migrate"), &json!("istio-init")],
+        "istio-init runs last"
+    );
+    assert_eq!(
+        out["spec"]["volumes"],
+        json!([{"name": "istio-data", "emptyDir": {}}])
+    );
+    assert_eq!(env(proxy(&out), "ISTIO_META_DNS_CAPTURE"), Some("true"));
+    let status: Value = serde_json::from_str(
+        out["metadata"]["annotations"][STATUS_ANNOTATION]
+            .as_str()
+            .expect("status"),
+    )
+    .expect("json");
+    assert_eq!(status["initContainers"], json!(["istio-init"]));
+    assert_eq!(status["volumes"], json!(["istio-data"]));
+    assert_eq!(injected(&injector, out.clone()), out);
+}
+
+#[test]
+fn the_webhook_policy_reads_the_pods_metadata() {
+    let injector = rendered_injector(None);
+    let check = |p: Value| {
+        let mut meta = p["metadata"].as_object().cloned().expect("meta");
+        let mut spec = p["spec"].as_object().cloned().expect("spec");
+        injector.webhook_injects(
+            &PodParts {
+                metadata: &mut meta,
+                spec: &mut spec,
+            },
+            "shop",
+        )
+    };
+    assert!(check(pod(json!({}))));
+    assert!(!check(pod(
+        json!({"annotations": {"sidecar.istio.io/inject": "false"}})
+    )));
+    let mut host = pod(json!({}));
+    host["spec"]["hostNetwork"] = json!(true);
+    assert!(!check(host));
+}
