@@ -51,6 +51,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-config" -d 
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "pc" -d 'Retrieve information about proxy configuration from Envoy'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "proxy-status" -d 'Retrieves the synchronization status of each Envoy in the mesh'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "ps" -d 'Retrieves the synchronization status of each Envoy in the mesh'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "kube-inject" -d 'Inject Istio sidecar into Kubernetes pod resources'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "create-remote-secret" -d 'Create a secret with credentials to allow Istio to access remote Kubernetes apiservers'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "version" -d 'Prints out build version information'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "x" -d 'Experimental commands that may be modified or deprecated'
@@ -1195,6 +1196,22 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l plaintext -d 'U
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s f -l filename -d 'Input Kubernetes resource filename' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s o -l output -d 'Modified output Kubernetes resource filename' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l meshConfigFile -d 'Mesh configuration filename. Takes precedence over --meshConfigMapName if set' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l injectConfigFile -d 'Injection configuration filename. Cannot be used with --injectConfigMapName' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l valuesFile -d 'Injection values configuration filename' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l operatorFileName -d 'Path to file containing IstioOperator custom resources. If configs from files like meshConfigFile, valuesFile are provided, they will be overridden by iop config values' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l meshConfigMapName -d 'ConfigMap name for Istio mesh configuration, key should be "mesh"' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l injectConfigMapName -d 'ConfigMap name for Istio sidecar injection, key should be "config"' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s r -l revision -d 'Control plane revision' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l context -d 'Kubernetes configuration context' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s n -l namespace -d 'Kubernetes namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s i -l istioNamespace -d 'Istio system namespace' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand kube-inject" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l name -d 'Name of the local cluster whose credentials are stored in the secret. Must be DNS label-compliant (default: the UID of the cluster\'s kube-system namespace)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand create-remote-secret" -l type -d 'Type of the generated secret: remote (a cluster the control plane discovers) or config (the config cluster of an external control plane)' -r -f -a "remote\t'A remote cluster whose services and endpoints the control plane discovers'
 config\t'The config cluster of an external control plane'"

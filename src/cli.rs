@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod docs;
 pub mod experimental;
 pub mod install;
+pub mod kube_inject;
 pub mod manifest;
 pub mod output;
 pub mod precheck;
@@ -127,6 +128,9 @@ pub enum Command {
     /// Retrieves the synchronization status of each Envoy in the mesh
     #[command(name = "proxy-status", visible_alias = "ps")]
     ProxyStatus(proxy_status::ProxyStatusArgs),
+    /// Inject Istio sidecar into Kubernetes pod resources
+    #[command(name = "kube-inject")]
+    KubeInject(kube_inject::KubeInjectArgs),
     /// Create a secret with credentials to allow Istio to access remote Kubernetes apiservers
     #[command(name = "create-remote-secret")]
     CreateRemoteSecret(create_remote_secret::CreateRemoteSecretArgs),
@@ -173,6 +177,7 @@ pub fn main() -> ExitCode {
         Command::ProxyStatus(args) => proxy_status::run(&cli.global, args),
         Command::Version(args) => version::run(&cli.global, args),
         Command::CreateRemoteSecret(args) => create_remote_secret::run(&cli.global, args),
+        Command::KubeInject(args) => kube_inject::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
         Command::Experimental(args) => experimental::run(&cli.global, args),
         Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),

@@ -6,6 +6,7 @@ mod discovery;
 mod docs;
 mod kube;
 mod kube_analyze;
+mod kube_inject;
 mod kube_install;
 mod kube_manifest;
 mod kube_precheck;
