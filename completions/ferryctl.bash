@@ -641,7 +641,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            opts="-r -c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --httpsAddr --tlsCertFile --tlsKeyFile --revision --injectConfigFile --valuesFile --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -668,6 +668,34 @@ _ferryctl() {
                     return 0
                     ;;
                 --log_output_level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --httpsAddr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tlsCertFile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tlsKeyFile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --revision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --injectConfigFile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --valuesFile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

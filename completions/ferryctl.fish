@@ -378,6 +378,12 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitori
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l meshConfig -d 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l log_output_level -d 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l httpsAddr -d 'HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and --tlsKeyFile are given' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l tlsCertFile -d 'File containing the x509 certificate (PEM, leaf first) the webhook serves' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l tlsKeyFile -d 'File containing the PEM private key of --tlsCertFile' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s r -l revision -d 'Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l injectConfigFile -d 'Injection configuration file (the injector ConfigMap\'s `config`), instead of the ConfigMap watched on the cluster' -r -F
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l valuesFile -d 'Injection values file (the injector ConfigMap\'s `values`), with --injectConfigFile' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s n -l namespace -d 'Kubernetes namespace' -r

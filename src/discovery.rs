@@ -14,7 +14,8 @@
 //! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
 //!
 //! [`source`] is where objects come from (a directory or a Kubernetes API server) and the
-//! per-proxy snapshot cache the xDS server reads.
+//! per-proxy snapshot cache the xDS server reads. [`webhook`] serves sidecar injection
+//! (`crate::inject`) to the API server.
 
 pub mod accepted;
 pub mod ctrlz;
@@ -26,6 +27,7 @@ pub mod push_context;
 pub mod registry;
 pub mod source;
 pub mod translate;
+pub mod webhook;
 
 pub use accepted::Rejected;
 pub use mesh::{MeshOptions, OutboundTrafficPolicy};

@@ -23,8 +23,10 @@ use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::source::dir::DirSource;
 use crate::discovery::source::kube::{self, KubeSource};
 use crate::discovery::source::{ConfigSnapshots, Loaded};
+use crate::discovery::webhook::{self, InjectorState};
 use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
+use crate::inject::{Injector, MeshSettings};
 use crate::metrics::{self, Exposition, Kind, ProcessMetrics};
 use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::debug;
@@ -71,6 +73,40 @@ pub struct DiscoveryArgs {
     /// be one of [debug, info, warn, error, none]
     #[arg(long = "log_output_level", default_value = "default:info")]
     pub log_output_level: String,
+    /// HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and
+    /// --tlsKeyFile are given
+    #[arg(long = "httpsAddr", default_value = "127.0.0.1:15017")]
+    pub https_addr: SocketAddr,
+    /// File containing the x509 certificate (PEM, leaf first) the webhook serves
+    #[arg(
+        long = "tlsCertFile",
+        alias = "tls-cert",
+        value_name = "FILE",
+        requires = "tls_key_file"
+    )]
+    pub tls_cert_file: Option<PathBuf>,
+    /// File containing the PEM private key of --tlsCertFile
+    #[arg(
+        long = "tlsKeyFile",
+        alias = "tls-key",
+        value_name = "FILE",
+        requires = "tls_cert_file"
+    )]
+    pub tls_key_file: Option<PathBuf>,
+    /// Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)
+    #[arg(short = 'r', long, env = "REVISION")]
+    pub revision: Option<String>,
+    /// Injection configuration file (the injector ConfigMap's `config`), instead of the
+    /// ConfigMap watched on the cluster
+    #[arg(long = "injectConfigFile", value_name = "FILE")]
+    pub inject_config_file: Option<PathBuf>,
+    /// Injection values file (the injector ConfigMap's `values`), with --injectConfigFile
+    #[arg(
+        long = "valuesFile",
+        value_name = "FILE",
+        requires = "inject_config_file"
+    )]
+    pub values_file: Option<PathBuf>,
 }
 
 /// Problems that stop the control plane from starting or running.
@@ -84,6 +120,10 @@ enum DiscoveryError {
     MeshConfig { file: String, message: String },
     #[error("--log_output_level: {0}")]
     LogLevel(String),
+    #[error(transparent)]
+    Webhook(#[from] crate::discovery::webhook::WebhookError),
+    #[error("{file}: {message}")]
+    InjectConfig { file: String, message: String },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -117,8 +157,9 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
         .build()
         .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
+    let injection = injection_settings(args)?;
     let scopes = Arc::new(init_logging(&args.log_output_level)?);
-    runtime.block_on(serve(args, source, mesh, scopes))?;
+    runtime.block_on(serve(global, args, source, mesh, injection, scopes))?;
     Ok(Exit::Success)
 }
 
@@ -172,6 +213,57 @@ fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
     Ok(mesh)
 }
 
+/// The webhook's certificate and, when given as files, its injector config.
+struct Injection {
+    tls: Option<Arc<rustls::ServerConfig>>,
+    mesh: MeshSettings,
+    /// From --injectConfigFile; `None` watches the cluster's ConfigMap.
+    files: Option<Injector>,
+}
+
+fn injection_settings(args: &DiscoveryArgs) -> Result<Injection, DiscoveryError> {
+    let tls = match (&args.tls_cert_file, &args.tls_key_file) {
+        (Some(cert), Some(key)) => Some(webhook::tls_config(cert, key)?),
+        _ => None,
+    };
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).map_err(|e| DiscoveryError::InjectConfig {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })
+    };
+    let mesh = match &args.mesh_config {
+        Some(file) => {
+            MeshSettings::parse(&read(file)?).map_err(|e| DiscoveryError::MeshConfig {
+                file: file.display().to_string(),
+                message: e.to_string(),
+            })?
+        }
+        None => MeshSettings::default(),
+    };
+    let files = match &args.inject_config_file {
+        Some(config) => {
+            let values = match &args.values_file {
+                Some(v) => read(v)?,
+                None => String::new(),
+            };
+            let mut injector =
+                webhook::injector(&read(config)?, &values, &mesh).map_err(|message| {
+                    DiscoveryError::InjectConfig {
+                        file: config.display().to_string(),
+                        message,
+                    }
+                })?;
+            if let Some(r) = &args.revision {
+                injector.values.revision = r.clone();
+            }
+            Some(injector)
+        }
+        None => None,
+    };
+    Ok(Injection { tls, mesh, files })
+}
+
 /// Applies the MeshConfig fields the control plane uses. A malformed value is an error rather
 /// than silently defaulted: a control plane serving with the wrong timeouts is worse than one
 /// that does not start.
@@ -213,9 +305,11 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
 }
 
 async fn serve(
+    global: &GlobalArgs,
     args: &DiscoveryArgs,
     source: Source,
     mesh: MeshOptions,
+    injection: Injection,
     scopes: Arc<Scopes>,
 ) -> Result<()> {
     let process = ProcessMetrics {
@@ -225,6 +319,7 @@ async fn serve(
     let changes = debounce::spawn(raw_rx, DebounceConfig::ISTIO_DEFAULT);
     let snapshots = Arc::new(ConfigSnapshots::new(mesh, raw_tx, changes));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mut kube_client = None;
     match source {
         Source::Dir(dir) => {
             // Read before listening, so /ready holds once the addresses are printed.
@@ -239,6 +334,7 @@ async fn serve(
             context,
         } => {
             let client = kube::client(kubeconfig.as_deref(), context.as_deref()).await?;
+            kube_client = Some(client.clone());
             tokio::spawn(KubeSource::new(client, snapshots.clone()).run(stop_rx.clone()));
         }
     }
@@ -260,6 +356,50 @@ async fn serve(
         grpc.local_addr()?,
         http.local_addr()?,
     ));
+
+    if let Some(tls) = injection.tls {
+        let https =
+            TcpListener::bind(args.https_addr)
+                .await
+                .map_err(|source| DiscoveryError::Bind {
+                    addr: args.https_addr,
+                    source,
+                })?;
+        let state = match (injection.files, kube_client) {
+            (Some(injector), _) => InjectorState::new(Ok(injector)),
+            (None, Some(client)) => {
+                let name = match args
+                    .revision
+                    .as_deref()
+                    .filter(|r| !r.is_empty() && *r != "default")
+                {
+                    Some(r) => format!("istio-sidecar-injector-{r}"),
+                    None => "istio-sidecar-injector".to_string(),
+                };
+                let state = InjectorState::new(Err(format!(
+                    "no injector config yet: configmap {}/{name} not read",
+                    global.istio_namespace
+                )));
+                tokio::spawn(webhook::watch_configmap(
+                    client,
+                    global.istio_namespace.clone(),
+                    name,
+                    injection.mesh,
+                    state.clone(),
+                    stop_rx.clone(),
+                ));
+                state
+            }
+            (None, None) => InjectorState::new(Err(
+                "no injector config: start discovery with --injectConfigFile".into(),
+            )),
+        };
+        crate::local::announce::say(&format!(
+            "ferryctl discovery: injection webhook on https://{}/inject",
+            https.local_addr()?
+        ));
+        tokio::spawn(webhook::serve(https, tls, state, stop_rx.clone()));
+    }
 
     let status = StatusRegistry::new();
     let server = AdsServer::new(source.clone(), status.clone())

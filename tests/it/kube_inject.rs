@@ -14,13 +14,13 @@ use crate::{ferryctl, transcript};
 const REVIEWS: &str = "fixtures/samples/bookinfo/reviews.yaml";
 
 /// The rendered `config`, `values` and `mesh` of `manifest generate <args>`, as files in `dir`.
-struct Rendered {
-    config: PathBuf,
-    values: PathBuf,
-    mesh: PathBuf,
+pub(crate) struct Rendered {
+    pub(crate) config: PathBuf,
+    pub(crate) values: PathBuf,
+    pub(crate) mesh: PathBuf,
 }
 
-fn rendered(dir: &Path, args: &[&str]) -> Rendered {
+pub(crate) fn rendered(dir: &Path, args: &[&str]) -> Rendered {
     let out = ferryctl()
         .args(["manifest", "generate"])
         .args(args)

@@ -20,6 +20,7 @@ mod proxy_config;
 mod proxy_status;
 mod seed;
 mod version;
+mod webhook;
 
 use std::process::Command;
 
