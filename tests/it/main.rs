@@ -7,6 +7,7 @@ mod docs;
 mod kube;
 mod kube_analyze;
 mod kube_inject;
+mod kube_inject_webhook;
 mod kube_install;
 mod kube_manifest;
 mod kube_precheck;

@@ -90,8 +90,9 @@ pub(crate) fn serving_cert(dir: &Path) -> ServingCert {
     }
 }
 
-/// Discovery with the webhook on a free port; its address (`127.0.0.1:<port>`).
-pub(crate) fn start_with_webhook(args: &[String]) -> (Running, String) {
+/// Discovery with the webhook on a free port; its address (`127.0.0.1:<port>`) and the rest of
+/// its stderr lines.
+pub(crate) fn start_with_webhook(args: &[String]) -> (Running, String, mpsc::Receiver<String>) {
     let mut child = ferryctl()
         .arg("discovery")
         .args(args)
@@ -121,7 +122,7 @@ pub(crate) fn start_with_webhook(args: &[String]) -> (Running, String) {
             .expect("discovery prints the webhook's address");
         if let Some(rest) = line.strip_prefix("ferryctl discovery: injection webhook on https://") {
             let addr = rest.trim_end_matches("/inject").to_string();
-            return (running, addr);
+            return (running, addr, rx);
         }
     }
 }
@@ -184,7 +185,7 @@ fn the_webhook_answers_admission_reviews_over_https() {
     let ServingCert { ca, cert, key } = serving_cert(dir.path());
     let r = rendered(dir.path(), &["-r", "canary"]);
     let path = |p: &Path| p.display().to_string();
-    let (_running, addr) = start_with_webhook(&[
+    let (_running, addr, _) = start_with_webhook(&[
         "--config-dir".into(),
         "fixtures/seed".into(),
         "--tlsCertFile".into(),
