@@ -219,7 +219,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
     let head = buf.split_to(consumed).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target))
         .map_err(|_| Reject::BadRequest("invalid request target"))?;
-    let mut headers = HeaderMap::with_capacity(count);
+    let mut headers = h1::header_map(count);
     let mut length: Option<u64> = None;
     let mut codings = 0usize;
     let mut chunked_last = false;
@@ -568,6 +568,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             out.extend_from_slice(b"connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
+        h1::recycle(parts.headers);
         if !send_body {
             self.flush().await?;
             return Ok(keep_alive);

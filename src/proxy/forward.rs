@@ -429,6 +429,7 @@ async fn forward_request(
             }
         }
     };
+    super::h1::recycle(attempt.headers);
     match outcome {
         Ok(mut response) => {
             remove_hop_by_hop(response.headers_mut());
