@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# A throwaway Kubernetes control plane (etcd + kube-apiserver) on 127.0.0.1
-# for Ferry's end-to-end tests of `ferryctl discovery --kubeconfig`.
+# A throwaway Kubernetes cluster on 127.0.0.1 for Ferry's end-to-end tests: etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake Node
+# (kwok-node-0), so Deployments get ReplicaSets and Pods that are scheduled and reported Running
+# and Ready, without a kubelet or containers.
 #
-#   cluster.sh build      build the binaries into a cache outside the repo
-#   cluster.sh up DIR     start etcd + apiserver, write DIR/kubeconfig (admin) and
+#   cluster.sh build      build the binaries into a cache outside the repo, keyed by the
+#                         versions (only the missing ones are built)
+#   cluster.sh up DIR     start the cluster, write DIR/kubeconfig (admin) and
 #                         DIR/limited-kubeconfig (user "limited": no groups, so RBAC
-#                         grants it only what a test binds to it)
-#   cluster.sh down DIR   stop what `up DIR` started and remove DIR
+#                         grants it only what a test binds to it); every port is picked
+#                         free, so `up` with two DIRs gives two independent clusters
+#   cluster.sh down DIR   stop what `up DIR` started (by the pids it recorded) and remove DIR
 #
-# No controller-manager, scheduler or nodes: the tests only need CRUD and
-# watches (CRDs, Services, EndpointSlices, Istio config).
+# Build times on 2 shared cores (go1.26.8), with the Go build cache warm from an earlier build
+# of kube-apiserver: etcd 6 s; kube-apiserver, kube-controller-manager and kube-scheduler in one
+# `go build` 53 s; kwok (its own module) 59 s. `up` takes about 5 s to a Ready node and a
+# Running pod.
 set -euo pipefail
 
 K8S_VERSION=v1.36.3
 ETCD_VERSION=v3.6.13
-CACHE=${FERRY_K8S_CACHE:-$HOME/.cache/ferry-k8s}/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}
+KWOK_VERSION=v0.8.0
+# Keyed by every version, so a cache from before a binary was added (or bumped) is not
+# mistaken for a complete one: `build` then fills in only what is missing.
+CACHE=${FERRY_K8S_CACHE:-$HOME/.cache/ferry-k8s}/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}
 BIN=$CACHE/bin
+# kwok's Stage objects (v0.8.0 has no built-in defaults), copied out of the module cache at
+# build time so a `go clean -modcache` does not break `up`.
+STAGES=$CACHE/kwok-stages
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler)
+ALL_BINS=(etcd "${K8S_BINS[@]}" kwok)
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
@@ -23,7 +37,9 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-modcacherw
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 log() { echo "cluster.sh: $*" >&2; }
 
-build_kube_apiserver() {
+# build_kube MISSING... builds the given k8s.io/kubernetes commands in one `go build`, so
+# they share compiled packages.
+build_kube() {
     local mod
     mod=$(mktemp -d)
     # shellcheck disable=SC2064 # expand now: the directory is local
@@ -34,7 +50,7 @@ build_kube_apiserver() {
         # k8s.io/kubernetes requires its staging modules at v0.0.0 and fixes that
         # with local replaces, which do not apply to a dependency: replace each
         # with the published v0.<minor>.<patch> instead.
-        local gomod staging m
+        local gomod staging m c pkgs=()
         gomod=$("$GO" mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
             sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
         [[ -f $gomod ]] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"
@@ -42,7 +58,11 @@ build_kube_apiserver() {
         for m in $(sed -n 's|^\s*\(k8s.io/[^ ]*\) => ./staging/src/.*|\1|p' "$gomod"); do
             "$GO" mod edit -replace="$m=$m@$staging"
         done
-        "$GO" mod edit -require="k8s.io/kubernetes@$K8S_VERSION" -tool=k8s.io/kubernetes/cmd/kube-apiserver
+        "$GO" mod edit -require="k8s.io/kubernetes@$K8S_VERSION"
+        for c in "$@"; do
+            pkgs+=("k8s.io/kubernetes/cmd/$c")
+            "$GO" mod edit -tool="k8s.io/kubernetes/cmd/$c"
+        done
         "$GO" mod tidy
         local minor=${K8S_VERSION#v1.} x="" p date
         minor=${minor%%.*}
@@ -51,9 +71,12 @@ build_kube_apiserver() {
             x="$x -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
             x="$x -X $p.gitTreeState=clean -X $p.buildDate=$date"
         done
-        "$GO" build -trimpath -tags notest,grpcnotrace -ldflags "-s -w $x" \
-            -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-        mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
+        # Into a scratch dir, then renamed: an interrupted build leaves no half binary
+        # that a later `build` would take as cached.
+        mkdir -p "$BIN/.tmp"
+        "$GO" build -trimpath -tags notest,grpcnotrace -ldflags "-s -w $x" -o "$BIN/.tmp/" "${pkgs[@]}"
+        for c in "$@"; do mv "$BIN/.tmp/$c" "$BIN/$c"; done
+        rmdir "$BIN/.tmp"
     )
 }
 
@@ -72,6 +95,38 @@ build_etcd() {
     )
 }
 
+build_kwok() {
+    local mod
+    mod=$(mktemp -d)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$mod'" RETURN
+    (
+        cd "$mod"
+        # Its own module, like etcd: kwok pins its own k8s.io/* versions.
+        "$GO" mod init kwokbin >/dev/null 2>&1
+        # The package, not the module: `go get` then records the sums of everything it imports.
+        "$GO" get "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+        "$GO" build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+            -o "$BIN/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok
+        local src
+        src=$("$GO" list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage
+        rm -rf "$STAGES.tmp"
+        mkdir -p "$STAGES.tmp"
+        cp "$src/node/fast/node-initialize.yaml" "$src/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+            "$src/pod/fast/pod-ready.yaml" "$src/pod/fast/pod-complete.yaml" "$src/pod/fast/pod-delete.yaml" \
+            "$STAGES.tmp/"
+        rm -rf "$STAGES"
+        mv "$STAGES.tmp" "$STAGES"
+        mv "$BIN/kwok.tmp" "$BIN/kwok"
+    )
+}
+
+have_all() {
+    local b
+    for b in "${ALL_BINS[@]}"; do [[ -x $BIN/$b ]] || return 1; done
+    [[ -d $STAGES ]]
+}
+
 # Go >= 1.26 (what k8s.io/kubernetes v1.36 declares); Debian 12's golang-go is 1.19, too old,
 # and no toolchain is downloaded here (GOTOOLCHAIN=local).
 check_go() {
@@ -87,19 +142,31 @@ check_go() {
 }
 
 cmd_build() {
-    if [[ -x $BIN/etcd && -x $BIN/kube-apiserver ]]; then
-        log "etcd and kube-apiserver: cached in $BIN"
+    if have_all; then
+        log "${ALL_BINS[*]}: cached in $BIN"
         return 0
     fi
     check_go
     mkdir -p "$BIN"
+    local t0=$SECONDS
     if [[ -x $BIN/etcd ]]; then log "etcd: cached in $BIN"; else
         log "building etcd $ETCD_VERSION"
         build_etcd
+        log "etcd built in $((SECONDS - t0)) s"
     fi
-    if [[ -x $BIN/kube-apiserver ]]; then log "kube-apiserver: cached in $BIN"; else
-        log "building kube-apiserver $K8S_VERSION"
-        build_kube_apiserver
+    local missing=() c
+    for c in "${K8S_BINS[@]}"; do [[ -x $BIN/$c ]] || missing+=("$c"); done
+    if ((${#missing[@]} == 0)); then log "${K8S_BINS[*]}: cached in $BIN"; else
+        t0=$SECONDS
+        log "building ${missing[*]} $K8S_VERSION"
+        build_kube "${missing[@]}"
+        log "${missing[*]} built in $((SECONDS - t0)) s"
+    fi
+    if [[ -x $BIN/kwok && -d $STAGES ]]; then log "kwok: cached in $BIN"; else
+        t0=$SECONDS
+        log "building kwok $KWOK_VERSION"
+        build_kwok
+        log "kwok built in $((SECONDS - t0)) s"
     fi
     log "binaries in $BIN"
 }
@@ -152,7 +219,8 @@ wait_for() {
 
 cmd_up() {
     local dir=${1:?usage: cluster.sh up DIR}
-    [[ -x $BIN/etcd && -x $BIN/kube-apiserver ]] || die "binaries missing in $BIN: run 'cluster.sh build'"
+    have_all || die "binaries missing in $BIN: run 'cluster.sh build'"
+    local t0=$SECONDS
     mkdir -p "$dir/logs"
     dir=$(cd "$dir" && pwd)
     [[ ! -e $dir/pids ]] || die "$dir/pids exists: run 'cluster.sh down $dir' first"
@@ -216,7 +284,105 @@ contexts:
 current-context: ferry-test
 KUBECONFIG
     done
-    log "up: kube-apiserver on https://127.0.0.1:$api, kubeconfig $dir/kubeconfig"
+    start_controllers "$dir" "$api"
+    log "up: kube-apiserver on https://127.0.0.1:$api with node kwok-node-0 in $((SECONDS - t0)) s, kubeconfig $dir/kubeconfig"
+}
+
+# api DIR METHOD PATH [JSON]: one request as the admin, the body on stdout; fails on HTTP errors.
+api() {
+    local dir=$1 method=$2 path=$3 body=${4:-}
+    local args=(-sf --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $(cat "$dir/pki/token")"
+        -X "$method" "$(sed -n 's/^ *server: //p' "$dir/kubeconfig")$path")
+    if [[ -n $body ]]; then args+=(-H 'Content-Type: application/json' --data "$body"); fi
+    curl "${args[@]}"
+}
+
+# start_controllers DIR API_PORT: kube-controller-manager, kube-scheduler and kwok, then one fake
+# Node that kwok keeps Ready, so Deployments get ReplicaSets, Pods are bound to the node, and kwok
+# marks them Running and Ready without running any container.
+start_controllers() {
+    local dir=$1 p=$1/pki
+    # All of them use the admin kubeconfig (a token in system:masters): with the default
+    # --use-service-account-credentials=false every controller runs as that user.
+    # --secure-port=0: no health endpoint to serve (and no port to pick); readiness is checked
+    # below by what they do. The cloud controllers are off: there is no cloud provider (they
+    # would only log a warning each; naming them keeps the log to what matters).
+    "$BIN/kube-controller-manager" --kubeconfig="$dir/kubeconfig" --leader-elect=false --secure-port=0 \
+        --service-account-private-key-file="$p/sa.key" --root-ca-file="$p/ca.crt" \
+        --cluster-signing-cert-file="$p/ca.crt" --cluster-signing-key-file="$p/ca.key" \
+        --controllers='*,-service-lb-controller,-node-route-controller,-cloud-node-lifecycle-controller' \
+        --kube-api-qps=100 --kube-api-burst=200 --node-monitor-period=2s \
+        --concurrent-deployment-syncs=10 --concurrent-replicaset-syncs=10 --v=1 \
+        >"$dir/logs/kube-controller-manager.log" 2>&1 &
+    echo "$! kube-controller-manager" >>"$dir/pids"
+    "$BIN/kube-scheduler" --kubeconfig="$dir/kubeconfig" --leader-elect=false --secure-port=0 --v=1 \
+        >"$dir/logs/kube-scheduler.log" 2>&1 &
+    echo "$! kube-scheduler" >>"$dir/pids"
+    # KWOK_WORKDIR: kwok otherwise also loads ~/.kwok/kwok.yaml, whatever a developer keeps there.
+    # Only nodes annotated kwok.x-k8s.io/node=fake are kwok's, so a test creating its own Node
+    # gets a Node nobody manages, as on a real cluster.
+    local s=$STAGES
+    KWOK_WORKDIR=$dir/kwok "$BIN/kwok" --kubeconfig="$dir/kubeconfig" \
+        --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+        --cidr=10.244.0.0/16 --node-ip=10.0.0.1 --node-lease-duration-seconds=40 \
+        --config="$s/node-initialize.yaml" --config="$s/node-heartbeat-with-lease.yaml" \
+        --config="$s/pod-ready.yaml" --config="$s/pod-complete.yaml" --config="$s/pod-delete.yaml" \
+        >"$dir/logs/kwok.log" 2>&1 &
+    echo "$! kwok" >>"$dir/pids"
+
+    # No taint: ordinary Deployments (istiod, the gateways) must schedule onto it.
+    api "$dir" POST /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-0",
+        "annotations":{"node.alpha.kubernetes.io/ttl":"0","kwok.x-k8s.io/node":"fake"},
+        "labels":{"kubernetes.io/hostname":"kwok-node-0","kubernetes.io/os":"linux",
+                  "kubernetes.io/arch":"amd64","type":"kwok"}},
+        "spec":{"providerID":"kwok://kwok-node-0"}}' >/dev/null || die "cannot create node kwok-node-0"
+
+    # Ready: kwok reports the node Ready and the node lifecycle controller (so the
+    # controller-manager) has lifted the not-ready taint that admission put on it.
+    local i node=""
+    for ((i = 0; i < 240; i++)); do
+        check_alive "$dir"
+        node=$(api "$dir" GET /api/v1/nodes/kwok-node-0 || true)
+        if python3 -c '
+import json, sys
+n = json.loads(sys.argv[1])
+ready = any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+tainted = any(t["key"].startswith("node.kubernetes.io/") for t in n["spec"].get("taints", []))
+sys.exit(0 if ready and not tainted else 1)' "$node" 2>/dev/null; then
+            break
+        fi
+        sleep 0.25
+    done
+    ((i < 240)) || die "node kwok-node-0 did not become Ready and untainted in 60 s: $node"
+
+    # The scheduler and the pod path: one Pod bound by the scheduler and marked Running by kwok.
+    api "$dir" POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod",
+        "metadata":{"name":"cluster-sh-smoke"},
+        "spec":{"containers":[{"name":"c","image":"none"}]}}' >/dev/null || die "cannot create the smoke pod"
+    local pod=""
+    for ((i = 0; i < 240; i++)); do
+        check_alive "$dir"
+        pod=$(api "$dir" GET /api/v1/namespaces/default/pods/cluster-sh-smoke || true)
+        if python3 -c '
+import json, sys
+sys.exit(0 if json.loads(sys.argv[1])["status"].get("phase") == "Running" else 1)' "$pod" 2>/dev/null; then
+            break
+        fi
+        sleep 0.25
+    done
+    ((i < 240)) || die "the smoke pod was not scheduled and Running in 60 s: $pod"
+    api "$dir" DELETE /api/v1/namespaces/default/pods/cluster-sh-smoke >/dev/null || true
+}
+
+# check_alive DIR: dies with the log tail of the first process of DIR that exited.
+check_alive() {
+    local pid name
+    while read -r pid name; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 30 "$1/logs/$name.log" >&2
+            die "$name exited"
+        fi
+    done <"$1/pids"
 }
 
 cmd_down() {
