@@ -1,6 +1,9 @@
-//! `ferryctl tag set|generate|list|remove` on the local target (`local::tags`), with istioctl's
-//! texts (reference §b.4). `generate` prints the tag's MutatingWebhookConfiguration
-//! (`install::tag`) instead of recording the tag.
+//! `ferryctl tag set|generate|list|remove` on the local target (`local::tags`) or in a cluster
+//! (`cluster`: the tag's webhook configurations, `install::apply::tag`), with istioctl's texts
+//! (reference §b.4). `generate` prints the tag's MutatingWebhookConfiguration (`install::tag`)
+//! instead of recording or applying the tag.
+
+mod cluster;
 
 use std::collections::BTreeSet;
 
@@ -11,7 +14,7 @@ use serde_json::json;
 use crate::cli::GlobalArgs;
 use crate::cli::install::confirm;
 use crate::cli::output::write_stdout;
-use crate::cli::target;
+use crate::cli::target::{self, Target};
 use crate::config::emit as yaml;
 use crate::exit::{CommandError, Exit};
 use crate::install::tag::TagSpec;
@@ -110,7 +113,10 @@ pub enum TagCommand {
 }
 
 pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
-    let registry = target::local_only(global, "revision tags in Kubernetes")?;
+    let registry = match target::choose(global)? {
+        Target::Local(registry) => registry,
+        Target::Kubernetes => return cluster::run(global, args),
+    };
     let home = registry.home().clone();
     match &args.command {
         TagCommand::Set {
@@ -156,34 +162,17 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
             let all = tags::list(&home)?;
             // The proxies once, not once per tag.
             let proxies = registry.proxies().unwrap_or_default();
-            let rows: Vec<(&str, &str, BTreeSet<String>)> = all
+            let rows: Vec<(&str, &str, Vec<String>)> = all
                 .iter()
                 .map(|t| {
                     (
                         t.tag.as_str(),
                         t.revision.as_str(),
-                        namespaces_on(&proxies, &t.tag),
+                        namespaces_on(&proxies, &t.tag).into_iter().collect(),
                     )
                 })
                 .collect();
-            let value = serde_json::Value::Array(
-                rows.iter()
-                    .map(|(t, r, n)| json!({"tag": t, "revision": r, "namespaces": n}))
-                    .collect(),
-            );
-            let text = match output.as_str() {
-                "json" => format!("{}\n", serde_json::to_string_pretty(&value)?),
-                "yaml" => yaml::to_string(&value),
-                _ if rows.is_empty() => "No Istio revision tags found.\n".to_string(),
-                _ => {
-                    let mut t = String::from("TAG\tREVISION\tNAMESPACES\n");
-                    for (tag, rev, ns) in &rows {
-                        let ns = ns.iter().cloned().collect::<Vec<_>>().join(",");
-                        t.push_str(&format!("{tag}\t{rev}\t{ns}\n"));
-                    }
-                    crate::proxyconfig::tabwriter::format(&t, 1)
-                }
-            };
+            let text = list_text(&rows, output)?;
             write_stdout(&text)?;
         }
         TagCommand::Remove {
@@ -207,6 +196,28 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
+}
+
+/// `tag list`'s output for `(tag, revision, namespaces)` rows (sorted by the caller): a table,
+/// or the same as JSON or YAML.
+fn list_text(rows: &[(&str, &str, Vec<String>)], output: &str) -> Result<String> {
+    let value = serde_json::Value::Array(
+        rows.iter()
+            .map(|(t, r, n)| json!({"tag": t, "revision": r, "namespaces": n}))
+            .collect(),
+    );
+    Ok(match output {
+        "json" => format!("{}\n", serde_json::to_string_pretty(&value)?),
+        "yaml" => yaml::to_string(&value),
+        _ if rows.is_empty() => "No Istio revision tags found.\n".to_string(),
+        _ => {
+            let mut t = String::from("TAG\tREVISION\tNAMESPACES\n");
+            for (tag, rev, ns) in rows {
+                t.push_str(&format!("{tag}\t{rev}\t{}\n", ns.join(",")));
+            }
+            crate::proxyconfig::tabwriter::format(&t, 1)
+        }
+    })
 }
 
 fn usage_if_invalid(e: tags::TagError) -> anyhow::Error {

@@ -11,6 +11,7 @@
 pub mod order;
 pub mod prune;
 pub mod readiness;
+pub mod tag;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

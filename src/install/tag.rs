@@ -15,6 +15,8 @@
 //! apply the result. [`conflicts`] runs the webhook analyzer over the result, as istioctl's
 //! `tag set` and `tag generate` do.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use crate::analyze::{self, Level, Message};
@@ -338,6 +340,18 @@ fn validation_url(url: &str) -> String {
 /// `tag set` and `tag generate` check before applying or printing. `generated` is the printed YAML;
 /// objects in it replace those of the same kind and name in `cluster`.
 pub fn conflicts(cluster: &[(String, String)], generated: &str, name: &str) -> Vec<Message> {
+    conflicts_listed(cluster, generated, name, BTreeSet::new())
+}
+
+/// [`conflicts`] for `cluster` objects listed from a cluster: the `listed` kinds count as
+/// read even when there was none (a Service missing from the istio namespace is a missing
+/// Service, not a kind the files say nothing about, which would skip the check).
+pub fn conflicts_listed(
+    cluster: &[(String, String)],
+    generated: &str,
+    name: &str,
+    listed: BTreeSet<Kind>,
+) -> Vec<Message> {
     let opts = LoadOptions::default();
     let mut resources = parse_file("", generated, &opts).resources;
     let mut seen: std::collections::HashSet<String> =
@@ -354,6 +368,7 @@ pub fn conflicts(cluster: &[(String, String)], generated: &str, name: &str) -> V
         &mut store,
         &analyze::Options {
             only: vec![analyze::analyzers::webhook::ANALYZER.name.to_string()],
+            listed,
             ..Default::default()
         },
     );

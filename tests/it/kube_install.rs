@@ -30,12 +30,12 @@ fn namespaced(client: &Client, api_version: &str, kind: &str, ns: &str) -> Api<D
     Api::namespaced_with(client.clone(), ns, &resource(api_version, kind))
 }
 
-fn cluster_wide(client: &Client, api_version: &str, kind: &str) -> Api<DynamicObject> {
+pub(crate) fn cluster_wide(client: &Client, api_version: &str, kind: &str) -> Api<DynamicObject> {
     Api::all_with(client.clone(), &resource(api_version, kind))
 }
 
 /// Runs `ferryctl install` for revision `rev` into namespace `rev`.
-async fn install(kubeconfig: &str, rev: &str, extra: &[&str]) -> Output {
+pub(crate) async fn install(kubeconfig: &str, rev: &str, extra: &[&str]) -> Output {
     let namespace = format!("namespace={rev}");
     install_with(
         kubeconfig,
@@ -46,7 +46,7 @@ async fn install(kubeconfig: &str, rev: &str, extra: &[&str]) -> Output {
 
 /// Runs `ferryctl install` with `args` (off the async workers: a blocking wait would stall the
 /// test's runtime).
-async fn install_with(kubeconfig: &str, args: &[&str]) -> Output {
+pub(crate) async fn install_with(kubeconfig: &str, args: &[&str]) -> Output {
     let mut cmd = ferryctl();
     cmd.args(["install", "--kubeconfig", kubeconfig]).args(args);
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("ferryctl runs"))
@@ -61,7 +61,7 @@ async fn install_with(kubeconfig: &str, args: &[&str]) -> Output {
     out
 }
 
-fn text(out: &Output) -> (String, String) {
+pub(crate) fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -456,7 +456,7 @@ async fn kube_install_errors_name_the_object_and_the_servers_message() {
 }
 
 /// Runs `ferryctl uninstall` with `args`, stdin closed (a prompt reads end of input: no).
-async fn uninstall(kubeconfig: &str, args: &[&str]) -> Output {
+pub(crate) async fn uninstall(kubeconfig: &str, args: &[&str]) -> Output {
     let mut cmd = ferryctl();
     cmd.args(["uninstall", "--kubeconfig", kubeconfig])
         .args(args)
@@ -666,7 +666,10 @@ fn selects(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
 /// The revisions (`istio.io/rev` of the MutatingWebhookConfigurations) whose injection
 /// webhooks would be called for a plain pod created in namespace `ns`, as the API server
 /// decides: by each webhook's namespace and object selectors.
-async fn injecting_revisions(client: &Client, ns: &str) -> std::collections::BTreeSet<String> {
+pub(crate) async fn injecting_revisions(
+    client: &Client,
+    ns: &str,
+) -> std::collections::BTreeSet<String> {
     let namespace = cluster_wide(client, "v1", "Namespace")
         .get(ns)
         .await
@@ -706,7 +709,7 @@ async fn injecting_revisions(client: &Client, ns: &str) -> std::collections::BTr
 
 /// A namespace with exactly `labels` (server-side apply drops the labels an earlier apply of
 /// the test set and this one does not).
-async fn label_namespace(client: &Client, name: &str, labels: Value) {
+pub(crate) async fn label_namespace(client: &Client, name: &str, labels: Value) {
     let object = json!({"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": name, "labels": labels}});
     apply(client, &object, "namespaces").await;
