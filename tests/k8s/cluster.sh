@@ -12,10 +12,14 @@
 #                         free, so `up` with two DIRs gives two independent clusters
 #   cluster.sh down DIR   stop what `up DIR` started (by the pids it recorded) and remove DIR
 #
-# Build times on 2 shared cores (go1.26.8), with the Go build cache warm from an earlier build
-# of kube-apiserver: etcd 6 s; kube-apiserver, kube-controller-manager and kube-scheduler in one
-# `go build` 53 s; kwok (its own module) 59 s. `up` takes about 5 s to a Ready node and a
-# Running pod.
+# Build times on 2 cores (go1.26.8), modules already downloaded:
+# - Go build cache empty, at nice 19 while other builds kept the load at 8-10: etcd 676 s;
+#   kube-apiserver, kube-controller-manager and kube-scheduler (one `go build`) 1196 s; kwok 74 s
+#   (its own module, mostly sharing the packages just built); 32 min in all for 8.7 min of user
+#   and 1.7 min of system CPU (so perhaps 6-10 min on idle cores: an estimate, not measured).
+# - Go build cache warm (only linking, and kwok's own packages): etcd 6 s, the three k8s
+#   commands 53 s, kwok 59 s.
+# `up` takes about 5 s to a Ready node and a Running pod.
 set -euo pipefail
 
 K8S_VERSION=v1.36.3
