@@ -164,7 +164,9 @@ struct RequestHead {
 fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject> {
     // Where the target, each header's name and value lie in `buf`: values are cut from the
     // head's bytes without a copy once the head is split off (as the upstream codec does).
-    let mut found = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    // u32 offsets: a head is at most tens of KiB, and the array is zeroed per message (half
+    // the bytes of usize ones).
+    let mut found = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
     let (consumed, method, target, version, count) = {
         let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut []);
@@ -196,7 +198,12 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
         for (slot, h) in found.iter_mut().zip(request.headers.iter()) {
             let name = h.name.as_ptr() as usize - base;
             let value = h.value.as_ptr() as usize - base;
-            *slot = (name, name + h.name.len(), value, value + h.value.len());
+            *slot = (
+                name as u32,
+                (name + h.name.len()) as u32,
+                value as u32,
+                (value + h.value.len()) as u32,
+            );
         }
         let method = request.method.unwrap_or_default();
         let method = Method::from_bytes(method.as_bytes())
@@ -228,6 +235,8 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
     let mut keep_alive = !http10;
     let mut expect_continue = false;
     for &(name_start, name_end, value_start, value_end) in &found[..count] {
+        let (name_start, name_end) = (name_start as usize, name_end as usize);
+        let (value_start, value_end) = (value_start as usize, value_end as usize);
         let raw = &head[value_start..value_end];
         let name = HeaderName::from_bytes(&head[name_start..name_end])
             .map_err(|_| Reject::BadRequest("invalid header name"))?;

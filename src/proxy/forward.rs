@@ -30,7 +30,8 @@ pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 pub const MAX_REQUEST_BODY: usize = 1 << 20;
 
 /// Headers that belong to one hop and are never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 7] = [
+/// A static, not a const: a const array is built and dropped at every use.
+static HOP_BY_HOP: [HeaderName; 7] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),
@@ -51,7 +52,7 @@ const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
 /// costs less than a lookup per hop-by-hop name.
 fn remove_hop_by_hop(headers: &mut HeaderMap) {
     if headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
-        for h in &HOP_BY_HOP {
+        for h in HOP_BY_HOP.iter() {
             headers.remove(h);
         }
     }
@@ -436,7 +437,7 @@ async fn forward_request(
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             response
                 .headers_mut()
-                .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, HeaderValue::from(elapsed));
+                .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, millis_value(elapsed));
             apply_response_headers(&mut response, weighted, route, vhost, table);
             response
         }
@@ -461,6 +462,16 @@ async fn forward_request(
                 local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
         },
+    }
+}
+
+/// A header value for a count of milliseconds; the common single digits are static (a value
+/// made from a number is allocated).
+fn millis_value(n: u64) -> HeaderValue {
+    const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    match usize::try_from(n).ok().and_then(|i| DIGITS.get(i)) {
+        Some(d) => HeaderValue::from_static(d),
+        None => HeaderValue::from(n),
     }
 }
 

@@ -177,7 +177,9 @@ pub fn parse_response_head(
     loop {
         // Where each header's name and value lie in `buf`: the values are then cut from the
         // head's bytes without a copy (as hyper does), once the head is split off.
-        let mut found = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+        // u32 offsets: a head is at most tens of KiB, and the array is zeroed per message (half
+        // the bytes of usize ones).
+        let mut found = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
         let (consumed, code, http10, count) = {
             let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut []);
@@ -203,7 +205,12 @@ pub fn parse_response_head(
             for (slot, h) in found.iter_mut().zip(response.headers.iter()) {
                 let name = h.name.as_ptr() as usize - base;
                 let value = h.value.as_ptr() as usize - base;
-                *slot = (name, name + h.name.len(), value, value + h.value.len());
+                *slot = (
+                    name as u32,
+                    (name + h.name.len()) as u32,
+                    value as u32,
+                    (value + h.value.len()) as u32,
+                );
             }
             (
                 consumed,
@@ -227,6 +234,8 @@ pub fn parse_response_head(
         let mut encoded = false;
         let mut close = http10;
         for &(name_start, name_end, value_start, value_end) in &found[..count] {
+            let (name_start, name_end) = (name_start as usize, name_end as usize);
+            let (value_start, value_end) = (value_start as usize, value_end as usize);
             let raw_value = &head[value_start..value_end];
             let name = HeaderName::from_bytes(&head[name_start..name_end])
                 .map_err(|_| WireError::Head("header name"))?;
