@@ -82,7 +82,7 @@ impl Default for Limits {
 /// What serves each request: the route (the proxy's [`super::forward`]).
 pub trait Handler {
     fn handle(
-        &self,
+        &mut self,
         request: Request<Full<Bytes>>,
     ) -> impl Future<Output = Response<Body>> + Send + '_;
 }
@@ -697,7 +697,7 @@ pub async fn serve<S, H>(
     limits: Limits,
     stats: Option<&HttpStats>,
     shutdown: impl Future<Output = ()> + Send,
-    handler: &H,
+    handler: &mut H,
 ) -> Ended<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,

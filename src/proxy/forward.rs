@@ -17,7 +17,7 @@ use super::random;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
 };
-use super::state::{ListenerEntry, Shared};
+use super::state::{ListenerEntry, Runtime};
 use super::stats::GaugeGuard;
 use crate::xds::error_chain;
 
@@ -78,7 +78,7 @@ pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
 /// Serves one downstream request on `listener`. The body is HTTP/2's stream (hyper's) or the
 /// HTTP/1.1 codec's buffered body ([`super::downstream`]).
 pub async fn handle<B>(
-    shared: &Shared,
+    runtime: &Runtime,
     listener: &str,
     peer: SocketAddr,
     req: Request<B>,
@@ -87,7 +87,6 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
-    let runtime = shared.runtime();
     let Some(entry) = runtime.listeners.get(listener).cloned() else {
         // The listener was removed while this connection was open.
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
@@ -95,7 +94,7 @@ where
     let stats = entry.hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let response = route_request(&runtime, &entry, peer, req).await;
+    let response = route_request(runtime, &entry, peer, req).await;
     stats.response(response.status().as_u16());
     tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
     response

@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use super::state::{Binder, Shared};
+use super::state::{Binder, Runtime, RuntimeCache, Shared};
 use super::stats::GaugeGuard;
 use super::{downstream, forward};
 
@@ -286,13 +286,13 @@ struct Route {
 }
 
 impl Route {
-    async fn respond<B>(&self, req: Request<B>) -> Response<forward::Body>
+    async fn respond<B>(&self, runtime: &Runtime, req: Request<B>) -> Response<forward::Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: Into<forward::BoxError>,
     {
         let http1 = req.version() < hyper::Version::HTTP_2;
-        let mut response = forward::handle(&self.shared, &self.listener, self.peer, req).await;
+        let mut response = forward::handle(runtime, &self.listener, self.peer, req).await;
         // Draining: the client closes this connection after this response and opens its next
         // one where the listening socket now leads (a successor, or a refusal).
         if http1 && self.shared.is_draining() {
@@ -305,12 +305,19 @@ impl Route {
     }
 }
 
-impl downstream::Handler for Route {
+/// An HTTP/1.1 connection's route, with its copy of the runtime.
+struct Http1<'a> {
+    route: &'a Route,
+    cache: RuntimeCache,
+}
+
+impl downstream::Handler for Http1<'_> {
     fn handle(
-        &self,
+        &mut self,
         request: Request<Full<Bytes>>,
     ) -> impl Future<Output = Response<forward::Body>> + Send + '_ {
-        self.respond(request)
+        let runtime = self.route.shared.cached_runtime(&mut self.cache);
+        self.route.respond(runtime, request)
     }
 }
 
@@ -349,7 +356,14 @@ async fn serve_connection(
             std::future::pending::<()>().await;
         }
     };
-    match downstream::serve(stream, limits, http_stats.as_deref(), shutdown, &*route).await {
+    let mut http1 = Http1 {
+        route: &route,
+        cache: RuntimeCache::default(),
+    };
+    let ended =
+        downstream::serve(stream, limits, http_stats.as_deref(), shutdown, &mut http1).await;
+    drop(http1);
+    match ended {
         downstream::Ended::Closed => {}
         downstream::Ended::Http2 { io, read } => {
             serve_http2(Rewind::new(read.freeze(), io), peer, route, drain).await;
@@ -367,7 +381,10 @@ async fn serve_http2(
 ) {
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         let route = route.clone();
-        async move { Ok::<_, std::convert::Infallible>(route.respond(req).await) }
+        async move {
+            let runtime = route.shared.runtime();
+            Ok::<_, std::convert::Infallible>(route.respond(&runtime, req).await)
+        }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder

@@ -11,8 +11,8 @@ struct Echo {
     seen: Mutex<Vec<(Method, String, HeaderMap, Bytes)>>,
 }
 
-impl Handler for Echo {
-    async fn handle(&self, request: Request<Full<Bytes>>) -> Response<Body> {
+impl Handler for &Echo {
+    async fn handle(&mut self, request: Request<Full<Bytes>>) -> Response<Body> {
         {
             let (parts, body) = request.into_parts();
             let body = body
@@ -72,7 +72,7 @@ fn start(
             limits,
             None,
             std::future::pending::<()>(),
-            &*handler,
+            &mut &*handler,
         )
         .await;
         matches!(ended, Ended::Http2 { .. })
@@ -354,7 +354,7 @@ async fn the_http2_preface_hands_the_connection_back() {
 struct Streaming;
 
 impl Handler for Streaming {
-    async fn handle(&self, request: Request<Full<Bytes>>) -> Response<Body> {
+    async fn handle(&mut self, request: Request<Full<Bytes>>) -> Response<Body> {
         {
             let (tx, rx) = tokio::sync::mpsc::channel::<
                 Result<hyper::body::Frame<Bytes>, super::super::forward::BoxError>,
@@ -397,7 +397,7 @@ async fn bodies_of_unknown_length_are_chunked_and_head_gets_none() {
                 limits(),
                 None,
                 std::future::pending::<()>(),
-                &Streaming,
+                &mut Streaming,
             )
             .await;
         });
@@ -431,7 +431,7 @@ async fn shutdown_closes_a_connection_between_requests_only() {
             async move {
                 let _ = rx.await;
             },
-            &echo,
+            &mut &echo,
         )
         .await;
     });
