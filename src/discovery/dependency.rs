@@ -25,11 +25,14 @@ pub struct Digest {
     pub rule_host: Option<String>,
 }
 
-pub type ObjectKey = (Kind, String, String);
+/// Cluster (empty for the control plane's own), kind, namespace and name: a remote cluster's
+/// `reviews` Service is another object than the primary's.
+pub type ObjectKey = (String, Kind, String, String);
 
-/// The digests of `resources`, by kind, namespace and name.
-pub fn digests(resources: &[Resource]) -> HashMap<ObjectKey, Digest> {
-    let mut out = HashMap::with_capacity(resources.len());
+/// The digests of `resources` read from `cluster` (empty for the control plane's own), by
+/// cluster, kind, namespace and name, added to `out`.
+pub fn add_digests(out: &mut HashMap<ObjectKey, Digest>, cluster: &str, resources: &[Resource]) {
+    out.reserve(resources.len());
     for r in resources {
         let json = r.node.to_json();
         let mut hasher = DefaultHasher::new();
@@ -49,9 +52,11 @@ pub fn digests(resources: &[Resource]) -> HashMap<ObjectKey, Digest> {
             ips,
             rule_host,
         };
-        out.insert((r.kind, namespace, r.name().to_string()), digest);
+        out.insert(
+            (cluster.to_string(), r.kind, namespace, r.name().to_string()),
+            digest,
+        );
     }
-    out
 }
 
 fn collect_ips(v: &serde_json::Value, out: &mut BTreeSet<String>) {

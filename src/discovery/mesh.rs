@@ -25,7 +25,14 @@ pub struct MeshOptions {
     /// `dnsRefreshRate` for `STRICT_DNS` and `LOGICAL_DNS` clusters.
     pub dns_refresh_rate: Duration,
     pub outbound_traffic_policy: OutboundTrafficPolicy,
+    /// The cluster this control plane runs in (istiod's `--clusterID`): the cluster of every
+    /// endpoint read from its own API server or from ServiceEntries, as opposed to a remote
+    /// cluster's.
+    pub cluster_id: String,
 }
+
+/// istiod's cluster ID when neither `--clusterID` nor `CLUSTER_ID` names one.
+pub const DEFAULT_CLUSTER_ID: &str = "Kubernetes";
 
 impl Default for MeshOptions {
     fn default() -> Self {
@@ -35,6 +42,7 @@ impl Default for MeshOptions {
             connect_timeout: Duration::from_secs(10),
             dns_refresh_rate: Duration::from_secs(60),
             outbound_traffic_policy: OutboundTrafficPolicy::AllowAny,
+            cluster_id: DEFAULT_CLUSTER_ID.to_string(),
         }
     }
 }

@@ -20,8 +20,19 @@ pub struct PushContext {
 impl PushContext {
     /// Validates, normalizes and indexes `store`.
     pub fn new(store: &Store, mesh: MeshOptions) -> PushContext {
+        PushContext::with_remotes(store, &[], mesh)
+    }
+
+    /// [`PushContext::new`] with the Kubernetes objects of remote clusters (cluster ID, store),
+    /// whose Services and endpoints join the registry; config comes from `store` alone.
+    pub fn with_remotes(
+        store: &Store,
+        remotes: &[(&str, &Store)],
+        mesh: MeshOptions,
+    ) -> PushContext {
         let mut config = accepted::accept(store);
-        let (registry, registry_rejected) = Registry::build(store, &config, &mesh);
+        let (registry, registry_rejected) =
+            Registry::build_clusters(store, remotes, &config, &mesh);
         normalize(&mut config, &mesh.domain_suffix);
         let mut rejected = std::mem::take(&mut config.rejected);
         rejected.extend(registry_rejected);

@@ -125,6 +125,18 @@ impl ConfigSnapshots {
     /// validator here (in [`PushContext::new`]): an invalid one is rejected alone and listed in
     /// /debug/configz. Blocking work: call it off the async workers.
     pub fn publish(&self, resources: Vec<Resource>, parse_errors: Vec<String>) {
+        self.publish_clusters(resources, Vec::new(), parse_errors);
+    }
+
+    /// [`ConfigSnapshots::publish`] with the Kubernetes objects of remote clusters (cluster ID,
+    /// objects): their Services and endpoints join the registry, and a change in them reaches
+    /// the proxies it affects as any other change does.
+    pub fn publish_clusters(
+        &self,
+        resources: Vec<Resource>,
+        remotes: Vec<(String, Vec<Resource>)>,
+        parse_errors: Vec<String>,
+    ) {
         let started = Instant::now();
         for e in &parse_errors {
             eprintln!("ferryctl discovery: {e}");
@@ -138,8 +150,21 @@ impl ConfigSnapshots {
                 )
             })
             .collect();
-        let digests = dependency::digests(&resources);
-        let push = PushContext::new(&Store::new(resources), self.mesh.clone());
+        let mut digests = HashMap::new();
+        dependency::add_digests(&mut digests, "", &resources);
+        for (cluster, objects) in &remotes {
+            dependency::add_digests(&mut digests, cluster, objects);
+        }
+        let remote_stores: Vec<(String, Store)> = remotes
+            .into_iter()
+            .map(|(cluster, objects)| (cluster, Store::new(objects)))
+            .collect();
+        let remote_refs: Vec<(&str, &Store)> = remote_stores
+            .iter()
+            .map(|(cluster, store)| (cluster.as_str(), store))
+            .collect();
+        let push =
+            PushContext::with_remotes(&Store::new(resources), &remote_refs, self.mesh.clone());
         self.push_context_init.observe_duration(started.elapsed());
         {
             let mut counts = self

@@ -195,6 +195,7 @@ fn service(
         export_to,
         selector: spec.selector.clone(),
         endpoints: Vec::new(),
+        cluster_vips: BTreeMap::new(),
     };
     service.endpoints = if let Some(host) = spec.external_name.as_deref().filter(|_| external_name)
     {
@@ -207,6 +208,7 @@ fn service(
             weight: None,
             service_account: None,
             workload: format!("Service {ns}/{}", r.name()),
+            cluster: String::new(),
         }]
     } else {
         let own_slices: Vec<&EndpointSlice> = slices
@@ -255,6 +257,7 @@ fn pod_endpoints(service: &Service, spec: &ServiceSpec, pods: &[PodWorkload<'_>]
                 weight: None,
                 service_account: Some(pod.service_account.clone()),
                 workload: format!("Pod {}/{}", pod.namespace, pod.name),
+                cluster: String::new(),
             })
         })
         .collect()
@@ -369,6 +372,7 @@ fn slice_endpoints(
                         Some(t) => format!("Pod {}/{}", service.namespace, t.name),
                         None => format!("EndpointSlice address {address}"),
                     },
+                    cluster: String::new(),
                 });
             }
         }

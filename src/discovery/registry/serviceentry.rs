@@ -101,6 +101,7 @@ fn entry_services(
                     weight: None,
                     service_account: Some(pod.service_account.clone()),
                     workload: format!("Pod {ns}/{}", pod.name),
+                    cluster: String::new(),
                 }),
         );
     }
@@ -122,6 +123,7 @@ fn entry_services(
                     weight: None,
                     service_account: None,
                     workload: format!("ServiceEntry {ns}/{} host", se.name),
+                    cluster: String::new(),
                 });
             }
             Service {
@@ -136,6 +138,7 @@ fn entry_services(
                 export_to: ExportTo::new(&spec.export_to),
                 selector: selector.clone(),
                 endpoints: own,
+                cluster_vips: BTreeMap::new(),
             }
         })
         .collect()
@@ -173,6 +176,7 @@ fn workload_endpoint(
             .as_deref()
             .map(|sa| spiffe_identity(&mesh.domain_suffix, ns, sa)),
         workload,
+        cluster: String::new(),
     })
 }
 
