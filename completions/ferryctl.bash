@@ -641,7 +641,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-r -c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --domain --meshConfig --log_output_level --httpsAddr --tlsCertFile --tlsKeyFile --revision --injectConfigFile --valuesFile --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            opts="-r -c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --clusterID --keepaliveInterval --keepaliveTimeout --keepaliveMaxServerConnectionAge --domain --meshConfig --log_output_level --httpsAddr --tlsCertFile --tlsKeyFile --revision --injectConfigFile --valuesFile --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +656,22 @@ _ferryctl() {
                     return 0
                     ;;
                 --monitoringAddr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clusterID)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepaliveInterval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepaliveTimeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepaliveMaxServerConnectionAge)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -373,12 +373,16 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand profile; and __fish_seen_subcommand_from diff" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l config-dir -d 'Directory of Istio and Kubernetes YAML, read recursively and watched for changes. Without it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)' -r -F
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr -d 'Discovery service gRPC address (plain text)' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l grpcAddr -d 'Discovery service gRPC address (plain text); ":PORT" listens on all interfaces' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l monitoringAddr -d 'HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...); ":PORT" listens on all interfaces' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l clusterID -d 'The ID of the cluster that this control plane resides in: the cluster of the endpoints it reads from its own API server; remote secrets naming it are ignored' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l keepaliveInterval -d 'gRPC keepalive interval: how often an idle proxy connection is probed' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l keepaliveTimeout -d 'gRPC keepalive timeout: how long a probe may go unanswered' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l keepaliveMaxServerConnectionAge -d 'Maximum age of a proxy\'s gRPC connection: after it the proxy is asked to reconnect, which spreads proxies over control plane replicas (default: no limit)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l meshConfig -d 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l log_output_level -d 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l httpsAddr -d 'HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and --tlsKeyFile are given' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l httpsAddr -d 'HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and --tlsKeyFile are given; ":PORT" listens on all interfaces' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l tlsCertFile -d 'File containing the x509 certificate (PEM, leaf first) the webhook serves' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -l tlsKeyFile -d 'File containing the PEM private key of --tlsCertFile' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand discovery" -s r -l revision -d 'Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)' -r

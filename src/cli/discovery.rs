@@ -20,6 +20,7 @@ use crate::cli::GlobalArgs;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
+use crate::discovery::mesh::DEFAULT_CLUSTER_ID;
 use crate::discovery::source::dir::DirSource;
 use crate::discovery::source::kube::{self, KubeSource};
 use crate::discovery::source::{ConfigSnapshots, Loaded};
@@ -32,7 +33,7 @@ use crate::xds::debounce::{self, DebounceConfig};
 use crate::xds::debug;
 use crate::xds::dump::{self, DumpQuery};
 use crate::xds::metrics::XdsMetrics;
-use crate::xds::server::{AdsServer, SnapshotSource};
+use crate::xds::server::{AdsServer, Keepalive, SnapshotSource};
 use crate::xds::status::StatusRegistry;
 
 #[derive(Debug, Args)]
@@ -55,12 +56,31 @@ pub struct DiscoveryArgs {
     /// it, config is watched on the cluster of --kubeconfig/--context (or in-cluster)
     #[arg(long = "config-dir", value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
-    /// Discovery service gRPC address (plain text)
-    #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010")]
+    /// Discovery service gRPC address (plain text); ":PORT" listens on all interfaces
+    #[arg(long = "grpcAddr", default_value = "127.0.0.1:15010", value_parser = listen_addr)]
     pub grpc_addr: SocketAddr,
-    /// HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...)
-    #[arg(long = "monitoringAddr", default_value = "127.0.0.1:15014")]
+    /// HTTP address for the debug endpoints (/debug/syncz, /debug/configz, /ready, ...); ":PORT"
+    /// listens on all interfaces
+    #[arg(
+        long = "monitoringAddr",
+        default_value = "127.0.0.1:15014",
+        value_parser = listen_addr
+    )]
     pub monitoring_addr: SocketAddr,
+    /// The ID of the cluster that this control plane resides in: the cluster of the endpoints
+    /// it reads from its own API server; remote secrets naming it are ignored
+    #[arg(long = "clusterID", env = "CLUSTER_ID", default_value = DEFAULT_CLUSTER_ID)]
+    pub cluster_id: String,
+    /// gRPC keepalive interval: how often an idle proxy connection is probed
+    #[arg(long = "keepaliveInterval", default_value = "30s", value_parser = parse_duration)]
+    pub keepalive_interval: Duration,
+    /// gRPC keepalive timeout: how long a probe may go unanswered
+    #[arg(long = "keepaliveTimeout", default_value = "10s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+    /// Maximum age of a proxy's gRPC connection: after it the proxy is asked to reconnect,
+    /// which spreads proxies over control plane replicas (default: no limit)
+    #[arg(long = "keepaliveMaxServerConnectionAge", value_parser = parse_duration)]
+    pub keepalive_max_server_connection_age: Option<Duration>,
     /// DNS domain suffix
     #[arg(long, default_value = "cluster.local")]
     pub domain: String,
@@ -74,8 +94,8 @@ pub struct DiscoveryArgs {
     #[arg(long = "log_output_level", default_value = "default:info")]
     pub log_output_level: String,
     /// HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and
-    /// --tlsKeyFile are given
-    #[arg(long = "httpsAddr", default_value = "127.0.0.1:15017")]
+    /// --tlsKeyFile are given; ":PORT" listens on all interfaces
+    #[arg(long = "httpsAddr", default_value = "127.0.0.1:15017", value_parser = listen_addr)]
     pub https_addr: SocketAddr,
     /// File containing the x509 certificate (PEM, leaf first) the webhook serves
     #[arg(
@@ -107,6 +127,22 @@ pub struct DiscoveryArgs {
         requires = "inject_config_file"
     )]
     pub values_file: Option<PathBuf>,
+}
+
+/// istiod's listen addresses: `host:port`, or Go's `:port` for every interface (what the istiod
+/// Deployment passes, e.g. `--monitoringAddr=:15014`). `localhost` is the loopback address.
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    let bad = || format!("invalid address {s:?}: use HOST:PORT (an IP address) or :PORT");
+    if let Some(port) = s.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        // Every IPv4 interface: an IPv6 wildcard fails on hosts without IPv6.
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().map_err(|_| bad())
 }
 
 /// Problems that stop the control plane from starting or running.
@@ -199,6 +235,7 @@ fn log_filter(spec: &str) -> Result<String, String> {
 fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
     let mut mesh = MeshOptions {
         domain_suffix: args.domain.clone(),
+        cluster_id: args.cluster_id.clone(),
         ..MeshOptions::default()
     };
     let Some(file) = &args.mesh_config else {
@@ -403,7 +440,12 @@ async fn serve(
 
     let status = StatusRegistry::new();
     let server = AdsServer::new(source.clone(), status.clone())
-        .with_control_plane_identifier(control_plane_identifier(&pod_name()));
+        .with_control_plane_identifier(control_plane_identifier(&pod_name()))
+        .with_keepalive(Keepalive {
+            interval: args.keepalive_interval,
+            timeout: args.keepalive_timeout,
+            max_connection_age: args.keepalive_max_server_connection_age,
+        });
 
     let debug = Debug {
         scopes,
@@ -821,5 +863,99 @@ mod tests {
         let err = apply_mesh_config(&mut mesh, "outboundTrafficPolicy:\n  mode: SOMETIMES\n")
             .expect_err("bad mode");
         assert!(err.contains("SOMETIMES"), "{err}");
+    }
+
+    #[test]
+    fn istiod_listen_addresses_are_accepted() {
+        assert_eq!(
+            listen_addr(":15014"),
+            Ok(SocketAddr::from(([0, 0, 0, 0], 15014)))
+        );
+        assert_eq!(
+            listen_addr("127.0.0.1:0"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 0)))
+        );
+        assert_eq!(
+            listen_addr("localhost:15010"),
+            Ok(SocketAddr::from(([127, 0, 0, 1], 15010)))
+        );
+        assert_eq!(
+            listen_addr("[::1]:15010"),
+            Ok("[::1]:15010".parse().expect("v6"))
+        );
+        for bad in [":", ":http", ":70000", "15014", "istiod:15014", ""] {
+            let err = listen_addr(bad).expect_err(bad);
+            assert!(err.contains(":PORT"), "{err}");
+        }
+    }
+
+    /// The arguments `manifest generate` gives the istiod container of `profile`.
+    fn rendered_istiod_args(profile: &str) -> Option<Vec<String>> {
+        use crate::install::render::render;
+        use crate::install::resolve::{ResolveInput, resolve};
+        let resolved = resolve(&ResolveInput {
+            files: Vec::new(),
+            sets: vec![format!("profile={profile}")],
+            revision: None,
+            force: false,
+        })
+        .unwrap_or_else(|e| panic!("{profile}: {e}"));
+        let objects = render(&resolved.iop).unwrap_or_else(|e| panic!("{profile}: {e}"));
+        let deployment = objects.iter().find(|r| {
+            r.object["kind"] == "Deployment"
+                && r.object["spec"]["template"]["metadata"]["labels"]["app"] == "istiod"
+        })?;
+        let containers = deployment.object["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .expect("containers");
+        let discovery = containers
+            .iter()
+            .find(|c| c["name"] == "discovery")
+            .expect("the discovery container");
+        Some(
+            discovery["args"]
+                .as_array()
+                .expect("args")
+                .iter()
+                .map(|a| a.as_str().expect("string arg").to_string())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn every_profiles_istiod_args_parse_as_ferryctl_discovery() {
+        use clap::Parser as _;
+        let mut with_istiod = 0;
+        for profile in crate::install::profile::names() {
+            let Some(args) = rendered_istiod_args(profile) else {
+                continue;
+            };
+            with_istiod += 1;
+            assert_eq!(
+                args.first().map(String::as_str),
+                Some("discovery"),
+                "{args:?}"
+            );
+            let cli = crate::cli::Cli::try_parse_from(
+                std::iter::once("ferryctl".to_string()).chain(args.iter().cloned()),
+            )
+            .unwrap_or_else(|e| panic!("{profile}: {args:?}: {e}"));
+            let crate::cli::Command::Discovery(parsed) = cli.command else {
+                panic!("{profile}: not the discovery command");
+            };
+            // istiod's forms: ":15014" is every interface; the connection age is applied.
+            assert_eq!(
+                parsed.monitoring_addr,
+                SocketAddr::from(([0, 0, 0, 0], 15014)),
+                "{profile}"
+            );
+            assert_eq!(
+                parsed.keepalive_max_server_connection_age,
+                Some(Duration::from_secs(30 * 60)),
+                "{profile}"
+            );
+        }
+        // default, demo, minimal, preview, stable (empty and remote render no istiod).
+        assert!(with_istiod >= 5, "{with_istiod} profiles render istiod");
     }
 }

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use envoy_types::pb::envoy::config::core::v3::ControlPlane;
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_server::{
@@ -203,6 +203,36 @@ pub struct AdsServer<S> {
     closing: Arc<watch::Sender<bool>>,
     control_plane: Option<Arc<str>>,
     metrics: Arc<XdsMetrics>,
+    keepalive: Keepalive,
+}
+
+/// istiod's gRPC keepalive options (`--keepaliveInterval`, `--keepaliveTimeout`,
+/// `--keepaliveMaxServerConnectionAge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// How often an idle connection is probed, so a vanished proxy does not hold a stream.
+    pub interval: Duration,
+    /// How long a probe may go unanswered before the connection is closed.
+    pub timeout: Duration,
+    /// After this long a connection is asked to go away (HTTP/2 GOAWAY) and its proxy
+    /// reconnects, spreading proxies over control plane replicas that started later; `None`
+    /// never, istiod's default.
+    pub max_connection_age: Option<Duration>,
+}
+
+impl Keepalive {
+    /// How long streams of a connection past its age may finish: istiod's fixed grace.
+    pub const MAX_CONNECTION_AGE_GRACE: Duration = Duration::from_secs(10);
+}
+
+impl Default for Keepalive {
+    fn default() -> Keepalive {
+        Keepalive {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            max_connection_age: None,
+        }
+    }
 }
 
 impl<S> Clone for AdsServer<S> {
@@ -215,6 +245,7 @@ impl<S> Clone for AdsServer<S> {
             closing: self.closing.clone(),
             control_plane: self.control_plane.clone(),
             metrics: self.metrics.clone(),
+            keepalive: self.keepalive,
         }
     }
 }
@@ -234,7 +265,14 @@ impl<S: SnapshotSource> AdsServer<S> {
             closing: Arc::new(watch::channel(false).0),
             control_plane: None,
             metrics: Arc::new(XdsMetrics::new()),
+            keepalive: Keepalive::default(),
         }
+    }
+
+    /// Sets the gRPC keepalive and connection age of [`AdsServer::serve`].
+    pub fn with_keepalive(mut self, keepalive: Keepalive) -> AdsServer<S> {
+        self.keepalive = keepalive;
+        self
     }
 
     /// Sets `control_plane.identifier` on every response (istiod sends a JSON object naming its
@@ -281,11 +319,18 @@ impl<S: SnapshotSource> AdsServer<S> {
             shutdown.await;
             closer.close_streams();
         };
-        tonic::transport::Server::builder()
+        let keepalive = self.keepalive;
+        let mut builder = tonic::transport::Server::builder()
             // Like istiod: probe idle connections so a vanished proxy does not hold a stream.
-            .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(10)))
-            .tcp_nodelay(true)
+            .http2_keepalive_interval(Some(keepalive.interval))
+            .http2_keepalive_timeout(Some(keepalive.timeout))
+            .tcp_nodelay(true);
+        if let Some(age) = keepalive.max_connection_age {
+            builder = builder
+                .max_connection_age(age)
+                .max_connection_age_grace(Keepalive::MAX_CONNECTION_AGE_GRACE);
+        }
+        builder
             .add_service(self.into_service())
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
