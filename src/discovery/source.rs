@@ -5,6 +5,7 @@
 
 pub mod dir;
 pub mod kube;
+pub mod multicluster;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;

@@ -24,6 +24,7 @@ use tokio::sync::{Notify, watch};
 use tokio_stream::StreamExt;
 
 use super::ConfigSnapshots;
+use super::multicluster::{Clusters, SecretController};
 use crate::config::kind::Kind;
 use crate::config::resource::Resource;
 use crate::config::source::{LoadOptions, parse_file};
@@ -37,7 +38,7 @@ const COALESCE: Duration = Duration::from_millis(20);
 /// control plane started is served within seconds (istiod watches CRDs for the same reason),
 /// capped so a kind that stays missing costs one list every few seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RetryBackoff {
+pub(super) struct RetryBackoff {
     next: Duration,
 }
 
@@ -45,7 +46,7 @@ impl RetryBackoff {
     const FIRST: Duration = Duration::from_millis(500);
     const MAX: Duration = Duration::from_secs(5);
 
-    fn new() -> RetryBackoff {
+    pub(super) fn new() -> RetryBackoff {
         RetryBackoff { next: Self::FIRST }
     }
 }
@@ -142,19 +143,29 @@ impl Watched {
                 plural: c.plural,
             })
             .collect();
-        for (kind, version, plural) in [
-            (Kind::Namespace, "v1", "namespaces"),
+        all.push(Watched {
+            kind: Kind::Namespace,
+            version: "v1",
+            plural: "namespaces",
+        });
+        all.extend(Watched::registry());
+        all
+    }
+
+    /// What the service registry reads: all a primary watches on a remote cluster.
+    pub fn registry() -> Vec<Watched> {
+        [
             (Kind::Service, "v1", "services"),
             (Kind::EndpointSlice, "v1", "endpointslices"),
             (Kind::Pod, "v1", "pods"),
-        ] {
-            all.push(Watched {
-                kind,
-                version,
-                plural,
-            });
-        }
-        all
+        ]
+        .into_iter()
+        .map(|(kind, version, plural)| Watched {
+            kind,
+            version,
+            plural,
+        })
+        .collect()
     }
 
     /// `group/version`, or `version` for the core group.
@@ -320,13 +331,25 @@ fn key_of(object: &DynamicObject) -> Option<ObjectKey> {
     Some((object.metadata.namespace.clone(), name))
 }
 
-/// The watches of one cluster, publishing into `snapshots`.
+/// Where the primary looks for remote secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Multicluster {
+    /// The control plane's namespace.
+    pub namespace: String,
+    /// The primary's own cluster ID.
+    pub local_cluster: String,
+}
+
+/// The watches of one cluster, publishing into `snapshots`, and with [`Multicluster`] those of
+/// the remote clusters its remote secrets name.
 pub struct KubeSource {
     client: Client,
     snapshots: Arc<ConfigSnapshots>,
     watched: Vec<Watched>,
     objects: Arc<Mutex<Objects>>,
     changed: Arc<Notify>,
+    multicluster: Option<Multicluster>,
+    clusters: Arc<Mutex<Clusters>>,
 }
 
 impl KubeSource {
@@ -337,7 +360,21 @@ impl KubeSource {
             watched: Watched::all(),
             objects: Arc::new(Mutex::new(Objects::default())),
             changed: Arc::new(Notify::new()),
+            multicluster: None,
+            clusters: Arc::default(),
         }
+    }
+
+    /// Also runs the secret controller: remote clusters' Services and endpoints join the
+    /// registry.
+    pub fn with_multicluster(mut self, multicluster: Multicluster) -> KubeSource {
+        self.multicluster = Some(multicluster);
+        self
+    }
+
+    /// The remote clusters, for `/debug/clusterz` and `/metrics`.
+    pub fn clusters(&self) -> Arc<Mutex<Clusters>> {
+        self.clusters.clone()
     }
 
     /// Watches until `stop`. The first publish waits for every kind's initial list (or its
@@ -350,7 +387,18 @@ impl KubeSource {
                 watched,
                 self.objects.clone(),
                 self.changed.clone(),
+                Arc::from(""),
             ));
+        }
+        if let Some(mc) = &self.multicluster {
+            let controller = SecretController {
+                client: self.client.clone(),
+                namespace: mc.namespace.clone(),
+                local_cluster: mc.local_cluster.clone(),
+                clusters: self.clusters.clone(),
+                changed: self.changed.clone(),
+            };
+            tasks.spawn(controller.run(stop.clone()));
         }
         let mut published = false;
         loop {
@@ -367,25 +415,42 @@ impl KubeSource {
                 }
                 objects.contents()
             };
+            // Remote clusters never hold up the primary: what they have listed so far is
+            // published with it, and the rest follows as their lists complete.
+            let (remotes, remote_errors) = self
+                .clusters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contents();
             if !published {
                 eprintln!("ferryctl discovery: initial sync from the cluster done");
                 published = true;
             }
             let snapshots = self.snapshots.clone();
-            let (resources, errors) = contents;
-            let _ = tokio::task::spawn_blocking(move || snapshots.publish(resources, errors)).await;
+            let (resources, mut errors) = contents;
+            errors.extend(remote_errors);
+            let _ = tokio::task::spawn_blocking(move || {
+                snapshots.publish_clusters(resources, remotes, errors)
+            })
+            .await;
         }
         tasks.abort_all();
+        // The remote clusters' watches live with their entries: end them with the rest.
+        let remotes =
+            std::mem::take(&mut *self.clusters.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(remotes);
     }
 }
 
 /// One kind's watch loop: events into `objects`, errors logged once per distinct message (the
-/// watcher retries with backoff, so a CRD installed later is picked up).
-async fn watch_kind(
+/// watcher retries with backoff, so a CRD installed later is picked up). `label` starts each
+/// message (`cluster <id>: ` for a remote cluster's).
+pub(super) async fn watch_kind(
     client: Client,
     watched: Watched,
     objects: Arc<Mutex<Objects>>,
     changed: Arc<Notify>,
+    label: Arc<str>,
 ) {
     let api: Api<DynamicObject> = Api::all_with(client, &watched.api_resource());
     let stream = watcher::watcher(api, watcher::Config::default()).backoff(RetryBackoff::new());
@@ -397,7 +462,7 @@ async fn watch_kind(
                 // `Init` comes before the list is tried; only a finished list is a recovery.
                 if matches!(event, Event::InitDone) && last_error.take().is_some() {
                     eprintln!(
-                        "ferryctl discovery: {} ({}.{}): listed, watching",
+                        "ferryctl discovery: {label}{} ({}.{}): listed, watching",
                         watched.kind.name(),
                         watched.plural,
                         watched.api_version()
@@ -411,7 +476,7 @@ async fn watch_kind(
             Err(e) => {
                 let message = describe(&watched, &e);
                 if last_error.as_deref() != Some(message.as_str()) {
-                    eprintln!("ferryctl discovery: {message}; retrying");
+                    eprintln!("ferryctl discovery: {label}{message}; retrying");
                     last_error = Some(message);
                 }
                 objects
