@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -21,8 +21,10 @@ use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::DEFAULT_CLUSTER_ID;
+use crate::discovery::registry::{Resolution, ServiceSource};
 use crate::discovery::source::dir::DirSource;
-use crate::discovery::source::kube::{self, KubeSource};
+use crate::discovery::source::kube::{self, KubeSource, Multicluster};
+use crate::discovery::source::multicluster::Clusters;
 use crate::discovery::source::{ConfigSnapshots, Loaded};
 use crate::discovery::webhook::{self, InjectorState};
 use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
@@ -173,6 +175,8 @@ enum Source {
     Kube {
         kubeconfig: Option<PathBuf>,
         context: Option<String>,
+        /// Where remote secrets are watched: the control plane's namespace.
+        namespace: String,
     },
 }
 
@@ -186,6 +190,10 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
         (None, kubeconfig) => Source::Kube {
             kubeconfig: kubeconfig.as_ref().map(PathBuf::from),
             context: global.context.clone(),
+            namespace: control_plane_namespace(
+                global,
+                std::env::var("POD_NAMESPACE").ok().as_deref(),
+            ),
         },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -197,6 +205,18 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
     let scopes = Arc::new(init_logging(&args.log_output_level)?);
     runtime.block_on(serve(global, args, source, mesh, injection, scopes))?;
     Ok(Exit::Success)
+}
+
+/// istiod's namespace: `-n/--namespace`, else `POD_NAMESPACE` (what its Deployment sets), else
+/// the Istio namespace (`istio-system`).
+fn control_plane_namespace(global: &GlobalArgs, pod_namespace: Option<&str>) -> String {
+    global
+        .namespace
+        .as_deref()
+        .or(pod_namespace)
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(&global.istio_namespace)
+        .to_string()
 }
 
 /// Logs to stderr through a filter that ControlZ's `/scopej` can change while the process runs.
@@ -357,6 +377,7 @@ async fn serve(
     let snapshots = Arc::new(ConfigSnapshots::new(mesh, raw_tx, changes));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut kube_client = None;
+    let mut clusters = None;
     match source {
         Source::Dir(dir) => {
             // Read before listening, so /ready holds once the addresses are printed.
@@ -369,10 +390,17 @@ async fn serve(
         Source::Kube {
             kubeconfig,
             context,
+            namespace,
         } => {
             let client = kube::client(kubeconfig.as_deref(), context.as_deref()).await?;
             kube_client = Some(client.clone());
-            tokio::spawn(KubeSource::new(client, snapshots.clone()).run(stop_rx.clone()));
+            let source =
+                KubeSource::new(client, snapshots.clone()).with_multicluster(Multicluster {
+                    namespace,
+                    local_cluster: args.cluster_id.clone(),
+                });
+            clusters = Some(source.clusters());
+            tokio::spawn(source.run(stop_rx.clone()));
         }
     }
     let source = snapshots;
@@ -453,6 +481,7 @@ async fn serve(
         status,
         xds: server.metrics().clone(),
         process,
+        clusters,
     };
     tokio::spawn(serve_debug(http, Arc::new(debug), stop_rx));
 
@@ -513,6 +542,8 @@ struct Debug {
     status: StatusRegistry,
     xds: Arc<XdsMetrics>,
     process: ProcessMetrics,
+    /// The remote clusters (Kubernetes mode only).
+    clusters: Option<Arc<Mutex<Clusters>>>,
 }
 
 async fn serve_debug(listener: TcpListener, debug: Arc<Debug>, mut stop: watch::Receiver<bool>) {
@@ -662,6 +693,14 @@ fn route(target: &str, debug: &Debug) -> (u16, &'static str, String) {
         }
         "/debug/configz" => (200, pretty(configz(&loaded))),
         "/debug/registryz" => (200, pretty(registryz(&loaded.push))),
+        "/debug/clusterz" => {
+            let clusters = debug.clusters.as_ref().map(|c| {
+                c.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .debug_info()
+            });
+            (200, pretty(json!(clusters.unwrap_or_default())))
+        }
         "/debug/config_dump" => config_dump(query, &debug.source, status),
         _ => (404, "404 page not found\n".into()),
     };
@@ -720,6 +759,32 @@ fn prometheus(debug: &Debug) -> String {
         "pilot_pushcontext_init_seconds",
         &[],
         &debug.source.push_context_init,
+    );
+    let (remote, errors) = debug.clusters.as_ref().map_or((0, 0), |c| {
+        let c = c.lock().unwrap_or_else(PoisonError::into_inner);
+        (c.len(), c.kubeconfig_errors())
+    });
+    out.family(
+        "istiod_managed_clusters",
+        "Number of clusters managed by istiod",
+        Kind::Gauge,
+    )
+    .sample("istiod_managed_clusters", &[("cluster_type", "local")], 1.0)
+    .sample(
+        "istiod_managed_clusters",
+        &[("cluster_type", "remote")],
+        remote as f64,
+    )
+    // Ferry's own: istiod only logs a remote secret whose kubeconfig it cannot use.
+    .family(
+        "ferry_remote_cluster_kubeconfig_errors_total",
+        "Remote secret kubeconfigs that could not be used (unparseable, not allowed, no client).",
+        Kind::Counter,
+    )
+    .sample(
+        "ferry_remote_cluster_kubeconfig_errors_total",
+        &[],
+        errors as f64,
     );
     debug.process.encode(&mut out);
     out.finish()
@@ -793,24 +858,51 @@ fn configz(loaded: &Loaded) -> Value {
     })
 }
 
+/// istiod's `/debug/registryz`: its `model.Service` JSON per service (`Attributes`, `ports`,
+/// `hostname`, `clusterVIPs`, `defaultAddress`, `Resolution`, `MeshExternal`), plus Ferry's
+/// `namespace`, `addresses` and `endpoints` (each with its `clusterID`), which istiod keeps in
+/// other endpoints.
 fn registryz(push: &PushContext) -> Value {
     let services: Vec<Value> = push
         .registry()
         .services()
         .iter()
         .map(|s| {
+            let registry = match s.source {
+                ServiceSource::Kubernetes => "Kubernetes",
+                ServiceSource::ServiceEntry(_) => "External",
+            };
+            // istiod's model.Resolution values.
+            let resolution = match s.resolution {
+                Resolution::ClientSideLb => 0,
+                Resolution::DnsLb => 1,
+                Resolution::Passthrough => 2,
+                Resolution::DnsRoundRobinLb => 3,
+            };
             json!({
-                "hostname": s.hostname,
-                "namespace": s.namespace,
-                "addresses": s.addresses,
+                "Attributes": {
+                    "ServiceRegistry": registry,
+                    "Name": s.name,
+                    "Namespace": s.namespace,
+                    "LabelSelectors": s.selector,
+                },
                 "ports": s.ports.iter().map(|p| json!({
                     "name": p.name,
                     "port": p.number,
-                    "protocol": format!("{:?}", p.protocol),
+                    "protocol": p.protocol.to_string(),
                 })).collect::<Vec<_>>(),
+                "hostname": s.hostname,
+                "clusterVIPs": {"Addresses": s.cluster_vips},
+                "defaultAddress": s.addresses.first().map_or("0.0.0.0", String::as_str),
+                "Resolution": resolution,
+                "MeshExternal": s.mesh_external,
+                "namespace": s.namespace,
+                "addresses": s.addresses,
                 "endpoints": s.endpoints.iter().map(|e| json!({
                     "address": e.address,
                     "labels": e.labels,
+                    "clusterID": e.cluster,
+                    "workload": e.workload,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -887,6 +979,26 @@ mod tests {
             let err = listen_addr(bad).expect_err(bad);
             assert!(err.contains(":PORT"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_control_plane_namespace_is_the_flag_then_pod_namespace_then_istio_system() {
+        use clap::Parser as _;
+        let global = |args: &[&str]| {
+            crate::cli::Cli::try_parse_from(["ferryctl", "discovery"].iter().chain(args).copied())
+                .expect("parses")
+                .global
+        };
+        assert_eq!(control_plane_namespace(&global(&[]), None), "istio-system");
+        assert_eq!(control_plane_namespace(&global(&[]), Some("mesh")), "mesh");
+        assert_eq!(
+            control_plane_namespace(&global(&["-n", "other"]), Some("mesh")),
+            "other"
+        );
+        assert_eq!(
+            control_plane_namespace(&global(&["-i", "custom"]), Some("")),
+            "custom"
+        );
     }
 
     /// The arguments `manifest generate` gives the istiod container of `profile`.
