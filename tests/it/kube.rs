@@ -176,7 +176,9 @@ fn invalid_virtual_service() -> Value {
 }
 
 /// Starts discovery on the cluster; returns the process and its xDS and debug addresses.
-fn start_discovery(kubeconfig: &str) -> (Running, String, String, mpsc::Receiver<String>) {
+pub(crate) fn start_discovery(
+    kubeconfig: &str,
+) -> (Running, String, String, mpsc::Receiver<String>) {
     let mut child = ferryctl()
         .args(["discovery", "--kubeconfig", kubeconfig])
         .args([

@@ -10,6 +10,7 @@ mod kube_inject;
 mod kube_inject_webhook;
 mod kube_install;
 mod kube_manifest;
+mod kube_multicluster;
 mod kube_precheck;
 mod kube_remote_secret;
 mod kube_tag;
