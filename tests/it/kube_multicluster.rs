@@ -307,7 +307,11 @@ async fn kube_multicluster_remote_secret_adds_and_removes_a_remote_cluster() {
             .recv_timeout(Duration::from_secs(10))
             .expect("discovery logs the refused kubeconfig");
         if line.contains("cluster_id=broken") {
-            assert!(line.contains("exec is not allowed"), "{line}");
+            assert!(
+                line.contains("adding cluster_id=broken from secret=istio-system/")
+                    && line.ends_with("kubeconfig is not allowed: exec is not allowed"),
+                "{line}"
+            );
             break;
         }
         assert!(refused.elapsed() < Duration::from_secs(10), "no log line");
@@ -391,6 +395,32 @@ async fn kube_multicluster_remote_secret_adds_and_removes_a_remote_cluster() {
                 .endpoints
                 .get(&cluster_name(REMOTE_ONLY))
                 == Some(&set(&[REMOTE_IPS[0], "10.245.1.23"]))
+        },
+    );
+
+    // A new kubeconfig (a fresh token) restarts the remote's watch; its endpoints come back.
+    // (What was logged so far, the first "adding" included, is drained first.)
+    lines.try_iter().for_each(drop);
+    apply(&primary, &remote_secret(&remote_path), "secrets").await;
+    let restarted = Instant::now();
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("discovery logs the restart");
+        if line.contains("updating cluster_id=remote1") {
+            break;
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(10), "no restart");
+    }
+    eventually(
+        Duration::from_secs(10),
+        "the remote's endpoints after the restart",
+        || {
+            registry(&debug).get(&host(REMOTE_ONLY))
+                == Some(&pairs(&[
+                    (REMOTE_IPS[0], "remote1"),
+                    ("10.245.1.23", "remote1"),
+                ]))
         },
     );
 

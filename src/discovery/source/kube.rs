@@ -258,6 +258,8 @@ pub struct Objects {
     relisting: BTreeMap<Kind, BTreeMap<ObjectKey, Converted>>,
     /// Kinds listed at least once, or given up on for now (CRD missing, forbidden).
     synced: BTreeSet<Kind>,
+    /// Kinds whose last list or watch failed (given up on until the next successful list).
+    failing: BTreeSet<Kind>,
 }
 
 impl Objects {
@@ -281,6 +283,7 @@ impl Objects {
             Event::InitDone => {
                 let listed = self.relisting.remove(&kind).unwrap_or_default();
                 self.synced.insert(kind);
+                self.failing.remove(&kind);
                 self.by_kind.insert(kind, listed);
                 true
             }
@@ -305,12 +308,19 @@ impl Objects {
     /// Marks a kind as synced without objects (its list failed): the rest must not wait on it.
     /// True if that is news.
     pub fn give_up(&mut self, kind: Kind) -> bool {
+        self.failing.insert(kind);
         self.synced.insert(kind)
     }
 
     /// Every kind in `watched` has been listed or given up on.
     pub fn synced(&self, watched: &[Watched]) -> bool {
         watched.iter().all(|w| self.synced.contains(&w.kind))
+    }
+
+    /// Every kind in `watched` has been listed and none is failing now: what a remote
+    /// cluster's `syncStatus` reports (a cluster that cannot be reached is not "synced").
+    pub fn listed(&self, watched: &[Watched]) -> bool {
+        self.synced(watched) && watched.iter().all(|w| !self.failing.contains(&w.kind))
     }
 
     /// The resources and read errors of every object, in a stable order (by kind, namespace and
@@ -687,6 +697,11 @@ mod tests {
         assert!(objects.give_up(all[0].kind));
         assert!(!objects.give_up(all[0].kind));
         assert!(objects.synced(&all));
+        // Not "listed" while it fails; a later successful list clears that.
+        assert!(!objects.listed(&all));
+        objects.apply(&all[0], Event::Init);
+        objects.apply(&all[0], Event::InitDone);
+        assert!(objects.listed(&all));
     }
 
     #[test]

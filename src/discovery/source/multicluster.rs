@@ -263,7 +263,7 @@ impl Clusters {
                         .objects
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .synced(&watched);
+                        .listed(&watched);
                     ClusterDebugInfo {
                         id: id.clone(),
                         secret_name: secret.clone(),
@@ -381,30 +381,11 @@ impl SecretController {
                 Action::Add {
                     cluster,
                     kubeconfig,
-                }
-                | Action::Update {
+                } => changed |= self.connect(&key, cluster, kubeconfig, "adding").await,
+                Action::Update {
                     cluster,
                     kubeconfig,
-                } => {
-                    // An update is a restart: the old watch stops (and its endpoints go) even
-                    // when the new kubeconfig turns out unusable, as the old one was replaced.
-                    changed |= self.lock().remove(&key, &cluster);
-                    match remote_client(&kubeconfig).await {
-                        Ok(client) => {
-                            eprintln!(
-                                "ferryctl discovery: adding cluster_id={cluster} from secret={key}"
-                            );
-                            let started = self.start(&cluster, client, kubeconfig);
-                            self.lock().insert(&key, cluster, started);
-                        }
-                        Err(e) => {
-                            eprintln!(
-                                "ferryctl discovery: cluster_id={cluster} from secret={key}: {e}"
-                            );
-                            self.lock().kubeconfig_errors += 1;
-                        }
-                    }
-                }
+                } => changed |= self.connect(&key, cluster, kubeconfig, "updating").await,
             }
         }
         eprintln!(
@@ -414,6 +395,33 @@ impl SecretController {
         if changed {
             self.changed.notify_one();
         }
+    }
+
+    /// Starts (or restarts) watching `cluster` of `secret`; true if a running watch stopped.
+    async fn connect(
+        &self,
+        secret: &str,
+        cluster: String,
+        kubeconfig: Vec<u8>,
+        verb: &str,
+    ) -> bool {
+        // An update is a restart: the old watch stops (and its endpoints go) even when the new
+        // kubeconfig turns out unusable, as the old one was replaced.
+        let stopped = self.lock().remove(secret, &cluster);
+        match remote_client(&kubeconfig).await {
+            Ok(client) => {
+                eprintln!("ferryctl discovery: {verb} cluster_id={cluster} from secret={secret}");
+                let started = self.start(&cluster, client, kubeconfig);
+                self.lock().insert(secret, cluster, started);
+            }
+            Err(e) => {
+                eprintln!(
+                    "ferryctl discovery: {verb} cluster_id={cluster} from secret={secret}: {e}"
+                );
+                self.lock().kubeconfig_errors += 1;
+            }
+        }
+        stopped
     }
 
     fn delete(&self, secret: &str) {
@@ -648,6 +656,21 @@ users:
                 {"id": "remote1", "secretName": "istio-system/s", "syncStatus": "syncing"}
             ])
         );
+        // Listed: synced. A kind that fails again (the cluster went away): not synced.
+        let objects = clusters.by_secret["istio-system/s"]["remote1"]
+            .objects
+            .clone();
+        for w in Watched::registry() {
+            let mut objects = objects.lock().expect("lock");
+            objects.apply(&w, Event::Init);
+            objects.apply(&w, Event::InitDone);
+        }
+        assert_eq!(clusters.debug_info()[0].sync_status, "synced");
+        objects
+            .lock()
+            .expect("lock")
+            .give_up(Watched::registry()[0].kind);
+        assert_eq!(clusters.debug_info()[0].sync_status, "syncing");
         let (remotes, errors) = clusters.contents();
         let ids: Vec<&str> = remotes.iter().map(|(id, _)| id.as_str()).collect();
         assert_eq!(ids, ["remote1"]);
