@@ -23,7 +23,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::{Value, json};
 
 use crate::discovery::get;
-use crate::kube::{apply, client, kubeconfig, start_discovery};
+use crate::kube::{CRDS, apply, client, kubeconfig, start_discovery};
 use crate::{eventually, ferryctl};
 
 const REMOTE_ONLY: &str = "mc-remote-only";
@@ -214,6 +214,9 @@ async fn kube_multicluster_remote_secret_adds_and_removes_a_remote_cluster() {
     let primary_path = kubeconfig();
     let primary = client(&primary_path).await;
     let remote = client(&remote_path).await;
+    // The remote secrets in the primary are what `analyze -A` reads for its remote clusters:
+    // held, as the tests that change what the whole cluster analyzes to hold it.
+    let _whole_cluster = CRDS.lock().await;
 
     // A Service only the remote has, and one both have (Istio merges their endpoints).
     apply(&remote, &service(REMOTE_ONLY), "services").await;
