@@ -114,8 +114,13 @@ fn config_dump_descriptors() {
 /// `CARGO_HOME`, since a package exposes no path to its dependents' build scripts.
 fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Filtered to the target platform: unfiltered, `cargo metadata` wants every package of the
+    // lock file on disk, and a fresh machine's registry holds only this platform's (a build on
+    // Linux never downloads anstyle-wincon), so `--offline` failed there.
+    let target = std::env::var("TARGET").expect("cargo sets it");
     let out = Command::new(&cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &target])
         .current_dir(manifest_dir)
         .output()
         .unwrap_or_else(|e| panic!("running {cargo} metadata: {e}"));
