@@ -2,7 +2,9 @@
 # A throwaway Kubernetes cluster on 127.0.0.1 for Ferry's end-to-end tests: etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake Node
 # (kwok-node-0), so Deployments get ReplicaSets and Pods that are scheduled and reported Running
-# and Ready, without a kubelet or containers.
+# and Ready, without a kubelet or containers. kwok also serves the node's kubelet API on
+# 127.0.0.1, so the API server's port-forward to a pod reaches whatever a kwok PortForward object
+# (kwok.x-k8s.io/v1alpha1, named as the pod) points that port at, e.g. a local process.
 #
 #   cluster.sh build      build the binaries into a cache outside the repo, keyed by the
 #                         versions (only the missing ones are built)
@@ -193,6 +195,14 @@ make_pki() {
             >srv.ext
         openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
             -out apiserver.crt -extfile srv.ext
+        # kwok's kubelet server (port-forward): the API server dials it over HTTPS. It has no
+        # --kubelet-certificate-authority, so it does not verify this certificate, as with a
+        # kubelet's self-signed one; the SAN is there for anyone who does.
+        openssl req -newkey rsa:2048 -nodes -keyout kubelet.key -out kubelet.csr -subj /CN=kwok-node-0
+        printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+            'extendedKeyUsage=serverAuth' 'subjectAltName=IP:127.0.0.1,DNS:kwok-node-0' >kubelet.ext
+        openssl x509 -req -in kubelet.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+            -out kubelet.crt -extfile kubelet.ext
         openssl genrsa -out sa.key 2048
         openssl rsa -in sa.key -pubout -out sa.pub
     ) >/dev/null 2>&1 || die "openssl failed to make the test PKI"
@@ -249,6 +259,9 @@ cmd_up() {
     fi
 
     local p=$dir/pki
+    # --kubelet-preferred-address-types: kwok's node has InternalIP 127.0.0.1 and Hostname
+    # kwok-node-0, which no DNS resolves; logs and port-forward reach its "kubelet" (kwok's
+    # server) by the IP.
     "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd_client" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api" \
         --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" --cert-dir="$p" \
@@ -258,6 +271,7 @@ cmd_up() {
         --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=RBAC --allow-privileged=true \
         --disable-admission-plugins=ServiceAccount \
         --endpoint-reconciler-type=none --profiling=false --v=1 \
+        --kubelet-preferred-address-types=InternalIP \
         >"$dir/logs/kube-apiserver.log" 2>&1 &
     local api_pid=$!
     echo "$api_pid kube-apiserver" >>"$dir/pids"
@@ -322,17 +336,33 @@ start_controllers() {
     "$BIN/kube-scheduler" --kubeconfig="$dir/kubeconfig" --leader-elect=false --secure-port=0 --v=1 \
         >"$dir/logs/kube-scheduler.log" 2>&1 &
     echo "$! kube-scheduler" >>"$dir/pids"
+    # Port-forward to a pod: no container runs, so kwok's kubelet server answers the API server's
+    # port-forward by dialing what a kwok PortForward object (named as the pod, in its namespace)
+    # names, e.g. a process on 127.0.0.1. Tests create those objects; kwok watches the CRD.
+    install_port_forward_crd "$dir"
+    local kubelet_port
+    kubelet_port=$(free_port)
     # KWOK_WORKDIR: kwok otherwise also loads ~/.kwok/kwok.yaml, whatever a developer keeps there.
     # Only nodes annotated kwok.x-k8s.io/node=fake are kwok's, so a test creating its own Node
-    # gets a Node nobody manages, as on a real cluster.
+    # gets a Node nobody manages, as on a real cluster. --node-ip and --node-port are what the
+    # node reports (InternalIP, kubelet endpoint), so the API server dials the server on
+    # --server-address for logs and port-forward.
     local s=$STAGES
     KWOK_WORKDIR=$dir/kwok "$BIN/kwok" --kubeconfig="$dir/kubeconfig" \
         --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-        --cidr=10.244.0.0/16 --node-ip=10.0.0.1 --node-lease-duration-seconds=40 \
+        --cidr=10.244.0.0/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40 \
+        --node-port="$kubelet_port" --server-address="127.0.0.1:$kubelet_port" \
+        --tls-cert-file="$p/kubelet.crt" --tls-private-key-file="$p/kubelet.key" \
+        --enable-crds=PortForward \
         --config="$s/node-initialize.yaml" --config="$s/node-heartbeat-with-lease.yaml" \
         --config="$s/pod-ready.yaml" --config="$s/pod-complete.yaml" --config="$s/pod-delete.yaml" \
         >"$dir/logs/kwok.log" 2>&1 &
-    echo "$! kwok" >>"$dir/pids"
+    local kwok_pid=$!
+    echo "$kwok_pid kwok" >>"$dir/pids"
+    if ! wait_for "https://127.0.0.1:$kubelet_port/healthz" 60 "$kwok_pid" --insecure; then
+        tail -n 30 "$dir/logs/kwok.log" >&2
+        die "kwok's server did not answer on 127.0.0.1:$kubelet_port"
+    fi
 
     # No taint: ordinary Deployments (istiod, the gateways) must schedule onto it.
     api "$dir" POST /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-0",
@@ -376,6 +406,25 @@ sys.exit(0 if json.loads(sys.argv[1])["status"].get("phase") == "Running" else 1
     done
     ((i < 240)) || die "the smoke pod was not scheduled and Running in 60 s: $pod"
     api "$dir" DELETE /api/v1/namespaces/default/pods/cluster-sh-smoke >/dev/null || true
+}
+
+# install_port_forward_crd DIR: kwok's PortForward kind (kwok.x-k8s.io/v1alpha1), which
+# `kwok --enable-crds=PortForward` watches. The schema keeps every field (kwok reads
+# spec.forwards[].ports and .target.{address,port}); kwok validates what it reads.
+install_port_forward_crd() {
+    local dir=$1 i
+    api "$dir" POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions '{"apiVersion":"apiextensions.k8s.io/v1",
+        "kind":"CustomResourceDefinition","metadata":{"name":"portforwards.kwok.x-k8s.io"},
+        "spec":{"group":"kwok.x-k8s.io","scope":"Namespaced",
+          "names":{"kind":"PortForward","listKind":"PortForwardList","plural":"portforwards","singular":"portforward"},
+          "versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
+            "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}' \
+        >/dev/null || die "cannot create the PortForward CRD"
+    for ((i = 0; i < 120; i++)); do
+        if api "$dir" GET /apis/kwok.x-k8s.io/v1alpha1/portforwards >/dev/null 2>&1; then return 0; fi
+        sleep 0.25
+    done
+    die "the PortForward CRD is not served after 30 s"
 }
 
 # check_alive DIR: dies with the log tail of the first process of DIR that exited.
