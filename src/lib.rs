@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod exit;
 pub mod inject;
 pub mod install;
+pub mod kube;
 pub mod local;
 pub mod metrics;
 pub mod multicluster;
