@@ -269,12 +269,20 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__admin)
-            opts="-c -n -i -h -V --kubeconfig --context --namespace --istioNamespace --local --help --version log l"
+            opts="-l -c -n -i -h -V --selector --kubeconfig --context --namespace --istioNamespace --local --help --version log l"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -311,7 +319,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__admin__subcmd__log)
-            opts="-r -o -c -n -i -h -V --revision --level --stack-trace-level --reset --log-reset --stack-trace-reset --output --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            opts="-r -o -l -c -n -i -h -V --revision --level --stack-trace-level --reset --log-reset --stack-trace-reset --output --ctrlz_port --selector --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +346,18 @@ _ferryctl() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ctrlz_port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -l)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -221,6 +221,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and not __fish_seen_subcommand_from log l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -234,6 +235,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l ctrlz_port -d 'ControlZ port (on a cluster; Ferry\'s control plane serves ControlZ on its monitoring port)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -248,6 +251,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l ctrlz_port -d 'ControlZ port (on a cluster; Ferry\'s control plane serves ControlZ on its monitoring port)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -258,6 +263,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand admin; and __fish_seen_subcommand_from l" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and not __fish_seen_subcommand_from log l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -271,6 +277,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_see
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l ctrlz_port -d 'ControlZ port (on a cluster; Ferry\'s control plane serves ControlZ on its monitoring port)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -285,6 +293,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_see
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l level -d 'Comma-separated list of output logging level for scopes in the format of <scope>:<level>[,<scope>:<level>,...]. Possible values for <level>: none, error, warn, info, debug' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l stack-trace-level -d 'Comma-separated list of stack trace level for scopes in the format of <scope>:<stack-trace-level>[,...]. Ferry captures no stack traces: only none is accepted' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s o -l output -d 'Output format: one of json|yaml|short' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l ctrlz_port -d 'ControlZ port (on a cluster; Ferry\'s control plane serves ControlZ on its monitoring port)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s l -l selector -d 'label selector of the control plane pods (on a cluster)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand istiod; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -466,7 +476,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_s
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand workload; and __fish_seen_subcommand_from restart" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -504,7 +514,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from cluster" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -518,7 +528,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from clusters" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -532,7 +542,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from c" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -551,7 +561,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l name -d 'Filter routes by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from all" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -571,7 +581,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l name -d 'Filter routes by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from a" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -587,7 +597,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listener" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -602,7 +612,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from listeners" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -617,7 +627,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -628,7 +638,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s l -l selector -d 'Label selector' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -640,7 +650,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s l -l selector -d 'Label selector' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from o" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -654,7 +664,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from route" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -667,7 +677,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from routes" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -680,7 +690,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -690,7 +700,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from r" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -700,7 +710,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from bootstrap" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from b" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -714,7 +724,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoint" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -728,7 +738,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from endpoints" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -742,7 +752,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ep" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -756,7 +766,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -766,7 +776,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from eds" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -776,7 +786,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secret" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -786,7 +796,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from secrets" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -796,7 +806,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from s" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -806,7 +816,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ecds" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -814,7 +824,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fi
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-config; and __fish_seen_subcommand_from ec" -s V -l version -d 'Print version'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and not __fish_seen_subcommand_from cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -852,7 +862,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from cluster" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -866,7 +876,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from clusters" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -880,7 +890,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l direction -d 'Filter clusters by Direction field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l subset -d 'Filter clusters by substring of Subset field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l port -d 'Filter clusters by Port field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from c" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -899,7 +909,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l name -d 'Filter routes by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from all" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -919,7 +929,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l name -d 'Filter routes by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from a" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -935,7 +945,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listener" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -950,7 +960,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from listeners" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -965,7 +975,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l port -d 'Filter listeners by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from l" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -976,7 +986,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s l -l selector -d 'Label selector' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from log" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -988,7 +998,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l level -d 'Comma-separated minimum per-logger level of messages to output, in the form of [<logger>:]<level>,[<logger>:]<level>,... or <level> to change all active loggers, where logger components can be listed by running "ferryctl proxy-config log <pod-name[.namespace]>", and level can be one of [trace, debug, info, warning, error, critical, off]' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s l -l selector -d 'Label selector' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from o" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1002,7 +1012,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from route" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1015,7 +1025,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from routes" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1028,7 +1038,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l name -d 'Filter listeners by route name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l verbose -d 'Output more information' -r -f -a "true\t''
 false\t''"
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1038,7 +1048,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from r" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1048,7 +1058,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from bootstrap" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from b" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1062,7 +1072,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoint" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1076,7 +1086,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from endpoints" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1090,7 +1100,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ep" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1104,7 +1114,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l port -d 'Filter endpoints by Port field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l cluster -d 'Filter endpoints by cluster name field' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l status -d 'Filter endpoints by status field' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1114,7 +1124,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from eds" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1124,7 +1134,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secret" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1134,7 +1144,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from secrets" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1144,7 +1154,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from s" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1154,7 +1164,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ecds" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s f -l file -d 'Envoy config dump JSON file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s o -l output -d 'Output format: one of json|yaml|short' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_subcommand_from ec" -s n -l namespace -d 'Kubernetes namespace' -r
@@ -1165,12 +1175,12 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand pc; and __fish_seen_su
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s r -l revision -d 'Control plane revision to target (all running ones by default)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-address -d 'XDS Endpoint (host:port of a control plane\'s plain-text ADS)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l cert-dir -d 'XDS Endpoint certificate directory' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-label -d 'Istiod pod label selector' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-port -d 'Istiod pod port' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-label -d 'Istiod pod label selector (default app=istiod)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l xds-port -d 'Istiod pod port (istioctl\'s xDS port; Ferry asks istiod pods over their monitoring port 15014, which serves the same answers over HTTP)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l timeout -d 'The duration to wait before failing' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l authority -d 'XDS Subject Alternative Name (for example istiod.istio-system.svc)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s f -l file -d 'Envoy config dump JSON file' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s o -l output -d 'Output format: one of table|json|yaml' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -1187,12 +1197,12 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy-status" -s V -l 
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s r -l revision -d 'Control plane revision to target (all running ones by default)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-address -d 'XDS Endpoint (host:port of a control plane\'s plain-text ADS)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l cert-dir -d 'XDS Endpoint certificate directory' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-label -d 'Istiod pod label selector' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-port -d 'Istiod pod port' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-label -d 'Istiod pod label selector (default app=istiod)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l xds-port -d 'Istiod pod port (istioctl\'s xDS port; Ferry asks istiod pods over their monitoring port 15014, which serves the same answers over HTTP)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l timeout -d 'The duration to wait before failing' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l authority -d 'XDS Subject Alternative Name (for example istiod.istio-system.svc)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s f -l file -d 'Envoy config dump JSON file' -r
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l proxy-admin-port -d 'Envoy proxy admin port (replaces the port of the registered admin address)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -l proxy-admin-port -d 'Envoy proxy admin port (on a cluster: the pod\'s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand ps" -s o -l output -d 'Output format: one of table|json|yaml' -r -f -a "table\t''
 json\t''
 yaml\t''"

@@ -1,20 +1,25 @@
 //! `ferryctl admin log` (istioctl's `admin log`): the control plane's logging scopes through
-//! ControlZ's `/scopej` (`discovery::ctrlz`), read as a table or changed per scope. On the local
-//! target ControlZ is served on the control plane's debug address.
+//! ControlZ's `/scopej` (`discovery::ctrlz`), read as a table or changed per scope. Ferry's
+//! control plane serves ControlZ on its debug address: on the local target the one the registry
+//! records; on a cluster the istiod pod's `--ctrlz_port` (its monitoring port, 15014),
+//! port-forwarded through the API server.
 
 use std::net::SocketAddr;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::cli::GlobalArgs;
 use crate::cli::output::write_stdout;
-use crate::cli::target;
+use crate::cli::target::{self, Target};
 use crate::config::emit as yaml;
 use crate::discovery::ctrlz::ScopeInfo;
 use crate::exit::{CommandError, Exit};
+use crate::kube::control_plane::{ISTIOD_SELECTOR, REVISION_LABEL};
+use crate::kube::pod;
+use crate::kube::portforward::{FAILURE_GRACE, PortForward};
 
 #[derive(Debug, Args)]
 #[command(
@@ -22,6 +27,9 @@ use crate::exit::{CommandError, Exit};
     visible_alias = "istiod"
 )]
 pub struct AdminArgs {
+    /// label selector of the control plane pods (on a cluster)
+    #[arg(short = 'l', long, global = true, default_value = ISTIOD_SELECTOR)]
+    pub selector: String,
     #[command(subcommand)]
     pub command: AdminCommand,
 }
@@ -47,7 +55,8 @@ pub enum AdminCommand {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The control plane (istiod, istiod-<revision>); default: the one of --revision
+    /// The control plane: on a cluster, an istiod pod of the Istio namespace; on the local mesh,
+    /// istiod or istiod-<revision>. Default: the one of --revision
     pub name: Option<String>,
     /// Control plane revision
     #[arg(short = 'r', long)]
@@ -73,12 +82,15 @@ pub struct LogArgs {
     /// Output format: one of json|yaml|short
     #[arg(short, long, default_value = "short")]
     pub output: String,
+    /// ControlZ port (on a cluster; Ferry's control plane serves ControlZ on its monitoring port)
+    #[arg(long = "ctrlz_port", default_value_t = 15014)]
+    pub ctrlz_port: u16,
 }
 
 const PATTERN: &str = r"^[\w\- ]+:(none|error|warn|info|debug)";
 
-pub fn run(global: &GlobalArgs, args: &AdminArgs) -> Result<Exit> {
-    let AdminCommand::Log(args) = &args.command;
+pub fn run(global: &GlobalArgs, admin: &AdminArgs) -> Result<Exit> {
+    let AdminCommand::Log(args) = &admin.command;
     if (args.reset || args.log_reset) && args.level.is_some() {
         return Err(
             CommandError::usage("--level cannot be combined with --reset, --log-reset").into(),
@@ -90,7 +102,13 @@ pub fn run(global: &GlobalArgs, args: &AdminArgs) -> Result<Exit> {
         )
         .into());
     }
-    let registry = target::local_only(global, "admin log against Kubernetes")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let registry = match target::choose(global)? {
+        Target::Local(registry) => registry,
+        Target::Kubernetes => return runtime.block_on(cluster_log(global, admin, args)),
+    };
     let revision = match (&args.name, &args.revision) {
         (Some(name), _) => match name.as_str() {
             "istiod" => "default".to_string(),
@@ -113,10 +131,58 @@ pub fn run(global: &GlobalArgs, args: &AdminArgs) -> Result<Exit> {
                 registry.home().root().display()
             )
         })?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(log(cp.monitoring, args))
+}
+
+/// istioctl's way to the ControlZ of a cluster: the pod named, or the first pod of the Istio
+/// namespace matching `-l` and the revision (`default` without `-r`), its ControlZ port
+/// forwarded to 127.0.0.1.
+async fn cluster_log(global: &GlobalArgs, admin: &AdminArgs, args: &LogArgs) -> Result<Exit> {
+    let client = target::cluster_client(global).await?;
+    let namespace = &global.istio_namespace;
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => {
+            let revision = args
+                .revision
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .unwrap_or("default");
+            let selector = if admin.selector.is_empty() {
+                format!("{REVISION_LABEL}={revision}")
+            } else {
+                format!("{},{REVISION_LABEL}={revision}", admin.selector)
+            };
+            let pods = pod::list(&client, namespace, &selector)
+                .await
+                .with_context(|| format!("not able to locate pod with selector {selector}"))?;
+            let mut names: Vec<String> = pods.into_iter().filter_map(|p| p.metadata.name).collect();
+            names.sort();
+            let Some(first) = names.first().cloned() else {
+                bail!("no pods found");
+            };
+            if names.len() > 1 {
+                eprintln!(
+                    "warning: more than 1 pods fits selector: {selector}; will use pod: {first}"
+                );
+            }
+            first
+        }
+    };
+    let forward = PortForward::start(&client, namespace, &name, args.ctrlz_port)
+        .await
+        .with_context(|| format!("could not start port forwarder for ControlZ {name}"))?;
+    match log(forward.local_addr(), args).await {
+        Ok(exit) => Ok(exit),
+        // What the kubelet said about the forwarded port says more than a connection closed at
+        // the local end of the forward.
+        Err(e) => match forward.failure(FAILURE_GRACE).await {
+            Some(why) => Err(anyhow!(
+                "could not reach ControlZ of {name}.{namespace}: port-forward failed: {why}"
+            )),
+            None => Err(e),
+        },
+    }
 }
 
 async fn log(addr: SocketAddr, args: &LogArgs) -> Result<Exit> {

@@ -1,6 +1,8 @@
 //! `ferryctl proxy-config` (`pc`): istioctl's commands for reading a proxy's Envoy config, from a
-//! saved dump (`-f`) or a live proxy of the local mesh found in the registry. Parsing and tables
-//! live in `crate::proxyconfig`; this file is flags, input and dispatch.
+//! saved dump (`-f`) or a live proxy: one of the local mesh found in the registry, or a pod of
+//! the cluster whose admin port (`--proxy-admin-port`, 15000) is port-forwarded through the API
+//! server. Parsing and tables live in `crate::proxyconfig`; this file is flags, input and
+//! dispatch.
 
 use std::io::Read as _;
 
@@ -10,7 +12,10 @@ use serde_json::Value;
 
 use super::GlobalArgs;
 use super::output::write_stdout;
+use super::target::{self, Target};
 use crate::exit::{CommandError, Exit};
+use crate::kube::pod::{self, PodRef};
+use crate::kube::portforward::{FAILURE_GRACE, PortForward};
 use crate::local::registry::{ProxyRecord, Registry};
 use crate::proxyconfig::admin::{self, paths};
 use crate::proxyconfig::clusters::{self, ClusterFilter};
@@ -30,7 +35,8 @@ use crate::proxyconfig::{ConfigDump, Format, bootstrap, ecds, logging, protojson
         ferryctl proxy-config <clusters|listeners|routes|endpoints|ecds|bootstrap|log|secret> <pod-name[.namespace]>"
 )]
 pub struct ProxyConfigArgs {
-    /// Envoy proxy admin port (replaces the port of the registered admin address)
+    /// Envoy proxy admin port (on a cluster: the pod's port to forward, default 15000; on the
+    /// local mesh: replaces the port of the registered admin address)
     #[arg(long = "proxy-admin-port", global = true, value_name = "PORT")]
     pub proxy_admin_port: Option<u16>,
     #[command(subcommand)]
@@ -40,7 +46,7 @@ pub struct ProxyConfigArgs {
 /// The proxy and `--file` arguments every subcommand but `log` takes.
 #[derive(Debug, Args)]
 pub struct Source {
-    /// [<type>/]<name>[.<namespace>] of a proxy in the local mesh
+    /// [<type>/]<name>[.<namespace>] of a proxy: a pod, or a workload selecting one
     #[arg(value_name = "PROXY")]
     pub proxy: Option<String>,
     /// Envoy config dump JSON file
@@ -158,7 +164,7 @@ pub struct AllArgs {
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// [<type>/]<name>[.<namespace>] of a proxy in the local mesh
+    /// [<type>/]<name>[.<namespace>] of a proxy: a pod, or a workload (all of its pods)
     #[arg(value_name = "PROXY")]
     pub proxy: Option<String>,
     /// Comma-separated minimum per-logger level of messages to output, in the form of
@@ -217,6 +223,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
         global,
         admin_port: args.proxy_admin_port,
         runtime: std::cell::OnceCell::new(),
+        cluster: std::cell::OnceCell::new(),
     };
     let text = match &args.command {
         ProxyConfigCommand::Cluster(a) => {
@@ -297,42 +304,125 @@ pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// Envoy's admin port in a sidecar or gateway pod (istioctl's `--proxy-admin-port` default).
+const POD_ADMIN_PORT: u16 = 15000;
+
 /// Named with a trailing underscore so it does not shadow anyhow's `Context` trait.
 struct Context_<'a> {
     global: &'a GlobalArgs,
     admin_port: Option<u16>,
     /// For requests to live proxies: built on the first, shared by the rest.
     runtime: std::cell::OnceCell<tokio::runtime::Runtime>,
+    /// The cluster's client and the namespace pod names default to, when the target is one.
+    cluster: std::cell::OnceCell<(kube::Client, String)>,
+}
+
+/// A live proxy whose admin API answers on this machine.
+enum Live {
+    /// A proxy of the local mesh, at its registered admin address.
+    Local(ProxyRecord),
+    /// A pod's admin port, forwarded to 127.0.0.1.
+    Pod { id: String, forward: PortForward },
+}
+
+impl Live {
+    /// `<pod>.<namespace>`, as istioctl names a proxy in messages and `log` output.
+    fn id(&self) -> String {
+        match self {
+            Live::Local(record) => record.id(),
+            Live::Pod { id, .. } => id.clone(),
+        }
+    }
 }
 
 impl Context_<'_> {
-    /// `method path` on `record`'s admin API; the body.
-    fn fetch(&self, record: &ProxyRecord, method: http::Method, path: &str) -> Result<Vec<u8>> {
-        let runtime = match self.runtime.get() {
-            Some(r) => r,
-            None => {
-                let r = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .context("starting the async runtime")?;
-                self.runtime.get_or_init(|| r)
+    fn runtime(&self) -> Result<&tokio::runtime::Runtime> {
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let r = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        Ok(self.runtime.get_or_init(|| r))
+    }
+
+    /// The cluster's client and default namespace, made on first use.
+    fn cluster(&self) -> Result<&(kube::Client, String)> {
+        if let Some(c) = self.cluster.get() {
+            return Ok(c);
+        }
+        let client = self
+            .runtime()?
+            .block_on(target::cluster_client(self.global))?;
+        let namespace = target::namespace_or_default(self.global, &client);
+        Ok(self.cluster.get_or_init(|| (client, namespace)))
+    }
+
+    /// `method path` on `live`'s admin API; the body.
+    fn fetch(&self, live: &Live, method: http::Method, path: &str) -> Result<Vec<u8>> {
+        let runtime = self.runtime()?;
+        let result = runtime.block_on(async {
+            let addr = match live {
+                Live::Local(record) => record.admin_at(self.admin_port),
+                Live::Pod { forward, .. } => forward.local_addr(),
+            };
+            match admin::request(addr, method, path).await {
+                Ok(body) => Ok(body),
+                // What the kubelet said about the forwarded port says more than "connection
+                // closed" from the local end of the forward.
+                Err(e) => match live {
+                    Live::Pod { forward, .. } if !matches!(e, admin::AdminError::Status(_)) => {
+                        Err(match forward.failure(FAILURE_GRACE).await {
+                            Some(why) => anyhow!("port-forward failed: {why}"),
+                            None => e.into(),
+                        })
+                    }
+                    _ => Err(e.into()),
+                },
             }
-        };
-        runtime
-            .block_on(admin::request(
-                record.admin_at(self.admin_port),
-                method,
-                path,
-            ))
-            .with_context(|| format!("failed to execute command on {} sidecar", record.id()))
+        });
+        result.with_context(|| format!("failed to execute command on {} sidecar", live.id()))
+    }
+
+    /// The proxy `query` names on the target: registered in the local mesh, or a pod of the
+    /// cluster (resolved from `[<type>/]<name>[.<namespace>]`) with its admin port forwarded.
+    fn find(&self, query: &str) -> Result<Live> {
+        if let Target::Local(_) = target::choose(self.global)? {
+            let registry = Registry::open()?;
+            let namespace = self.global.namespace.as_deref().unwrap_or("default");
+            return Ok(Live::Local(registry.find_proxy_in(query, namespace)?));
+        }
+        let (client, namespace) = self.cluster()?;
+        let pod = self
+            .runtime()?
+            .block_on(pod::resolve(client, &PodRef::parse(query, namespace)))?;
+        self.forward(client, &pod)
+    }
+
+    /// `pod`'s admin port on 127.0.0.1.
+    fn forward(
+        &self,
+        client: &kube::Client,
+        pod: &k8s_openapi::api::core::v1::Pod,
+    ) -> Result<Live> {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let id = format!("{name}.{namespace}");
+        let port = self.admin_port.unwrap_or(POD_ADMIN_PORT);
+        let forward = self
+            .runtime()?
+            .block_on(PortForward::start(client, &namespace, &name, port))
+            .with_context(|| format!("failed to execute command on {id} sidecar"))?;
+        Ok(Live::Pod { id, forward })
     }
 
     /// The bytes of `--file` or of the live proxy's `admin_path`; exactly one must be given.
     fn input(&self, what: &str, source: &Source, admin_path: &str) -> Result<Vec<u8>> {
         match (&source.proxy, &source.file) {
             (Some(proxy), None) => {
-                let record = self.find(proxy)?;
-                self.fetch(&record, http::Method::GET, admin_path)
+                let live = self.find(proxy)?;
+                self.fetch(&live, http::Method::GET, admin_path)
             }
             (None, Some(file)) => read_input(file),
             _ => {
@@ -357,12 +447,6 @@ impl Context_<'_> {
         let bytes = self.input(what, source, admin_path)?;
         let dump = ConfigDump::parse(&bytes).with_context(|| input_name(source))?;
         Ok((dump, format))
-    }
-
-    fn find(&self, query: &str) -> Result<ProxyRecord> {
-        let registry = Registry::open()?;
-        let namespace = self.global.namespace.as_deref().unwrap_or("default");
-        Ok(registry.find_proxy_in(query, namespace)?)
     }
 
     fn all(&self, a: &AllArgs) -> Result<String> {
@@ -463,23 +547,50 @@ impl Context_<'_> {
         Ok(out)
     }
 
-    /// The proxy named, or every registered proxy whose labels match `-l` (in `-n`, if given).
-    fn log_targets(&self, a: &LogArgs) -> Result<Vec<ProxyRecord>> {
+    /// The proxy named, or every proxy whose labels match `-l` (in `-n`, if given): registered
+    /// ones on the local mesh; on a cluster, the pods (all of a workload's), port-forwarded.
+    fn log_targets(&self, a: &LogArgs) -> Result<Vec<Live>> {
+        if let Target::Kubernetes = target::choose(self.global)? {
+            return self.pod_log_targets(a);
+        }
         if let Some(proxy) = &a.proxy {
             return Ok(vec![self.find(proxy)?]);
         }
         let selector = parse_selector(&a.selector)?;
         let namespace = self.global.namespace.as_deref().unwrap_or("default");
-        let found: Vec<ProxyRecord> = Registry::open()?
+        let found: Vec<Live> = Registry::open()?
             .proxies()?
             .into_iter()
             .filter(|p| p.namespace == namespace)
             .filter(|p| selector.iter().all(|(k, v)| p.labels.get(k) == Some(v)))
+            .map(Live::Local)
             .collect();
         if found.is_empty() {
             return Err(anyhow!("no pods found"));
         }
         Ok(found)
+    }
+
+    fn pod_log_targets(&self, a: &LogArgs) -> Result<Vec<Live>> {
+        let (client, namespace) = self.cluster()?;
+        let runtime = self.runtime()?;
+        let pods = match &a.proxy {
+            Some(proxy) => {
+                runtime.block_on(pod::resolve_all(client, &PodRef::parse(proxy, namespace)))?
+            }
+            None => {
+                let pods = runtime
+                    .block_on(pod::list(client, namespace, &a.selector))
+                    .map_err(|e| {
+                        anyhow!("not able to locate pod with selector {}: {e}", a.selector)
+                    })?;
+                if pods.is_empty() {
+                    return Err(anyhow!("no pods found"));
+                }
+                pods
+            }
+        };
+        pods.iter().map(|p| self.forward(client, p)).collect()
     }
 }
 

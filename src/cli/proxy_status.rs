@@ -2,9 +2,11 @@
 //! diff between its control plane's intended config and its own. Flags, target choice and
 //! printing; the work is in `crate::proxystatus`.
 //!
-//! Sources of truth: every running control plane of the local mesh (over its debug HTTP API),
-//! or one control plane at `--xds-address` (over ADS, istiod's debug types). A proxy's own config
-//! comes from its admin API (found in the local registry) or from `--file`.
+//! Sources of truth: every running control plane of the target (over its debug HTTP API: the
+//! local mesh's recorded addresses, or on a cluster the running istiod pods' monitoring port
+//! 15014, port-forwarded through the API server), or one control plane at `--xds-address` (over
+//! ADS, istiod's debug types). A proxy's own config comes from its admin API (found in the local
+//! registry, or the pod's `--proxy-admin-port` port-forwarded) or from `--file`.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,9 +19,13 @@ use super::analyze::parse_duration;
 use super::output::write_stdout;
 use super::target::{self, Target};
 use crate::exit::{CommandError, Exit};
+use crate::kube::control_plane;
+use crate::kube::pod::{self, PodRef};
+use crate::kube::portforward::{FAILURE_GRACE, PortForward};
 use crate::local::registry::{self, Registry};
+use crate::proxyconfig::admin::AdminError;
 use crate::proxyconfig::protojson;
-use crate::proxystatus::gather::{self, ControlPlane};
+use crate::proxystatus::gather::{self, ControlPlane, GatherError};
 use crate::proxystatus::sync::ControlPlaneSync;
 use crate::proxystatus::{compare, response, table};
 
@@ -56,10 +62,11 @@ pub struct ProxyStatusArgs {
     /// XDS Endpoint certificate directory
     #[arg(long = "cert-dir", value_name = "DIR")]
     pub cert_dir: Option<String>,
-    /// Istiod pod label selector
+    /// Istiod pod label selector (default app=istiod)
     #[arg(long = "xds-label", value_name = "SELECTOR")]
     pub xds_label: Option<String>,
-    /// Istiod pod port
+    /// Istiod pod port (istioctl's xDS port; Ferry asks istiod pods over their monitoring port
+    /// 15014, which serves the same answers over HTTP)
     #[arg(long = "xds-port", default_value_t = 15012)]
     pub xds_port: u16,
     /// The duration to wait before failing
@@ -77,7 +84,8 @@ pub struct ProxyStatusArgs {
     /// Envoy config dump JSON file
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<String>,
-    /// Envoy proxy admin port (replaces the port of the registered admin address)
+    /// Envoy proxy admin port (on a cluster: the pod's port to forward, default 15000; on the
+    /// local mesh: replaces the port of the registered admin address)
     #[arg(long = "proxy-admin-port", value_name = "PORT")]
     pub proxy_admin_port: Option<u16>,
     /// Output format: one of table|json|yaml
@@ -89,11 +97,28 @@ pub struct ProxyStatusArgs {
     pub verbosity: u8,
 }
 
-/// Where the control planes are, and the registry of the local mesh when there is one.
+/// Envoy's admin port in a sidecar or gateway pod (istioctl's `--proxy-admin-port` default).
+const POD_ADMIN_PORT: u16 = 15000;
+
+/// istiod's monitoring port: its debug API (`/debug/syncz`, `/debug/config_dump`).
+const ISTIOD_MONITORING_PORT: u16 = 15014;
+
+/// Where a proxy's own config is read from when no `--file` is given.
+enum Proxies {
+    /// The local mesh's registry, when there is one.
+    Local(Option<Registry>),
+    /// The cluster's pods.
+    Cluster,
+}
+
+/// Where the control planes are, and where the proxies are.
 struct Sources {
     planes: Vec<ControlPlane>,
-    registry: Option<Registry>,
-    /// For messages: the local mesh's home, or the ADS address.
+    /// For each plane, the port-forward it is reached through (istiod pods of a cluster); kept
+    /// open while the planes are asked.
+    forwards: Vec<Option<PortForward>>,
+    proxies: Proxies,
+    /// For messages: the local mesh's home, the ADS address, or the cluster's namespace.
     place: String,
 }
 
@@ -107,39 +132,42 @@ pub fn run(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Exit> {
         )
         .into());
     }
-    let sources = sources(global, args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let text = match &args.proxy {
-        None => runtime.block_on(list(global, args, &sources, timeout))?,
-        Some(proxy) => runtime.block_on(diff(global, args, &sources, proxy, timeout))?,
-    };
+    let text = runtime.block_on(async {
+        let sources = sources(global, args).await?;
+        match &args.proxy {
+            None => list(global, args, &sources, timeout).await,
+            Some(proxy) => diff(global, args, &sources, proxy, timeout).await,
+        }
+    })?;
     write_stdout(&text)?;
     Ok(Exit::Success)
 }
 
-fn sources(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Sources> {
+async fn sources(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Sources> {
     if let Some(address) = &args.xds_address {
+        // The control plane is outside the cluster (or the mesh); the proxies are still where
+        // the target says.
+        let proxies = match target::choose(global) {
+            Ok(Target::Kubernetes) => Proxies::Cluster,
+            Ok(Target::Local(registry)) => Proxies::Local(Some(registry)),
+            Err(_) => Proxies::Local(None),
+        };
         return Ok(Sources {
             planes: vec![ControlPlane::Ads {
                 address: address.clone(),
             }],
-            // Only to find a proxy's admin API when no --file is given.
-            registry: Registry::open().ok(),
+            forwards: vec![None],
+            proxies,
             place: address.clone(),
         });
     }
     let registry = match target::choose(global)? {
         Target::Local(registry) => registry,
-        Target::Kubernetes => {
-            return Err(anyhow!(
-                "proxy-status on a Kubernetes cluster is not available yet in this build of \
-                 ferryctl: pass --local for the local mesh, or --xds-address ADDR to ask a control \
-                 plane directly"
-            ));
-        }
+        Target::Kubernetes => return cluster_sources(global, args).await,
     };
     let home = registry.home().root().display().to_string();
     let mut running: Vec<_> = registry
@@ -162,6 +190,7 @@ fn sources(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Sources> {
         .into());
     }
     Ok(Sources {
+        forwards: running.iter().map(|_| None).collect(),
         planes: running
             .iter()
             .map(|cp| ControlPlane::Http {
@@ -169,16 +198,66 @@ fn sources(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Sources> {
                 monitoring: cp.monitoring,
             })
             .collect(),
-        registry: Some(registry),
+        proxies: Proxies::Local(Some(registry)),
         place: format!("the local mesh at {home}"),
     })
 }
 
+/// The running istiod pods of the Istio namespace (`--xds-label`, `-r`), each one's monitoring
+/// port forwarded to 127.0.0.1.
+async fn cluster_sources(global: &GlobalArgs, args: &ProxyStatusArgs) -> Result<Sources> {
+    let client = target::cluster_client(global).await?;
+    let namespace = &global.istio_namespace;
+    let selector = control_plane::selector(args.xds_label.as_deref(), args.revision.as_deref());
+    let pods = control_plane::running(&client, namespace, &selector).await?;
+    let mut planes = Vec::with_capacity(pods.len());
+    let mut forwards = Vec::with_capacity(pods.len());
+    for pod in &pods {
+        let (name, _) = control_plane::name_and_revision(pod);
+        let forward = PortForward::start(&client, namespace, &name, ISTIOD_MONITORING_PORT)
+            .await
+            .with_context(|| format!("reaching control plane pod {name}.{namespace}"))?;
+        planes.push(ControlPlane::Http {
+            name,
+            monitoring: forward.local_addr(),
+        });
+        forwards.push(Some(forward));
+    }
+    Ok(Sources {
+        planes,
+        forwards,
+        proxies: Proxies::Cluster,
+        place: format!("namespace {namespace:?}"),
+    })
+}
+
+/// `e` from asking plane `i`, with what its port-forward reported, if anything: that says more
+/// than a connection closed at the local end of the forward.
+async fn explain(sources: &Sources, i: usize, e: GatherError) -> anyhow::Error {
+    if let Some(Some(forward)) = sources.forwards.get(i)
+        && !matches!(
+            &e,
+            GatherError::Http {
+                cause: AdminError::Status(_),
+                ..
+            }
+        )
+        && let Some(why) = forward.failure(FAILURE_GRACE).await
+    {
+        let name = match &sources.planes[i] {
+            ControlPlane::Http { name, .. } => name.clone(),
+            other => other.describe(),
+        };
+        return anyhow!("asking control plane pod {name}: port-forward failed: {why}");
+    }
+    e.into()
+}
+
 /// Asks every control plane at once. One that does not answer is reported and skipped; if none
 /// answers, that is the error.
-async fn gather_all(planes: &[ControlPlane], timeout: Duration) -> Result<Vec<ControlPlaneSync>> {
+async fn gather_all(sources: &Sources, timeout: Duration) -> Result<Vec<ControlPlaneSync>> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, cp) in planes.iter().enumerate() {
+    for (i, cp) in sources.planes.iter().enumerate() {
         let cp = cp.clone();
         tasks.spawn(async move { (i, gather::syncz(&cp, timeout).await) });
     }
@@ -189,7 +268,8 @@ async fn gather_all(planes: &[ControlPlane], timeout: Duration) -> Result<Vec<Co
         match result {
             Ok(sync) => answers.push((i, sync)),
             Err(e) => {
-                eprintln!("warning: {e}");
+                let e = explain(sources, i, e).await;
+                eprintln!("warning: {e:#}");
                 first_error.get_or_insert(e);
             }
         }
@@ -197,7 +277,7 @@ async fn gather_all(planes: &[ControlPlane], timeout: Duration) -> Result<Vec<Co
     if answers.is_empty()
         && let Some(e) = first_error
     {
-        return Err(e.into());
+        return Err(e);
     }
     answers.sort_by_key(|(i, _)| *i);
     Ok(answers.into_iter().map(|(_, s)| s).collect())
@@ -209,7 +289,7 @@ async fn list(
     sources: &Sources,
     timeout: Duration,
 ) -> Result<String> {
-    let mut planes = gather_all(&sources.planes, timeout).await?;
+    let mut planes = gather_all(sources, timeout).await?;
     if let Some(ns) = global.namespace.as_deref() {
         for cp in &mut planes {
             cp.proxies.retain(|p| p.namespace == ns);
@@ -240,15 +320,19 @@ async fn diff(
 ) -> Result<String> {
     let namespace = global.namespace.as_deref().unwrap_or("default");
     // The proxy's own config: a saved dump, or its admin API found in the registry.
-    let (id, record, envoy) = match &args.file {
-        Some(file) => {
+    let (id, record, envoy) = match (&args.file, &sources.proxies) {
+        (Some(file), _) => {
             let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
             let dump: Value =
                 crate::proxyconfig::dump::parse_json(&bytes).with_context(|| file.clone())?;
             (registry::proxy_id(query, namespace), None, dump)
         }
-        None => {
-            let registry = sources.registry.as_ref().ok_or_else(|| {
+        (None, Proxies::Cluster) => {
+            let (id, dump) = pod_config(global, args, query).await?;
+            (id, None, dump)
+        }
+        (None, Proxies::Local(registry)) => {
+            let registry = registry.as_ref().ok_or_else(|| {
                 anyhow!(
                     "no local mesh to find proxy {query:?} in: pass --file with its config dump"
                 )
@@ -277,7 +361,12 @@ async fn diff(
         });
     }
     for cp in &planes {
-        if let Some(intended) = gather::intended_config(cp, &id, timeout).await? {
+        let i = sources.planes.iter().position(|p| p == cp).unwrap_or(0);
+        let intended = match gather::intended_config(cp, &id, timeout).await {
+            Ok(intended) => intended,
+            Err(e) => return Err(explain(sources, i, e).await),
+        };
+        if let Some(intended) = intended {
             return Ok(compare::compare(&intended, &envoy)?);
         }
     }
@@ -288,4 +377,40 @@ async fn diff(
         asked.join(", ")
     ))
     .into())
+}
+
+/// The pod `query` names and its own config dump, from its admin port forwarded through the API
+/// server.
+async fn pod_config(
+    global: &GlobalArgs,
+    args: &ProxyStatusArgs,
+    query: &str,
+) -> Result<(String, Value)> {
+    let client = target::cluster_client(global).await?;
+    let namespace = target::namespace_or_default(global, &client);
+    let pod = pod::resolve(&client, &PodRef::parse(query, &namespace)).await?;
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let namespace = pod.metadata.namespace.clone().unwrap_or(namespace);
+    let id = format!("{name}.{namespace}");
+    let failed = || format!("failed to execute command on {id} sidecar");
+    let port = args.proxy_admin_port.unwrap_or(POD_ADMIN_PORT);
+    let forward = PortForward::start(&client, &namespace, &name, port)
+        .await
+        .with_context(failed)?;
+    match gather::proxy_config(forward.local_addr()).await {
+        Ok(dump) => Ok((id, dump)),
+        Err(
+            e @ GatherError::Http {
+                cause: AdminError::Status(_),
+                ..
+            },
+        ) => Err(anyhow::Error::from(e).context(failed())),
+        Err(e) => {
+            let e = match forward.failure(FAILURE_GRACE).await {
+                Some(why) => anyhow!("port-forward failed: {why}"),
+                None => e.into(),
+            };
+            Err(e.context(failed()))
+        }
+    }
 }

@@ -15,8 +15,27 @@ use crate::local::registry::Registry;
 #[derive(Debug, Clone)]
 pub enum Target {
     Local(Registry),
-    /// A cluster: what this build cannot reach yet for the command at hand.
+    /// The kubeconfig's cluster, reached through its API server ([`cluster_client`]).
     Kubernetes,
+}
+
+/// A client for the cluster of `--kubeconfig` and `--context` (kubectl's search without them).
+pub async fn cluster_client(global: &GlobalArgs) -> Result<kube::Client> {
+    Ok(crate::discovery::source::kube::client(
+        global.kubeconfig.as_deref().map(std::path::Path::new),
+        global.context.as_deref(),
+    )
+    .await?)
+}
+
+/// `-n`, else the namespace of the kubeconfig's context, else `default` (istioctl's
+/// `NamespaceOrDefault`).
+pub fn namespace_or_default(global: &GlobalArgs, client: &kube::Client) -> String {
+    global
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| client.default_namespace().to_string())
 }
 
 /// The local mesh's registry for a command whose Kubernetes transport this build lacks: the

@@ -1,8 +1,11 @@
 //! `ferryctl version`: client build information and, with `--remote` (the default, as
 //! istioctl's), the versions of the running control planes (`GET /version` on their debug port)
-//! and of the proxies connected to them (`GET /debug/syncz`), in istioctl's shapes.
+//! and of the proxies connected to them (`GET /debug/syncz`), in istioctl's shapes. On a cluster
+//! the control planes are the running `app=istiod` pods of the Istio namespace, their monitoring
+//! port (15014) forwarded through the API server.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use anyhow::Result;
 use clap::Args;
@@ -14,7 +17,12 @@ use crate::cli::output::{OutputFormat, write_stdout};
 use crate::cli::target::{self, Target};
 use crate::config::emit as yaml;
 use crate::exit::Exit;
+use crate::kube::control_plane::{self, ControlPlaneError};
+use crate::kube::portforward::PortForward;
 use crate::local::registry::Registry;
+
+/// istiod's monitoring port: `/version` and `/debug/syncz`.
+const ISTIOD_MONITORING_PORT: u16 = 15014;
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
@@ -69,38 +77,35 @@ struct Remote {
     proxies: Vec<Value>,
 }
 
-/// Queries every running control plane of the local mesh.
-fn remote(registry: &Registry) -> Result<Remote> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+/// A running control plane to ask: its revision, its component name (istiod pods' `istio`
+/// label), where its debug API answers, and how to name it in a warning.
+struct Plane {
+    revision: String,
+    component: String,
+    debug: SocketAddr,
+    what: String,
+}
+
+/// Asks each control plane for its version and connected proxies. One that does not answer
+/// `/version` is reported and left out.
+async fn remote(planes: &[Plane]) -> Remote {
+    let get = |addr, path: &'static str| async move {
+        crate::proxyconfig::admin::request(addr, http::Method::GET, path).await
+    };
     let mut out = Remote::default();
-    for cp in registry
-        .control_planes()?
-        .into_iter()
-        .filter(|c| c.running())
-    {
-        let get = |path: &'static str| {
-            runtime.block_on(crate::proxyconfig::admin::request(
-                cp.monitoring,
-                http::Method::GET,
-                path,
-            ))
-        };
-        let Ok(version) = get("/version") else {
-            eprintln!(
-                "control plane {} at {} did not answer /version",
-                cp.revision, cp.monitoring
-            );
+    for cp in planes {
+        let Ok(version) = get(cp.debug, "/version").await else {
+            eprintln!("control plane {} did not answer /version", cp.what);
             continue;
         };
         let info: Value = serde_json::from_slice(&version).unwrap_or(Value::Null);
         out.control_planes.push(json!({
-            "Component": "pilot",
+            "Component": cp.component,
             "Revision": cp.revision,
             "Info": info.get("clientVersion").cloned().unwrap_or(Value::Null),
         }));
-        let syncz: Value = get("/debug/syncz")
+        let syncz: Value = get(cp.debug, "/debug/syncz")
+            .await
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(Value::Null);
@@ -113,7 +118,66 @@ fn remote(registry: &Registry) -> Result<Remote> {
             }));
         }
     }
-    Ok(out)
+    out
+}
+
+/// The running control planes of the local mesh.
+fn local_planes(registry: &Registry) -> Result<Vec<Plane>> {
+    Ok(registry
+        .control_planes()?
+        .into_iter()
+        .filter(|c| c.running())
+        .map(|c| Plane {
+            what: format!("{} at {}", c.revision, c.monitoring),
+            component: "pilot".to_string(),
+            debug: c.monitoring,
+            revision: c.revision,
+        })
+        .collect())
+}
+
+/// The cluster's mesh versions; `None` (and a word on stderr) when Istio is not running there.
+async fn cluster_remote(global: &GlobalArgs) -> Result<Option<Remote>> {
+    let client = target::cluster_client(global).await?;
+    let namespace = &global.istio_namespace;
+    let pods = match control_plane::running(&client, namespace, control_plane::ISTIOD_SELECTOR)
+        .await
+    {
+        Ok(pods) => pods,
+        Err(ControlPlaneError::NotFound { namespace }) => {
+            eprintln!(
+                "Istio is not present in the cluster: no running Istio pods in namespace {namespace:?}"
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The forwards stay open while `remote` asks through them.
+    let mut forwards = Vec::with_capacity(pods.len());
+    let mut planes = Vec::with_capacity(pods.len());
+    for pod in &pods {
+        let (name, revision) = control_plane::name_and_revision(pod);
+        let component = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("istio"))
+            .cloned()
+            .unwrap_or_else(|| "pilot".to_string());
+        match PortForward::start(&client, namespace, &name, ISTIOD_MONITORING_PORT).await {
+            Ok(forward) => {
+                planes.push(Plane {
+                    revision,
+                    component,
+                    debug: forward.local_addr(),
+                    what: format!("pod {name}.{namespace}"),
+                });
+                forwards.push(forward);
+            }
+            Err(e) => eprintln!("control plane pod {name}.{namespace}: {e}"),
+        }
+    }
+    Ok(Some(remote(&planes).await))
 }
 
 fn str_of<'a>(v: &'a Value, pointer: &str) -> &'a str {
@@ -172,9 +236,12 @@ fn remote_lines(remote: &Remote, short: bool) -> String {
 
 pub fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
     let remote = if args.remote {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         match target::choose(global)? {
             Target::Local(registry) => {
-                let r = remote(&registry)?;
+                let r = runtime.block_on(remote(&local_planes(&registry)?));
                 if r.control_planes.is_empty() {
                     eprintln!(
                         "Istio is not present in the local mesh: no running control plane at {}",
@@ -185,13 +252,7 @@ pub fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
                     Some(r)
                 }
             }
-            Target::Kubernetes => {
-                eprintln!(
-                    "the Kubernetes target is not available in this build of ferryctl: showing the \
-                     client version only (pass --local for the local mesh, or --remote=false)"
-                );
-                None
-            }
+            Target::Kubernetes => runtime.block_on(cluster_remote(global))?,
         }
     } else {
         None
