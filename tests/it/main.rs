@@ -12,6 +12,7 @@ mod kube_install;
 mod kube_manifest;
 mod kube_multicluster;
 mod kube_precheck;
+mod kube_reach;
 mod kube_remote_secret;
 mod kube_tag;
 mod local;
