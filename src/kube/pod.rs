@@ -124,8 +124,10 @@ pub enum PodRefError {
     /// The object exists but selects no pods by its nature (a Service without a selector).
     #[error("{resource:?} does not refer to a pod: {reason}")]
     NotSelecting { resource: String, reason: String },
-    /// The object selects pods, but none exist.
-    #[error("no pods match {0:?}")]
+    /// The object selects pods, but none exist: istioctl's text for this case (reference §a, proxy-config errors;
+    /// and istio's own e2e test for `deployment/random-gibberish`), though its current source
+    /// says it only when the object cannot select pods.
+    #[error("{0:?} does not refer to a pod")]
     NoPods(String),
     #[error("unable to retrieve Pods: {0}")]
     List(String),
@@ -464,7 +466,7 @@ mod tests {
         );
         assert_eq!(
             PodRefError::NoPods("deployment/x".into()).to_string(),
-            "no pods match \"deployment/x\""
+            "\"deployment/x\" does not refer to a pod"
         );
     }
 }

@@ -415,7 +415,7 @@ async fn kube_reach_errors_say_what_is_missing() {
         &["pc", "cluster", &format!("deploy/idle.{BARE_NS}")],
     )
     .await;
-    fails(&out, "no pods match \"deploy/idle\"");
+    fails(&out, "\"deploy/idle\" does not refer to a pod");
     apply(
         &client,
         &json!({"apiVersion": "v1", "kind": "Service",
