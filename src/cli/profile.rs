@@ -6,9 +6,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::Value;
-use similar::{ChangeTag, TextDiff};
 
-use crate::cli::output::{default_color, write_stdout, write_stdout_unless_closed};
+use crate::cli::output::{default_color, unified_diff, write_stdout, write_stdout_unless_closed};
 use crate::config::emit;
 use crate::exit::{CommandError, Exit};
 use crate::install::overlay::OverlayFile;
@@ -254,32 +253,6 @@ fn effective_yaml(profile_or_file: &str) -> Result<String> {
     )?)))
 }
 
-/// A unified diff of two texts, colored red and green when wanted.
-fn unified_diff(a: &str, b: &str, a_name: &str, b_name: &str, color: bool) -> String {
-    let paint = |code: &str, text: &str| {
-        if color {
-            format!("\x1b[{code}m{text}\x1b[0m\n")
-        } else {
-            format!("{text}\n")
-        }
-    };
-    let diff = TextDiff::from_lines(a, b);
-    let mut out = paint("1", &format!("--- {a_name}"));
-    out.push_str(&paint("1", &format!("+++ {b_name}")));
-    for hunk in diff.unified_diff().iter_hunks() {
-        out.push_str(&paint("36", &hunk.header().to_string()));
-        for change in hunk.iter_changes() {
-            let line = change.value().trim_end_matches('\n');
-            match change.tag() {
-                ChangeTag::Delete => out.push_str(&paint("31", &format!("-{line}"))),
-                ChangeTag::Insert => out.push_str(&paint("32", &format!("+{line}"))),
-                ChangeTag::Equal => out.push_str(&format!(" {line}\n")),
-            }
-        }
-    }
-    out
-}
-
 /// `-p`: a path in the `--set` grammar, relative to `spec` (a leading `spec.` is accepted).
 fn config_path(text: &str) -> Result<Path, CommandError> {
     let path = Path::parse(text).map_err(|e| {
@@ -403,17 +376,6 @@ mod tests {
         assert_eq!(
             lines,
             ["hub=\"x\"", "values.a\\.b[0]=1", "values.a\\.b[1].c=true"]
-        );
-    }
-
-    #[test]
-    fn diffs_are_unified_and_plain_without_color() {
-        let d = unified_diff("a\nb\nc\n", "a\nB\nc\n", "x", "y", false);
-        assert_eq!(d, "--- x\n+++ y\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
-        let d = unified_diff("a\n", "b\n", "x", "y", true);
-        assert!(
-            d.contains("\x1b[31m-a\x1b[0m\n\x1b[32m+b\x1b[0m\n"),
-            "{d:?}"
         );
     }
 
