@@ -132,10 +132,19 @@ pub fn deployment_problem(deployment: &Value) -> Option<String> {
         )));
     }
     let (updated, available) = (count("updatedReplicas"), count("availableReplicas"));
-    if updated < wanted || available < wanted {
-        return Some(with_conditions(format!(
-            "{available} of {wanted} replicas available, {updated} updated"
-        )));
+    // Pods of the previous template still running: the rollout has not finished, whatever the
+    // available count says (kubectl rollout status and istioctl's verifier wait for them too;
+    // counting them, a template whose new pods never start would look ready).
+    let old = count("replicas") - updated;
+    if updated < wanted || available < wanted || old > 0 {
+        let mut text = format!("{available} of {wanted} replicas available, {updated} updated");
+        if old > 0 {
+            text.push_str(&format!(
+                ", {old} old replica{} pending termination",
+                if old == 1 { "" } else { "s" }
+            ));
+        }
+        return Some(with_conditions(text));
     }
     None
 }
@@ -147,7 +156,11 @@ const PODS_DESCRIBED: usize = 3;
 /// One line per pod of `deployment` (as JSON) that is not ready, with why, at most
 /// [`PODS_DESCRIBED`] and then how many more; empty when the pods cannot be listed (they only
 /// enrich the message) or the Deployment selects none.
-async fn pod_problems(client: &Client, d: &ObjectRef, deployment: &Value) -> Vec<String> {
+pub(crate) async fn pod_problems(
+    client: &Client,
+    d: &ObjectRef,
+    deployment: &Value,
+) -> Vec<String> {
     let Some(selector) = label_selector(&deployment["spec"]["selector"]) else {
         return Vec::new();
     };
@@ -275,7 +288,7 @@ pub fn pod_problem(pod: &Value) -> Option<String> {
 }
 
 /// The condition of `type_` in `status.conditions`.
-fn condition<'v>(status: &'v Value, type_: &str) -> Option<&'v Value> {
+pub(crate) fn condition<'v>(status: &'v Value, type_: &str) -> Option<&'v Value> {
     status["conditions"]
         .as_array()?
         .iter()
@@ -283,7 +296,7 @@ fn condition<'v>(status: &'v Value, type_: &str) -> Option<&'v Value> {
 }
 
 /// `Type=Status (Reason: message)`, as `kubectl describe` lists conditions.
-fn describe_condition(c: &Value) -> String {
+pub(crate) fn describe_condition(c: &Value) -> String {
     let s = |k: &str| c[k].as_str().unwrap_or("");
     let mut text = format!("{}={}", s("type"), s("status"));
     match (s("reason"), s("message")) {
@@ -422,5 +435,20 @@ mod tests {
             "status": {"observedGeneration": 3, "updatedReplicas": 1, "availableReplicas": 1}
         });
         assert!(deployment_problem(&stale).is_some());
+    }
+
+    #[test]
+    fn a_rollout_with_old_pods_left_is_not_ready() {
+        // The new pod cannot start; the old one still serves, so one replica is available.
+        let d = json!({
+            "metadata": {"generation": 2},
+            "spec": {"replicas": 1},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1,
+                       "availableReplicas": 1}
+        });
+        assert_eq!(
+            deployment_problem(&d).as_deref(),
+            Some("1 of 1 replicas available, 1 updated, 1 old replica pending termination")
+        );
     }
 }
