@@ -6,8 +6,12 @@
 //! With `dry_run`, every write goes to the API server with `dryRun=All`: the server validates and
 //! defaults it as it would for real, and nothing is stored. The [`Report`] says what was (or
 //! would be) created, changed and pruned; an object is "changed" when the server's copy differs
-//! from what it held before, ignoring the bookkeeping fields every write touches.
+//! from what it held before, ignoring the bookkeeping fields every write touches
+//! ([`comparable`]). For a changed object the report keeps both copies ([`Edit`]), so `upgrade`
+//! can show what a server-side dry run would change: the server has defaulted both alike, so
+//! defaults never show as changes.
 
+pub mod dataplane;
 pub mod order;
 pub mod prune;
 pub mod readiness;
@@ -81,6 +85,17 @@ impl std::fmt::Display for ObjectRef {
 #[derive(Debug, Default)]
 pub struct Report {
     pub changes: Vec<(ObjectRef, Action)>,
+    /// The objects of [`Action::Changed`], before and after the write, in the same order.
+    pub edits: Vec<Edit>,
+}
+
+/// One changed object: as the cluster held it and as the apply left it (or, in a dry run, as
+/// the server says it would leave it).
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub object: ObjectRef,
+    pub live: Value,
+    pub applied: Value,
 }
 
 impl Report {
@@ -146,18 +161,32 @@ pub(crate) fn api_for(
     }
 }
 
-/// Whether `after` differs from `before` in anything but what every write changes.
-pub fn differs(before: &Value, after: &Value) -> bool {
-    fn strip(v: &Value) -> Value {
-        let mut v = v.clone();
-        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in ["resourceVersion", "managedFields", "generation"] {
-                meta.remove(key);
-            }
-        }
-        v
+/// `object` without what the API server keeps for itself: its identity and bookkeeping (which
+/// every write or none changes) and its status (which controllers write, never an apply). What
+/// is left is what an apply can change.
+pub fn comparable(object: &Value) -> Value {
+    let mut v = object.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("status");
     }
-    strip(before) != strip(after)
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for key in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "uid",
+            "creationTimestamp",
+            "selfLink",
+        ] {
+            meta.remove(key);
+        }
+    }
+    v
+}
+
+/// Whether `after` differs from `before` in anything an apply can change.
+pub fn differs(before: &Value, after: &Value) -> bool {
+    comparable(before) != comparable(after)
 }
 
 /// Applies one install: `rendered` (CRDs included, as `manifest generate` prints them), owned by
@@ -325,6 +354,11 @@ impl Installer<'_> {
             Some(before) => {
                 let (before, after) = (to_value(&before), to_value(&after));
                 if differs(&before, &after) {
+                    self.report.edits.push(Edit {
+                        object: reference.clone(),
+                        live: before,
+                        applied: after,
+                    });
                     Action::Changed
                 } else {
                     Action::Unchanged
@@ -360,6 +394,10 @@ mod tests {
             json!({"metadata": {"name": "a", "resourceVersion": "1"}, "data": {"k": "w"}});
         assert!(!differs(&before, &same));
         assert!(differs(&before, &changed));
+        // A controller's status write and the server's identity are not the apply's.
+        let status = json!({"metadata": {"name": "a", "uid": "u2", "creationTimestamp": "t"},
+                            "data": {"k": "v"}, "status": {"ready": 1}});
+        assert!(!differs(&before, &status));
     }
 
     #[test]
