@@ -2,7 +2,7 @@
 //! carries its ownership labels ([`Ownership::selector`]): objects of other revisions, of other
 //! IstioOperators and without labels (whatever their names) are never listed, so never touched.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::Client;
 use kube::api::{DeleteParams, ListParams, PropagationPolicy};
@@ -11,9 +11,26 @@ use super::order::OWNED_KINDS;
 use super::{ApplyError, ObjectRef, api_for, message};
 use crate::install::render::Ownership;
 
+/// One object an install owns, as listed: its `apiVersion`, identity and labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    pub api_version: &'static str,
+    pub object: ObjectRef,
+    pub labels: BTreeMap<String, String>,
+}
+
 /// Every object of the cluster that `selector` (a label selector) picks among the kinds an
 /// install owns, in [`OWNED_KINDS`] order.
 pub async fn owned(client: &Client, selector: &str) -> Result<Vec<ObjectRef>, ApplyError> {
+    Ok(owned_labelled(client, selector)
+        .await?
+        .into_iter()
+        .map(|o| o.object)
+        .collect())
+}
+
+/// [`owned`], with each object's `apiVersion` and labels (its revision and component).
+pub async fn owned_labelled(client: &Client, selector: &str) -> Result<Vec<Owned>, ApplyError> {
     let params = ListParams::default().labels(selector);
     let mut found = Vec::new();
     for (api_version, kind) in OWNED_KINDS {
@@ -26,10 +43,14 @@ pub async fn owned(client: &Client, selector: &str) -> Result<Vec<ObjectRef>, Ap
                 message: message(&e),
             })?;
         for item in list.items {
-            found.push(ObjectRef {
-                kind: kind.to_string(),
-                namespace: item.metadata.namespace,
-                name: item.metadata.name.unwrap_or_default(),
+            found.push(Owned {
+                api_version,
+                object: ObjectRef {
+                    kind: kind.to_string(),
+                    namespace: item.metadata.namespace,
+                    name: item.metadata.name.unwrap_or_default(),
+                },
+                labels: item.metadata.labels.unwrap_or_default(),
             });
         }
     }
@@ -98,8 +119,8 @@ pub async fn uninstall(
 }
 
 /// Deletes `objects` in the reverse of the apply order: webhooks go before the Service they
-/// call, workloads before the accounts they run as.
-async fn remove(
+/// call, workloads before the accounts they run as. Returns them in that order.
+pub async fn remove(
     client: &Client,
     mut objects: Vec<ObjectRef>,
     dry_run: bool,
