@@ -85,7 +85,14 @@ pub enum Command {
                       it runs the control plane and gateways as supervised processes on this machine."
     )]
     Install(install::InstallArgs),
-    /// Upgrade Istio control plane in-place (an alias for install)
+    /// Upgrade Istio control plane in-place
+    #[command(
+        long_about = "The upgrade command upgrades the control plane in place. On a cluster it \
+                      first shows what would change (a diff of each live object against what \
+                      the install renders, and the objects it would create and prune), asks, \
+                      then applies and waits as install does. On the local mesh it is an alias \
+                      for install."
+    )]
     Upgrade(install::InstallArgs),
     /// Uninstall Istio from a cluster
     Uninstall(install::UninstallArgs),
@@ -180,7 +187,8 @@ pub fn main() -> ExitCode {
         Command::KubeInject(args) => kube_inject::run(&cli.global, args),
         Command::Completion(args) => completion::run(args),
         Command::Experimental(args) => experimental::run(&cli.global, args),
-        Command::Install(args) | Command::Upgrade(args) => install::run_install(&cli.global, args),
+        Command::Install(args) => install::run_install(&cli.global, args),
+        Command::Upgrade(args) => install::run_upgrade(&cli.global, args),
         Command::Uninstall(args) => install::run_uninstall(&cli.global, args),
         Command::VerifyInstall(args) => verify::run(&cli.global, args),
         Command::Tag(args) => tag::run(&cli.global, args),

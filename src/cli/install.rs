@@ -22,6 +22,8 @@ use crate::local::plan::Plan;
 use crate::local::registry::{ProxyRole, Registry};
 
 mod cluster;
+mod uninstall;
+mod upgrade;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
@@ -174,6 +176,16 @@ pub fn run_install(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// `ferryctl upgrade`: on a cluster, the in-place upgrade that shows its diff and asks first
+/// (`upgrade`); on the local mesh, install (as istioctl's alias).
+pub fn run_upgrade(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
+    args.manifests.refuse()?;
+    if !global.local && crate::cli::target::kubeconfig_exists(global) {
+        return upgrade::run(global, args);
+    }
+    run_install(global, args)
+}
+
 /// Resolves and renders an install as `manifest generate` does: what the local target runs and
 /// the manifest it keeps.
 pub(crate) fn local_plan(input: &ResolveInput) -> Result<(Plan, String)> {
@@ -204,7 +216,7 @@ fn describe_plan(plan: &Plan) -> String {
 
 pub fn run_uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
     if !global.local && crate::cli::target::kubeconfig_exists(global) {
-        return cluster::uninstall(global, args);
+        return uninstall::run(global, args);
     }
     let home = require_local(global, "uninstall")?;
     let revisions = if args.purge {

@@ -26,7 +26,12 @@ fn resource(api_version: &str, kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
 }
 
-fn namespaced(client: &Client, api_version: &str, kind: &str, ns: &str) -> Api<DynamicObject> {
+pub(crate) fn namespaced(
+    client: &Client,
+    api_version: &str,
+    kind: &str,
+    ns: &str,
+) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), ns, &resource(api_version, kind))
 }
 
@@ -201,7 +206,7 @@ fn differences(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> Vec<
 
 /// Polls `check` every 200 ms until it returns `None`; panics with its last answer (what is
 /// still wrong) after `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut check: F)
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<String>>,
@@ -214,7 +219,7 @@ where
     }
 }
 
-async fn exists(api: &Api<DynamicObject>, name: &str) -> bool {
+pub(crate) async fn exists(api: &Api<DynamicObject>, name: &str) -> bool {
     api.get_opt(name).await.expect("get").is_some()
 }
 

@@ -1,24 +1,32 @@
-//! `ferryctl install` / `upgrade` into a Kubernetes cluster (the kubeconfig's): resolves and
-//! renders as `manifest generate` does (CRDs first), asks istioctl's question, and hands the
-//! objects to `install::apply`. Prints istioctl's progress lines (reference §b.7); a dry run
-//! prints what would be created, changed and pruned instead. `uninstall` deletes the objects
-//! labelled as one revision's (`-r`) or as any install's (`--purge`); CRDs and namespaces are
-//! not labelled so stay, as the Istio config stored in them may outlive the control plane.
+//! `ferryctl install` into a Kubernetes cluster (the kubeconfig's): resolves and renders as
+//! `manifest generate` does (CRDs first), asks istioctl's question, and hands the objects to
+//! `install::apply`. Prints istioctl's progress lines (reference §b.7); a dry run prints what
+//! would be created, changed and pruned instead. `upgrade` (`super::upgrade`) and `uninstall`
+//! (`super::uninstall`) share the preparation and the apply.
 
+use ::kube::Client;
 use anyhow::{Context as _, Result};
 
-use super::{InstallArgs, Progress, UninstallArgs, confirm};
+use super::{InstallArgs, Progress, confirm};
 use crate::cli::GlobalArgs;
 use crate::discovery::source::kube;
-use crate::exit::{CommandError, Exit};
-use crate::install::apply::{self, Action, Options};
+use crate::exit::Exit;
+use crate::install::apply::{self, Action, Options, Report};
 use crate::install::crds;
 use crate::install::overlay::OverlayFile;
-use crate::install::render::{self, Component, Rendered};
+use crate::install::render::{self, Component, Ownership, Rendered};
 use crate::install::resolve::{ResolveInput, resolve};
-use crate::install::revision::Revision;
 
-pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
+/// An install resolved and rendered, ready to apply.
+pub(super) struct Prepared {
+    pub profile: String,
+    /// CRDs first, then every component's objects, as `manifest generate` prints them.
+    pub rendered: Vec<Rendered>,
+    pub ownership: Ownership,
+}
+
+/// Resolves and renders `args` as `manifest generate` does, warnings on stderr.
+pub(super) fn prepare(args: &InstallArgs) -> Result<Prepared> {
     let resolved = resolve(&ResolveInput {
         files: OverlayFile::read_all(&args.filenames)?,
         sets: args.set.clone(),
@@ -38,62 +46,123 @@ pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
         });
         rendered.splice(0..0, crds);
     }
-    if !args.skip_confirmation
-        && !args.dry_run
-        && !confirm(&format!(
-            "This will install the Ferry {} profile {:?} into the cluster. Proceed? (y/N)",
-            env!("CARGO_PKG_VERSION"),
-            resolved.profile
-        ))?
-    {
+    Ok(Prepared {
+        profile: resolved.profile,
+        rendered,
+        ownership,
+    })
+}
+
+/// A runtime for one command's requests: they run one after another.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The client of the kubeconfig (and context) the global flags name.
+pub(super) async fn connect(global: &GlobalArgs) -> Result<Client> {
+    Ok(kube::client(
+        global.kubeconfig.as_deref().map(std::path::Path::new),
+        global.context.as_deref(),
+    )
+    .await?)
+}
+
+/// istioctl's install question; `false` when the answer is no (the caller says `Cancelled.`).
+pub(super) fn confirm_install(profile: &str) -> Result<bool> {
+    confirm(&format!(
+        "This will install the Ferry {} profile {profile:?} into the cluster. Proceed? (y/N)",
+        env!("CARGO_PKG_VERSION"),
+    ))
+}
+
+pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
+    let prepared = prepare(args)?;
+    if !args.skip_confirmation && !args.dry_run && !confirm_install(&prepared.profile)? {
         println!("Cancelled.");
         return Ok(Exit::Failure);
     }
+    let runtime = runtime()?;
+    if !args.dry_run {
+        return apply_for_real(&runtime, global, &prepared, args);
+    }
+    let report = runtime
+        .block_on(async {
+            let client = connect(global).await?;
+            anyhow::Ok(dry_run(&client, &prepared, args).await?)
+        })
+        .context("installation failed")?;
+    for (object, action) in &report.changes {
+        let verb = match action {
+            Action::Created => "create",
+            Action::Changed => "change",
+            Action::Pruned => "prune",
+            Action::Unchanged => continue,
+        };
+        println!("Would {verb} {object}");
+    }
+    println!(
+        "Dry run: {} to create, {} to change, {} unchanged, {} to prune; nothing was changed in \
+         the cluster.",
+        report.count(Action::Created),
+        report.count(Action::Changed),
+        report.count(Action::Unchanged),
+        report.count(Action::Pruned)
+    );
+    Ok(Exit::Success)
+}
+
+/// What applying `prepared` would do, as the API server's dry run says.
+pub(super) async fn dry_run(
+    client: &Client,
+    prepared: &Prepared,
+    args: &InstallArgs,
+) -> Result<Report, apply::ApplyError> {
     let options = Options {
-        dry_run: args.dry_run,
+        dry_run: true,
         readiness_timeout: args.readiness_timeout,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    apply::install(
+        client,
+        &prepared.rendered,
+        &prepared.ownership,
+        &options,
+        &mut |_| {},
+    )
+    .await
+}
+
+/// Applies `prepared` and waits for it, with istioctl's progress lines; prunes what it no
+/// longer renders.
+pub(super) fn apply_for_real(
+    runtime: &tokio::runtime::Runtime,
+    global: &GlobalArgs,
+    prepared: &Prepared,
+    args: &InstallArgs,
+) -> Result<Exit> {
+    let options = Options {
+        dry_run: false,
+        readiness_timeout: args.readiness_timeout,
+    };
     let mut progress = Progress::new();
     let report = runtime
         .block_on(async {
-            let client = kube::client(
-                global.kubeconfig.as_deref().map(std::path::Path::new),
-                global.context.as_deref(),
-            )
-            .await?;
+            let client = connect(global).await?;
             anyhow::Ok(
-                apply::install(&client, &rendered, &ownership, &options, &mut |step| {
-                    progress.step(step)
-                })
+                apply::install(
+                    &client,
+                    &prepared.rendered,
+                    &prepared.ownership,
+                    &options,
+                    &mut |step| progress.step(step),
+                )
                 .await?,
             )
         })
         .inspect_err(|_| progress.fail())
         .context("installation failed")?;
-    if args.dry_run {
-        for (object, action) in &report.changes {
-            let verb = match action {
-                Action::Created => "create",
-                Action::Changed => "change",
-                Action::Pruned => "prune",
-                Action::Unchanged => continue,
-            };
-            println!("Would {verb} {object}");
-        }
-        println!(
-            "Dry run: {} to create, {} to change, {} unchanged, {} to prune; nothing was changed \
-             in the cluster.",
-            report.count(Action::Created),
-            report.count(Action::Changed),
-            report.count(Action::Unchanged),
-            report.count(Action::Pruned)
-        );
-        return Ok(Exit::Success);
-    }
     let pruned: Vec<_> = report
         .changes
         .iter()
@@ -111,64 +180,5 @@ pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
         progress.line("The cluster already matched this installation; nothing was changed.");
     }
     progress.line("✔ Installation complete");
-    Ok(Exit::Success)
-}
-
-pub fn uninstall(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
-    let selector = if args.purge {
-        render::any_install_selector()
-    } else if let Some(rev) = &args.revision {
-        let rev = Revision::parse_optional(rev)
-            .map_err(|e| CommandError::usage(e.to_string()))?
-            .map_or("default".to_string(), |r| r.as_str().to_string());
-        render::revision_selector(&rev)
-    } else {
-        return Err(CommandError::usage(
-            "at least one of the --revision or --purge flags must be set",
-        )
-        .into());
-    };
-    if args.purge
-        && !args.skip_confirmation
-        && !args.dry_run
-        && !confirm("All Istio resources will be pruned from the cluster\nProceed? (y/N)")?
-    {
-        println!("Cancelled.");
-        return Ok(Exit::Failure);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let removed = runtime
-        .block_on(async {
-            let client = kube::client(
-                global.kubeconfig.as_deref().map(std::path::Path::new),
-                global.context.as_deref(),
-            )
-            .await?;
-            anyhow::Ok(apply::prune::uninstall(&client, &selector, args.dry_run).await?)
-        })
-        .context("uninstall failed")?;
-    if removed.is_empty() {
-        eprintln!(
-            "No resources will be pruned from the cluster. Please double check the input configs"
-        );
-    }
-    for object in &removed {
-        if args.dry_run {
-            eprintln!("  Would remove {object}.");
-        } else {
-            eprintln!("  Removed {object}.");
-        }
-    }
-    if args.dry_run {
-        eprintln!(
-            "Dry run: {} objects would be removed; nothing was changed in the cluster.",
-            removed.len()
-        );
-    } else {
-        eprintln!("✔ Uninstall complete");
-    }
     Ok(Exit::Success)
 }
