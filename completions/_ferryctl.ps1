@@ -36,7 +36,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('analyze', 'analyze', [CompletionResultType]::ParameterValue, 'Analyze Istio configuration and print validation messages')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster')
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster')
-            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrade Istio control plane in-place (an alias for install)')
+            [CompletionResult]::new('upgrade', 'upgrade', [CompletionResultType]::ParameterValue, 'Upgrade Istio control plane in-place')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Uninstall Istio from a cluster')
             [CompletionResult]::new('verify-install', 'verify-install', [CompletionResultType]::ParameterValue, 'Verifies Istio Installation Status')
             [CompletionResult]::new('tag', 'tag', [CompletionResultType]::ParameterValue, 'Command group used to interact with revision tags')
@@ -179,8 +179,8 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Proceed even with validation errors')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Console/log output only, make no changes')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -207,8 +207,14 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             break
         }
         'ferryctl;verify-install' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Istio YAML installation file: the IstioOperator files the install used, overlaid left to right (Kubernetes target)')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Istio YAML installation file: the IstioOperator files the install used, overlaid left to right (Kubernetes target)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'An IstioOperator value the install used, as install''s --set (Kubernetes target)')
+            [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'An IstioOperator value the install used, as install''s --set (Kubernetes target)')
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Control plane revision to verify (default: every installed one)')
             [CompletionResult]::new('--revision', '--revision', [CompletionResultType]::ParameterName, 'Control plane revision to verify (default: every installed one)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Not supported: Ferry''s profiles and manifests are built into ferryctl')
+            [CompletionResult]::new('--manifests', '--manifests', [CompletionResultType]::ParameterName, 'Not supported: Ferry''s profiles and manifests are built into ferryctl')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')

@@ -34,7 +34,7 @@ complete -c ferryctl -n "__fish_ferryctl_needs_command" -s V -l version -d 'Prin
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "analyze" -d 'Analyze Istio configuration and print validation messages'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "install" -d 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "apply" -d 'Applies an Istio manifest, installing or reconfiguring Istio on a cluster'
-complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgrade Istio control plane in-place (an alias for install)'
+complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "upgrade" -d 'Upgrade Istio control plane in-place'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "uninstall" -d 'Uninstall Istio from a cluster'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "verify-install" -d 'Verifies Istio Installation Status'
 complete -c ferryctl -n "__fish_ferryctl_needs_command" -f -a "tag" -d 'Command group used to interact with revision tags'
@@ -129,7 +129,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s y -l skip-
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l force -d 'Proceed even with validation errors'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l dry-run -d 'Console/log output only, make no changes'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand upgrade" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s r -l revision -d 'Target control plane revision for the command' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
@@ -142,7 +142,10 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l dry-run 
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s h -l help -d 'Print help'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand uninstall" -s V -l version -d 'Print version'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s f -l filename -d 'Istio YAML installation file: the IstioOperator files the install used, overlaid left to right (Kubernetes target)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s s -l set -d 'An IstioOperator value the install used, as install\'s --set (Kubernetes target)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s r -l revision -d 'Control plane revision to verify (default: every installed one)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s d -l manifests -d 'Not supported: Ferry\'s profiles and manifests are built into ferryctl' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand verify-install" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -21,3 +21,4 @@ pub mod revision;
 pub mod schema;
 pub mod set;
 pub mod tag;
+pub mod verify;

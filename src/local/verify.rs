@@ -7,27 +7,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use crate::install::verify::{Check, Outcome};
 use crate::local::home::Home;
 use crate::local::install::{installed_revisions, supervisor_pid};
 use crate::local::plan::Plan;
 use crate::local::registry::{Health, Registry, RegistryError, control_plane_name};
 use crate::local::supervisor::PLAN_FILE;
-
-/// One checked thing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    /// istioctl's `<Kind>: <name>.<ns>` subject.
-    pub subject: String,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Healthy; a note (a past restart) when there is something to tell.
-    Ok(Option<String>),
-    /// Broken: what is wrong, and how to fix it.
-    Failed { problem: String, hint: String },
-}
 
 /// Everything checked, by revision.
 #[derive(Debug, Default)]
@@ -40,10 +25,7 @@ pub struct Report {
 
 impl Report {
     pub fn failures(&self) -> usize {
-        self.checks
-            .iter()
-            .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
-            .count()
+        self.checks.iter().filter(|c| c.outcome.failed()).count()
     }
 }
 
