@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 
 use super::{InstallArgs, Progress, confirm};
 use crate::cli::GlobalArgs;
-use crate::discovery::source::kube;
+use crate::cli::target::cluster_client;
 use crate::exit::Exit;
 use crate::install::apply::{self, Action, Options, Report};
 use crate::install::crds;
@@ -61,15 +61,6 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The client of the kubeconfig (and context) the global flags name.
-pub(super) async fn connect(global: &GlobalArgs) -> Result<Client> {
-    Ok(kube::client(
-        global.kubeconfig.as_deref().map(std::path::Path::new),
-        global.context.as_deref(),
-    )
-    .await?)
-}
-
 /// istioctl's install question; `false` when the answer is no (the caller says `Cancelled.`).
 pub(super) fn confirm_install(profile: &str) -> Result<bool> {
     confirm(&format!(
@@ -90,7 +81,7 @@ pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     }
     let report = runtime
         .block_on(async {
-            let client = connect(global).await?;
+            let client = cluster_client(global).await?;
             anyhow::Ok(dry_run(&client, &prepared, args).await?)
         })
         .context("installation failed")?;
@@ -149,7 +140,7 @@ pub(super) fn apply_for_real(
     let mut progress = Progress::new();
     let report = runtime
         .block_on(async {
-            let client = connect(global).await?;
+            let client = cluster_client(global).await?;
             anyhow::Ok(
                 apply::install(
                     &client,

@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
 
-use super::cluster::{connect, runtime};
+use super::cluster::runtime;
 use super::{UninstallArgs, confirm};
 use crate::cli::GlobalArgs;
 use crate::cli::output::write_stdout;
+use crate::cli::target::cluster_client;
 use crate::exit::{CommandError, Exit};
 use crate::install::apply::dataplane::{DataPlane, data_plane};
 use crate::install::apply::prune::{self, Owned, owned_labelled};
@@ -52,7 +53,7 @@ pub fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<Exit> {
         )?;
     }
     let runtime = runtime()?;
-    let client = runtime.block_on(connect(global))?;
+    let client = runtime.block_on(cluster_client(global))?;
     let objects = runtime
         .block_on(owned_labelled(&client, &selector))
         .context("uninstall failed")?;

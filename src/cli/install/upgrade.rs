@@ -12,9 +12,10 @@
 use anyhow::{Context as _, Result};
 
 use super::InstallArgs;
-use super::cluster::{apply_for_real, confirm_install, connect, dry_run, prepare, runtime};
+use super::cluster::{apply_for_real, confirm_install, dry_run, prepare, runtime};
 use crate::cli::GlobalArgs;
 use crate::cli::output::{default_color, unified_diff, write_stdout};
+use crate::cli::target::cluster_client;
 use crate::exit::Exit;
 use crate::install::apply::{Action, Edit, Report, comparable};
 use crate::install::output::object_yaml;
@@ -24,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<Exit> {
     let runtime = runtime()?;
     let report = runtime
         .block_on(async {
-            let client = connect(global).await?;
+            let client = cluster_client(global).await?;
             anyhow::Ok(dry_run(&client, &prepared, args).await?)
         })
         .context("upgrade failed")?;
