@@ -37,24 +37,46 @@ pub struct TagArgs {
 #[derive(Debug, Subcommand)]
 pub enum TagCommand {
     /// Create or modify revision tags
-    #[command(after_help = "Examples:\n  \
-        # Point the prod tag at the canary revision\n  \
-        ferryctl tag set prod --revision canary --local\n\n  \
-        # Move it to another revision\n  \
-        ferryctl tag set prod --revision 1-25-0 --overwrite --local")]
+    #[command(
+        long_about = "Create or modify revision tags. Tag an Istio control plane revision for use \
+                      with namespace istio.io/rev injection labels.",
+        after_help = "Examples:\n  \
+        # Create a revision tag from the \"1-8-0\" revision\n  \
+        ferryctl tag set prod --revision 1-8-0\n\n  \
+        # Point namespace \"test-ns\" at the revision pointed to by the \"prod\" revision tag\n  \
+        kubectl label ns test-ns istio.io/rev=prod\n\n  \
+        # Change the revision tag to reference the \"1-8-1\" revision\n  \
+        ferryctl tag set prod --revision 1-8-1 --overwrite\n\n  \
+        # Make revision \"1-8-1\" the default revision, both resulting in that revision handling \
+        injection for \"istio-injection=enabled\"\n  \
+        # and validating resources cluster-wide\n  \
+        ferryctl tag set default --revision 1-8-1\n\n  \
+        # Rollout namespace \"test-ns\" to update workloads to the \"1-8-1\" revision\n  \
+        kubectl rollout restart deployments -n test-ns\n\n  \
+        # On the local mesh: point the prod tag at the canary revision\n  \
+        ferryctl tag set prod --revision canary --local"
+    )]
     Set {
         /// The tag name
         tag: String,
-        /// Control plane revision to reference
+        /// Control plane revision to reference from a given revision tag
         #[arg(short = 'r', long, required = true)]
         revision: String,
         /// If true, allow revision tags to be overwritten, otherwise reject revision tag updates
-        /// that overwrite existing revision tags
+        /// that overwrite existing revision tags.
         #[arg(long)]
         overwrite: bool,
-        /// The skipConfirmation determines whether the user is prompted for confirmation
+        /// The skipConfirmation determines whether the user is prompted for confirmation. If set
+        /// to true, the user is not prompted and a Yes response is assumed in all cases.
         #[arg(short = 'y', long = "skip-confirmation")]
         skip_confirmation: bool,
+        /// Name to use for a revision tag's mutating webhook configuration.
+        #[arg(long = "webhook-name", value_name = "NAME")]
+        webhook_name: Option<String>,
+        /// If set to true, the sidecars should be automatically injected into all namespaces by
+        /// default
+        #[arg(long = "auto-inject-namespaces")]
+        auto_inject_namespaces: bool,
     },
     /// Generate configuration for a revision tag to stdout
     #[command(
@@ -79,14 +101,14 @@ pub enum TagCommand {
         #[arg(short = 'r', long, required = true)]
         revision: String,
         /// If true, allow revision tags to be overwritten, otherwise reject revision tag updates
-        /// that overwrite existing revision tags
+        /// that overwrite existing revision tags.
         #[arg(long)]
         overwrite: bool,
         /// The skipConfirmation determines whether the user is prompted for confirmation;
         /// generate never prompts, and with this flag does not report webhook conflicts either
         #[arg(short = 'y', long = "skip-confirmation")]
         skip_confirmation: bool,
-        /// Name to use for a revision tag's mutating webhook configuration
+        /// Name to use for a revision tag's mutating webhook configuration.
         #[arg(long = "webhook-name", value_name = "NAME")]
         webhook_name: Option<String>,
         /// If set to true, the sidecars should be automatically injected into all namespaces by
@@ -123,8 +145,18 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
             tag,
             revision,
             overwrite,
+            webhook_name,
+            auto_inject_namespaces,
             ..
         } => {
+            // Both shape a cluster's webhook configuration; the local mesh injects nothing.
+            if webhook_name.is_some() || *auto_inject_namespaces {
+                return Err(CommandError::usage(
+                    "--webhook-name and --auto-inject-namespaces configure the tag's \
+                     MutatingWebhookConfiguration in a cluster; the local mesh has none",
+                )
+                .into());
+            }
             let t = tags::set(&home, tag, revision, *overwrite).map_err(usage_if_invalid)?;
             write_stdout(&format!(
                 "Revision tag {:?} created, referencing control plane revision {:?}. To run \

@@ -54,11 +54,13 @@ async fn run_async(global: &GlobalArgs, args: &TagArgs) -> Result<Exit> {
             revision,
             overwrite,
             skip_confirmation,
+            webhook_name,
+            auto_inject_namespaces,
         } => {
             let spec = TagSpec {
                 tag: tag_name(tag)?,
-                webhook_name: None,
-                auto_inject_namespaces: false,
+                webhook_name: webhook_name.clone(),
+                auto_inject_namespaces: *auto_inject_namespaces,
                 istio_namespace: global.istio_namespace.clone(),
             };
             let prepared = tag::prepare(&client, &spec, revision, *overwrite, false)
