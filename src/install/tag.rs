@@ -82,6 +82,11 @@ impl TagSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagWebhookError {
+    #[error(
+        "failed deactivating existing default revision: expected a single webhook for default \
+         revision"
+    )]
+    MultipleDefault,
     #[error("cannot modify tag: cannot find MutatingWebhookConfiguration with revision {0:?}")]
     NoCanonical(String),
     #[error("cannot modify tag: found multiple canonical webhooks with revision {0:?}")]
@@ -128,6 +133,86 @@ pub fn canonical_webhook<'a>(
         (Some(w), None) => Ok(w),
         (None, _) => Err(TagWebhookError::NoCanonical(revision.to_string())),
         (Some(_), Some(_)) => Err(TagWebhookError::MultipleCanonical(revision.to_string())),
+    }
+}
+
+/// The label selector istioctl puts on the webhooks it deactivates (`util.NeverMatch`): nothing
+/// carries this label, so the webhook stays registered, ready to be restored, but is never
+/// called.
+pub const DEACTIVATED_LABEL: &str = "istio.io/deactivated";
+const NEVER_MATCH: &str = "never-match";
+
+fn never_match() -> Value {
+    json!({"matchLabels": {DEACTIVATED_LABEL: NEVER_MATCH}})
+}
+
+/// The default revision's own injector webhook configuration among `objects` (what
+/// `istio-injection=enabled` and `sidecar.istio.io/inject=true` reach until a default tag takes
+/// over), if one is installed.
+pub fn default_revision_webhook(objects: &[Value]) -> Result<Option<&Value>, TagWebhookError> {
+    match canonical_webhook(objects, DEFAULT_TAG) {
+        Ok(w) => Ok(Some(w)),
+        Err(TagWebhookError::NoCanonical(_)) => Ok(None),
+        Err(_) => Err(TagWebhookError::MultipleDefault),
+    }
+}
+
+/// Whether every webhook of `config` is already deactivated (a second `tag set default`).
+pub fn is_deactivated(config: &Value) -> bool {
+    config
+        .get("webhooks")
+        .and_then(Value::as_array)
+        .is_some_and(|hooks| {
+            hooks.iter().all(|h| {
+                h.get("namespaceSelector") == Some(&never_match())
+                    && h.get("objectSelector") == Some(&never_match())
+            })
+        })
+}
+
+/// `config` (the default revision's injector webhook configuration) as `istioctl tag set
+/// default` leaves it (`DeactivateIstioInjectionWebhook`): every webhook's namespace and object
+/// selector replaced by one nothing matches. Deactivated rather than deleted, so the revision
+/// can be made the default again; the revision's `rev.*` webhooks go too, since the default tag
+/// now answers `istio.io/rev=default` itself.
+pub fn deactivated(config: &Value) -> Value {
+    let mut out = config.clone();
+    if let Some(hooks) = out.get_mut("webhooks").and_then(Value::as_array_mut) {
+        for hook in hooks {
+            if let Some(h) = hook.as_object_mut() {
+                h.insert("namespaceSelector".into(), never_match());
+                h.insert("objectSelector".into(), never_match());
+            }
+        }
+    }
+    out
+}
+
+/// Keeps, in the `istiod-default-validator` that `generate` made, the failure policy each
+/// webhook has in the one the cluster already holds: istiod switches it to `Fail` once it
+/// serves validation, and moving the default tag must not switch it back (istioctl's
+/// `fixWhConfig`).
+pub fn keep_failure_policies(validator: &mut Value, existing: &Value) {
+    let policies: Vec<(String, Value)> = existing
+        .get("webhooks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            Some((
+                h.get("name")?.as_str()?.to_string(),
+                h.get("failurePolicy")?.clone(),
+            ))
+        })
+        .collect();
+    let Some(hooks) = validator.get_mut("webhooks").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for hook in hooks {
+        let name = hook.get("name").and_then(Value::as_str).map(str::to_string);
+        if let Some((_, policy)) = policies.iter().find(|(n, _)| Some(n) == name.as_ref()) {
+            hook["failurePolicy"] = policy.clone();
+        }
     }
 }
 
@@ -628,6 +713,69 @@ mod tests {
             generate(&bare, &TagSpec::named("prod")).expect_err("no injector"),
             TagWebhookError::NoInjector("x".into())
         );
+    }
+
+    #[test]
+    fn the_default_revisions_webhooks_are_deactivated_not_deleted() {
+        let objects = rendered(&[]);
+        let default = default_revision_webhook(&objects)
+            .expect("one")
+            .expect("installed");
+        assert_eq!(name(default), "istio-sidecar-injector");
+        assert!(!is_deactivated(default));
+        let off = deactivated(default);
+        assert!(is_deactivated(&off));
+        // Istio's `util.NeverMatch` on both selectors of every webhook, the rest kept.
+        let hooks = off["webhooks"].as_array().expect("webhooks");
+        assert_eq!(
+            hooks.len(),
+            default["webhooks"].as_array().expect("hooks").len()
+        );
+        for (hook, before) in hooks
+            .iter()
+            .zip(default["webhooks"].as_array().expect("hooks"))
+        {
+            for sel in ["namespaceSelector", "objectSelector"] {
+                assert_eq!(
+                    hook[sel],
+                    json!({"matchLabels": {"istio.io/deactivated": "never-match"}})
+                );
+            }
+            assert_eq!(hook["clientConfig"], before["clientConfig"]);
+            assert_eq!(hook["name"], before["name"]);
+        }
+        assert_eq!(off["metadata"], default["metadata"]);
+        let typed = typed(&off);
+        assert!(typed.webhooks.is_some());
+
+        // A canary install has no default revision to deactivate; two are an error.
+        assert_eq!(
+            default_revision_webhook(&rendered(&["revision=canary"])).expect("ok"),
+            None
+        );
+        let twice = [default.clone(), default.clone()];
+        assert_eq!(
+            default_revision_webhook(&twice).expect_err("two"),
+            TagWebhookError::MultipleDefault
+        );
+        // The default tag's own webhook is not the default revision's.
+        let tag = generate(default, &TagSpec::named("default")).expect("generates");
+        assert_eq!(default_revision_webhook(&tag).expect("ok"), None);
+    }
+
+    #[test]
+    fn the_validators_failure_policy_survives_a_new_default_tag() {
+        let objects = rendered(&["revision=canary"]);
+        let canonical = canonical_webhook(&objects, "canary").expect("found");
+        let mut out = generate(canonical, &TagSpec::named("default")).expect("generates");
+        assert_eq!(out[1]["webhooks"][0]["failurePolicy"], "Ignore");
+        let existing = json!({"webhooks": [
+            {"name": "validation.istio.io", "failurePolicy": "Fail"},
+            {"name": "other", "failurePolicy": "Ignore"},
+        ]});
+        keep_failure_policies(&mut out[1], &existing);
+        assert_eq!(out[1]["webhooks"][0]["failurePolicy"], "Fail");
+        assert_eq!(out[1]["webhooks"].as_array().map(Vec::len), Some(1));
     }
 
     #[test]

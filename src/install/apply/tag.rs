@@ -2,18 +2,21 @@
 //! MutatingWebhookConfiguration labelled `istio.io/tag=<tag>` (and, for the `default` tag, the
 //! `istiod-default-validator` ValidatingWebhookConfiguration), built by [`crate::install::tag`]
 //! from the revision's own injector webhook as the cluster holds it. `set` applies them with
-//! server-side apply, `list` reads them back, `remove` deletes them.
+//! server-side apply, `list` reads them back, `remove` deletes them. Setting the `default` tag
+//! also deactivates the default revision's own injector webhooks, as istioctl does, so that
+//! `istio-injection=enabled` reaches only the revision the tag names.
 
 use std::collections::BTreeSet;
 
 use kube::Client;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use super::{ApplyError, FIELD_MANAGER, ObjectRef, api_for, message};
 use crate::analyze::Message;
 use crate::config::kind::Kind;
 use crate::install::render::names::REV_LABEL;
+use crate::install::render::webhooks::DEFAULT_VALIDATOR;
 use crate::install::tag::{self as webhooks, DEFAULT_TAG, TAG_LABEL, TagSpec, TagWebhookError};
 
 const ADMISSION: &str = "admissionregistration.k8s.io/v1";
@@ -57,6 +60,9 @@ pub struct Prepared {
     /// Webhook configurations of the same tag under another name (an earlier `--webhook-name`):
     /// an overwrite replaces them.
     replaced: Vec<String>,
+    /// The default revision's injector webhook configuration, deactivated: `set default`
+    /// replaces the cluster's with it once the tag is in place.
+    pub deactivate: Option<Value>,
 }
 
 /// The cluster's objects of `kind` that `selector` picks, as JSON with their kind and
@@ -132,13 +138,44 @@ pub async fn prepare(
     if !existing.is_empty() && !overwrite {
         return Err(TagError::Exists(spec.tag.clone()));
     }
-    let objects = webhooks::generate(canonical, spec)?;
+    let mut objects = webhooks::generate(canonical, spec)?;
+    if spec.tag == DEFAULT_TAG {
+        let existing = api_for(client, ADMISSION, VALIDATING, None)
+            .get_opt(DEFAULT_VALIDATOR)
+            .await
+            .map_err(|e| ApplyError::Read {
+                what: format!("{VALIDATING} {DEFAULT_VALIDATOR}"),
+                message: message(&e),
+            })?;
+        if let Some(existing) = existing {
+            let existing = serde_json::to_value(&existing).unwrap_or(Value::Null);
+            for validator in objects.iter_mut().filter(|o| o["kind"] == VALIDATING) {
+                webhooks::keep_failure_policies(validator, &existing);
+            }
+        }
+    }
     let yaml = crate::install::output::join(objects.iter());
 
-    // The analyzer checks the tag's webhooks against the others (overlapping selectors) and
-    // against the Services they call, which live in the istio namespace.
+    // Only a tag that is applied takes over: `generate` prints and changes nothing.
+    let deactivate = if spec.tag == DEFAULT_TAG && !generate {
+        webhooks::default_revision_webhook(&revision_webhooks)?
+            .filter(|w| !webhooks::is_deactivated(w))
+            .map(webhooks::deactivated)
+    } else {
+        None
+    };
+    // The analyzer checks the tag's webhooks against the others (overlapping selectors), as
+    // they will be once the tag is set, and against the Services they call, which live in the
+    // istio namespace.
     let services = listed(client, "v1", "Service", Some(&spec.istio_namespace), "").await?;
-    let cluster = crate::install::output::join(revision_webhooks.iter().chain(services.iter()));
+    let after: Vec<&Value> = revision_webhooks
+        .iter()
+        .map(|w| match &deactivate {
+            Some(d) if name_of(d) == name_of(w) => d,
+            _ => w,
+        })
+        .collect();
+    let cluster = crate::install::output::join(after.into_iter().chain(services.iter()));
     let conflicts = webhooks::conflicts_listed(
         &[("cluster".to_string(), cluster)],
         &yaml,
@@ -155,11 +192,16 @@ pub async fn prepare(
         yaml,
         conflicts,
         replaced,
+        deactivate,
     })
 }
 
-/// Applies a prepared tag: deletes what it replaces, then server-side applies its webhook
-/// configurations (field manager `ferryctl`, forced: the tag is ferryctl's to set).
+/// Applies a prepared tag: deletes what it replaces, server-side applies its webhook
+/// configurations (field manager `ferryctl`, forced: the tag is ferryctl's to set), then
+/// deactivates the default revision's webhooks when the tag is `default`.
+///
+/// istioctl deactivates first; here the tag comes first, so that for a moment two webhooks
+/// inject a pod (the second injection replaces the first) rather than none.
 pub async fn apply(client: &Client, prepared: &Prepared) -> Result<(), ApplyError> {
     let mutating = api_for(client, ADMISSION, MUTATING, None);
     for name in &prepared.replaced {
@@ -177,6 +219,38 @@ pub async fn apply(client: &Client, prepared: &Prepared) -> Result<(), ApplyErro
                 message: message(&e),
             })?;
     }
+    if let Some(config) = &prepared.deactivate {
+        deactivate(client, config).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the default revision's webhook configuration with its deactivated form. An update
+/// of the object as it was read (its resourceVersion included), as istioctl updates it: a
+/// concurrent change makes it fail rather than be lost. The installer's next server-side apply
+/// of the revision takes the selectors back.
+async fn deactivate(client: &Client, config: &Value) -> Result<(), ApplyError> {
+    let reference = ObjectRef::of(config);
+    let mut object = config.clone();
+    // Left out, the API server keeps the field ownership it has and adds this update's.
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        meta.remove("managedFields");
+    }
+    let object: DynamicObject =
+        serde_json::from_value(object).map_err(|e| ApplyError::Malformed {
+            object: format!("{reference}: {e}"),
+        })?;
+    let params = PostParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PostParams::default()
+    };
+    api_for(client, ADMISSION, MUTATING, None)
+        .replace(&reference.name, &params, &object)
+        .await
+        .map_err(|e| ApplyError::Apply {
+            object: reference,
+            message: message(&e),
+        })?;
     Ok(())
 }
 
