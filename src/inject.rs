@@ -8,9 +8,12 @@
 //! environment and the proxy's labels.
 
 mod admission;
+mod capture;
 mod config;
 mod pod;
 mod policy;
+pub mod probe;
+pub mod proxy_config;
 mod resource;
 mod workload;
 

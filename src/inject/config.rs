@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::capture::CaptureDefaults;
+use super::proxy_config::ProxyConfig;
 use crate::config::types::LabelSelector;
 use crate::config::yaml::{Limits, parse_stream};
 
@@ -62,6 +64,10 @@ pub struct Sidecar {
     pub init_containers: Vec<Map<String, Value>>,
     #[serde(default)]
     pub volumes: Vec<Map<String, Value>>,
+    /// `sidecarInjectorWebhook.rewriteAppHTTPProbe`: send the application's probes through the
+    /// proxy's status port (Istio's default: on).
+    #[serde(default, rename = "rewriteAppHTTPProbe")]
+    pub rewrite_app_http_probe: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +154,8 @@ impl InjectorConfig {
 pub struct Values {
     /// `revision`; empty for the default revision.
     pub revision: String,
+    /// `global.proxy`'s traffic capture defaults.
+    pub capture: CaptureDefaults,
 }
 
 impl Values {
@@ -164,17 +172,19 @@ impl Values {
                 });
             }
         };
-        Ok(Values { revision })
+        Ok(Values {
+            revision,
+            capture: CaptureDefaults::from_values(&doc),
+        })
     }
 }
 
 /// The mesh config fields injection uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MeshSettings {
-    /// `defaultConfig.proxyMetadata`: environment for every proxy.
-    pub proxy_metadata: BTreeMap<String, String>,
-    /// `defaultConfig.interceptionMode`, when set.
-    pub interception_mode: Option<String>,
+    /// `defaultConfig`: every proxy's ProxyConfig, which a pod's `proxy.istio.io/config`
+    /// annotation is merged over (its `proxyMetadata` is the proxy's environment).
+    pub default_config: ProxyConfig,
     /// `enablePrometheusMerge` (Istio's default: on): point Prometheus at the proxy.
     pub prometheus_merge: bool,
 }
@@ -182,8 +192,7 @@ pub struct MeshSettings {
 impl Default for MeshSettings {
     fn default() -> Self {
         MeshSettings {
-            proxy_metadata: BTreeMap::new(),
-            interception_mode: None,
+            default_config: ProxyConfig::default(),
             prometheus_merge: true,
         }
     }
@@ -193,18 +202,9 @@ impl Default for MeshSettings {
 #[serde(rename_all = "camelCase")]
 struct RawMesh {
     #[serde(default)]
-    default_config: Option<RawProxyConfig>,
+    default_config: Option<Map<String, Value>>,
     #[serde(default)]
     enable_prometheus_merge: Option<bool>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RawProxyConfig {
-    #[serde(default)]
-    proxy_metadata: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    interception_mode: Option<String>,
 }
 
 impl MeshSettings {
@@ -216,10 +216,17 @@ impl MeshSettings {
         } else {
             typed(WHAT, doc)?
         };
-        let proxy = raw.default_config.unwrap_or_default();
+        let default_config = raw.default_config.unwrap_or_default();
+        // proxyMetadata values become environment variables: strings only.
+        if let Some(md) = default_config.get("proxyMetadata") {
+            let _: BTreeMap<String, String> = serde_path_to_error::deserialize(md.clone())
+                .map_err(|e| ConfigError::Parse {
+                    what: WHAT,
+                    message: format!("defaultConfig.proxyMetadata.{e}"),
+                })?;
+        }
         Ok(MeshSettings {
-            proxy_metadata: proxy.proxy_metadata.unwrap_or_default(),
-            interception_mode: proxy.interception_mode.filter(|m| !m.is_empty()),
+            default_config: ProxyConfig::from_map(default_config),
             prometheus_merge: raw.enable_prometheus_merge.unwrap_or(true),
         })
     }
@@ -271,8 +278,12 @@ mod tests {
         )
         .expect("mesh");
         assert!(!mesh.prometheus_merge);
-        assert_eq!(mesh.interception_mode.as_deref(), Some("REDIRECT"));
-        assert_eq!(mesh.proxy_metadata["ISTIO_META_DNS_CAPTURE"], "true");
+        assert_eq!(mesh.default_config.interception_mode(), Some("REDIRECT"));
+        assert_eq!(
+            mesh.default_config.proxy_metadata()["ISTIO_META_DNS_CAPTURE"],
+            "true"
+        );
+        assert!(MeshSettings::parse("defaultConfig:\n  proxyMetadata:\n    A: [1]\n").is_err());
         assert_eq!(
             MeshSettings::parse("").expect("empty"),
             MeshSettings::default()

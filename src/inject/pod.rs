@@ -1,17 +1,22 @@
 //! The injection itself: a pod's metadata and spec in, the same with Ferry's proxy added out.
 //! What Istio's sidecar template and the webhook's post-processing add, where it means something
-//! to users and tools: the `istio-proxy` container (the rendered one, with the pod's overrides
-//! and its workload's metadata), the install's init containers and volumes, Istio's labels, the
-//! `sidecar.istio.io/status` annotation, and Prometheus pointed at the proxy. Injecting an
-//! injected pod again first removes what the last injection added, so the result is the same.
+//! to users and tools: the `istio-proxy` container (the rendered one, with the pod's overrides,
+//! its ProxyConfig and its workload's metadata), the install's init containers (`istio-init`
+//! with the pod's capture settings) and volumes, Istio's labels, the `sidecar.istio.io/status`
+//! annotation, Prometheus pointed at the proxy, and the application's probes sent through the
+//! proxy's status port. Injecting an injected pod again first removes what the last injection
+//! added, so the result is the same.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
 use super::PROXY_CONTAINER;
+use super::capture::{self, INIT_CONTAINER};
 use super::config::{InjectorConfig, MeshSettings, Values};
 use super::policy::{Rules, injection_required};
+use super::probe::{self, APP_PROBERS_ENV};
+use super::proxy_config::{self, ProxyConfig};
 use super::workload::Workload;
 
 /// The annotation that records what injection added (Istio's `SidecarInjectionStatus`).
@@ -29,6 +34,9 @@ const PROMETHEUS_PATH: &str = "/stats/prometheus";
 /// What Ferry's proxy does without iptables in front of it (`ferryctl proxy --interception-mode`).
 const DEFAULT_INTERCEPTION: &str = "NONE";
 
+/// The flag that turns on the proxy's status server (Istio's agent `--statusPort`).
+const STATUS_PORT_FLAG: &str = "--status-port";
+
 /// A pod that cannot be injected.
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
@@ -37,8 +45,79 @@ pub enum InjectError {
         path: &'static str,
         expected: &'static str,
     },
-    #[error("annotation {annotation}: {value:?} is not one of NONE, REDIRECT, TPROXY")]
-    InterceptionMode { annotation: String, value: String },
+    #[error("{origin}: interception mode {value:?} is not one of NONE, REDIRECT, TPROXY")]
+    InterceptionMode { origin: &'static str, value: String },
+    /// Istio's `validateAnnotations`, in its words, one line per annotation.
+    #[error("{}", .0.join("\n"))]
+    Annotations(Vec<String>),
+}
+
+/// What a pod's annotations and ProxyConfig decide about its proxy.
+struct PodSettings {
+    /// The mesh's `defaultConfig` with the pod's `proxy.istio.io/config` over it.
+    proxy_config: ProxyConfig,
+    interception_mode: String,
+    /// Where the proxy serves the rewritten probes (0: nowhere).
+    status_port: u16,
+}
+
+impl PodSettings {
+    fn of(
+        injector: &Injector,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<Self, InjectError> {
+        let own = match annotations.get(proxy_config::ANNOTATION) {
+            // Validated already: a value that does not parse was refused.
+            Some(text) => ProxyConfig::parse(text).unwrap_or_default(),
+            None => ProxyConfig::default(),
+        };
+        let proxy_config = injector.mesh.default_config.merged(&own);
+        let (origin, mode) = match annotations.get("sidecar.istio.io/interceptionMode") {
+            Some(m) => ("annotation sidecar.istio.io/interceptionMode", m.clone()),
+            None => (
+                "ProxyConfig interceptionMode",
+                proxy_config
+                    .interception_mode()
+                    .unwrap_or(DEFAULT_INTERCEPTION)
+                    .to_string(),
+            ),
+        };
+        if !matches!(mode.as_str(), "NONE" | "REDIRECT" | "TPROXY") {
+            return Err(InjectError::InterceptionMode {
+                origin,
+                value: mode,
+            });
+        }
+        let status_port = annotations
+            .get(probe::STATUS_PORT_ANNOTATION)
+            .and_then(|p| p.trim().parse().ok())
+            .or_else(|| proxy_config.status_port())
+            .unwrap_or(probe::DEFAULT_STATUS_PORT);
+        Ok(PodSettings {
+            proxy_config,
+            interception_mode: mode,
+            status_port,
+        })
+    }
+}
+
+/// Istio's `validateAnnotations`: every annotation Istio checks must be valid, or the pod is
+/// refused rather than injected with settings it did not ask for.
+fn validate_annotations(annotations: &BTreeMap<String, String>) -> Result<(), InjectError> {
+    let problems: Vec<String> = annotations
+        .iter()
+        .filter_map(|(name, value)| {
+            let problem = crate::analyze::analyzers::annotations::validate(name, value)?.err()?;
+            Some(format!(
+                "invalid value '{value}' for annotation '{name}': {problem}"
+            ))
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InjectError::Annotations(problems))
+    }
 }
 
 /// Everything injection needs: the injector's config and values and the mesh settings.
@@ -173,6 +252,21 @@ impl Injector {
         let PodParts { metadata, spec } = parts;
         strip_previous(metadata, spec)?;
         let annotations = string_map(metadata, "annotations");
+        validate_annotations(&annotations)?;
+        let settings = PodSettings::of(self, &annotations)?;
+        // The application's probes, before the proxy joins the containers.
+        let rewrite = probe::should_rewrite(
+            annotations
+                .get(probe::REWRITE_ANNOTATION)
+                .map(String::as_str),
+            self.config.sidecar.rewrite_app_http_probe.unwrap_or(true),
+        );
+        // Status port 0 is Istio's "no status server": nothing would answer the probes.
+        let probers = if rewrite && settings.status_port != 0 {
+            probe::rewrite(spec, settings.status_port)
+        } else {
+            None
+        };
 
         // Labels first: the proxy is told the pod's final labels.
         let app_containers: Vec<Value> = list(spec, "containers", "spec.containers")?
@@ -208,7 +302,14 @@ impl Injector {
         }
         let labels = string_map(metadata, "labels");
 
-        let proxy = self.proxy_container(&annotations, &labels, &app_containers, workload)?;
+        let proxy = self.proxy_container(
+            &annotations,
+            &labels,
+            &app_containers,
+            workload,
+            &settings,
+            probers,
+        );
         let containers = list(spec, "containers", "spec.containers")?;
         let proxy = match containers
             .iter()
@@ -226,7 +327,22 @@ impl Injector {
         for c in &self.config.sidecar.init_containers {
             let name = c.get("name").and_then(Value::as_str);
             init_containers.retain(|existing| name.is_none() || name_of(existing) != name);
-            init_containers.push(Value::Object(c.clone()));
+            let mut c = c.clone();
+            if name == Some(INIT_CONTAINER) {
+                // Istio adds its iptables setup only when traffic is captured.
+                if settings.interception_mode == DEFAULT_INTERCEPTION {
+                    continue;
+                }
+                let args = capture::iptables_args(
+                    &settings.interception_mode,
+                    &annotations,
+                    &self.values.capture,
+                    settings.status_port,
+                );
+                c.insert("args".into(), json!(args));
+                resources_from_annotations(&mut c, &annotations);
+            }
+            init_containers.push(Value::Object(c));
         }
         if init_containers.is_empty() {
             spec.remove("initContainers");
@@ -260,12 +376,12 @@ impl Injector {
         for (k, v) in &self.config.injected_annotations {
             out.insert(k.clone(), v.clone().into());
         }
-        out.insert(STATUS_ANNOTATION.into(), self.status().into());
+        out.insert(STATUS_ANNOTATION.into(), self.status(&settings).into());
         Ok(())
     }
 
     /// Istio's status JSON, fields in its order; an empty list is `null`, as Go writes it.
-    fn status(&self) -> String {
+    fn status(&self, settings: &PodSettings) -> String {
         let names = |items: &[Map<String, Value>]| -> Value {
             let names: Vec<Value> = items
                 .iter()
@@ -278,8 +394,17 @@ impl Injector {
             }
         };
         let sidecar = &self.config.sidecar;
+        let init: Vec<Map<String, Value>> = sidecar
+            .init_containers
+            .iter()
+            .filter(|c| {
+                settings.interception_mode != DEFAULT_INTERCEPTION
+                    || c.get("name").and_then(Value::as_str) != Some(INIT_CONTAINER)
+            })
+            .cloned()
+            .collect();
         json!({
-            "initContainers": names(&sidecar.init_containers),
+            "initContainers": names(&init),
             "containers": [PROXY_CONTAINER],
             "volumes": names(&sidecar.volumes),
             "imagePullSecrets": null,
@@ -288,34 +413,26 @@ impl Injector {
         .to_string()
     }
 
-    /// The rendered proxy container with the pod's annotations applied and its workload's
-    /// metadata in the environment.
+    /// The rendered proxy container with the pod's annotations and ProxyConfig applied, its
+    /// workload's metadata in the environment, and the application's original probes (`probers`)
+    /// for the status server it then runs.
     fn proxy_container(
         &self,
         annotations: &BTreeMap<String, String>,
         labels: &BTreeMap<String, String>,
         app_containers: &[Value],
         workload: &Workload,
-    ) -> Result<Map<String, Value>, InjectError> {
+        settings: &PodSettings,
+        probers: Option<String>,
+    ) -> Map<String, Value> {
         let mut c = self.config.sidecar.container.clone();
         c.insert("name".into(), PROXY_CONTAINER.into());
         if let Some(image) = annotations.get("sidecar.istio.io/proxyImage") {
             c.insert("image".into(), image.clone().into());
         }
         resources_from_annotations(&mut c, annotations);
-
-        let mode_annotation = "sidecar.istio.io/interceptionMode";
-        let mode = annotations
-            .get(mode_annotation)
-            .cloned()
-            .or_else(|| self.mesh.interception_mode.clone())
-            .unwrap_or_else(|| DEFAULT_INTERCEPTION.into());
-        if !matches!(mode.as_str(), "NONE" | "REDIRECT" | "TPROXY") {
-            return Err(InjectError::InterceptionMode {
-                annotation: mode_annotation.into(),
-                value: mode,
-            });
-        }
+        let mode = settings.interception_mode.clone();
+        let config = &settings.proxy_config;
 
         let args = c.entry("args").or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(args) = args {
@@ -333,6 +450,18 @@ impl Injector {
             if mode != DEFAULT_INTERCEPTION {
                 set_flag(args, "--interception-mode", &mode);
             }
+            // Istio's `concurrency: 0` is a worker per core, which Ferry's proxy has no flag
+            // for: the proxy's default stays.
+            if let Some(n) = config.concurrency().filter(|n| *n > 0) {
+                set_flag(args, "--concurrency", &n.to_string());
+            }
+            if let Some(d) = config.termination_drain_duration() {
+                let seconds = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+                set_flag(args, "--drain-time-s", &seconds.to_string());
+            }
+            if probers.is_some() {
+                set_flag(args, STATUS_PORT_FLAG, &settings.status_port.to_string());
+            }
             // Ferry's proxy takes its workload labels as a flag (Istio's agent reads them from a
             // downward-API file); they select its Sidecars and `sourceLabels` routes.
             if !labels.is_empty() {
@@ -349,6 +478,7 @@ impl Injector {
             .collect();
         let names: Vec<&str> = app_containers.iter().filter_map(name_of).collect();
         let mut env = vec![
+            (proxy_config::ENV.to_string(), config.env_value()),
             (
                 "ISTIO_META_POD_PORTS".to_string(),
                 Value::Array(ports).to_string(),
@@ -362,12 +492,9 @@ impl Injector {
         if let Some(owner) = workload.owner() {
             env.push(("ISTIO_META_OWNER".into(), owner));
         }
-        env.extend(
-            self.mesh
-                .proxy_metadata
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        env.extend(config.proxy_metadata());
+        // Last, as Istio appends it after rendering.
+        env.extend(probers.map(|p| (APP_PROBERS_ENV.to_string(), p)));
         let list = c.entry("env").or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = list {
             for (name, value) in env {
@@ -378,7 +505,7 @@ impl Injector {
                 }
             }
         }
-        Ok(c)
+        c
     }
 }
 
@@ -396,6 +523,33 @@ fn strip_previous(
     let Some(previous) = PreviousInjection::read(&annotations) else {
         return Ok(());
     };
+    // The application's probes as they were before the last injection rewrote them.
+    let rewritten = spec
+        .get("containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| name_of(c) == Some(PROXY_CONTAINER))
+        .and_then(|proxy| {
+            let env = proxy.get("env")?.as_array()?;
+            let probers = env
+                .iter()
+                .find(|e| name_of(e) == Some(APP_PROBERS_ENV))?
+                .get("value")?
+                .as_str()?;
+            let probers = probe::parse_app_probers(probers).ok()?;
+            let prefix = format!("{STATUS_PORT_FLAG}=");
+            let port = proxy
+                .get("args")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .find_map(|a| a.strip_prefix(prefix.as_str())?.parse().ok())?;
+            Some((probers, port))
+        });
+    if let Some((probers, port)) = rewritten {
+        probe::restore(spec, &probers, port);
+    }
     for (key, path, names) in [
         ("containers", "spec.containers", &previous.containers),
         (

@@ -78,8 +78,9 @@ fn is_istio_annotation(ann: &str) -> bool {
             .ends_with("istio.io")
 }
 
-/// `inject.AnnotationValidation`: `None` when Istio has no validator for `ann`.
-fn validate(ann: &str, value: &str) -> Option<Result<(), String>> {
+/// `inject.AnnotationValidation`: `None` when Istio has no validator for `ann`. The injector
+/// refuses a pod whose annotations fail it, as Istio's does.
+pub(crate) fn validate(ann: &str, value: &str) -> Option<Result<(), String>> {
     let result = match ann {
         "sidecar.istio.io/interceptionMode" => match value {
             "REDIRECT" | "TPROXY" | "NONE" => Ok(()),

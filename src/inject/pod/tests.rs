@@ -33,6 +33,10 @@ pub(crate) fn rendered_injector(revision: Option<&str>) -> Injector {
     }
 }
 
+fn mesh(text: &str) -> MeshSettings {
+    MeshSettings::parse(text).expect("mesh config")
+}
+
 fn pod(extra_meta: Value) -> Value {
     let mut p = json!({
         "apiVersion": "v1",
@@ -267,14 +271,11 @@ fn pod_annotations_override_the_rendered_proxy() {
     );
 }
 
-#[test]
-fn a_bad_interception_mode_is_an_error() {
-    let injector = rendered_injector(None);
-    let p = pod(json!({"annotations": {"sidecar.istio.io/interceptionMode": "MAGIC"}}));
+fn injection_error(injector: &Injector, p: Value) -> InjectError {
     let workload = Workload::of_pod(&p, "shop");
     let mut meta = p["metadata"].as_object().cloned().expect("meta");
     let mut spec = p["spec"].as_object().cloned().expect("spec");
-    let err = injector
+    injector
         .inject(
             PodParts {
                 metadata: &mut meta,
@@ -282,8 +283,291 @@ fn a_bad_interception_mode_is_an_error() {
             },
             &workload,
         )
-        .expect_err("MAGIC");
-    assert!(err.to_string().contains("MAGIC"), "{err}");
+        .expect_err("refused")
+}
+
+#[test]
+fn a_bad_interception_mode_is_an_error() {
+    let injector = rendered_injector(None);
+    let err = injection_error(
+        &injector,
+        pod(json!({"annotations": {"sidecar.istio.io/interceptionMode": "MAGIC"}})),
+    );
+    assert_eq!(
+        err.to_string(),
+        "invalid value 'MAGIC' for annotation 'sidecar.istio.io/interceptionMode': \
+         interceptionMode invalid, use REDIRECT,TPROXY,NONE: MAGIC"
+    );
+    let err = injection_error(
+        &injector,
+        pod(json!({"annotations": {"proxy.istio.io/config": "interceptionMode: MAGIC"}})),
+    );
+    assert_eq!(
+        err.to_string(),
+        "ProxyConfig interceptionMode: interception mode \"MAGIC\" is not one of NONE, \
+         REDIRECT, TPROXY"
+    );
+}
+
+/// Istio's webhook refuses a pod whose annotations it cannot honour (`validateAnnotations`),
+/// each problem in its words.
+#[test]
+fn invalid_annotations_refuse_the_pod_in_istios_words() {
+    let err = injection_error(
+        &rendered_injector(None),
+        pod(json!({"annotations": {
+            "traffic.sidecar.istio.io/excludeOutboundIPRanges": "10.0.0.0",
+            "traffic.sidecar.istio.io/excludeInboundPorts": "80,x",
+            "proxy.istio.io/config": "- a",
+        }})),
+    );
+    assert_eq!(
+        err.to_string(),
+        "invalid value '- a' for annotation 'proxy.istio.io/config': failed to convert to apply \
+         proxy config: the value is not a YAML mapping\n\
+         invalid value '80,x' for annotation 'traffic.sidecar.istio.io/excludeInboundPorts': \
+         excludeInboundPorts invalid: failed parsing port 'x': failed parsing port 'x': \
+         strconv.ParseUint: parsing \"x\": invalid syntax\n\
+         invalid value '10.0.0.0' for annotation \
+         'traffic.sidecar.istio.io/excludeOutboundIPRanges': excludeIPRanges invalid: failed \
+         parsing cidr '10.0.0.0': netip.ParsePrefix(\"10.0.0.0\"): no '/'"
+    );
+}
+
+/// `sidecar.istio.io/proxyCPU|proxyMemory|proxyCPULimit|proxyMemoryLimit`: Istio's template
+/// replaces the proxy's resources when any is set, with requests and limits from them alone.
+#[test]
+fn resource_annotations_replace_the_proxys_resources() {
+    let injector = rendered_injector(None);
+    let rendered = proxy(&injected(&injector, pod(json!({}))))["resources"].clone();
+    assert_eq!(
+        rendered,
+        json!({"limits": {"cpu": "2000m", "memory": "1024Mi"},
+               "requests": {"cpu": "100m", "memory": "128Mi"}})
+    );
+    let all = injected(
+        &injector,
+        pod(json!({"annotations": {
+            "sidecar.istio.io/proxyCPU": "200m",
+            "sidecar.istio.io/proxyMemory": "256Mi",
+            "sidecar.istio.io/proxyCPULimit": "1",
+            "sidecar.istio.io/proxyMemoryLimit": "512Mi",
+        }})),
+    );
+    assert_eq!(
+        proxy(&all)["resources"],
+        json!({"limits": {"cpu": "1", "memory": "512Mi"},
+               "requests": {"cpu": "200m", "memory": "256Mi"}})
+    );
+    // Only limits: no requests at all (the rendered ones go too).
+    let limits = injected(
+        &injector,
+        pod(json!({"annotations": {"sidecar.istio.io/proxyMemoryLimit": "64Mi"}})),
+    );
+    assert_eq!(
+        proxy(&limits)["resources"],
+        json!({"limits": {"memory": "64Mi"}})
+    );
+}
+
+/// The application's probes go through the proxy's status port; the proxy gets the originals
+/// and serves them there.
+#[test]
+fn probes_are_rewritten_to_the_status_port_and_restored_on_reinjection() {
+    let injector = rendered_injector(None);
+    let mut p = pod(json!({}));
+    p["spec"]["containers"][0]["ports"] = json!([{"containerPort": 9080, "name": "http"}]);
+    p["spec"]["containers"][0]["readinessProbe"] =
+        json!({"httpGet": {"path": "/ready", "port": "http"}, "timeoutSeconds": 2});
+    p["spec"]["containers"][0]["livenessProbe"] = json!({"tcpSocket": {"port": 9080}});
+    let original = p.clone();
+    let out = injected(&injector, p);
+    let app = &out["spec"]["containers"][0];
+    assert_eq!(
+        app["readinessProbe"],
+        json!({"httpGet": {"path": "/app-health/reviews/readyz", "port": 15020},
+               "timeoutSeconds": 2})
+    );
+    assert_eq!(
+        app["livenessProbe"],
+        json!({"httpGet": {"path": "/app-health/reviews/livez", "port": 15020}})
+    );
+    let p = proxy(&out);
+    assert_eq!(
+        env(p, "ISTIO_KUBE_APP_PROBERS"),
+        Some(
+            r#"{"/app-health/reviews/livez":{"tcpSocket":{"port":9080}},"/app-health/reviews/readyz":{"httpGet":{"path":"/ready","port":9080},"timeoutSeconds":2}}"#
+        )
+    );
+    assert_eq!(
+        p["env"]
+            .as_array()
+            .and_then(|e| e.last())
+            .map(|e| &e["name"]),
+        Some(&json!("ISTIO_KUBE_APP_PROBERS")),
+        "appended last, as Istio does"
+    );
+    assert!(args(p).contains(&"--status-port=15020"));
+
+    // Injected again: the same pod, not probes rewritten twice (and lost).
+    assert_eq!(injected(&injector, out.clone()), out);
+    // Re-injected with the rewrite off: the application's own probes come back.
+    let mut off = out.clone();
+    off["metadata"]["annotations"]["sidecar.istio.io/rewriteAppHTTPProbers"] = json!("false");
+    let off = injected(&injector, off);
+    assert_eq!(
+        off["spec"]["containers"][0]["livenessProbe"],
+        original["spec"]["containers"][0]["livenessProbe"]
+    );
+    assert_eq!(env(proxy(&off), "ISTIO_KUBE_APP_PROBERS"), None);
+    assert!(
+        !args(proxy(&off))
+            .iter()
+            .any(|a| a.starts_with("--status-port"))
+    );
+}
+
+#[test]
+fn the_rewrite_follows_the_annotation_the_config_and_the_status_port() {
+    let mut p = pod(json!({"annotations": {"status.sidecar.istio.io/port": "15999"}}));
+    p["spec"]["containers"][0]["readinessProbe"] = json!({"grpc": {"port": 9080}});
+    let out = injected(&rendered_injector(None), p.clone());
+    assert_eq!(
+        out["spec"]["containers"][0]["readinessProbe"],
+        json!({"httpGet": {"path": "/app-health/reviews/readyz", "port": 15999}})
+    );
+    assert!(args(proxy(&out)).contains(&"--status-port=15999"));
+
+    // The install's setting off: untouched, unless the pod asks.
+    let mut injector = rendered_injector(None);
+    injector.config.sidecar.rewrite_app_http_probe = Some(false);
+    let out = injected(&injector, p.clone());
+    assert_eq!(
+        out["spec"]["containers"][0]["readinessProbe"],
+        p["spec"]["containers"][0]["readinessProbe"]
+    );
+    p["metadata"]["annotations"]["sidecar.istio.io/rewriteAppHTTPProbers"] = json!("true");
+    let out = injected(&injector, p);
+    assert_eq!(
+        env(proxy(&out), "ISTIO_KUBE_APP_PROBERS"),
+        Some(r#"{"/app-health/reviews/readyz":{"grpc":{"port":9080,"service":null}}}"#)
+    );
+}
+
+/// `proxy.istio.io/config` over the mesh's `defaultConfig`: Istio's `PROXY_CONFIG`, and what
+/// Ferry's proxy takes as flags and environment.
+#[test]
+fn the_pods_proxy_config_is_merged_into_the_proxy() {
+    let mut injector = rendered_injector(None);
+    injector.mesh = mesh(
+        "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  \
+         proxyMetadata:\n    A: mesh\n    B: mesh\n",
+    );
+    let plain = injected(&injector, pod(json!({})));
+    assert_eq!(
+        env(proxy(&plain), "PROXY_CONFIG"),
+        Some(
+            "{\"discoveryAddress\":\"istiod.istio-system.svc:15012\",\"proxyMetadata\":{\"A\":\"mesh\",\"B\":\"mesh\"}}\n"
+        )
+    );
+    let out = injected(
+        &injector,
+        pod(json!({"annotations": {"proxy.istio.io/config":
+            "concurrency: 4\nterminationDrainDuration: 12.5s\nproxyMetadata:\n  B: pod\n\
+             holdApplicationUntilProxyStarts: true\n"}})),
+    );
+    let p = proxy(&out);
+    assert_eq!(
+        env(p, "PROXY_CONFIG"),
+        Some(
+            "{\"discoveryAddress\":\"istiod.istio-system.svc:15012\",\"concurrency\":4,\"proxyMetadata\":{\"A\":\"mesh\",\"B\":\"pod\"},\"terminationDrainDuration\":\"12.5s\",\"holdApplicationUntilProxyStarts\":true}\n"
+        )
+    );
+    assert_eq!(env(p, "A"), Some("mesh"));
+    assert_eq!(env(p, "B"), Some("pod"));
+    let a = args(p);
+    assert!(a.contains(&"--concurrency=4"), "{a:?}");
+    assert!(a.contains(&"--drain-time-s=13"), "{a:?}");
+    // Istio writes PROXY_CONFIG before the pod's metadata variables.
+    let names: Vec<&str> = p["env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    let at = |n: &str| names.iter().position(|x| *x == n).expect(n);
+    assert!(at("PROXY_CONFIG") < at("ISTIO_META_POD_PORTS"));
+}
+
+/// `traffic.sidecar.istio.io/*` into the install's `istio-init`, which is added only when the
+/// pod's traffic is captured.
+#[test]
+fn capture_annotations_become_istio_inits_arguments() {
+    let mut injector = rendered_injector(None);
+    injector.config.sidecar.init_containers = vec![
+        json!({"name": "istio-init", "image": "docker.io/istio/proxyv2:1.24.0",
+               "args": ["istio-iptables"]})
+        .as_object()
+        .cloned()
+        .expect("object"),
+    ];
+    let none = injected(&injector, pod(json!({})));
+    assert!(
+        none["spec"].get("initContainers").is_none(),
+        "NONE: no iptables"
+    );
+    let status = &none["metadata"]["annotations"][STATUS_ANNOTATION];
+    assert!(
+        status
+            .as_str()
+            .is_some_and(|s| s.contains(r#""initContainers":null"#))
+    );
+
+    let out = injected(
+        &injector,
+        pod(json!({"annotations": {
+            "sidecar.istio.io/interceptionMode": "REDIRECT",
+            "traffic.sidecar.istio.io/includeOutboundIPRanges": "10.0.0.0/8",
+            "traffic.sidecar.istio.io/excludeOutboundIPRanges": "10.96.0.10/32",
+            "traffic.sidecar.istio.io/excludeInboundPorts": "9901",
+            "sidecar.istio.io/proxyCPU": "50m",
+        }})),
+    );
+    let init = &out["spec"]["initContainers"][0];
+    assert_eq!(init["name"], "istio-init");
+    assert_eq!(
+        args(init),
+        [
+            "istio-iptables",
+            "-p",
+            "15001",
+            "-z",
+            "15006",
+            "-u",
+            "1337",
+            "-m",
+            "REDIRECT",
+            "-i",
+            "10.0.0.0/8",
+            "-x",
+            "10.96.0.10/32",
+            "-b",
+            "*",
+            "-d",
+            "15090,15021,9901,15020",
+            "--log_output_level=default:info",
+        ]
+    );
+    assert_eq!(init["resources"], json!({"requests": {"cpu": "50m"}}));
+    assert!(args(proxy(&out)).contains(&"--interception-mode=REDIRECT"));
+    let status = out["metadata"]["annotations"][STATUS_ANNOTATION]
+        .as_str()
+        .expect("status");
+    assert!(
+        status.contains(r#""initContainers":["istio-init"]"#),
+        "{status}"
+    );
+    assert_eq!(injected(&injector, out.clone()), out);
 }
 
 #[test]
@@ -320,7 +604,7 @@ fn the_pods_own_istio_proxy_customises_the_injected_one() {
 fn the_installs_init_containers_and_volumes_are_added_and_recorded() {
     let mut injector = rendered_injector(None);
     injector.config.sidecar.init_containers = vec![
-        json!({"name": "istio-init", "image": "init"})
+        json!({"name": "ferry-init", "image": "init"})
             .as_object()
             .cloned()
             .expect("object"),
@@ -331,10 +615,8 @@ fn the_installs_init_containers_and_volumes_are_added_and_recorded() {
             .cloned()
             .expect("object"),
     ];
-    injector
-        .mesh
-        .proxy_metadata
-        .insert("ISTIO_META_DNS_CAPTURE".into(), "true".into());
+    injector.mesh =
+        mesh("defaultConfig:\n  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: \"true\"\n");
     let mut p = pod(json!({}));
     p["spec"]["initContainers"] = json!([{"name": "migrate", "image": "db"}]);
     let out = injected(&injector, p);
@@ -346,8 +628,8 @@ fn the_installs_init_containers_and_volumes_are_added_and_recorded() {
         .collect();
     assert_eq!(
         init,
-        [&json!("migrate"), &json!("istio-init")],
-        "istio-init runs last"
+        [&json!("migrate"), &json!("ferry-init")],
+        "the install's init container runs last"
     );
     assert_eq!(
         out["spec"]["volumes"],
@@ -360,7 +642,7 @@ fn the_installs_init_containers_and_volumes_are_added_and_recorded() {
             .expect("status"),
     )
     .expect("json");
-    assert_eq!(status["initContainers"], json!(["istio-init"]));
+    assert_eq!(status["initContainers"], json!(["ferry-init"]));
     assert_eq!(status["volumes"], json!(["istio-data"]));
     assert_eq!(injected(&injector, out.clone()), out);
 }
