@@ -251,8 +251,9 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             break
         }
         'ferryctl;tag;set' {
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Control plane revision to reference')
-            [CompletionResult]::new('--revision', '--revision', [CompletionResultType]::ParameterName, 'Control plane revision to reference')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Control plane revision to reference from a given revision tag')
+            [CompletionResult]::new('--revision', '--revision', [CompletionResultType]::ParameterName, 'Control plane revision to reference from a given revision tag')
+            [CompletionResult]::new('--webhook-name', '--webhook-name', [CompletionResultType]::ParameterName, 'Name to use for a revision tag''s mutating webhook configuration')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
@@ -261,11 +262,12 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
             [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
             [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'If true, allow revision tags to be overwritten, otherwise reject revision tag updates that overwrite existing revision tags')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'The skipConfirmation determines whether the user is prompted for confirmation')
-            [CompletionResult]::new('--skip-confirmation', '--skip-confirmation', [CompletionResultType]::ParameterName, 'The skipConfirmation determines whether the user is prompted for confirmation')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases')
+            [CompletionResult]::new('--skip-confirmation', '--skip-confirmation', [CompletionResultType]::ParameterName, 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases')
+            [CompletionResult]::new('--auto-inject-namespaces', '--auto-inject-namespaces', [CompletionResultType]::ParameterName, 'If set to true, the sidecars should be automatically injected into all namespaces by default')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -698,6 +700,8 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--socket-path', '--socket-path', [CompletionResultType]::ParameterName, 'Unix socket for hot restart (Envoy''s --socket-path): a proxy started with the path of a running one takes over its listening sockets, and that one drains and exits once this one is ready, so a restart drops no connection')
             [CompletionResult]::new('--drain-time-s', '--drain-time-s', [CompletionResultType]::ParameterName, 'Seconds connections get to finish when the proxy stops or hands over (Envoy''s --drain-time-s; Istio''s terminationDrainDuration)')
             [CompletionResult]::new('--request-headers-timeout', '--request-headers-timeout', [CompletionResultType]::ParameterName, 'Time a client has to send a request''s headers, from its first byte (from the connection''s start for the first request); a slower one gets 408 and is disconnected (Envoy''s request_headers_timeout, on by default here against slow-header attacks)')
+            [CompletionResult]::new('--status-port', '--status-port', [CompletionResultType]::ParameterName, 'Port of the status server (Istio''s agent --statusPort, 15020), on every address: readiness on /healthz/ready, and the application''s probes that injection rewrote to /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet would have. Off when unset; 0 picks a free port')
+            [CompletionResult]::new('--app-probers', '--app-probers', [CompletionResultType]::ParameterName, 'The application''s original probes by path, as JSON (Istio''s ISTIO_KUBE_APP_PROBERS, which injection sets)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')

@@ -1437,7 +1437,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --status-port --app-probers --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1496,6 +1496,14 @@ _ferryctl() {
                     return 0
                     ;;
                 --request-headers-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --status-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-probers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2653,7 +2661,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__tag__subcmd__set)
-            opts="-r -y -c -n -i -h -V --revision --overwrite --skip-confirmation --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            opts="-r -y -c -n -i -h -V --revision --overwrite --skip-confirmation --webhook-name --auto-inject-namespaces --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2664,6 +2672,10 @@ _ferryctl() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -166,15 +166,17 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_se
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "show" -d 'List existing revision tags'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "remove" -d 'Remove Istio control plane revision tag'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and not __fish_seen_subcommand_from set generate list show remove delete" -f -a "delete" -d 'Remove Istio control plane revision tag'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s r -l revision -d 'Control plane revision to reference' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s r -l revision -d 'Control plane revision to reference from a given revision tag' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l webhook-name -d 'Name to use for a revision tag\'s mutating webhook configuration' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s n -l namespace -d 'Kubernetes namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s i -l istioNamespace -d 'Istio system namespace' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l overwrite -d 'If true, allow revision tags to be overwritten, otherwise reject revision tag updates that overwrite existing revision tags'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s y -l skip-confirmation -d 'The skipConfirmation determines whether the user is prompted for confirmation. If set to true, the user is not prompted and a Yes response is assumed in all cases'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l auto-inject-namespaces -d 'If set to true, the sidecars should be automatically injected into all namespaces by default'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -l local -d 'Use the local mesh on this machine instead of a Kubernetes cluster'
-complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help'
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -s r -l revision -d 'Control plane revision to reference from a given revision tag' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand tag; and __fish_seen_subcommand_from generate" -l webhook-name -d 'Name to use for a revision tag\'s mutating webhook configuration' -r
@@ -424,6 +426,8 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l proxyCompone
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l socket-path -d 'Unix socket for hot restart (Envoy\'s --socket-path): a proxy started with the path of a running one takes over its listening sockets, and that one drains and exits once this one is ready, so a restart drops no connection' -r -F
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l drain-time-s -d 'Seconds connections get to finish when the proxy stops or hands over (Envoy\'s --drain-time-s; Istio\'s terminationDrainDuration)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l request-headers-timeout -d 'Time a client has to send a request\'s headers, from its first byte (from the connection\'s start for the first request); a slower one gets 408 and is disconnected (Envoy\'s request_headers_timeout, on by default here against slow-header attacks)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l status-port -d 'Port of the status server (Istio\'s agent --statusPort, 15020), on every address: readiness on /healthz/ready, and the application\'s probes that injection rewrote to /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet would have. Off when unset; 0 picks a free port' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l app-probers -d 'The application\'s original probes by path, as JSON (Istio\'s ISTIO_KUBE_APP_PROBERS, which injection sets)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s c -l kubeconfig -d 'Kubernetes configuration file' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l context -d 'Kubernetes configuration context' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -s n -l namespace -d 'Kubernetes namespace' -r

@@ -5,9 +5,11 @@
 //! request through route matching ([`routes`], [`matcher`]), faults, redirects and forwarding
 //! to a [`cluster`] endpoint with retries, timeouts and mirrors; [`stats`] keeps Envoy's
 //! counters; [`admin`] serves Envoy's admin API; [`logging`] maps Envoy's
-//! logger names onto tracing targets.
+//! logger names onto tracing targets; [`status`] serves Istio's agent status port, running the
+//! application's probes ([`app_probe`]) that injection sent there.
 
 pub mod admin;
+pub mod app_probe;
 pub mod cluster;
 pub mod downstream;
 pub mod dump;
@@ -22,3 +24,4 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod stats;
+pub mod status;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use crate::exit::Exit;
+use crate::inject::probe::AppProbers;
 use crate::local::announce;
 use crate::proxy::admin::{self, AdminContext, CommandLine};
 use crate::proxy::downstream::Limits;
@@ -23,8 +24,12 @@ use crate::proxy::handover::{self, Inherited, Parent};
 use crate::proxy::logging::{Level, LogControl, Loggers};
 use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
+use crate::proxy::status::{self, StatusContext};
 use crate::xds::client::{self, ClientConfig};
 use crate::xds::node::json_to_struct;
+
+/// The line the proxy announces its status server with (tests and supervisors read it).
+pub const STATUS_ON: &str = "ferryctl proxy: status on ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProxyType {
@@ -120,6 +125,21 @@ pub struct ProxyArgs {
         value_parser = crate::cli::analyze::parse_duration
     )]
     pub request_headers_timeout: std::time::Duration,
+    /// Port of the status server (Istio's agent --statusPort, 15020), on every address: readiness
+    /// on /healthz/ready, and the application's probes that injection rewrote to
+    /// /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet
+    /// would have. Off when unset; 0 picks a free port
+    #[arg(long = "status-port", alias = "statusPort", value_name = "PORT")]
+    pub status_port: Option<u16>,
+    /// The application's original probes by path, as JSON (Istio's ISTIO_KUBE_APP_PROBERS, which
+    /// injection sets)
+    #[arg(
+        long = "app-probers",
+        env = "ISTIO_KUBE_APP_PROBERS",
+        value_name = "JSON",
+        hide_env_values = true
+    )]
+    pub app_probers: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +159,8 @@ enum ProxyError {
     HeadersTimeout,
     #[error("--concurrency must be at least 1")]
     Concurrency,
+    #[error("--app-probers (ISTIO_KUBE_APP_PROBERS): {0}")]
+    AppProbers(String),
 }
 
 /// The loggers at the levels the flags ask for: `--proxyLogLevel` for all, then
@@ -166,6 +188,11 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
         return Err(ProxyError::HeadersTimeout.into());
     }
     let loggers = loggers(args)?;
+    let probers = match &args.app_probers {
+        Some(text) if !text.trim().is_empty() => crate::inject::probe::parse_app_probers(text)
+            .map_err(|e| ProxyError::AppProbers(e.to_string()))?,
+        _ => AppProbers::new(),
+    };
     let node = node(args)?;
     let logging = Arc::new(init_tracing(loggers)?);
     // One worker is one event loop, as an Envoy worker: no cross-thread wake-ups per request.
@@ -186,7 +213,7 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
             .with_context(|| format!("taking over from the proxy at {}", path.display()))?,
         None => None,
     };
-    runtime.block_on(serve(args, node, logging, predecessor))?;
+    runtime.block_on(serve(args, node, logging, predecessor, probers))?;
     Ok(Exit::Success)
 }
 
@@ -273,6 +300,7 @@ async fn serve(
     node: Node,
     logging: Arc<LogControl>,
     predecessor: Option<(Parent, Inherited)>,
+    probers: AppProbers,
 ) -> Result<()> {
     let admin_listener = admin::bind(args.admin_address)
         .await
@@ -281,6 +309,20 @@ async fn serve(
         .local_addr()
         .context("reading the admin address")?;
     announce::say(&announce::proxy(admin_address, &args.discovery_address));
+    let status_listener = match args.status_port {
+        Some(port) => {
+            let address = SocketAddr::from(([0, 0, 0, 0], port));
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the status port {address}"))?;
+            let bound = listener
+                .local_addr()
+                .context("reading the status address")?;
+            announce::say(&format!("{STATUS_ON}{bound}"));
+            Some(listener)
+        }
+        None => None,
+    };
     let (parent, inherited) = match predecessor {
         Some((parent, inherited)) => (Some(parent), inherited),
         None => (None, Inherited::new()),
@@ -314,6 +356,14 @@ async fn serve(
         },
         logging,
     });
+    if let Some(listener) = status_listener {
+        let status = Arc::new(StatusContext {
+            shared: shared.clone(),
+            probers,
+            app_host: args.ip,
+        });
+        tokio::spawn(status::serve(listener, status, stop_rx.clone()));
+    }
     let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
     if let Some(path) = args.socket_path.clone() {
         tokio::spawn(hot_restart(path, parent, shared.clone(), listeners.clone()));

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `ferryctl` binary (one test binary, as ripgrep and uv do).
 
 mod analyze;
+mod app_probe;
 mod bad_input;
 mod discovery;
 mod docs;

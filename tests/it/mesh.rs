@@ -39,8 +39,14 @@ impl Process {
     }
 
     pub(crate) fn start(args: &[&str]) -> Process {
+        Process::start_with_env(args, &[])
+    }
+
+    /// [`Process::start`] with `env` added to the environment.
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Process {
         let mut child = ferryctl()
             .args(args)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("ferryctl starts");
@@ -472,7 +478,7 @@ async fn gateway_routes_the_seed_config() {
 }
 
 /// A backend whose answer `respond` computes from the request's method, URI and headers.
-async fn backend_fn<F>(respond: F) -> SocketAddr
+pub(crate) async fn backend_fn<F>(respond: F) -> SocketAddr
 where
     F: Fn(&http::Method, &http::Uri, &http::HeaderMap) -> (u16, String, Duration)
         + Send
