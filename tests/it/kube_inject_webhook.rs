@@ -1,9 +1,10 @@
 //! Sidecar injection through a real kube-apiserver: `ferryctl discovery` serves the webhook,
 //! a MutatingWebhookConfiguration with the selectors `manifest generate` renders points the API
 //! server at it, and Pods created through the API server come back injected, or not, as
-//! Istio's namespace labels and pod opt-outs say. No controllers are needed: a Pod created
-//! directly goes through admission all the same. `kube-inject` without config files reads the
-//! same ConfigMaps from the cluster.
+//! Istio's namespace labels and pod opt-outs say, with Istio's per-pod rewrites (probes,
+//! resources, ProxyConfig, traffic capture) or refused for annotations Istio refuses. No
+//! controllers are needed: a Pod created directly goes through admission all the same.
+//! `kube-inject` without config files reads the same ConfigMaps from the cluster.
 
 use std::time::Duration;
 
@@ -26,8 +27,14 @@ const WEBHOOK_CONFIG: &str = "inject-e2e-sidecar-injector";
 
 /// The default revision's rendered objects.
 fn rendered() -> Vec<Value> {
+    rendered_with(&[])
+}
+
+/// What `manifest generate` renders with `args`.
+pub(crate) fn rendered_with(args: &[&str]) -> Vec<Value> {
     let out = ferryctl()
         .args(["manifest", "generate"])
+        .args(args)
         .output()
         .expect("runs");
     assert!(
@@ -39,7 +46,7 @@ fn rendered() -> Vec<Value> {
     stream.documents.iter().map(|d| d.root.to_json()).collect()
 }
 
-fn find(objects: &[Value], kind: &str, name: &str) -> Value {
+pub(crate) fn find(objects: &[Value], kind: &str, name: &str) -> Value {
     objects
         .iter()
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
@@ -63,18 +70,18 @@ fn webhook_config(objects: &[Value], url: &str, ca: &[u8]) -> Value {
     config
 }
 
-fn namespace(name: &str, labels: Value) -> Value {
+pub(crate) fn namespace(name: &str, labels: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
 }
 
 /// Without kube-controller-manager nobody creates a namespace's `default` ServiceAccount, and
 /// the ServiceAccount admission plugin refuses pods without it.
-fn service_account(ns: &str) -> Value {
+pub(crate) fn service_account(ns: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ServiceAccount",
            "metadata": {"name": "default", "namespace": ns}})
 }
 
-fn pod(name: &str, labels: Value, annotations: Value) -> Pod {
+pub(crate) fn pod(name: &str, labels: Value, annotations: Value) -> Pod {
     serde_json::from_value(json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -87,7 +94,7 @@ fn pod(name: &str, labels: Value, annotations: Value) -> Pod {
 
 /// Creates `pod` in `ns` (after removing one left by an earlier run) and returns what the API
 /// server stored.
-async fn create(client: &Client, ns: &str, pod: Pod) -> Pod {
+pub(crate) async fn create(client: &Client, ns: &str, pod: Pod) -> Pod {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let name = pod.metadata.name.clone().expect("named");
     // An unscheduled pod is deleted at once, without a kubelet.
@@ -127,7 +134,139 @@ impl Drop for Registered {
     }
 }
 
-fn containers(pod: &Pod) -> Vec<String> {
+/// The injector config as an install that captures traffic has it: with Istio's `istio-init`,
+/// which injection adds (with each pod's capture settings) to pods whose traffic is captured.
+fn with_istio_init(cm: &mut Value) {
+    let text = cm["data"]["config"].as_str().expect("config");
+    let stream = parse_stream(text, Limits::default());
+    let mut config = stream.documents[0].root.to_json();
+    config["sidecar"]["initContainers"] = json!([{
+        "name": "istio-init",
+        "image": "docker.io/istio/proxyv2:1.24.0",
+        "args": ["istio-iptables"],
+        "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                            "runAsUser": 0, "runAsNonRoot": false},
+    }]);
+    // JSON is YAML: the injector reads either.
+    cm["data"]["config"] = json!(config.to_string());
+}
+
+/// A pod whose probes, resources, ProxyConfig and traffic capture the injector rewrites.
+fn probed_pod() -> Pod {
+    serde_json::from_value(json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "probed", "labels": {"app": "web"}, "annotations": {
+            "sidecar.istio.io/proxyCPU": "150m",
+            "sidecar.istio.io/proxyMemoryLimit": "300Mi",
+            "proxy.istio.io/config": "concurrency: 3\nterminationDrainDuration: 7s\n",
+            "sidecar.istio.io/interceptionMode": "REDIRECT",
+            "traffic.sidecar.istio.io/excludeOutboundIPRanges": "10.96.0.1/32",
+            "traffic.sidecar.istio.io/excludeInboundPorts": "9901",
+        }},
+        "spec": {"containers": [{
+            "name": "app", "image": "registry.invalid/app:1",
+            "ports": [{"containerPort": 8080, "name": "http"}],
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+            "livenessProbe": {"tcpSocket": {"port": 8080}},
+        }]},
+    }))
+    .expect("a Pod")
+}
+
+/// What the API server stored of [`probed_pod`]: Istio's rewrites, with the API server's
+/// defaults (probe timeout and scheme) in what the proxy got.
+fn assert_probed(pod: &Pod) {
+    let spec = pod.spec.as_ref().expect("spec");
+    let app = &spec.containers[0];
+    let readiness = to_json(app.readiness_probe.as_ref().expect("readiness"));
+    assert_eq!(
+        readiness["httpGet"],
+        json!({"path": "/app-health/app/readyz", "port": 15020, "scheme": "HTTP"}),
+        "{readiness}"
+    );
+    let liveness = to_json(app.liveness_probe.as_ref().expect("liveness"));
+    // The scheme is the API server's: it defaults what the webhook added.
+    assert_eq!(
+        liveness["httpGet"],
+        json!({"path": "/app-health/app/livez", "port": 15020, "scheme": "HTTP"}),
+        "{liveness}"
+    );
+    assert!(liveness.get("tcpSocket").is_none(), "{liveness}");
+
+    let proxy = spec
+        .containers
+        .iter()
+        .find(|c| c.name == "istio-proxy")
+        .expect("the proxy");
+    let env = |name: &str| {
+        proxy
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == name)
+            .and_then(|e| e.value.clone())
+    };
+    assert_eq!(
+        env("ISTIO_KUBE_APP_PROBERS").as_deref(),
+        Some(
+            r#"{"/app-health/app/livez":{"tcpSocket":{"port":8080},"timeoutSeconds":1},"/app-health/app/readyz":{"httpGet":{"path":"/ready","port":8080,"scheme":"HTTP"},"timeoutSeconds":1}}"#
+        )
+    );
+    assert_eq!(
+        env("PROXY_CONFIG").as_deref(),
+        Some("{\"concurrency\":3,\"terminationDrainDuration\":\"7s\"}\n")
+    );
+    let args = proxy.args.clone().unwrap_or_default();
+    for flag in [
+        "--status-port=15020",
+        "--concurrency=3",
+        "--drain-time-s=7",
+        "--interception-mode=REDIRECT",
+    ] {
+        assert!(args.iter().any(|a| a == flag), "{flag} in {args:?}");
+    }
+    let resources = to_json(proxy.resources.as_ref().expect("resources"));
+    // The memory request is the API server's: a limit without a request defaults it.
+    assert_eq!(
+        resources,
+        json!({"limits": {"memory": "300Mi"}, "requests": {"cpu": "150m", "memory": "300Mi"}})
+    );
+
+    let init = spec.init_containers.as_ref().expect("istio-init");
+    assert_eq!(init.len(), 1);
+    assert_eq!(init[0].name, "istio-init");
+    assert_eq!(
+        init[0].args.clone().unwrap_or_default(),
+        [
+            "istio-iptables",
+            "-p",
+            "15001",
+            "-z",
+            "15006",
+            "-u",
+            "1337",
+            "-m",
+            "REDIRECT",
+            "-i",
+            "*",
+            "-x",
+            "10.96.0.1/32",
+            "-b",
+            "*",
+            "-d",
+            "15090,15021,9901,15020",
+            "--log_output_level=default:info",
+        ]
+    );
+}
+
+/// k8s-openapi's types as JSON, to compare them with what Istio writes.
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("serialises")
+}
+
+pub(crate) fn containers(pod: &Pod) -> Vec<String> {
     pod.spec
         .iter()
         .flat_map(|s| &s.containers)
@@ -149,6 +288,9 @@ async fn pods_created_through_the_api_server_are_injected_as_istio_selects_them(
     for name in ["istio-sidecar-injector", "istio"] {
         let mut cm = find(&objects, "ConfigMap", name);
         cm["metadata"]["namespace"] = json!(ISTIO_NS);
+        if name == "istio-sidecar-injector" {
+            with_istio_init(&mut cm);
+        }
         apply(&client, &cm, "configmaps").await;
     }
     let spaces = [
@@ -251,7 +393,41 @@ async fn pods_created_through_the_api_server_are_injected_as_istio_selects_them(
     )
     .await;
 
+    let probed = create(&client, "inject-e2e-enabled", probed_pod()).await;
+    // Istio refuses a pod whose annotations it cannot honour, with the reason.
+    let mut refused = pod("refused", app(), json!({}));
+    refused.metadata.annotations = Some(
+        [(
+            "traffic.sidecar.istio.io/excludeOutboundIPRanges".to_string(),
+            "10.0.0.0".to_string(),
+        )]
+        .into(),
+    );
+    let refusal = Api::<Pod>::namespaced(client.clone(), "inject-e2e-enabled")
+        .create(&PostParams::default(), &refused)
+        .await
+        .expect_err("refused by the webhook");
+
     drop(registered);
+
+    assert_probed(&probed);
+    let refusal = refusal.to_string();
+    assert!(
+        refusal.contains(
+            "injection failed: invalid value '10.0.0.0' for annotation \
+             'traffic.sidecar.istio.io/excludeOutboundIPRanges': excludeIPRanges invalid: failed \
+             parsing cidr '10.0.0.0': netip.ParsePrefix(\"10.0.0.0\"): no '/'"
+        ),
+        "{refusal}"
+    );
+    // The pods of the default interception mode get no istio-init.
+    assert!(
+        enabled
+            .spec
+            .as_ref()
+            .is_some_and(|s| s.init_containers.is_none()),
+        "NONE: no iptables"
+    );
 
     assert_eq!(
         containers(&enabled),
@@ -342,6 +518,7 @@ async fn pods_created_through_the_api_server_are_injected_as_istio_selects_them(
 
     for (ns, name) in [
         ("inject-e2e-enabled", "web"),
+        ("inject-e2e-enabled", "probed"),
         ("inject-e2e-enabled", "opted-out"),
         ("inject-e2e-rev", "web"),
         ("inject-e2e-plain", "web"),
