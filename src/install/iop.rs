@@ -332,6 +332,43 @@ pub struct ProxyValues {
     pub log_level: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_domain: Option<String>,
+    /// Traffic capture defaults, which the pods' `traffic.sidecar.istio.io/*` annotations
+    /// override: outbound CIDRs captured (`*`: all) and not captured, inbound ports not
+    /// captured, outbound ports captured and not captured (comma-separated lists; the
+    /// arguments of the `istio-init` of an install that captures traffic).
+    #[serde(
+        default,
+        rename = "includeIPRanges",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub include_ip_ranges: Option<String>,
+    #[serde(
+        default,
+        rename = "excludeIPRanges",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exclude_ip_ranges: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub exclude_inbound_ports: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub include_outbound_ports: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_or_number"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub exclude_outbound_ports: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -669,3 +669,61 @@ fn the_webhook_policy_reads_the_pods_metadata() {
     host["spec"]["hostNetwork"] = json!(true);
     assert!(!check(host));
 }
+
+/// `values.global.proxy`'s capture defaults reach the injector through its `values`, as Istio's
+/// do: `--set` at install time, the annotation per pod.
+#[test]
+fn install_values_are_the_capture_defaults() {
+    use crate::install::resolve::{ResolveInput, resolve};
+    let resolved = resolve(&ResolveInput {
+        files: Vec::new(),
+        sets: vec![
+            "values.global.proxy.excludeIPRanges=169.254.169.254/32".into(),
+            "values.global.proxy.excludeInboundPorts=9901".into(),
+        ],
+        revision: None,
+        force: false,
+    })
+    .expect("resolves");
+    let objects = render(&resolved.iop).expect("renders");
+    let cm = objects
+        .iter()
+        .find(|r| r.identity().0 == "ConfigMap" && r.identity().2 == "istio-sidecar-injector")
+        .expect("the injector ConfigMap");
+    let values =
+        Values::parse(cm.object["data"]["values"].as_str().expect("values")).expect("parses");
+    assert_eq!(values.capture.exclude_ip_ranges, "169.254.169.254/32");
+    assert_eq!(values.capture.exclude_inbound_ports, "9901");
+    assert_eq!(values.capture.include_ip_ranges, "*");
+
+    let mut injector = rendered_injector(None);
+    injector.values = values;
+    injector.config.sidecar.init_containers = vec![
+        json!({"name": "istio-init", "image": "init"})
+            .as_object()
+            .cloned()
+            .expect("object"),
+    ];
+    let out = injected(
+        &injector,
+        pod(
+            json!({"annotations": {"sidecar.istio.io/interceptionMode": "TPROXY",
+                                   "traffic.sidecar.istio.io/includeOutboundIPRanges": "10.0.0.0/8"}}),
+        ),
+    );
+    let a = args(&out["spec"]["initContainers"][0]);
+    assert_eq!(
+        a[8..17],
+        [
+            "TPROXY",
+            "-i",
+            "10.0.0.0/8",
+            "-x",
+            "169.254.169.254/32",
+            "-b",
+            "*",
+            "-d",
+            "15090,15021,9901,15020",
+        ]
+    );
+}
