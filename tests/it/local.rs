@@ -302,6 +302,19 @@ fn tags_point_stable_names_at_installed_revisions() {
     let (code, _, stderr) = run(&["tag", "set", "x", "--revision", "nope"]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("installed: 1-24-0, canary"), "{stderr}");
+    // The local mesh has no webhook configuration for these to shape.
+    for flag in [
+        &["--webhook-name", "x-tag"][..],
+        &["--auto-inject-namespaces"],
+    ] {
+        let (code, _, stderr) =
+            run(&[&["tag", "set", "x", "--revision", "canary"][..], flag].concat());
+        assert_eq!(code, Some(64), "{stderr}");
+        assert!(
+            stderr.contains("configure the tag's MutatingWebhookConfiguration in a cluster"),
+            "{stderr}"
+        );
+    }
     run(&["tag", "set", "stable", "--revision", "canary"]);
     assert_eq!(
         run(&["tag", "list"]).1,
