@@ -3,7 +3,7 @@
 //! [`state`] applies xDS updates atomically (compile everything, then swap one pointer) and
 //! NACKs what it cannot apply; [`server`] binds the listeners LDS names; [`forward`] carries a
 //! request through route matching ([`routes`], [`matcher`]), faults, redirects and forwarding
-//! to a [`cluster`] endpoint with retries, timeouts and mirrors; [`stats`] keeps Envoy's
+//! to a [`cluster`] endpoint with retries, timeouts and mirrors, after [`rbac`] authorized it; [`stats`] keeps Envoy's
 //! counters; [`admin`] serves Envoy's admin API; [`logging`] maps Envoy's
 //! logger names onto tracing targets; [`status`] serves Istio's agent status port, running the
 //! application's probes ([`app_probe`]) that injection sent there.
@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod app_probe;
 pub mod cluster;
+pub mod connection;
 pub mod downstream;
 pub mod dump;
 pub mod forward;
@@ -20,6 +21,8 @@ pub mod logging;
 pub mod matcher;
 pub mod pool;
 pub mod random;
+pub mod rbac;
+pub mod response_flag;
 pub mod routes;
 pub mod server;
 pub mod state;

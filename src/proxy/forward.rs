@@ -2,7 +2,6 @@
 //! it: pick the route, inject faults, answer redirects and direct responses, or forward to a
 //! cluster endpoint with rewrites, header changes, timeouts, retries and mirrors.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,8 +11,11 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
 
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
+use super::connection::Connection;
 use super::pool::PoolError;
 use super::random;
+use super::rbac::{self, Decision, Engine, Subject};
+use super::response_flag::ResponseFlag;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
 };
@@ -80,7 +82,7 @@ pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
 pub async fn handle<B>(
     runtime: &Runtime,
     listener: &str,
-    peer: SocketAddr,
+    connection: &Connection,
     req: Request<B>,
 ) -> Response<Body>
 where
@@ -94,16 +96,49 @@ where
     let stats = entry.hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let response = route_request(runtime, &entry, peer, req).await;
+    let response = route_request(runtime, &entry, connection, req).await;
     stats.response(response.status().as_u16());
     tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
     response
 }
 
+/// The RBAC filters' verdict: `None` to go on, or the 403 to answer.
+fn authorize(
+    rbac: &Engine,
+    view: &RequestView<'_>,
+    connection: &Connection,
+    listener: &ListenerEntry,
+) -> Option<Response<Body>> {
+    let subject = Subject {
+        request: view,
+        peer: connection.peer,
+        local: connection.local,
+        remote: rbac::remote_ip(view, connection.peer.ip(), listener.hcm.use_remote_address),
+        principal: connection.principal.as_deref(),
+        sni: connection.sni.as_deref(),
+    };
+    match rbac.check(&subject, &listener.hcm.stats) {
+        Decision::Allowed => None,
+        Decision::Denied { policy } => {
+            tracing::debug!(
+                listener = %listener.name,
+                peer = %connection.peer,
+                path = view.path_and_query,
+                policy = policy.as_deref().unwrap_or("none matched"),
+                response_flags = ResponseFlag::Rbac.as_str(),
+                "rbac: access denied"
+            );
+            let mut r = local_reply(StatusCode::FORBIDDEN, rbac::DENIED_BODY);
+            r.extensions_mut().insert(ResponseFlag::Rbac);
+            Some(r)
+        }
+    }
+}
+
 async fn route_request<B>(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
-    _peer: SocketAddr,
+    connection: &Connection,
     req: Request<B>,
 ) -> Response<Body>
 where
@@ -135,6 +170,13 @@ where
         path_and_query: &path_and_query,
         headers: &parts.headers,
     };
+    // Authorization runs before routing, as the RBAC filter sits before the router in Envoy's
+    // chain: a denied request learns nothing about the routes.
+    if let Some(rbac) = &listener.hcm.rbac
+        && let Some(denied) = authorize(rbac, &view, connection, listener)
+    {
+        return denied;
+    }
     let Some((vhost, route)) = table.route(&view, random::next()) else {
         stats.no_route.inc();
         tracing::debug!(authority = %authority, path = %path_and_query, "no route");

@@ -521,13 +521,15 @@ pub struct RequestView<'a> {
 }
 
 impl RequestView<'_> {
-    fn path(&self) -> &str {
+    /// The path without its query.
+    pub fn path(&self) -> &str {
         self.path_and_query
             .split_once('?')
             .map_or(self.path_and_query, |(p, _)| p)
     }
 
-    fn header(&self, name: &str) -> Option<String> {
+    /// A header's value (repeated ones joined by `,`), pseudo-headers included.
+    pub fn header(&self, name: &str) -> Option<String> {
         match name {
             ":method" => Some(self.method.to_string()),
             ":authority" | "host" => Some(self.authority.to_string()),

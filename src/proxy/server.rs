@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::connection::Connection;
 use super::state::{Binder, Runtime, RuntimeCache, Shared};
 use super::stats::GaugeGuard;
 use super::{downstream, forward};
@@ -282,7 +283,7 @@ async fn accept_loop(
 struct Route {
     shared: Arc<Shared>,
     listener: Arc<str>,
-    peer: SocketAddr,
+    connection: Connection,
 }
 
 impl Route {
@@ -292,7 +293,7 @@ impl Route {
         B::Error: Into<forward::BoxError>,
     {
         let http1 = req.version() < hyper::Version::HTTP_2;
-        let mut response = forward::handle(runtime, &self.listener, self.peer, req).await;
+        let mut response = forward::handle(runtime, &self.listener, &self.connection, req).await;
         // Draining: the client closes this connection after this response and opens its next
         // one where the listening socket now leads (a successor, or a refusal).
         if http1 && self.shared.is_draining() {
@@ -331,6 +332,10 @@ async fn serve_connection(
     _open: Open,
 ) {
     let _ = stream.set_nodelay(true);
+    // The real local address, not the listener's: a wildcard listener's connections arrive at
+    // one address each (`destination.ip`). A connected socket always knows it; should it not,
+    // the peer stands in, which no destination rule is written for.
+    let local = stream.local_addr().unwrap_or(peer);
     let http_stats = shared
         .runtime()
         .listeners
@@ -345,7 +350,7 @@ async fn serve_connection(
     let route = Arc::new(Route {
         shared,
         listener: name,
-        peer,
+        connection: Connection::plaintext(peer, local),
     });
     // HTTP/1.1 connections between requests close when the proxy shuts down; on a hand-over
     // they learn from `Connection: close` on their next response instead (closing an idle one

@@ -20,6 +20,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 };
 
 use super::cluster::{Clients, ClusterEntry};
+use super::rbac::Engine;
 use super::routes::RouteTable;
 use super::stats::{HttpStats, Stats};
 use crate::xds::client::{ConfigSink, Update};
@@ -56,6 +57,10 @@ pub struct Hcm {
     pub stat_prefix: String,
     pub routes: RouteSource,
     pub strip_any_host_port: bool,
+    /// Whether the proxy is the edge: `remote.ip` is then the peer, not `x-forwarded-for`.
+    pub use_remote_address: bool,
+    /// The RBAC filters; `None` (nothing to evaluate) where no AuthorizationPolicy applies.
+    pub rbac: Option<Arc<Engine>>,
     pub stats: Arc<HttpStats>,
 }
 
@@ -573,11 +578,18 @@ fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>
             ));
         }
     };
+    let rbac = Engine::compile(&hcm).map_err(|e| format!("listener {}: {e}", l.name))?;
+    let http_stats = stats.http(&hcm.stat_prefix);
+    if rbac.is_some() {
+        http_stats.rbac_configured.store(true, Ordering::Relaxed);
+    }
     Ok(Some(ListenerEntry {
         name: l.name.clone(),
         address: SocketAddr::new(ip, port),
         hcm: Hcm {
-            stats: stats.http(&hcm.stat_prefix),
+            stats: http_stats,
+            use_remote_address: hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
+            rbac: rbac.map(Arc::new),
             stat_prefix: hcm.stat_prefix.clone(),
             routes,
             strip_any_host_port: matches!(

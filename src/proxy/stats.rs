@@ -3,7 +3,7 @@
 //! keeps stats across updates too).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -238,6 +238,13 @@ pub struct HttpStats {
     pub rq_direct_response: Counter,
     pub fault_delays_injected: Counter,
     pub fault_aborts_injected: Counter,
+    /// Set once a listener with this prefix carries RBAC filters: Envoy has the `rbac.*`
+    /// stats only where the filter is configured.
+    pub rbac_configured: AtomicBool,
+    pub rbac_allowed: Counter,
+    pub rbac_denied: Counter,
+    pub rbac_logged: Counter,
+    pub rbac_not_logged: Counter,
 }
 
 impl HttpStats {
@@ -255,7 +262,7 @@ impl HttpStats {
     pub fn values(&self) -> Vec<(&'static str, Kind, i64)> {
         use Kind::{Counter as C, Gauge as G};
         let c = counter_value;
-        vec![
+        let mut out = vec![
             ("downstream_cx_active", G, self.downstream_cx_active.get()),
             (
                 "downstream_cx_idle_timeout",
@@ -284,9 +291,20 @@ impl HttpStats {
             ("fault.delays_injected", C, c(&self.fault_delays_injected)),
             ("no_cluster", C, c(&self.no_cluster)),
             ("no_route", C, c(&self.no_route)),
+        ];
+        if self.rbac_configured.load(Ordering::Relaxed) {
+            out.extend([
+                ("rbac.allowed", C, c(&self.rbac_allowed)),
+                ("rbac.denied", C, c(&self.rbac_denied)),
+                ("rbac.logged", C, c(&self.rbac_logged)),
+                ("rbac.not_logged", C, c(&self.rbac_not_logged)),
+            ]);
+        }
+        out.extend([
             ("rq_direct_response", C, c(&self.rq_direct_response)),
             ("rq_redirect", C, c(&self.rq_redirect)),
-        ]
+        ]);
+        out
     }
 }
 
