@@ -1,4 +1,5 @@
-//! The gate between the config store and the control plane: each Istio networking object is
+//! The gate between the config store and the control plane: each Istio networking object (and
+//! AuthorizationPolicy) is
 //! validated once, with the same validator `ferryctl analyze` and the admission webhook use. An
 //! object with an error is rejected on its own (its neighbours are unaffected) and listed with the
 //! reasons, as istiod lists them under `/debug/configz`.
@@ -8,6 +9,7 @@ use std::fmt;
 use crate::config::kind::Kind;
 use crate::config::networking as net;
 use crate::config::resource::{Resource, Spec};
+use crate::config::security as sec;
 use crate::config::store::Store;
 use crate::validation::{self, Severity};
 
@@ -67,6 +69,7 @@ pub struct AcceptedConfig {
     pub sidecars: Vec<Config<net::Sidecar>>,
     pub service_entries: Vec<Config<net::ServiceEntry>>,
     pub workload_entries: Vec<Config<net::WorkloadEntry>>,
+    pub authorization_policies: Vec<Config<sec::AuthorizationPolicy>>,
     pub rejected: Vec<Rejected>,
 }
 
@@ -81,6 +84,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
         Kind::Sidecar,
         Kind::ServiceEntry,
         Kind::WorkloadEntry,
+        Kind::AuthorizationPolicy,
     ];
     for kind in kinds {
         for r in store.of(kind) {
@@ -95,6 +99,9 @@ pub fn accept(store: &Store) -> AcceptedConfig {
                 Spec::Sidecar(s) => out.sidecars.push(config(r, s.clone())),
                 Spec::ServiceEntry(s) => out.service_entries.push(config(r, s.clone())),
                 Spec::WorkloadEntry(s) => out.workload_entries.push(config(r, s.clone())),
+                Spec::AuthorizationPolicy(s) => {
+                    out.authorization_policies.push(config(r, s.clone()));
+                }
                 _ => {}
             }
         }
@@ -105,6 +112,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
     sort(&mut out.sidecars);
     sort(&mut out.service_entries);
     sort(&mut out.workload_entries);
+    sort(&mut out.authorization_policies);
     out.rejected.sort();
     out
 }

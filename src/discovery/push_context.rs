@@ -7,6 +7,7 @@ use super::mesh::MeshOptions;
 use super::normalize::normalize;
 use super::registry::Registry;
 use crate::config::networking as net;
+use crate::config::security as sec;
 use crate::config::store::Store;
 
 #[derive(Debug, Clone)]
@@ -77,5 +78,10 @@ impl PushContext {
 
     pub fn service_entries(&self) -> &[Config<net::ServiceEntry>] {
         &self.config.service_entries
+    }
+
+    /// Valid AuthorizationPolicies, by namespace then name.
+    pub fn authorization_policies(&self) -> &[Config<sec::AuthorizationPolicy>] {
+        &self.config.authorization_policies
     }
 }

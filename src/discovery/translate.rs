@@ -3,13 +3,14 @@
 //! named and shaped as Istio names and shapes them so `istioctl proxy-config` and Envoy read them.
 //!
 //! One module per resource type, plus the pieces they share:
-//! [`scope`] (what a proxy may see), [`policy`] (DestinationRule traffic policies),
+//! [`scope`] (what a proxy may see), [`authz`] (AuthorizationPolicies as RBAC filters), [`policy`] (DestinationRule traffic policies),
 //! [`names`] (Istio's resource names), [`metadata`] (the `istio` filter metadata),
 //! [`cluster`], [`endpoint`], [`httproute`] (one VirtualService rule), [`route`] (sidecar route
 //! configurations), [`listener`] (sidecar listeners), [`ingress`] (a Sidecar's `ingress`
 //! listeners for proxies without traffic capture), [`gateway`] (gateway listeners and routes)
 //! and [`encode`] (deterministic protobuf bytes).
 
+pub mod authz;
 pub mod cluster;
 pub mod encode;
 pub mod endpoint;
@@ -254,14 +255,15 @@ fn inbound_side(
     opts: &TranslateOptions,
     notes: &mut Notes,
 ) -> (Vec<Cluster>, Vec<Listener>) {
+    let authz = authz::http_filters(scope.push, scope.proxy, notes);
     match ingress::plan(scope, opts, notes) {
         Some(entries) => (
             ingress::clusters(scope, &entries),
-            ingress::listeners(scope, &entries),
+            ingress::listeners(scope, &entries, &authz),
         ),
         None => {
             let (inbound, clusters) = cluster::inbound(scope);
-            (clusters, vec![listener::virtual_inbound(&inbound)])
+            (clusters, vec![listener::virtual_inbound(&inbound, &authz)])
         }
     }
 }

@@ -252,6 +252,23 @@ static HTTP_FILTER: Schema = Schema {
     name: "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
     fields: &[(4, Field::Message(&ANY))],
 };
+/// The RBAC HTTP filter: `rules` and `shadow_rules` hold the `policies` map.
+static RBAC_FILTER: Schema = Schema {
+    name: "envoy.extensions.filters.http.rbac.v3.RBAC",
+    fields: &[
+        (1, Field::Message(&RBAC_RULES)),
+        (2, Field::Message(&RBAC_RULES)),
+    ],
+};
+static RBAC_RULES: Schema = Schema {
+    name: "envoy.config.rbac.v3.RBAC",
+    fields: &[(2, Field::Map(&RBAC_POLICY))],
+};
+/// An RBAC policy holds no maps (its metadata matchers are paths, not maps).
+static RBAC_POLICY: Schema = Schema {
+    name: "envoy.config.rbac.v3.Policy",
+    fields: &[],
+};
 
 /// Messages that may be the top level or an `Any` payload.
 static SCHEMAS: &[&Schema] = &[
@@ -260,6 +277,7 @@ static SCHEMAS: &[&Schema] = &[
     &LISTENER,
     &ROUTE_CONFIGURATION,
     &HTTP_CONNECTION_MANAGER,
+    &RBAC_FILTER,
     &STRUCT,
     &METADATA,
 ];

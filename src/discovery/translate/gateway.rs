@@ -23,12 +23,13 @@ use envoy_types::pb::envoy::config::listener::v3::{
 };
 use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost, virtual_host};
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
     CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, TlsCertificate, common_tls_context,
 };
 
 use super::httproute::{RouteContext, is_catch_all, virtual_service_routes};
-use super::listener::{Routes, http_connection_manager};
+use super::listener::{Routes, http_connection_manager_with};
 use super::names;
 use super::proto::{address, ads_config_source, boolean, pack, uint32};
 use super::route::MAX_DIRECT_RESPONSE_BODY_BYTES;
@@ -79,9 +80,12 @@ pub fn build(
             .or_default()
             .push(s);
     }
+    // A gateway's listeners are its inbound side: the AuthorizationPolicies selecting the
+    // gateway workload apply to every one of them.
+    let authz = super::authz::http_filters(scope.push, scope.proxy, notes);
     let listeners = by_listener
         .into_iter()
-        .map(|((bind, port), servers)| listener(bind, port, &servers))
+        .map(|((bind, port), servers)| listener(bind, port, &servers, &authz))
         .collect();
     (listeners, routes)
 }
@@ -300,7 +304,7 @@ fn gateway_domains(host: &str) -> Vec<String> {
     vec![host.to_string(), format!("{host}:*")]
 }
 
-fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>]) -> Listener {
+fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>], authz: &[HttpFilter]) -> Listener {
     let name = names::listener_name(bind, port);
     let stat_prefix = format!("outbound_{name}");
     let tls = servers.iter().any(|s| s.tls.is_some());
@@ -322,20 +326,22 @@ fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>]) -> Listener {
                     ..Default::default()
                 }),
                 transport_socket: s.tls.map(downstream_tls),
-                filters: vec![http_connection_manager(
+                filters: vec![http_connection_manager_with(
                     &stat_prefix,
                     Routes::Rds(s.route_name.clone()),
                     true,
+                    authz,
                 )],
                 ..Default::default()
             });
         }
     } else if let Some(first) = servers.first() {
         chains.push(FilterChain {
-            filters: vec![http_connection_manager(
+            filters: vec![http_connection_manager_with(
                 &stat_prefix,
                 Routes::Rds(first.route_name.clone()),
                 true,
+                authz,
             )],
             ..Default::default()
         });

@@ -18,9 +18,10 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint as EnvoyEndpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
 use envoy_types::pb::envoy::config::listener::v3::{FilterChain, FilterChainMatch, Listener};
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter;
 
 use super::cluster::{explicit_http2, upstream_protocol};
-use super::listener::{Routes, http_connection_manager, inbound_route, tcp_proxy};
+use super::listener::{Routes, http_connection_manager_with, inbound_route, tcp_proxy};
 use super::metadata::IstioMetadata;
 use super::names::{self, ConfigKind};
 use super::policy::EffectivePolicy;
@@ -226,8 +227,13 @@ pub fn clusters(scope: &Scope<'_>, ingress: &[IngressListener<'_>]) -> Vec<Clust
 }
 
 /// One bound listener per entry, named `<bind>_<port>` as Istio names them, with Istio's inbound
-/// route (everything to the cluster, no timeout) for HTTP ports and a TCP proxy otherwise.
-pub fn listeners(scope: &Scope<'_>, ingress: &[IngressListener<'_>]) -> Vec<Listener> {
+/// route (everything to the cluster, no timeout) behind `authz` (the proxy's RBAC filters) for
+/// HTTP ports and a TCP proxy otherwise.
+pub fn listeners(
+    scope: &Scope<'_>,
+    ingress: &[IngressListener<'_>],
+    authz: &[HttpFilter],
+) -> Vec<Listener> {
     let Some(sidecar) = scope.sidecar else {
         return Vec::new();
     };
@@ -239,10 +245,11 @@ pub fn listeners(scope: &Scope<'_>, ingress: &[IngressListener<'_>]) -> Vec<List
             let name = i.listener();
             let cluster = i.cluster();
             let filter = if i.protocol.is_http_or_sniffed() {
-                http_connection_manager(
+                http_connection_manager_with(
                     &format!("inbound_{name}"),
                     Routes::Inline(Box::new(inbound_route(&cluster, i.port, &host))),
                     false,
+                    authz,
                 )
             } else {
                 tcp_proxy(&cluster, &cluster)

@@ -50,6 +50,18 @@ pub fn http_connection_manager(
     routes: Routes,
     use_remote_address: bool,
 ) -> Filter {
+    http_connection_manager_with(stat_prefix, routes, use_remote_address, &[])
+}
+
+/// [`http_connection_manager`] with `authz` (the RBAC filters of [`super::authz`]) ahead of
+/// the fault filter, where Istio puts authorization: a denied request is never delayed,
+/// aborted or routed.
+pub fn http_connection_manager_with(
+    stat_prefix: &str,
+    routes: Routes,
+    use_remote_address: bool,
+    authz: &[HttpFilter],
+) -> Filter {
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
             config_source: Some(ads_config_source()),
@@ -60,22 +72,26 @@ pub fn http_connection_manager(
     let hcm = HttpConnectionManager {
         stat_prefix: stat_prefix.to_string(),
         route_specifier: Some(route_specifier),
-        http_filters: vec![
-            HttpFilter {
-                name: names::FAULT_FILTER.to_string(),
-                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                    &HttpFault::default(),
-                ))),
-                ..Default::default()
-            },
-            HttpFilter {
-                name: names::ROUTER_FILTER.to_string(),
-                config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                    &Router::default(),
-                ))),
-                ..Default::default()
-            },
-        ],
+        http_filters: authz
+            .iter()
+            .cloned()
+            .chain([
+                HttpFilter {
+                    name: names::FAULT_FILTER.to_string(),
+                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                        &HttpFault::default(),
+                    ))),
+                    ..Default::default()
+                },
+                HttpFilter {
+                    name: names::ROUTER_FILTER.to_string(),
+                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(
+                        &Router::default(),
+                    ))),
+                    ..Default::default()
+                },
+            ])
+            .collect(),
         use_remote_address: boolean(use_remote_address),
         normalize_path: boolean(true),
         upgrade_configs: vec![http_connection_manager::UpgradeConfig {
@@ -223,7 +239,9 @@ fn original_dst_filter() -> ListenerFilter {
     }
 }
 
-pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>]) -> Listener {
+/// `virtualInbound`; `authz` are the RBAC filters of the proxy's AuthorizationPolicies, put on
+/// every HTTP chain (TCP chains are not authorized: Ferry's proxy serves HTTP only).
+pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>], authz: &[HttpFilter]) -> Listener {
     let mut chains = Vec::new();
     for inbound in inbound_clusters {
         let chain_name = names::listener_name(names::WILDCARD_ADDRESS, inbound.port);
@@ -236,10 +254,11 @@ pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>]) -> Listener {
                 .services
                 .first()
                 .map_or("", |(s, _)| s.hostname.as_str());
-            http_connection_manager(
+            http_connection_manager_with(
                 &format!("inbound_{chain_name}"),
                 Routes::Inline(Box::new(inbound_route(&inbound.name, inbound.port, host))),
                 false,
+                authz,
             )
         } else {
             tcp_proxy(&inbound.name, &inbound.name)

@@ -1,6 +1,7 @@
 //! Whole-pipeline tests of translation: YAML in, Envoy resources out. One file per feature
 //! area; the helpers here build push contexts and find resources by name.
 
+mod authz;
 mod clusters;
 mod determinism;
 mod gateway;
