@@ -2,6 +2,7 @@
 
 mod analyze;
 mod app_probe;
+mod authz;
 mod bad_input;
 mod discovery;
 mod docs;
