@@ -38,7 +38,8 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{
     list_matcher, metadata_matcher, path_matcher, string_matcher, value_matcher,
 };
 
-use super::proto::{pack, uint32};
+use super::encode::pack_canonical;
+use super::proto::uint32;
 use super::{Notes, Proxy, Role};
 use crate::config::security::{AuthorizationPolicy, Operation, Source};
 use crate::config::types::selects;
@@ -200,7 +201,7 @@ fn filter(
     };
     HttpFilter {
         name: RBAC_FILTER.to_string(),
-        config_type: Some(http_filter::ConfigType::TypedConfig(pack(&rbac))),
+        config_type: Some(http_filter::ConfigType::TypedConfig(pack_canonical(&rbac))),
         ..Default::default()
     }
 }

@@ -463,6 +463,22 @@ fn map_entry<'b>(
 }
 
 /// `Any`: the payload is rewritten when its type is listed.
+/// Packs `message` into an `Any` whose bytes are already canonical, for payloads with maps
+/// built during translation (the RBAC filter's `policies`): the resource then equals its own
+/// decoded encoding, and hashes the same however its maps iterate.
+pub fn pack_canonical<M: Message + Name>(message: &M) -> Any {
+    let value = message.encode_to_vec();
+    let value = match schema_for(&M::full_name()) {
+        // prost's own bytes always parse; should they not, the plain bytes still mean the same.
+        Some(schema) => canonical(&value, schema).unwrap_or(value),
+        None => value,
+    };
+    Any {
+        type_url: M::type_url(),
+        value,
+    }
+}
+
 fn canonical_any(bytes: &[u8]) -> Result<Vec<u8>, EncodeError> {
     let any = Any::decode(bytes).map_err(|_| EncodeError::Malformed {
         message: "google.protobuf.Any",

@@ -13,7 +13,8 @@ use crate::discovery::translate::encode::{EncodedResource, type_url};
 use crate::discovery::translate::{EncodedConfig, PortMapping};
 
 /// A mesh exercising most of the translation: subsets, splits, retries, ServiceEntries, a
-/// gateway with HTTP and HTTPS servers, faults and header operations.
+/// gateway with HTTP and HTTPS servers, faults and header operations, and a mesh-wide
+/// AuthorizationPolicy (its RBAC `policies` are a map).
 fn rich_yaml() -> String {
     let gateway = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -49,6 +50,18 @@ spec:
   location: MESH_EXTERNAL
   resolution: DNS
   ports: [{number: 443, name: tls, protocol: TLS}, {number: 80, name: http, protocol: HTTP}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {paths: ['/admin/*'], ports: ['9080']}}]
+  - from: [{source: {notNamespaces: [default]}}]
+    to: [{operation: {methods: [DELETE]}}]
+  - from: [{source: {ipBlocks: [203.0.113.0/24]}}]
+    when: [{key: 'request.headers[x-block]', values: ['*']}]
 "#
     )
 }
