@@ -670,6 +670,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --drain-time-s 'Seconds connections get to finish when the proxy stops or hands over (Envoy''s --drain-time-s; Istio''s terminationDrainDuration)'
             cand --request-headers-timeout 'Time a client has to send a request''s headers, from its first byte (from the connection''s start for the first request); a slower one gets 408 and is disconnected (Envoy''s request_headers_timeout, on by default here against slow-header attacks)'
             cand --status-port 'Port of the status server (Istio''s agent --statusPort, 15020), on every address: readiness on /healthz/ready, and the application''s probes that injection rewrote to /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet would have. Off when unset; 0 picks a free port'
+            cand --readiness-port 'Port serving only /healthz/ready, on every address (Envoy''s health listener in Istio''s proxies, 15021, which the rendered readiness probes name). Off when unset; 0 picks a free port'
             cand --app-probers 'The application''s original probes by path, as JSON (Istio''s ISTIO_KUBE_APP_PROBERS, which injection sets)'
             cand -c 'Kubernetes configuration file'
             cand --kubeconfig 'Kubernetes configuration file'

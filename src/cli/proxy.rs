@@ -24,12 +24,13 @@ use crate::proxy::handover::{self, Inherited, Parent};
 use crate::proxy::logging::{Level, LogControl, Loggers};
 use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
-use crate::proxy::status::{self, StatusContext};
+use crate::proxy::status::{self, Role, StatusContext};
 use crate::xds::client::{self, ClientConfig};
 use crate::xds::node::json_to_struct;
 
 /// The line the proxy announces its status server with (tests and supervisors read it).
 pub const STATUS_ON: &str = "ferryctl proxy: status on ";
+pub const READINESS_ON: &str = "ferryctl proxy: readiness on ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProxyType {
@@ -131,6 +132,11 @@ pub struct ProxyArgs {
     /// would have. Off when unset; 0 picks a free port
     #[arg(long = "status-port", alias = "statusPort", value_name = "PORT")]
     pub status_port: Option<u16>,
+    /// Port serving only /healthz/ready, on every address (Envoy's health listener in Istio's
+    /// proxies, 15021, which the rendered readiness probes name). Off when unset; 0 picks a free
+    /// port
+    #[arg(long = "readiness-port", value_name = "PORT")]
+    pub readiness_port: Option<u16>,
     /// The application's original probes by path, as JSON (Istio's ISTIO_KUBE_APP_PROBERS, which
     /// injection sets)
     #[arg(
@@ -309,20 +315,9 @@ async fn serve(
         .local_addr()
         .context("reading the admin address")?;
     announce::say(&announce::proxy(admin_address, &args.discovery_address));
-    let status_listener = match args.status_port {
-        Some(port) => {
-            let address = SocketAddr::from(([0, 0, 0, 0], port));
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .with_context(|| format!("binding the status port {address}"))?;
-            let bound = listener
-                .local_addr()
-                .context("reading the status address")?;
-            announce::say(&format!("{STATUS_ON}{bound}"));
-            Some(listener)
-        }
-        None => None,
-    };
+    let status_listener = bind_everywhere(args.status_port, "status", STATUS_ON).await?;
+    let readiness_listener =
+        bind_everywhere(args.readiness_port, "readiness", READINESS_ON).await?;
     let (parent, inherited) = match predecessor {
         Some((parent, inherited)) => (Some(parent), inherited),
         None => (None, Inherited::new()),
@@ -356,13 +351,18 @@ async fn serve(
         },
         logging,
     });
+    let status = Arc::new(StatusContext {
+        shared: shared.clone(),
+        probers,
+        app_host: args.ip,
+    });
     if let Some(listener) = status_listener {
-        let status = Arc::new(StatusContext {
-            shared: shared.clone(),
-            probers,
-            app_host: args.ip,
-        });
-        tokio::spawn(status::serve(listener, status, stop_rx.clone()));
+        let server = status::serve(listener, status.clone(), Role::Status, stop_rx.clone());
+        tokio::spawn(server);
+    }
+    if let Some(listener) = readiness_listener {
+        let server = status::serve(listener, status, Role::Readiness, stop_rx.clone());
+        tokio::spawn(server);
     }
     let admin_task = tokio::spawn(admin::serve(admin_listener, ctx, stop_rx));
     if let Some(path) = args.socket_path.clone() {
@@ -441,4 +441,23 @@ async fn wait_for_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Binds `port` on every address (the kubelet probes the pod's IP) and announces it with
+/// `announce_prefix`; `None` when the port is not asked for.
+async fn bind_everywhere(
+    port: Option<u16>,
+    what: &str,
+    announce_prefix: &str,
+) -> Result<Option<tokio::net::TcpListener>> {
+    let Some(port) = port else { return Ok(None) };
+    let address = SocketAddr::from(([0, 0, 0, 0], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the {what} port {address}"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("reading the {what} address"))?;
+    announce::say(&format!("{announce_prefix}{bound}"));
+    Ok(Some(listener))
 }

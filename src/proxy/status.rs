@@ -1,7 +1,9 @@
 //! The status port (Istio's pilot-agent status server, 15020): `/healthz/ready`, and the
 //! application's probes that injection rewrote, `/app-health/<container>/livez|readyz|startupz`,
 //! each run against the application with its original settings (`app_probe`). It listens on
-//! every address: the kubelet probes the pod's IP.
+//! every address: the kubelet probes the pod's IP. The same server, limited to `/healthz/ready`,
+//! is the readiness port (Envoy's 15021 health listener in Istio's proxies), which the rendered
+//! sidecar and gateway readiness probes name.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -29,6 +31,15 @@ pub struct StatusContext {
     pub app_host: IpAddr,
 }
 
+/// Which of the two ports a server answers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The status port: readiness and the rewritten application probes.
+    Status,
+    /// The readiness port: `/healthz/ready` only, as Istio's 15021.
+    Readiness,
+}
+
 fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
@@ -39,7 +50,7 @@ fn reply(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     r
 }
 
-async fn handle(ctx: &StatusContext, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(ctx: &StatusContext, role: Role, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     if path == "/healthz/ready" {
         return if ctx.shared.is_ready() && !ctx.shared.is_draining() {
@@ -51,7 +62,7 @@ async fn handle(ctx: &StatusContext, req: &Request<Incoming>) -> Response<Full<B
             )
         };
     }
-    if path.starts_with("/app-health/") {
+    if role == Role::Status && path.starts_with("/app-health/") {
         let Some(prober) = ctx.probers.get(path) else {
             return reply(
                 StatusCode::NOT_FOUND,
@@ -64,10 +75,11 @@ async fn handle(ctx: &StatusContext, req: &Request<Incoming>) -> Response<Full<B
     reply(StatusCode::NOT_FOUND, format!("no handler for {path}\n"))
 }
 
-/// Serves the status port until `stop` turns true.
+/// Serves the status or readiness port (`role`) until `stop` turns true.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<StatusContext>,
+    role: Role,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -80,7 +92,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(handle(&ctx, &req).await) }
+                async move { Ok::<_, Infallible>(handle(&ctx, role, &req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -111,6 +111,9 @@ async fn the_sidecar_answers_the_probes_injection_rewrote() {
         .filter_map(Value::as_str)
         .collect();
     assert!(args.contains(&"--status-port=15020"), "{args:?}");
+    // The readiness probe's port (15021) is served too, or the pod would never become Ready.
+    assert!(args.contains(&"--readiness-port=15021"), "{args:?}");
+    assert_eq!(proxy["readinessProbe"]["httpGet"]["port"], 15021);
 
     // The proxy as injection configured it, on a free status port rather than 15020, with no
     // control plane (so not ready itself).
@@ -124,6 +127,8 @@ async fn the_sidecar_answers_the_probes_injection_rewrote() {
             "--admin-address",
             "127.0.0.1:0",
             "--status-port",
+            "0",
+            "--readiness-port",
             "0",
             "--ip",
             "127.0.0.1",
@@ -147,6 +152,15 @@ async fn the_sidecar_answers_the_probes_injection_rewrote() {
     assert_eq!(get("/app-health/app/startupz"), 200, "something listens");
     assert_eq!(get("/app-health/other/readyz"), 404);
     assert_eq!(get("/healthz/ready"), 503, "no control plane, no config");
+    let bound = sidecar.line("ferryctl proxy: readiness on ");
+    let readiness = format!("127.0.0.1:{}", bound.rsplit(':').next().expect("a port"));
+    let get = |path: &str| {
+        http_request(&readiness, "GET", "10.0.0.7:15021", path)
+            .expect("the readiness port answers")
+            .0
+    };
+    assert_eq!(get("/healthz/ready"), 503, "no control plane, no config");
+    assert_eq!(get("/app-health/app/readyz"), 404, "only readiness here");
     drop(sidecar);
 }
 

@@ -27,6 +27,9 @@ pub(super) fn args(ctx: &Ctx, role: Role) -> Vec<Value> {
         ctx.xds_address().into(),
         "--domain".into(),
         format!("$(POD_NAMESPACE).svc.{}", ctx.cluster_domain()).into(),
+        // What `readiness_probe` asks: without it nothing answers on 15021 and the pod never
+        // becomes Ready on a real kubelet (kwok reports pods ready regardless).
+        format!("--readiness-port={PROXY_STATUS_PORT}").into(),
     ];
     if let Some(level) = ctx.proxy.log_level.as_deref().filter(|l| !l.is_empty()) {
         args.push(format!("--proxyLogLevel={level}").into());

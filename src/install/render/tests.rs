@@ -435,7 +435,8 @@ fn canary_names_labels_and_selectors() {
             "--discovery-address",
             "istiod-canary.istio-system.svc:15010",
             "--domain",
-            "$(POD_NAMESPACE).svc.cluster.local"
+            "$(POD_NAMESPACE).svc.cluster.local",
+            "--readiness-port=15021"
         ])
     );
     assert_eq!(
@@ -1238,7 +1239,8 @@ fn injector_config_describes_the_sidecar() {
             "--discovery-address",
             "istiod.istio-system.svc:15010",
             "--domain",
-            "$(POD_NAMESPACE).svc.cluster.local"
+            "$(POD_NAMESPACE).svc.cluster.local",
+            "--readiness-port=15021"
         ])
     );
     assert_eq!(
