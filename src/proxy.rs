@@ -10,6 +10,8 @@
 
 pub mod admin;
 pub mod app_probe;
+pub mod balancer;
+pub mod circuit;
 pub mod cluster;
 pub mod connection;
 pub mod downstream;
@@ -17,8 +19,10 @@ pub mod dump;
 pub mod forward;
 pub mod h1;
 pub mod handover;
+pub mod hash_policy;
 pub mod logging;
 pub mod matcher;
+pub mod outlier;
 pub mod pool;
 pub mod random;
 pub mod rbac;

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,7 +19,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::pool::{HostPool, HostPools};
+use super::balancer::Balancer;
+use super::circuit::{CircuitBreaker, Limits};
+use super::outlier::{Outcome, OutlierConfig, OutlierState, may_eject};
+use super::pool::{HostPool, HostPools, PoolOptions};
 use super::routes::duration;
 use super::stats::{ClusterStats, HostStats, Stats};
 use crate::xds::types::unpack_any;
@@ -83,6 +85,9 @@ impl std::fmt::Display for Address {
     }
 }
 
+/// Envoy's default `healthy_panic_threshold`.
+const DEFAULT_PANIC_THRESHOLD: f64 = 50.0;
+
 #[derive(Debug)]
 pub struct Endpoint {
     pub address: Address,
@@ -91,14 +96,15 @@ pub struct Endpoint {
     pub stats: HostStats,
     /// Its HTTP/1.1 connections.
     pub pool: Arc<HostPool>,
+    pub outlier: OutlierState,
 }
 
-/// The load balancers Ferry implements; the consistent-hash ones fall back to least request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Balancer {
-    RoundRobin,
-    LeastRequest,
-    Random,
+impl Endpoint {
+    /// Whether the endpoint takes requests outside panic mode: healthy by EDS and not
+    /// ejected by outlier detection (an ejection that has run out ends here).
+    pub fn is_available(&self, stats: &ClusterStats) -> bool {
+        self.healthy && !self.outlier.is_ejected(stats)
+    }
 }
 
 /// One cluster, ready for requests.
@@ -108,12 +114,17 @@ pub struct ClusterEntry {
     /// The name EDS knows its endpoints by.
     pub eds_name: Option<String>,
     pub balancer: Balancer,
+    /// Below this percentage of available endpoints, all endpoints are picked from (Envoy's
+    /// panic mode; `common_lb_config.healthy_panic_threshold`, 50 by default, 0 disables it).
+    pub panic_threshold: f64,
     pub protocol: Protocol,
+    pub circuit: Arc<CircuitBreaker>,
+    /// `None`: no outlier detection.
+    pub outlier: Option<OutlierConfig>,
     pub connect_timeout: Duration,
     pub endpoints: Vec<Arc<Endpoint>>,
     pub stats: Arc<ClusterStats>,
     pub client_h2: UpstreamClient,
-    next: AtomicUsize,
 }
 
 impl std::fmt::Debug for ClusterEntry {
@@ -154,17 +165,14 @@ impl ClusterEntry {
             }
             None => cluster::DiscoveryType::Static,
         };
-        let balancer = match cluster::LbPolicy::try_from(c.lb_policy) {
-            Ok(cluster::LbPolicy::RoundRobin) => Balancer::RoundRobin,
-            Ok(cluster::LbPolicy::Random) => Balancer::Random,
-            _ => Balancer::LeastRequest,
-        };
+        let mut common = None;
         let protocol = match c
             .typed_extension_protocol_options
             .get(HTTP_PROTOCOL_OPTIONS)
         {
             Some(any) => {
                 let o: HttpProtocolOptions = unpack_any(any).map_err(|e| invalid(e.to_string()))?;
+                common = o.common_http_protocol_options;
                 use http_protocol_options::UpstreamProtocolOptions as U;
                 use http_protocol_options::explicit_http_config::ProtocolConfig as P;
                 match o.upstream_protocol_options {
@@ -195,6 +203,22 @@ impl ClusterEntry {
             .and_then(duration)
             .filter(|d| !d.is_zero())
             .unwrap_or(Duration::from_secs(5));
+        let mut pool_options = PoolOptions::new(connect_timeout);
+        if let Some(common) = &common {
+            if let Some(idle) = common
+                .idle_timeout
+                .as_ref()
+                .and_then(duration)
+                .filter(|d| !d.is_zero())
+            {
+                pool_options.idle_timeout = idle;
+            }
+            pool_options.max_requests_per_connection = common
+                .max_requests_per_connection
+                .as_ref()
+                .map(|v| v.value)
+                .filter(|v| *v > 0);
+        }
         let mut endpoints = Vec::new();
         for locality in assignment
             .map(|a| a.endpoints.as_slice())
@@ -235,7 +259,7 @@ impl ClusterEntry {
                     .as_ref()
                     .map_or(1, |w| w.value)
                     .max(1);
-                let pool = clients.pools.get(&address, connect_timeout);
+                let pool = clients.pools.get(&address, pool_options);
                 // Keep the counters of endpoints that stay.
                 let kept = previous.and_then(|p| {
                     p.endpoints
@@ -255,67 +279,97 @@ impl ClusterEntry {
                         healthy,
                         stats: HostStats::default(),
                         pool,
+                        outlier: OutlierState::default(),
                     })
                 }));
             }
         }
+        let addresses: Vec<String> = endpoints.iter().map(|e| e.address.to_string()).collect();
+        let weights: Vec<u32> = endpoints.iter().map(|e| e.weight).collect();
+        let balancer = Balancer::compile(c, &addresses, &weights);
+        let panic_threshold = c
+            .common_lb_config
+            .as_ref()
+            .and_then(|l| l.healthy_panic_threshold.as_ref())
+            .map_or(DEFAULT_PANIC_THRESHOLD, |p| p.value.clamp(0.0, 100.0));
+        let limits = Limits::of(c);
+        let circuit = previous
+            .map(|p| &p.circuit)
+            .filter(|p| p.limits == limits)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(CircuitBreaker::new(limits)));
         Ok(ClusterEntry {
+            circuit,
+            outlier: c.outlier_detection.as_ref().map(OutlierConfig::compile),
             name: c.name.clone(),
             discovery,
             eds_name,
             balancer,
+            panic_threshold,
             protocol,
             connect_timeout,
             endpoints,
             stats: stats.cluster(&c.name),
             client_h2: clients.http2(connect_timeout),
-            next: AtomicUsize::new(0),
         })
     }
 
-    /// Picks a healthy endpoint (any endpoint if none is healthy, as Envoy's panic mode does
-    /// at 0 % healthy... only when there are endpoints at all). `draw` is a random number;
-    /// `avoid` is the endpoint of the previous attempt, skipped when there is another.
-    pub fn pick(&self, draw: u64, avoid: Option<&Arc<Endpoint>>) -> Option<Arc<Endpoint>> {
-        let healthy: Vec<&Arc<Endpoint>> = self.endpoints.iter().filter(|e| e.healthy).collect();
-        let pool: Vec<&Arc<Endpoint>> = if healthy.is_empty() {
-            self.endpoints.iter().collect()
-        } else {
-            healthy
-        };
-        let candidates: Vec<&Arc<Endpoint>> = match avoid {
-            Some(a) if pool.len() > 1 => pool.into_iter().filter(|e| !Arc::ptr_eq(e, a)).collect(),
-            _ => pool,
-        };
-        if candidates.is_empty() {
+    /// Picks an available endpoint (healthy by EDS), or any endpoint when fewer than the panic
+    /// threshold are available, as Envoy's panic mode does. `draw` is a random number, `hash`
+    /// the request's (consistent hashing); `avoid` is the endpoint of the previous attempt,
+    /// skipped when there is another.
+    pub fn pick(
+        &self,
+        draw: u64,
+        avoid: Option<&Arc<Endpoint>>,
+        hash: Option<u64>,
+    ) -> Option<Arc<Endpoint>> {
+        let endpoints = &self.endpoints;
+        let n = endpoints.len();
+        if n == 0 {
             return None;
         }
-        let total: u64 = candidates.iter().map(|e| u64::from(e.weight)).sum();
-        let weighted = |point: u64| {
-            let mut point = point % total.max(1);
-            for e in &candidates {
-                if point < u64::from(e.weight) {
-                    return (*e).clone();
-                }
-                point -= u64::from(e.weight);
-            }
-            candidates[0].clone()
+        let available = endpoints
+            .iter()
+            .filter(|e| e.is_available(&self.stats))
+            .count();
+        let panic = (available as f64) * 100.0 < self.panic_threshold * n as f64;
+        let usable = |i: usize| panic || endpoints[i].is_available(&self.stats);
+        let others =
+            avoid.is_some_and(|a| (0..n).any(|i| usable(i) && !Arc::ptr_eq(&endpoints[i], a)));
+        let eligible = |i: usize| {
+            usable(i) && !(others && avoid.is_some_and(|a| Arc::ptr_eq(&endpoints[i], a)))
         };
-        let chosen = match self.balancer {
-            Balancer::RoundRobin => weighted(self.next.fetch_add(1, Ordering::Relaxed) as u64),
-            Balancer::Random => weighted(draw),
-            // Power of two choices on active requests, as Envoy's default least-request.
-            Balancer::LeastRequest => {
-                let n = candidates.len() as u64;
-                let a = candidates[(draw % n) as usize];
-                let b = candidates[((draw >> 32) % n) as usize];
-                if b.stats.rq_active.get() < a.stats.rq_active.get() {
-                    b.clone()
-                } else {
-                    a.clone()
-                }
-            }
+        let i = self.balancer.pick(
+            n,
+            eligible,
+            |i| endpoints[i].weight,
+            |i| endpoints[i].stats.rq_active.get(),
+            draw,
+            hash,
+        )?;
+        Some(endpoints[i].clone())
+    }
+
+    /// Feeds one attempt's outcome to outlier detection, ejecting `endpoint` when it has
+    /// become an outlier and the cluster's `max_ejection_percent` allows.
+    pub fn record(&self, endpoint: &Endpoint, outcome: Outcome) {
+        let Some(config) = &self.outlier else {
+            return;
         };
-        Some(chosen)
+        let Some(why) = endpoint.outlier.record(config, outcome) else {
+            return;
+        };
+        let ejected = self
+            .endpoints
+            .iter()
+            .filter(|e| e.outlier.is_ejected(&self.stats))
+            .count();
+        if may_eject(config, ejected, self.endpoints.len()) {
+            tracing::debug!(cluster = %self.name, endpoint = %endpoint.address, "ejected: {why:?}");
+            endpoint.outlier.eject(config, why, &self.stats);
+        } else {
+            self.stats.outlier_ejections_overflow.inc();
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! it: pick the route, inject faults, answer redirects and direct responses, or forward to a
 //! cluster endpoint with rewrites, header changes, timeouts, retries and mirrors.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,8 +11,11 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
 
+use super::circuit::{self, Admitted};
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
 use super::connection::Connection;
+use super::hash_policy::RequestHash;
+use super::outlier::Outcome;
 use super::pool::PoolError;
 use super::random;
 use super::rbac::{self, Decision, Engine, Subject};
@@ -47,6 +51,7 @@ static HOP_BY_HOP: [HeaderName; 7] = [
 // use.
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overloaded");
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
 
@@ -235,6 +240,7 @@ where
                 }
             };
             let downstream = Downstream {
+                peer: connection.peer,
                 method: parts.method,
                 version: parts.version,
                 headers: parts.headers,
@@ -277,6 +283,7 @@ fn redirect_response(
 
 /// What the downstream sent, body buffered.
 struct Downstream {
+    peer: SocketAddr,
     method: Method,
     version: Version,
     headers: HeaderMap,
@@ -288,6 +295,8 @@ struct Downstream {
 /// Why an attempt produced no response.
 enum Failure {
     NoHealthyUpstream,
+    /// A circuit breaker refused the request (Envoy's `UO`).
+    Overflow,
     Connect(String),
     Reset(String),
     PerTryTimeout,
@@ -309,6 +318,17 @@ async fn forward_request(
         listener.hcm.stats.no_cluster.inc();
         tracing::debug!(cluster = cluster_name, "cluster not found");
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
+    };
+    // Only a hashing balancer reads the hash, and only then may a cookie be generated.
+    let hashed = if cluster.balancer.is_hashing() && !forward.hash_policy.is_empty() {
+        forward.hash_policy.hash(
+            &down.headers,
+            &down.path_and_query,
+            down.peer,
+            listener.address,
+        )
+    } else {
+        RequestHash::default()
     };
     // The upstream request's headers and path, built once for every attempt.
     let mut headers = down.headers;
@@ -373,7 +393,7 @@ async fn forward_request(
                 body: down.body.clone(),
             };
             tokio::spawn(async move {
-                if let Some(ep) = target.pick(random::next(), None) {
+                if let Some(ep) = target.pick(random::next(), None, None) {
                     let _ = attempt.send(&target, &ep).await;
                 }
             });
@@ -407,7 +427,7 @@ async fn forward_request(
             (Some(p), Some(r)) => Some(p.min(r)),
             (p, r) => p.or(r),
         };
-        let Some(endpoint) = cluster.pick(random::next(), previous.as_ref()) else {
+        let Some(endpoint) = cluster.pick(random::next(), previous.as_ref(), hashed.hash) else {
             cluster.stats.upstream_cx_none_healthy.inc();
             break Err(Some(Failure::NoHealthyUpstream));
         };
@@ -437,6 +457,7 @@ async fn forward_request(
             Ok(response) => {
                 let status = response.status().as_u16();
                 cluster.stats.response(status);
+                cluster.record(&endpoint, Outcome::Status(status));
                 if status >= 500 {
                     endpoint.stats.rq_error.inc();
                 } else {
@@ -451,6 +472,13 @@ async fn forward_request(
                 break Ok(response);
             }
             Err(failure) => {
+                match failure {
+                    Failure::Connect(_) | Failure::Reset(_) => {
+                        cluster.record(&endpoint, Outcome::LocalFailure);
+                    }
+                    Failure::PerTryTimeout => cluster.record(&endpoint, Outcome::Timeout),
+                    Failure::NoHealthyUpstream | Failure::Overflow => {}
+                }
                 if let Failure::Connect(_) = failure {
                     endpoint.stats.cx_connect_fail.inc();
                     cluster.stats.upstream_cx_connect_fail.inc();
@@ -459,7 +487,8 @@ async fn forward_request(
                     Failure::Connect(_) => retry.is_some_and(|r| r.retries_failure(true)),
                     Failure::Reset(_) => retry.is_some_and(|r| r.retries_failure(false)),
                     Failure::PerTryTimeout => retry.is_some(),
-                    Failure::NoHealthyUpstream => false,
+                    // Envoy never retries an overflow: retrying would add to the load.
+                    Failure::NoHealthyUpstream | Failure::Overflow => false,
                 };
                 if !is_last && retriable {
                     cluster.stats.upstream_rq_retry.inc();
@@ -480,12 +509,23 @@ async fn forward_request(
                 .headers_mut()
                 .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, millis_value(elapsed));
             apply_response_headers(&mut response, weighted, route, vhost, table);
+            if let Some(cookie) = hashed.set_cookie {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             response
         }
         Err(None) => local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout"),
         Err(Some(failure)) => match failure {
             Failure::NoHealthyUpstream => {
                 local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
+            }
+            Failure::Overflow => {
+                tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
+                let mut r = local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
+                // Envoy tells the client the upstream is overloaded.
+                r.headers_mut()
+                    .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
+                r
             }
             Failure::Connect(e) => local_reply(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -563,6 +603,12 @@ impl Attempt {
             Protocol::Http2 => true,
             Protocol::Downstream => self.version == Version::HTTP_2,
         };
+        // Held until the response body ends: the connection is busy until then.
+        let admission = cluster
+            .circuit
+            .admit(!http2, &cluster.stats)
+            .await
+            .map_err(|_| Failure::Overflow)?;
         if !http2 {
             self.origin.clone().map_err(Failure::Reset)?;
             // HTTP/1.1 needs a Host: the endpoint's address when the request had none.
@@ -581,7 +627,10 @@ impl Attempt {
                 headers: &self.headers,
             };
             return match endpoint.pool.send(&head, &self.body).await {
-                Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+                Ok(response) => {
+                    Ok(response
+                        .map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
+                }
                 Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
                 Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
             };
@@ -597,7 +646,9 @@ impl Attempt {
             .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         *req.version_mut() = Version::HTTP_2;
         match cluster.client_h2.request(req).await {
-            Ok(response) => Ok(response.map(|b| b.map_err(BoxError::from).boxed())),
+            Ok(response) => {
+                Ok(response.map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
+            }
             Err(e) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
             Err(e) => Err(Failure::Reset(error_chain(&e))),
         }

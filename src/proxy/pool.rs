@@ -23,8 +23,28 @@ use tokio::net::TcpStream;
 use super::cluster::Address;
 use super::h1::{self, ChunkedDecoder, Decoded, Framing, RequestHead};
 
-/// How long a connection may sit unused before it is closed instead of reused.
+/// How long a connection may sit unused before it is closed instead of reused, unless the
+/// cluster says (`common_http_protocol_options.idle_timeout`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A cluster's settings for its connections; pools are shared by clusters with the same ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PoolOptions {
+    pub connect_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// Close a connection after this many requests (`max_requests_per_connection`).
+    pub max_requests_per_connection: Option<u32>,
+}
+
+impl PoolOptions {
+    pub fn new(connect_timeout: Duration) -> PoolOptions {
+        PoolOptions {
+            connect_timeout,
+            idle_timeout: IDLE_TIMEOUT,
+            max_requests_per_connection: None,
+        }
+    }
+}
 /// An idle connection unused for longer than this is checked for a close by the upstream
 /// before it is reused (a read that would block): servers close idle connections after their
 /// own timeouts (Node.js after 5 s), and a request written into a closed connection is lost.
@@ -48,6 +68,8 @@ pub enum PoolError {
 /// One upstream connection, the bytes read from it but not yet used, and the buffer requests
 /// are written from (kept: one allocation per connection, not per request).
 struct Conn {
+    /// Requests written on it so far.
+    requests: u32,
     stream: TcpStream,
     buf: BytesMut,
     out: BytesMut,
@@ -67,7 +89,7 @@ impl Conn {
 /// The keep-alive connections to one upstream address.
 pub struct HostPool {
     address: Address,
-    connect_timeout: Duration,
+    options: PoolOptions,
     /// Newest last: reusing the most recently used connection keeps the others idle long enough
     /// to expire when load drops.
     idle: Mutex<Vec<(Conn, Instant)>>,
@@ -90,10 +112,10 @@ enum Failed {
 }
 
 impl HostPool {
-    fn new(address: Address, connect_timeout: Duration) -> HostPool {
+    fn new(address: Address, options: PoolOptions) -> HostPool {
         HostPool {
             address,
-            connect_timeout,
+            options,
             idle: Mutex::default(),
         }
     }
@@ -139,6 +161,7 @@ impl HostPool {
                 Failed::Other(e.to_string())
             }
         };
+        conn.requests = conn.requests.saturating_add(1);
         let mut out = std::mem::take(&mut conn.out);
         out.clear();
         let body_inline = h1::encode_request(head, body, &mut out);
@@ -203,7 +226,7 @@ impl HostPool {
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop()?;
             let idle_for = since.elapsed();
-            if idle_for > IDLE_TIMEOUT {
+            if idle_for > self.options.idle_timeout {
                 continue;
             }
             if idle_for > CHECK_AFTER && !still_open(&conn.stream) {
@@ -214,12 +237,20 @@ impl HostPool {
     }
 
     fn checkin(&self, conn: Conn) {
+        // A connection that has carried its last request closes (dropped here).
+        if self
+            .options
+            .max_requests_per_connection
+            .is_some_and(|max| conn.requests >= max)
+        {
+            return;
+        }
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         // The oldest are first: drop the ones nobody reused in time.
         let expired = idle
             .iter()
-            .take_while(|(_, since)| now.duration_since(*since) > IDLE_TIMEOUT)
+            .take_while(|(_, since)| now.duration_since(*since) > self.options.idle_timeout)
             .count();
         idle.drain(..expired);
         idle.push((conn, now));
@@ -232,13 +263,14 @@ impl HostPool {
                 Address::Dns(host, port) => TcpStream::connect((host.as_str(), *port)).await,
             }
         };
-        let stream = match tokio::time::timeout(self.connect_timeout, connecting).await {
+        let stream = match tokio::time::timeout(self.options.connect_timeout, connecting).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(PoolError::Connect(e.to_string())),
             Err(_) => return Err(PoolError::Connect("connection timed out".to_string())),
         };
         let _ = stream.set_nodelay(true);
         Ok(Conn {
+            requests: 0,
             stream,
             buf: BytesMut::with_capacity(READ_BUFFER),
             out: BytesMut::with_capacity(1024),
@@ -388,15 +420,15 @@ pub struct HostPools {
 
 #[derive(Default)]
 struct Pools {
-    by_key: HashMap<(Address, Duration), Weak<HostPool>>,
+    by_key: HashMap<(Address, PoolOptions), Weak<HostPool>>,
     /// How many entries the last sweep of dead pools left.
     swept_at: usize,
 }
 
 impl HostPools {
-    pub fn get(&self, address: &Address, connect_timeout: Duration) -> Arc<HostPool> {
+    pub fn get(&self, address: &Address, options: PoolOptions) -> Arc<HostPool> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (address.clone(), connect_timeout);
+        let key = (address.clone(), options);
         if let Some(pool) = pools.by_key.get(&key).and_then(Weak::upgrade) {
             return pool;
         }
@@ -406,7 +438,7 @@ impl HostPools {
             pools.by_key.retain(|_, p| p.strong_count() > 0);
             pools.swept_at = pools.by_key.len();
         }
-        let pool = Arc::new(HostPool::new(address.clone(), connect_timeout));
+        let pool = Arc::new(HostPool::new(address.clone(), options));
         pools.by_key.insert(key, Arc::downgrade(&pool));
         pool
     }
@@ -446,7 +478,10 @@ mod tests {
     async fn a_read_body_gives_its_connection_back_for_the_next_request() {
         let (address, accepted) = raw_backend(HELLO, usize::MAX).await;
         let pools = HostPools::default();
-        let pool = pools.get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = pools.get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         for _ in 0..3 {
             let response = get(&pool).await.expect("response");
             let body = response.into_body().collect().await.expect("body");
@@ -456,7 +491,10 @@ mod tests {
         // The same address and timeout share the pool.
         assert!(Arc::ptr_eq(
             &pool,
-            &pools.get(&Address::Ip(address), Duration::from_secs(1))
+            &pools.get(
+                &Address::Ip(address),
+                PoolOptions::new(Duration::from_secs(1))
+            )
         ));
     }
 
@@ -466,7 +504,7 @@ mod tests {
         let pools = HostPools::default();
         for port in 1..=1000u16 {
             let address = Address::Ip(SocketAddr::from(([127, 0, 0, 1], port)));
-            drop(pools.get(&address, Duration::from_secs(1)));
+            drop(pools.get(&address, PoolOptions::new(Duration::from_secs(1))));
         }
         let left = pools.pools.lock().expect("lock").by_key.len();
         assert!(left <= 32, "{left} entries kept for 1,000 dead pools");
@@ -475,7 +513,10 @@ mod tests {
     #[tokio::test]
     async fn an_unread_body_takes_its_connection_with_it() {
         let (address, accepted) = raw_backend(HELLO, usize::MAX).await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         drop(get(&pool).await.expect("response"));
         let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
@@ -486,7 +527,10 @@ mod tests {
     async fn a_closed_idle_connection_is_replaced() {
         // Answers one request per connection, then closes without saying so.
         let (address, _) = raw_backend(OK, 1).await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         for _ in 0..3 {
             let body = get(&pool).await.expect("response").into_body();
             assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
@@ -543,7 +587,10 @@ mod tests {
             usize::MAX,
         )
         .await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         for _ in 0..3 {
             let response = get(&pool).await.expect("response");
             assert!(response.headers().get("transfer-encoding").is_none());
@@ -556,7 +603,10 @@ mod tests {
     #[tokio::test]
     async fn a_body_until_close_ends_with_the_connection() {
         let (address, accepted) = raw_backend(b"HTTP/1.1 200 OK\r\n\r\nall of it", 1).await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         for _ in 0..2 {
             let body = get(&pool).await.expect("response").into_body();
             assert_eq!(body.collect().await.expect("body").to_bytes(), "all of it");
@@ -569,7 +619,10 @@ mod tests {
     #[tokio::test]
     async fn only_idempotent_requests_are_resent_after_a_stale_connection() {
         let (address, _) = raw_backend(OK, 1).await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
         // Within CHECK_AFTER: the pooled connection is reused without a check.
@@ -593,7 +646,10 @@ mod tests {
     async fn a_response_cut_short_is_an_error_and_its_connection_dropped() {
         let (address, accepted) =
             raw_backend(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", 1).await;
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         let body = get(&pool).await.expect("head").into_body();
         assert!(body.collect().await.is_err());
         let body = get(&pool).await.expect("head").into_body();
@@ -602,11 +658,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_connection_closes_after_max_requests_per_connection() {
+        let (address, accepted) = raw_backend(OK, usize::MAX).await;
+        let options = PoolOptions {
+            max_requests_per_connection: Some(2),
+            ..PoolOptions::new(Duration::from_secs(1))
+        };
+        let pool = HostPools::default().get(&Address::Ip(address), options);
+        for _ in 0..4 {
+            let body = get(&pool).await.expect("response").into_body();
+            assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
     async fn a_refused_connection_is_a_connect_error() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let address = listener.local_addr().expect("address");
         drop(listener);
-        let pool = HostPools::default().get(&Address::Ip(address), Duration::from_secs(1));
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+        );
         assert!(matches!(get(&pool).await, Err(PoolError::Connect(_))));
     }
 }

@@ -323,6 +323,8 @@ pub struct Forward {
     pub timeout: Option<Duration>,
     pub retry: Option<Retry>,
     pub mirrors: Vec<Mirror>,
+    /// What consistent hashing hashes of the request.
+    pub hash_policy: super::hash_policy::HashPolicies,
 }
 
 impl Forward {
@@ -921,6 +923,7 @@ fn compile_forward(a: &RouteAction) -> Result<Forward, String> {
         },
         retry: a.retry_policy.as_ref().map(Retry::compile),
         mirrors,
+        hash_policy: super::hash_policy::HashPolicies::compile(&a.hash_policy)?,
     })
 }
 

@@ -68,6 +68,16 @@ pub struct ClusterStats {
     pub upstream_cx_connect_fail: Counter,
     pub upstream_rq_pending_failure_eject: Counter,
     pub upstream_cx_none_healthy: Counter,
+    /// Circuit breaking ([`super::circuit`]).
+    pub upstream_cx_overflow: Counter,
+    pub upstream_rq_pending_overflow: Counter,
+    pub upstream_rq_pending_total: Counter,
+    /// Outlier detection ([`super::outlier`]).
+    pub outlier_ejections_active: Gauge,
+    pub outlier_ejections_enforced_total: Counter,
+    pub outlier_ejections_enforced_consecutive_5xx: Counter,
+    pub outlier_ejections_enforced_consecutive_gateway_failure: Counter,
+    pub outlier_ejections_overflow: Counter,
 }
 
 impl ClusterStats {
@@ -87,6 +97,31 @@ impl ClusterStats {
         let c = counter_value;
         vec![
             (
+                "outlier_detection.ejections_active",
+                G,
+                self.outlier_ejections_active.get(),
+            ),
+            (
+                "outlier_detection.ejections_enforced_consecutive_5xx",
+                C,
+                c(&self.outlier_ejections_enforced_consecutive_5xx),
+            ),
+            (
+                "outlier_detection.ejections_enforced_consecutive_gateway_failure",
+                C,
+                c(&self.outlier_ejections_enforced_consecutive_gateway_failure),
+            ),
+            (
+                "outlier_detection.ejections_enforced_total",
+                C,
+                c(&self.outlier_ejections_enforced_total),
+            ),
+            (
+                "outlier_detection.ejections_overflow",
+                C,
+                c(&self.outlier_ejections_overflow),
+            ),
+            (
                 "upstream_cx_connect_fail",
                 C,
                 c(&self.upstream_cx_connect_fail),
@@ -96,12 +131,23 @@ impl ClusterStats {
                 C,
                 c(&self.upstream_cx_none_healthy),
             ),
+            ("upstream_cx_overflow", C, c(&self.upstream_cx_overflow)),
             ("upstream_rq_1xx", C, c(&self.upstream_rq_1xx)),
             ("upstream_rq_2xx", C, c(&self.upstream_rq_2xx)),
             ("upstream_rq_3xx", C, c(&self.upstream_rq_3xx)),
             ("upstream_rq_4xx", C, c(&self.upstream_rq_4xx)),
             ("upstream_rq_5xx", C, c(&self.upstream_rq_5xx)),
             ("upstream_rq_active", G, self.upstream_rq_active.get()),
+            (
+                "upstream_rq_pending_overflow",
+                C,
+                c(&self.upstream_rq_pending_overflow),
+            ),
+            (
+                "upstream_rq_pending_total",
+                C,
+                c(&self.upstream_rq_pending_total),
+            ),
             (
                 "upstream_rq_per_try_timeout",
                 C,

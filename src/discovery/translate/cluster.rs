@@ -228,10 +228,22 @@ fn outbound_cluster(
         plan.port.protocol.is_http2() || (policy.h2_upgrade() && plan.port.protocol.is_http());
     let downstream = policy.use_client_protocol()
         || (scope.proxy.role == Role::Sidecar && plan.port.protocol == Protocol::Unsupported);
-    if http2 {
-        c.typed_extension_protocol_options = upstream_protocol(explicit_http2());
+    let upstream = if http2 {
+        Some(explicit_http2())
     } else if downstream {
-        c.typed_extension_protocol_options = upstream_protocol(use_downstream_protocol());
+        Some(use_downstream_protocol())
+    } else {
+        None
+    };
+    let common = policy.common_http_protocol_options();
+    if upstream.is_some() || common.is_some() {
+        let options = HttpProtocolOptions {
+            upstream_protocol_options: upstream,
+            common_http_protocol_options: common,
+            ..Default::default()
+        };
+        c.typed_extension_protocol_options =
+            HashMap::from([(names::HTTP_PROTOCOL_OPTIONS.to_string(), pack(&options))]);
     }
     let mut md = IstioMetadata::new()
         .services([plan.service])

@@ -11,6 +11,7 @@ use std::time::Duration as StdDuration;
 use envoy_types::pb::envoy::config::cluster::v3::{
     CircuitBreakers, OutlierDetection as EnvoyOutlierDetection, circuit_breakers, cluster,
 };
+use envoy_types::pb::envoy::config::core::v3::HttpProtocolOptions;
 use envoy_types::pb::envoy::config::route::v3::route_action::{HashPolicy, hash_policy};
 use envoy_types::pb::envoy::r#type::v3::Percent;
 use envoy_types::pb::google::protobuf::{Duration, UInt64Value};
@@ -219,6 +220,36 @@ impl<'a> EffectivePolicy<'a> {
             value: od.min_health_percent.unwrap_or(0).max(0) as f64,
         };
         Some((out, panic))
+    }
+
+    /// `http.idleTimeout`, `http.maxRequestsPerConnection` and `tcp.maxConnectionDuration`:
+    /// the cluster's `common_http_protocol_options` (`applyConnectionPool`), if any is set.
+    pub fn common_http_protocol_options(&self) -> Option<HttpProtocolOptions> {
+        let http = self.connection_pool.and_then(|cp| cp.http.as_ref());
+        let tcp = self.connection_pool.and_then(|cp| cp.tcp.as_ref());
+        let idle_timeout = http
+            .and_then(|h| h.idle_timeout.as_deref())
+            .and_then(go_duration);
+        let max_requests_per_connection = http
+            .and_then(|h| h.max_requests_per_connection)
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| *v > 0)
+            .and_then(uint32);
+        let max_connection_duration = tcp
+            .and_then(|t| t.max_connection_duration.as_deref())
+            .and_then(go_duration);
+        if idle_timeout.is_none()
+            && max_requests_per_connection.is_none()
+            && max_connection_duration.is_none()
+        {
+            return None;
+        }
+        Some(HttpProtocolOptions {
+            idle_timeout,
+            max_requests_per_connection,
+            max_connection_duration,
+            ..Default::default()
+        })
     }
 
     /// An upstream TLS mode Ferry does not originate yet (`SIMPLE`, `MUTUAL`, `ISTIO_MUTUAL`).

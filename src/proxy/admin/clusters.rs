@@ -84,13 +84,20 @@ fn info<'a>(entry: &'a ClusterEntry, config: Option<&Cluster>) -> ClusterInfo<'a
     }
 }
 
-/// Envoy's `Host::HealthFlag`s as text: `healthy`, or each set flag after a `/`.
-fn health_flags(e: &Endpoint) -> &'static str {
-    if e.healthy {
-        "healthy"
-    } else {
-        "/failed_eds_health"
+/// Envoy's `Host::HealthFlag`s as text: `healthy`, or each set flag after a `/`
+/// (`/failed_outlier_check/failed_eds_health` when both are set, in Envoy's flag order).
+fn health_flags(e: &Endpoint) -> String {
+    let mut flags = String::new();
+    if e.outlier.ejected() {
+        flags.push_str("/failed_outlier_check");
     }
+    if !e.healthy {
+        flags.push_str("/failed_eds_health");
+    }
+    if flags.is_empty() {
+        flags.push_str("healthy");
+    }
+    flags
 }
 
 fn hostname(e: &Endpoint) -> &str {
@@ -141,7 +148,7 @@ pub fn text(runtime: &Runtime, store: &Store) -> String {
             }
             for (key, value) in [
                 ("hostname", hostname(e).to_string()),
-                ("health_flags", health_flags(e).to_string()),
+                ("health_flags", health_flags(e)),
                 ("weight", e.weight.to_string()),
                 ("region", String::new()),
                 ("zone", String::new()),
@@ -231,10 +238,13 @@ fn host_json(e: &Endpoint) -> Value {
         json!({ "socket_address": { "address": address, "port_value": port } }),
     );
     m.insert("stats".into(), stats.into());
-    m.insert(
-        "health_status".into(),
-        json!({ "eds_health_status": if e.healthy { "HEALTHY" } else { "UNHEALTHY" } }),
-    );
+    let mut health =
+        json!({ "eds_health_status": if e.healthy { "HEALTHY" } else { "UNHEALTHY" } });
+    // `envoy.admin.v3.HostHealthStatus`: the flag is there only when set (proto JSON).
+    if e.outlier.ejected() {
+        health["failed_outlier_check"] = true.into();
+    }
+    m.insert("health_status".into(), health);
     m.insert("weight".into(), e.weight.into());
     let host = hostname(e);
     if !host.is_empty() {
