@@ -27,6 +27,7 @@ mod mesh;
 mod profile;
 mod proxy_config;
 mod proxy_status;
+mod resilience;
 mod seed;
 mod version;
 mod webhook;
