@@ -123,6 +123,126 @@ spec:
     );
 }
 
+/// Istio's precedence (`MergeTrafficPolicy`): the rule's policy, its `portLevelSettings` for
+/// the port, the subset's policy, then the subset's `portLevelSettings`, each section (load
+/// balancer, connection pool, outlier detection) replaced whole.
+#[test]
+fn subset_and_port_level_policies_override_the_rule_section_by_section() {
+    let yaml = format!(
+        "{CATALOG}---\n{}",
+        r#"apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: catalog, namespace: shop}
+spec:
+  host: catalog
+  trafficPolicy:
+    loadBalancer: {simple: RANDOM}
+    connectionPool:
+      tcp: {maxConnections: 100}
+      http: {http1MaxPendingRequests: 10, maxRequestsPerConnection: 5, idleTimeout: 30s}
+    outlierDetection: {consecutive5xxErrors: 7, maxEjectionPercent: 40, minHealthPercent: 20}
+    portLevelSettings:
+    - port: {number: 9090}
+      loadBalancer: {simple: ROUND_ROBIN}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      connectionPool: {tcp: {maxConnections: 3}}
+      portLevelSettings:
+      - port: {number: 9090}
+        loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 1021}}}
+        outlierDetection: {consecutiveGatewayErrors: 2, baseEjectionTime: 5s}
+"#
+    );
+    let cfg = config_for(&push(&yaml), &sidecar("shop", &[]));
+    let get = |name: String| cluster(&cfg, &name).clone();
+    let max_connections = |c: &Cluster| {
+        c.circuit_breakers.as_ref().expect("breakers").thresholds[0]
+            .max_connections
+            .as_ref()
+            .map(|v| v.value)
+    };
+    let common = |c: &Cluster| {
+        c.typed_extension_protocol_options
+            .get("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+            .map(|any| HttpProtocolOptions::decode(any.value.as_slice()).expect("protocol options"))
+            .and_then(|o| o.common_http_protocol_options)
+    };
+
+    // The rule alone on port 80.
+    let rule_80 = get(format!("outbound|80||{HOST}"));
+    assert_eq!(rule_80.lb_policy, LbPolicy::Random as i32);
+    assert_eq!(max_connections(&rule_80), Some(100));
+    let options = common(&rule_80).expect("common HTTP options");
+    assert_eq!(
+        options.max_requests_per_connection.map(|v| v.value),
+        Some(5)
+    );
+    assert_eq!(options.idle_timeout.map(|d| d.seconds), Some(30));
+    let od = rule_80
+        .outlier_detection
+        .as_ref()
+        .expect("outlier detection");
+    assert_eq!(od.consecutive_5xx.as_ref().map(|v| v.value), Some(7));
+    assert_eq!(od.max_ejection_percent.as_ref().map(|v| v.value), Some(40));
+    let panic = rule_80
+        .common_lb_config
+        .as_ref()
+        .and_then(|l| l.healthy_panic_threshold.as_ref())
+        .map(|p| p.value);
+    assert_eq!(panic, Some(20.0));
+    // The rule's port-level load balancer on 9090, the rest from the rule.
+    let rule_9090 = get(format!("outbound|9090||{HOST}"));
+    assert_eq!(rule_9090.lb_policy, LbPolicy::RoundRobin as i32);
+    assert_eq!(max_connections(&rule_9090), Some(100));
+
+    // The subset replaces the whole connection pool (the rule's HTTP settings are gone) and
+    // keeps the rule's load balancer and outlier detection on port 80.
+    let v1_80 = get(format!("outbound|80|v1|{HOST}"));
+    assert_eq!(v1_80.lb_policy, LbPolicy::Random as i32);
+    assert_eq!(max_connections(&v1_80), Some(3));
+    assert!(common(&v1_80).is_none());
+    let pending = v1_80
+        .circuit_breakers
+        .as_ref()
+        .expect("breakers")
+        .thresholds[0]
+        .max_pending_requests
+        .as_ref()
+        .map(|v| v.value);
+    assert_eq!(pending, Some(u32::MAX));
+    assert_eq!(
+        v1_80
+            .outlier_detection
+            .as_ref()
+            .and_then(|o| o.consecutive_5xx.as_ref())
+            .map(|v| v.value),
+        Some(7)
+    );
+    // On 9090 the subset's port-level settings win over everything.
+    let v1_9090 = get(format!("outbound|9090|v1|{HOST}"));
+    assert_eq!(v1_9090.lb_policy, LbPolicy::Maglev as i32);
+    assert!(matches!(
+        &v1_9090.lb_config,
+        Some(LbConfig::MaglevLbConfig(m)) if m.table_size.as_ref().map(|v| v.value) == Some(1021)
+    ));
+    assert_eq!(max_connections(&v1_9090), Some(3));
+    let od = v1_9090
+        .outlier_detection
+        .as_ref()
+        .expect("outlier detection");
+    assert_eq!(
+        od.consecutive_gateway_failure.as_ref().map(|v| v.value),
+        Some(2)
+    );
+    assert_eq!(
+        od.consecutive_5xx, None,
+        "the rule's section is replaced, not merged"
+    );
+    assert_eq!(od.base_ejection_time.as_ref().map(|d| d.seconds), Some(5));
+}
+
 #[test]
 fn consistent_hashing_puts_a_hash_policy_on_the_default_route() {
     let yaml = format!(
