@@ -222,7 +222,10 @@ fn maglev(addresses: &[String], weights: &[u32], size: u64) -> Vec<u32> {
 }
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 /// xxHash64 (the hash Envoy uses for ring points, Maglev permutations and hash policies).
