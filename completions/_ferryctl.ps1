@@ -670,6 +670,10 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)')
             [CompletionResult]::new('--revision', '--revision', [CompletionResultType]::ParameterName, 'Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)')
             [CompletionResult]::new('--injectConfigFile', '--injectConfigFile', [CompletionResultType]::ParameterName, 'Injection configuration file (the injector ConfigMap''s `config`), instead of the ConfigMap watched on the cluster')
+            [CompletionResult]::new('--ca-dir', '--ca-dir', [CompletionResultType]::ParameterName, 'Directory of the CA''s files in Istio''s `cacerts` layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); a self-signed root is generated and kept there when it holds none. Without it the self-signed root lasts as long as the process')
+            [CompletionResult]::new('--token-dir', '--token-dir', [CompletionResultType]::ParameterName, 'Directory of the local mesh''s workload tokens (<namespace>/<service account>, one token each): a proxy presenting one gets a certificate for that identity. Without it no workload certificate is issued')
+            [CompletionResult]::new('--workload-cert-ttl', '--workload-cert-ttl', [CompletionResultType]::ParameterName, 'Lifetime of workload certificates when the proxy asks for none')
+            [CompletionResult]::new('--max-workload-cert-ttl', '--max-workload-cert-ttl', [CompletionResultType]::ParameterName, 'Longest lifetime of a workload certificate a proxy may ask for')
             [CompletionResult]::new('--valuesFile', '--valuesFile', [CompletionResultType]::ParameterName, 'Injection values file (the injector ConfigMap''s `values`), with --injectConfigFile')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
@@ -703,6 +707,10 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--status-port', '--status-port', [CompletionResultType]::ParameterName, 'Port of the status server (Istio''s agent --statusPort, 15020), on every address: readiness on /healthz/ready, and the application''s probes that injection rewrote to /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet would have. Off when unset; 0 picks a free port')
             [CompletionResult]::new('--readiness-port', '--readiness-port', [CompletionResultType]::ParameterName, 'Port serving only /healthz/ready, on every address (Envoy''s health listener in Istio''s proxies, 15021, which the rendered readiness probes name). Off when unset; 0 picks a free port')
             [CompletionResult]::new('--app-probers', '--app-probers', [CompletionResultType]::ParameterName, 'The application''s original probes by path, as JSON (Istio''s ISTIO_KUBE_APP_PROBERS, which injection sets)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'File holding the workload''s token, presented to the CA for a certificate (the local mesh writes one per service account). Without it the proxy gets no certificate, so it neither originates nor accepts Istio mTLS')
+            [CompletionResult]::new('--ca-address', '--ca-address', [CompletionResultType]::ParameterName, 'Address of the CA''s gRPC service (Istio''s CA_ADDR); default: --discovery-address')
+            [CompletionResult]::new('--secret-ttl', '--secret-ttl', [CompletionResultType]::ParameterName, 'Lifetime of the workload certificate asked for (Istio''s SECRET_TTL)')
+            [CompletionResult]::new('--secret-grace-period-ratio', '--secret-grace-period-ratio', [CompletionResultType]::ParameterName, 'Fraction of the certificate''s lifetime left when it is renewed (Istio''s SECRET_GRACE_PERIOD_RATIO): 0.5 renews half-way through')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
@@ -845,6 +853,8 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('s', 's', [CompletionResultType]::ParameterValue, 'Retrieves secret configuration for the Envoy in the specified pod')
             [CompletionResult]::new('ecds', 'ecds', [CompletionResultType]::ParameterValue, 'Retrieves typed extension configuration for the Envoy in the specified pod')
             [CompletionResult]::new('ec', 'ec', [CompletionResultType]::ParameterValue, 'Retrieves typed extension configuration for the Envoy in the specified pod')
+            [CompletionResult]::new('rootca-compare', 'rootca-compare', [CompletionResultType]::ParameterValue, 'Compare ROOTCA values for the two given pods')
+            [CompletionResult]::new('rc', 'rc', [CompletionResultType]::ParameterValue, 'Compare ROOTCA values for the two given pods')
             break
         }
         'ferryctl;pc' {
@@ -885,6 +895,8 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('s', 's', [CompletionResultType]::ParameterValue, 'Retrieves secret configuration for the Envoy in the specified pod')
             [CompletionResult]::new('ecds', 'ecds', [CompletionResultType]::ParameterValue, 'Retrieves typed extension configuration for the Envoy in the specified pod')
             [CompletionResult]::new('ec', 'ec', [CompletionResultType]::ParameterValue, 'Retrieves typed extension configuration for the Envoy in the specified pod')
+            [CompletionResult]::new('rootca-compare', 'rootca-compare', [CompletionResultType]::ParameterValue, 'Compare ROOTCA values for the two given pods')
+            [CompletionResult]::new('rc', 'rc', [CompletionResultType]::ParameterValue, 'Compare ROOTCA values for the two given pods')
             break
         }
         'ferryctl;proxy-config;cluster' {
@@ -1972,6 +1984,70 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Envoy config dump JSON file')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: one of json|yaml|short')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: one of json|yaml|short')
+            [CompletionResult]::new('--proxy-admin-port', '--proxy-admin-port', [CompletionResultType]::ParameterName, 'Envoy proxy admin port (on a cluster: the pod''s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;proxy-config;rootca-compare' {
+            [CompletionResult]::new('--proxy-admin-port', '--proxy-admin-port', [CompletionResultType]::ParameterName, 'Envoy proxy admin port (on a cluster: the pod''s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;proxy-config;rc' {
+            [CompletionResult]::new('--proxy-admin-port', '--proxy-admin-port', [CompletionResultType]::ParameterName, 'Envoy proxy admin port (on a cluster: the pod''s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;pc;rootca-compare' {
+            [CompletionResult]::new('--proxy-admin-port', '--proxy-admin-port', [CompletionResultType]::ParameterName, 'Envoy proxy admin port (on a cluster: the pod''s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubernetes configuration context')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Kubernetes namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--istioNamespace', '--istioNamespace', [CompletionResultType]::ParameterName, 'Istio system namespace')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Use the local mesh on this machine instead of a Kubernetes cluster')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'ferryctl;pc;rc' {
             [CompletionResult]::new('--proxy-admin-port', '--proxy-admin-port', [CompletionResultType]::ParameterName, 'Envoy proxy admin port (on a cluster: the pod''s port to forward, default 15000; on the local mesh: replaces the port of the registered admin address)')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes configuration file')

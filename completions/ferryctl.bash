@@ -178,6 +178,12 @@ _ferryctl() {
             ferryctl__subcmd__proxy__subcmd__config,r)
                 cmd="ferryctl__subcmd__proxy__subcmd__config__subcmd__route"
                 ;;
+            ferryctl__subcmd__proxy__subcmd__config,rc)
+                cmd="ferryctl__subcmd__proxy__subcmd__config__subcmd__rootca__subcmd__compare"
+                ;;
+            ferryctl__subcmd__proxy__subcmd__config,rootca-compare)
+                cmd="ferryctl__subcmd__proxy__subcmd__config__subcmd__rootca__subcmd__compare"
+                ;;
             ferryctl__subcmd__proxy__subcmd__config,route)
                 cmd="ferryctl__subcmd__proxy__subcmd__config__subcmd__route"
                 ;;
@@ -661,7 +667,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__discovery)
-            opts="-r -c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --clusterID --keepaliveInterval --keepaliveTimeout --keepaliveMaxServerConnectionAge --domain --meshConfig --log_output_level --httpsAddr --tlsCertFile --tlsKeyFile --revision --injectConfigFile --valuesFile --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            opts="-r -c -n -i -h -V --config-dir --grpcAddr --monitoringAddr --clusterID --keepaliveInterval --keepaliveTimeout --keepaliveMaxServerConnectionAge --domain --meshConfig --log_output_level --httpsAddr --tlsCertFile --tlsKeyFile --revision --injectConfigFile --ca-dir --token-dir --workload-cert-ttl --max-workload-cert-ttl --valuesFile --kubeconfig --context --namespace --istioNamespace --local --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -728,6 +734,22 @@ _ferryctl() {
                     return 0
                     ;;
                 --injectConfigFile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workload-cert-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-workload-cert-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1437,7 +1459,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --status-port --readiness-port --app-probers --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --status-port --readiness-port --app-probers --token-file --ca-address --secret-ttl --secret-grace-period-ratio --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1511,6 +1533,22 @@ _ferryctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret-grace-period-ratio)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1547,7 +1585,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy__subcmd__config)
-            opts="-c -n -i -h -V --proxy-admin-port --kubeconfig --context --namespace --istioNamespace --local --help --version cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec"
+            opts="-c -n -i -h -V --proxy-admin-port --kubeconfig --context --namespace --istioNamespace --local --help --version cluster clusters c all a listener listeners l log o route routes r bootstrap b endpoint endpoints ep eds secret secrets s ecds ec rootca-compare rc"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2149,6 +2187,52 @@ _ferryctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy-admin-port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --istioNamespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferryctl__subcmd__proxy__subcmd__config__subcmd__rootca__subcmd__compare)
+            opts="-c -n -i -h -V --proxy-admin-port --kubeconfig --context --namespace --istioNamespace --local --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --proxy-admin-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -15,9 +15,10 @@
 //!
 //! [`source`] is where objects come from (a directory or a Kubernetes API server) and the
 //! per-proxy snapshot cache the xDS server reads. [`webhook`] serves sidecar injection
-//! (`crate::inject`) to the API server.
+//! (`crate::inject`) to the API server. [`ca`] signs the proxies' workload certificates.
 
 pub mod accepted;
+pub mod ca;
 pub mod ctrlz;
 pub mod dependency;
 pub mod export;

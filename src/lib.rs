@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod exit;
+pub mod identity;
 pub mod inject;
 pub mod install;
 pub mod kube;

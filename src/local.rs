@@ -6,11 +6,12 @@
 //! `home` (where state lives), `registry` (the records of running components, read by the CLI),
 //! `plan` (what an install runs), `supervisor` (runs it), `probe` (readiness checks),
 //! `workload` (an application with its sidecar, registered by WorkloadEntry, ServiceEntry and
-//! Sidecar).
+//! Sidecar), `identity` (the token each proxy proves its identity to the CA with).
 
 pub mod announce;
 pub mod demo;
 pub mod home;
+pub mod identity;
 pub mod install;
 pub mod plan;
 pub mod probe;

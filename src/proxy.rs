@@ -6,7 +6,8 @@
 //! to a [`cluster`] endpoint with retries, timeouts and mirrors, after [`rbac`] authorized it; [`stats`] keeps Envoy's
 //! counters; [`admin`] serves Envoy's admin API; [`logging`] maps Envoy's
 //! logger names onto tracing targets; [`status`] serves Istio's agent status port, running the
-//! application's probes ([`app_probe`]) that injection sent there.
+//! application's probes ([`app_probe`]) that injection sent there; [`secrets`] holds the
+//! workload certificate and roots and keeps them fresh.
 
 pub mod admin;
 pub mod app_probe;
@@ -28,6 +29,7 @@ pub mod random;
 pub mod rbac;
 pub mod response_flag;
 pub mod routes;
+pub mod secrets;
 pub mod server;
 pub mod state;
 pub mod stats;

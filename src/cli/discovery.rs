@@ -19,6 +19,9 @@ use crate::analyze::mesh::MeshConfig;
 use crate::cli::GlobalArgs;
 use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
+use crate::discovery::ca::authn::{Authenticator, LocalTokens};
+use crate::discovery::ca::service::CaService;
+use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::DEFAULT_CLUSTER_ID;
 use crate::discovery::registry::{Resolution, ServiceSource};
@@ -29,6 +32,7 @@ use crate::discovery::source::{ConfigSnapshots, Loaded};
 use crate::discovery::webhook::{self, InjectorState};
 use crate::discovery::{MeshOptions, OutboundTrafficPolicy, PushContext};
 use crate::exit::Exit;
+use crate::identity::certificate_service::CertificateServiceServer;
 use crate::inject::{Injector, MeshSettings};
 use crate::metrics::{self, Exposition, Kind, ProcessMetrics};
 use crate::xds::debounce::{self, DebounceConfig};
@@ -44,7 +48,9 @@ use crate::xds::status::StatusRegistry;
                   Kubernetes configuration from a directory (--config-dir) or watches it on a \
                   Kubernetes API server (--kubeconfig and --context, or the in-cluster service \
                   account), serves every connected proxy its Envoy configuration over xDS (ADS, \
-                  plain-text gRPC) and pushes again when the configuration changes.",
+                  plain-text gRPC) and pushes again when the configuration changes. It is also \
+                  the mesh's CA: on the same port it serves Istio's certificate service, signing \
+                  each authenticated proxy's CSR into a certificate for its SPIFFE identity.",
     after_help = "Examples:\n  \
         # Serve the config in ./mesh on istiod's ports\n  \
         ferryctl discovery --config-dir ./mesh\n\n  \
@@ -122,6 +128,32 @@ pub struct DiscoveryArgs {
     /// ConfigMap watched on the cluster
     #[arg(long = "injectConfigFile", value_name = "FILE")]
     pub inject_config_file: Option<PathBuf>,
+    /// Directory of the CA's files in Istio's `cacerts` layout (ca-cert.pem, ca-key.pem,
+    /// root-cert.pem, cert-chain.pem); a self-signed root is generated and kept there when it
+    /// holds none. Without it the self-signed root lasts as long as the process
+    #[arg(long = "ca-dir", env = "ROOT_CA_DIR", value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// Directory of the local mesh's workload tokens (<namespace>/<service account>, one token
+    /// each): a proxy presenting one gets a certificate for that identity. Without it no
+    /// workload certificate is issued
+    #[arg(long = "token-dir", value_name = "DIR")]
+    pub token_dir: Option<PathBuf>,
+    /// Lifetime of workload certificates when the proxy asks for none
+    #[arg(
+        long = "workload-cert-ttl",
+        env = "DEFAULT_WORKLOAD_CERT_TTL",
+        default_value = "24h",
+        value_parser = parse_duration
+    )]
+    pub workload_cert_ttl: Duration,
+    /// Longest lifetime of a workload certificate a proxy may ask for
+    #[arg(
+        long = "max-workload-cert-ttl",
+        env = "MAX_WORKLOAD_CERT_TTL",
+        default_value = "2160h",
+        value_parser = parse_duration
+    )]
+    pub max_workload_cert_ttl: Duration,
     /// Injection values file (the injector ConfigMap's `values`), with --injectConfigFile
     #[arg(
         long = "valuesFile",
@@ -162,6 +194,8 @@ enum DiscoveryError {
     Webhook(#[from] crate::discovery::webhook::WebhookError),
     #[error("{file}: {message}")]
     InjectConfig { file: String, message: String },
+    #[error(transparent)]
+    Ca(#[from] crate::discovery::ca::CaError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -202,8 +236,9 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
         .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
     let injection = injection_settings(args)?;
+    let ca = certificate_authority(args, &mesh)?;
     let scopes = Arc::new(init_logging(&args.log_output_level)?);
-    runtime.block_on(serve(global, args, source, mesh, injection, scopes))?;
+    runtime.block_on(serve(global, args, source, mesh, injection, ca, scopes))?;
     Ok(Exit::Success)
 }
 
@@ -270,6 +305,46 @@ fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
     Ok(mesh)
 }
 
+/// The CA and what authenticates its callers: the local mesh's token files when given.
+fn certificate_authority(
+    args: &DiscoveryArgs,
+    mesh: &MeshOptions,
+) -> Result<CertificateServiceServer, DiscoveryError> {
+    let ca = CertificateAuthority::load_or_create(
+        args.ca_dir.as_deref(),
+        &mesh.trust_domain,
+        CertTtl {
+            default: args.workload_cert_ttl,
+            max: args.max_workload_cert_ttl,
+        },
+    )?;
+    let root = match (ca.source, &args.ca_dir) {
+        (RootSource::Plugged, Some(dir)) => format!("the plugged-in CA of {}", dir.display()),
+        (RootSource::SelfSigned, Some(dir)) => format!("the self-signed root of {}", dir.display()),
+        (RootSource::Generated, Some(dir)) => {
+            format!("a new self-signed root, kept in {}", dir.display())
+        }
+        (_, None) => "a self-signed root for this process only (no --ca-dir)".to_string(),
+    };
+    let authn: Option<Box<dyn Authenticator>> = args
+        .token_dir
+        .as_ref()
+        .map(|dir| Box::new(LocalTokens::new(dir)) as Box<dyn Authenticator>);
+    eprintln!(
+        "ferryctl discovery: CA for trust domain {} with {root}{}",
+        mesh.trust_domain,
+        if authn.is_some() {
+            ""
+        } else {
+            "; no --token-dir, so no proxy can authenticate for a certificate"
+        }
+    );
+    Ok(CertificateServiceServer::new(Arc::new(CaService::new(
+        Arc::new(ca),
+        authn,
+    ))))
+}
+
 /// The webhook's certificate and, when given as files, its injector config.
 struct Injection {
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -327,6 +402,12 @@ fn injection_settings(args: &DiscoveryArgs) -> Result<Injection, DiscoveryError>
 fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
     let config = MeshConfig::parse(text).map_err(|e| e.to_string())?;
     mesh.root_namespace = config.root_namespace;
+    if !config.trust_domain.is_empty() {
+        mesh.trust_domain = config.trust_domain.clone();
+    }
+    if let Some(auto) = config.enable_auto_mtls {
+        mesh.enable_auto_mtls = auto;
+    }
     let duration = |key: &str| -> Result<Option<Duration>, String> {
         match config.rest.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -367,6 +448,7 @@ async fn serve(
     source: Source,
     mesh: MeshOptions,
     injection: Injection,
+    ca: CertificateServiceServer,
     scopes: Arc<Scopes>,
 ) -> Result<()> {
     let process = ProcessMetrics {
@@ -489,7 +571,7 @@ async fn serve(
     let shutdown = async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
     };
-    let ads = tokio::spawn(server.serve(grpc, shutdown));
+    let ads = tokio::spawn(server.serve_with(grpc, shutdown, Some(ca)));
     wait_for_signal().await;
     eprintln!("ferryctl discovery: shutting down");
     stop_tx.send_replace(true);

@@ -22,6 +22,7 @@ use crate::proxy::downstream::Limits;
 use crate::proxy::dump::BootInfo;
 use crate::proxy::handover::{self, Inherited, Parent};
 use crate::proxy::logging::{Level, LogControl, Loggers};
+use crate::proxy::secrets::{CaClientConfig, SecretManager};
 use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
 use crate::proxy::status::{self, Role, StatusContext};
@@ -146,6 +147,30 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub app_probers: Option<String>,
+    /// File holding the workload's token, presented to the CA for a certificate (the local
+    /// mesh writes one per service account). Without it the proxy gets no certificate, so it
+    /// neither originates nor accepts Istio mTLS
+    #[arg(long = "token-file", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Address of the CA's gRPC service (Istio's CA_ADDR); default: --discovery-address
+    #[arg(long = "ca-address", env = "CA_ADDR", value_name = "ADDRESS")]
+    pub ca_address: Option<String>,
+    /// Lifetime of the workload certificate asked for (Istio's SECRET_TTL)
+    #[arg(
+        long = "secret-ttl",
+        env = "SECRET_TTL",
+        default_value = "24h",
+        value_parser = crate::cli::analyze::parse_duration
+    )]
+    pub secret_ttl: std::time::Duration,
+    /// Fraction of the certificate's lifetime left when it is renewed (Istio's
+    /// SECRET_GRACE_PERIOD_RATIO): 0.5 renews half-way through
+    #[arg(
+        long = "secret-grace-period-ratio",
+        env = "SECRET_GRACE_PERIOD_RATIO",
+        default_value_t = 0.5
+    )]
+    pub secret_grace_period_ratio: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +192,10 @@ enum ProxyError {
     Concurrency,
     #[error("--app-probers (ISTIO_KUBE_APP_PROBERS): {0}")]
     AppProbers(String),
+    #[error("--secret-grace-period-ratio must be more than 0 and at most 1")]
+    GraceRatio,
+    #[error("--secret-ttl must be at least 1s")]
+    SecretTtl,
 }
 
 /// The loggers at the levels the flags ask for: `--proxyLogLevel` for all, then
@@ -192,6 +221,12 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
     }
     if args.request_headers_timeout.is_zero() {
         return Err(ProxyError::HeadersTimeout.into());
+    }
+    if !(args.secret_grace_period_ratio > 0.0 && args.secret_grace_period_ratio <= 1.0) {
+        return Err(ProxyError::GraceRatio.into());
+    }
+    if args.secret_ttl < Duration::from_secs(1) {
+        return Err(ProxyError::SecretTtl.into());
     }
     let loggers = loggers(args)?;
     let probers = match &args.app_probers {
@@ -334,6 +369,26 @@ async fn serve(
     } else {
         format!("http://{}", args.discovery_address)
     };
+    let (secrets_stop, secrets_stopped) = watch::channel(false);
+    if let Some(token_file) = &args.token_file {
+        let ca_address = match &args.ca_address {
+            Some(a) if a.contains("://") => a.clone(),
+            Some(a) => format!("http://{a}"),
+            None => address.clone(),
+        };
+        let manager = SecretManager::new(
+            shared.secrets.clone(),
+            CaClientConfig {
+                address: ca_address,
+                token_file: token_file.clone(),
+                ttl: args.secret_ttl,
+                grace_period_ratio: args.secret_grace_period_ratio,
+            },
+        )
+        .context("configuring the CA client")?;
+        shared.require_certificate();
+        tokio::spawn(manager.run(secrets_stopped));
+    }
     let boot = BootInfo::new(node.clone());
     let client = client::spawn(ClientConfig::new(address, node.clone()), shared.clone())
         .context("starting the xDS client")?;
@@ -385,6 +440,7 @@ async fn serve(
     };
     listeners.drain(how);
     client.stop().await;
+    secrets_stop.send_replace(true);
     let limit = Duration::from_secs(args.drain_time_s);
     if !listeners.drained(limit).await {
         eprintln!("ferryctl proxy: closing the connections still open after {limit:?}");

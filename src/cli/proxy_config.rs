@@ -184,6 +184,20 @@ pub struct LogArgs {
     pub output: Option<String>,
 }
 
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Compare ROOTCA values for given 2 pods to check the connectivity between them.\n\n\
+                  THIS COMMAND IS UNDER ACTIVE DEVELOPMENT AND NOT READY FOR PRODUCTION USE.",
+    after_help = "Examples:\n  \
+        # Compare ROOTCA values for given 2 pods to check the connectivity between them.\n  \
+        ferryctl proxy-config rootca-compare <pod-name-1[.namespace]> <pod-name-2[.namespace]>"
+)]
+pub struct RootcaCompareArgs {
+    /// [<type>/]<name>[.<namespace>] of two proxies in the local mesh
+    #[arg(value_name = "PROXY")]
+    pub proxies: Vec<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ProxyConfigCommand {
     /// Retrieves cluster configuration for the Envoy in the specified pod
@@ -216,6 +230,9 @@ pub enum ProxyConfigCommand {
     /// Retrieves typed extension configuration for the Envoy in the specified pod
     #[command(visible_alias = "ec")]
     Ecds(Source),
+    /// Compare ROOTCA values for the two given pods
+    #[command(name = "rootca-compare", visible_alias = "rc")]
+    RootcaCompare(RootcaCompareArgs),
 }
 
 pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
@@ -298,6 +315,7 @@ pub fn run(global: &GlobalArgs, args: &ProxyConfigArgs) -> Result<Exit> {
             }
         }
         ProxyConfigCommand::All(a) => ctx.all(a)?,
+        ProxyConfigCommand::RootcaCompare(a) => ctx.rootca_compare(a)?,
         ProxyConfigCommand::Log(a) => ctx.log(a)?,
     };
     write_stdout(&text)?;
@@ -447,6 +465,39 @@ impl Context_<'_> {
         let bytes = self.input(what, source, admin_path)?;
         let dump = ConfigDump::parse(&bytes).with_context(|| input_name(source))?;
         Ok((dump, format))
+    }
+
+    /// istioctl's `rootca-compare`: whether two proxies trust a common root.
+    fn rootca_compare(&self, a: &RootcaCompareArgs) -> Result<String> {
+        let [first, second] = a.proxies.as_slice() else {
+            usage_to_stderr("rootca-compare");
+            return Err(
+                CommandError::failure("rootca-compare requires 2 pods as an argument").into(),
+            );
+        };
+        let root = |query: &str| -> Result<(String, String)> {
+            let live = self.find(query)?;
+            let bytes = self.fetch(&live, http::Method::GET, paths::SECRETS)?;
+            let dump = ConfigDump::parse(&bytes).with_context(|| live.id())?;
+            let root = secrets::root_ca(&dump).map_err(|e| CommandError::failure(e.to_string()))?;
+            Ok((live.id(), root))
+        };
+        let (id1, root1) = root(first)?;
+        let (id2, root2) = root(second)?;
+        let shared = secrets::roots_share_a_certificate(&root1, &root2)
+            .map_err(|e| CommandError::failure(e.to_string()))?;
+        if shared {
+            Ok(format!(
+                "Both [{id1}] and [{id2}] have the identical ROOTCA, theoretically the \
+                 connectivity between them is available\n"
+            ))
+        } else {
+            Err(CommandError::failure(format!(
+                "Both [{id1}] and [{id2}] have the non identical ROOTCA, theoretically the \
+                 connectivity between them is unavailable"
+            ))
+            .into())
+        }
     }
 
     fn all(&self, a: &AllArgs) -> Result<String> {

@@ -18,6 +18,11 @@ pub enum OutboundTrafficPolicy {
 pub struct MeshOptions {
     /// The cluster's DNS suffix: Services are `<name>.<ns>.svc.<domain_suffix>`.
     pub domain_suffix: String,
+    /// The trust domain of workload identities (`trustDomain`): `spiffe://<it>/ns/…/sa/…`.
+    pub trust_domain: String,
+    /// `enableAutoMtls`: clients use Istio mTLS to endpoints that run a proxy unless a
+    /// DestinationRule says otherwise.
+    pub enable_auto_mtls: bool,
     /// The namespace whose Sidecar without a selector is the mesh-wide default (`rootNamespace`).
     pub root_namespace: String,
     /// `connectTimeout` for clusters without a DestinationRule that sets one.
@@ -38,6 +43,8 @@ impl Default for MeshOptions {
     fn default() -> Self {
         MeshOptions {
             domain_suffix: "cluster.local".to_string(),
+            trust_domain: crate::identity::spiffe::DEFAULT_TRUST_DOMAIN.to_string(),
+            enable_auto_mtls: true,
             root_namespace: "istio-system".to_string(),
             connect_timeout: Duration::from_secs(10),
             dns_refresh_rate: Duration::from_secs(60),

@@ -112,6 +112,18 @@ impl Home {
     pub fn proxy_socket(&self, id: &str) -> PathBuf {
         self.sockets_dir().join(format!("{id}.sock"))
     }
+
+    /// The mesh's CA (`cacerts` layout), shared by every revision's control plane so all their
+    /// proxies trust one root.
+    pub fn ca_dir(&self) -> PathBuf {
+        self.root.join("identity").join("ca")
+    }
+
+    /// Workload tokens, `<namespace>/<service account>`: what proves a proxy's identity to the
+    /// CA (see `crate::discovery::ca::authn`).
+    pub fn tokens_dir(&self) -> PathBuf {
+        self.root.join("identity").join("tokens")
+    }
 }
 
 #[cfg(test)]

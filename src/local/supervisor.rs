@@ -24,6 +24,7 @@ use tokio::sync::watch;
 
 use crate::local::announce;
 use crate::local::home::{HOME_ENV, Home};
+use crate::local::identity;
 use crate::local::plan::{GatewayPlan, Plan};
 use crate::local::probe;
 use crate::local::registry::{
@@ -138,6 +139,11 @@ impl Unit {
                     xds.to_string(),
                     "--monitoringAddr".into(),
                     monitoring.to_string(),
+                    // One CA for the mesh, its proxies authenticated by their token files.
+                    "--ca-dir".into(),
+                    home.ca_dir().display().to_string(),
+                    "--token-dir".into(),
+                    home.tokens_dir().display().to_string(),
                 ];
                 if plan.mesh_config.is_some() {
                     args.push("--meshConfig".into());
@@ -166,6 +172,15 @@ impl Unit {
                     // A gateway another revision runs is taken over in place, not stopped.
                     "--socket-path".into(),
                     home.proxy_socket(&gateway.id()).display().to_string(),
+                    // Created by `spawn` before the gateway starts.
+                    "--token-file".into(),
+                    crate::discovery::ca::authn::LocalTokens::path(
+                        &home.tokens_dir(),
+                        &gateway.namespace,
+                        &identity::gateway_service_account(&gateway.name),
+                    )
+                    .display()
+                    .to_string(),
                 ];
                 if !labels.is_empty() {
                     args.push("--labels".into());
@@ -455,10 +470,20 @@ impl Keep {
         let offset = log.metadata().map(|m| m.len()).unwrap_or(0);
         let err = log.try_clone().context("duplicating the log file")?;
         let mut command = Command::new(&self.exe);
-        if let Unit::ControlPlane { .. } = self.unit {
-            // istiod's pod name, which the control plane reports as its identity (proxy-status'
-            // ISTIOD column).
-            command.env("POD_NAME", control_plane_name(&self.plan.revision));
+        match &self.unit {
+            Unit::ControlPlane { .. } => {
+                // istiod's pod name, which the control plane reports as its identity
+                // (proxy-status' ISTIOD column).
+                command.env("POD_NAME", control_plane_name(&self.plan.revision));
+            }
+            Unit::Gateway { gateway, .. } => {
+                // The gateway's service account token, for its workload certificate.
+                identity::token_file(
+                    &self.home.tokens_dir(),
+                    &gateway.namespace,
+                    &identity::gateway_service_account(&gateway.name),
+                )?;
+            }
         }
         let child = command
             .args(self.unit.args(&self.home, &self.plan, discovery))

@@ -628,6 +628,12 @@ impl Run {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let exe = std::env::current_exe().context("locating the ferryctl executable")?;
+        // The service account's token: the sidecar's proof of identity for its certificate.
+        let token = crate::local::identity::token_file(
+            &self.home.tokens_dir(),
+            &spec.namespace,
+            &spec.service_account,
+        )?;
         Command::new(exe)
             .args(["proxy", "sidecar", "--discovery-address"])
             .arg(xds.to_string())
@@ -635,6 +641,8 @@ impl Run {
             .args(["--pod-name", &spec.name, "--pod-namespace", &spec.namespace])
             .args(["--labels", &labels.join(",")])
             .args(["--admin-address", &admin.to_string()])
+            .arg("--token-file")
+            .arg(&token)
             // A restarted sidecar takes over the running one's listening sockets.
             .arg("--socket-path")
             .arg(self.home.proxy_socket(&format!("{}.sidecar", spec.id())))

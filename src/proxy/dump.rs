@@ -45,13 +45,14 @@ pub fn config_dump(
     let routes: Vec<_> = routes.into_values().collect();
     let clusters: Vec<_> = clusters.into_values().collect();
     let endpoints: Vec<_> = endpoints.into_values().collect();
+    let secrets = shared.secrets.dump();
     let source = DumpSource {
         bootstrap: Some((&boot.bootstrap, boot.loaded)),
         listeners: &listeners,
         routes: &routes,
         clusters: &clusters,
         endpoints: &endpoints,
-        secrets: &[],
+        secrets: &secrets,
     };
     dump::to_json(&dump::build_config_dump(&source), query)
 }

@@ -133,7 +133,7 @@ pub const LOGGERS: &[(&str, &[&str])] = &[
     ),
     ("runtime", &["tokio"]),
     ("stats", &["ferry::proxy::stats"]),
-    ("secret", &[]),
+    ("secret", &["ferry::proxy::secrets"]),
     ("tap", &[]),
     ("testing", &[]),
     ("thrift", &[]),

@@ -22,6 +22,7 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use super::cluster::{Clients, ClusterEntry};
 use super::rbac::Engine;
 use super::routes::RouteTable;
+use super::secrets::SecretStore;
 use super::stats::{HttpStats, Stats};
 use crate::xds::client::{ConfigSink, Update};
 use crate::xds::types::{TypeUrl, TypedResource, unpack_any};
@@ -142,6 +143,11 @@ pub struct Shared {
     ready: AtomicBool,
     /// Set when the proxy starts draining (Envoy's server state DRAINING).
     draining: AtomicBool,
+    /// `default` and `ROOTCA`, what TLS presents and verifies with.
+    pub secrets: Arc<SecretStore>,
+    /// Whether the proxy gets a workload certificate: it is not ready before it has one (as
+    /// Envoy's clusters and listeners that use SDS wait for their secrets).
+    needs_certificate: AtomicBool,
 }
 
 impl Shared {
@@ -156,7 +162,14 @@ impl Shared {
             bound: Mutex::default(),
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
+            secrets: Arc::default(),
+            needs_certificate: AtomicBool::new(false),
         }
+    }
+
+    /// Readiness waits for the workload certificate too.
+    pub fn require_certificate(&self) {
+        self.needs_certificate.store(true, Ordering::Relaxed);
     }
 
     /// The current runtime: a cheap clone of an `Arc`.
@@ -189,6 +202,8 @@ impl Shared {
 
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
+            && (!self.needs_certificate.load(Ordering::Relaxed)
+                || self.secrets.workload_certificate().is_some())
     }
 
     pub fn is_draining(&self) -> bool {
@@ -244,7 +259,7 @@ impl Shared {
                     .insert(update.type_url, update.version_info.clone());
                 *self.runtime.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(runtime);
                 self.generation.fetch_add(1, Ordering::Release);
-                if !self.is_ready() && initialized(&store, &self.runtime()) {
+                if !self.ready.load(Ordering::Relaxed) && initialized(&store, &self.runtime()) {
                     self.ready.store(true, Ordering::Relaxed);
                 }
                 Ok(())

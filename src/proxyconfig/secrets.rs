@@ -83,6 +83,48 @@ pub fn summary(dump: &ConfigDump, named: bool, now: i64) -> Result<String, DumpE
     Ok(tabwriter::format(&t, 5))
 }
 
+/// Why a proxy's root cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RootCaError {
+    #[error("sidecar doesn't support secrets: {0}")]
+    NoSecrets(String),
+    #[error("cannot find ROOTCA from secret")]
+    NotFound,
+    #[error("can not dump ROOTCA from secret: {0}")]
+    Unreadable(String),
+    #[error("failed to parse certificates: {0}")]
+    Pem(String),
+}
+
+/// The PEM of the `ROOTCA` secret (its validation context's trusted CA), as istioctl's
+/// `PrintPodRootCAFromDynamicSecretDump` reads it.
+pub fn root_ca(dump: &ConfigDump) -> Result<String, RootCaError> {
+    let section = dump
+        .section(dump::SECRETS)
+        .map_err(|e| RootCaError::NoSecrets(e.to_string()))?;
+    let secret = items(section, "dynamic_active_secrets")
+        .find(|s| str_of(s, "name") == "ROOTCA")
+        .ok_or(RootCaError::NotFound)?;
+    let bytes = secret
+        .pointer("/secret/validation_context/trusted_ca/inline_bytes")
+        .and_then(Value::as_str)
+        .ok_or_else(|| RootCaError::Unreadable("no validation_context.trusted_ca".into()))?;
+    let pem = x509::base64(bytes)
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| RootCaError::Unreadable("the trusted CA is not base64 PEM".into()))?;
+    Ok(pem)
+}
+
+/// Whether the two roots share a certificate (istioctl's `checkRootCACertMatchExist`: any
+/// certificate of one equal to any of the other).
+pub fn roots_share_a_certificate(a: &str, b: &str) -> Result<bool, RootCaError> {
+    let parse = |pem: &str| {
+        crate::identity::pem::certificates(pem).map_err(|_| RootCaError::Pem(pem.to_string()))
+    };
+    let (a, b) = (parse(a)?, parse(b)?);
+    Ok(a.iter().any(|x| b.iter().any(|y| x == y)))
+}
+
 /// What `-o json|yaml` prints: the secrets section without its `@type`.
 pub fn section(dump: &ConfigDump) -> Result<Value, DumpError> {
     dump.section_without_type(dump::SECRETS)
@@ -91,6 +133,31 @@ pub fn section(dump: &ConfigDump) -> Result<Value, DumpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_of_a_real_envoy_is_its_rootca_secret() {
+        let dump = ConfigDump::parse(include_bytes!("../../fixtures/envoy/config-dump-full.json"))
+            .unwrap();
+        let root = root_ca(&dump).unwrap();
+        assert!(root.starts_with("-----BEGIN CERTIFICATE-----"), "{root}");
+        assert!(roots_share_a_certificate(&root, &root).unwrap());
+        let other = rcgen::generate_simple_self_signed(vec!["x".to_string()])
+            .unwrap()
+            .cert
+            .pem();
+        assert!(!roots_share_a_certificate(&root, &other).unwrap());
+        // A bundle that holds the other root too shares it.
+        assert!(roots_share_a_certificate(&root, &format!("{other}{root}")).unwrap());
+        assert!(matches!(
+            roots_share_a_certificate(&root, "garbage"),
+            Err(RootCaError::Pem(_))
+        ));
+        let without = ConfigDump::parse(include_bytes!(
+            "../../fixtures/envoy/config-dump-clusters-listeners-routes.json"
+        ))
+        .unwrap();
+        assert!(root_ca(&without).is_err());
+    }
 
     #[test]
     fn table_of_a_real_envoy() {

@@ -41,6 +41,7 @@ use super::metrics::XdsMetrics;
 use super::node::NodeInfo;
 use super::status::{Acked, Nack, Registration, Sent, StatusRegistry, TypeStatus};
 use super::types::{Snapshot, TypeUrl};
+use crate::identity::certificate_service::CertificateServiceServer;
 
 /// Where the server gets each proxy's config, and when to look again.
 pub trait SnapshotSource: Send + Sync + 'static {
@@ -314,6 +315,17 @@ impl<S: SnapshotSource> AdsServer<S> {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
+        self.serve_with(listener, shutdown, None).await
+    }
+
+    /// [`AdsServer::serve`], with Istio's certificate service on the same port when given (as
+    /// istiod serves its CA next to xDS).
+    pub async fn serve_with(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+        certificates: Option<CertificateServiceServer>,
+    ) -> Result<(), ServeError> {
         let closer = self.clone();
         let signal = async move {
             shutdown.await;
@@ -332,6 +344,7 @@ impl<S: SnapshotSource> AdsServer<S> {
         }
         builder
             .add_service(self.into_service())
+            .add_optional_service(certificates)
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
                 signal,

@@ -25,7 +25,7 @@ fn alive(pid: u32) -> bool {
 }
 
 /// The ingress gateway binds port 8080 of the machine: tests that route through it take turns.
-static GATEWAY_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static GATEWAY_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const CONTROL_PLANE: &str = "revisions/default.json";
 const GATEWAY: &str = "proxies/istio-ingressgateway.istio-system.json";

@@ -24,6 +24,7 @@ mod local;
 mod local_mesh;
 mod manifest;
 mod mesh;
+mod mtls;
 mod profile;
 mod proxy_config;
 mod proxy_status;

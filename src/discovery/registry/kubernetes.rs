@@ -100,7 +100,7 @@ pub fn ready_pods<'a>(
             ip: ip.to_string(),
             spec,
             locality,
-            service_account: spiffe_identity(&mesh.domain_suffix, ns, sa),
+            service_account: spiffe_identity(&mesh.trust_domain, ns, sa),
         });
     }
     out

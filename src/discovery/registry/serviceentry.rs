@@ -174,7 +174,7 @@ fn workload_endpoint(
         service_account: we
             .service_account
             .as_deref()
-            .map(|sa| spiffe_identity(&mesh.domain_suffix, ns, sa)),
+            .map(|sa| spiffe_identity(&mesh.trust_domain, ns, sa)),
         workload,
         cluster: String::new(),
     })

@@ -1,0 +1,282 @@
+//! Identity and mutual TLS end to end: a real control plane as the CA, real proxies getting and
+//! renewing their workload certificates, and what `proxy-config secret` and `rootca-compare`
+//! read from them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::local_mesh::LocalMesh;
+use crate::mesh::{Process, admin_get, free_port};
+use crate::{eventually, ferryctl};
+
+/// Writes `token` as the local mesh writes a service account's token.
+fn write_token(tokens: &Path, namespace: &str, service_account: &str, token: &str) {
+    let dir = tokens.join(namespace);
+    std::fs::create_dir_all(&dir).expect("token dir");
+    std::fs::write(dir.join(service_account), token).expect("token");
+}
+
+/// `ferryctl discovery` on `config` as the CA of `ca` with the tokens of `tokens`; its gRPC
+/// port.
+fn start_ca(config: &Path, ca: &Path, tokens: &Path, extra: &[&str]) -> (Process, u16) {
+    std::fs::create_dir_all(config).expect("config dir");
+    let grpc = free_port();
+    let grpc_addr = format!("127.0.0.1:{grpc}");
+    let mut args = vec![
+        "discovery",
+        "--config-dir",
+        config.to_str().expect("utf-8"),
+        "--grpcAddr",
+        &grpc_addr,
+        "--monitoringAddr",
+        "127.0.0.1:0",
+        "--ca-dir",
+        ca.to_str().expect("utf-8"),
+        "--token-dir",
+        tokens.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    let p = Process::start(&args);
+    p.line("ferryctl discovery: xDS (ADS) on ");
+    (p, grpc)
+}
+
+/// A sidecar on the control plane at `grpc` presenting `token_file`; its admin address.
+fn start_sidecar(
+    grpc: u16,
+    name: &str,
+    token_file: Option<&Path>,
+    extra: &[&str],
+) -> (Process, String) {
+    let discovery = format!("127.0.0.1:{grpc}");
+    let mut args = vec![
+        "proxy",
+        "sidecar",
+        "--discovery-address",
+        &discovery,
+        "--admin-address",
+        "127.0.0.1:0",
+        "--pod-name",
+        name,
+        "--pod-namespace",
+        "default",
+    ];
+    if let Some(t) = token_file {
+        args.push("--token-file");
+        args.push(t.to_str().expect("utf-8"));
+    }
+    args.extend_from_slice(extra);
+    let p = Process::start(&args);
+    let admin = p.line("ferryctl proxy: admin on ");
+    let admin = admin.split(',').next().expect("admin address").to_string();
+    (p, admin)
+}
+
+/// The proxy's secrets section, from its admin API.
+fn secrets(admin: &str) -> Vec<Value> {
+    let (code, body) = admin_get(
+        admin,
+        "/config_dump?mask=dynamic_active_secrets,dynamic_warming_secrets",
+    );
+    if code != 200 {
+        return Vec::new();
+    }
+    let dump: Value = serde_json::from_str(&body).unwrap_or_default();
+    let section = dump["configs"].as_array().and_then(|configs| {
+        configs
+            .iter()
+            .find(|c| c["@type"] == "type.googleapis.com/envoy.admin.v3.SecretsConfigDump")
+    });
+    section
+        .and_then(|s| s["dynamic_active_secrets"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `proxy-config secret -f` of the proxy's dump: the table's rows by name.
+fn secret_table(admin: &str, dir: &Path) -> Vec<Vec<String>> {
+    let (_, dump) = admin_get(
+        admin,
+        "/config_dump?mask=dynamic_active_secrets,dynamic_warming_secrets",
+    );
+    let file = dir.join("secrets-dump.json");
+    std::fs::write(&file, dump).expect("dump written");
+    let out = ferryctl()
+        .args(["proxy-config", "secret", "-f"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// A proxy with a token gets `default` and `ROOTCA` from the CA, shows them as Envoy does
+/// (key redacted) and as istioctl's secret table does, and renews `default` before it expires
+/// while `ROOTCA` stays; a proxy whose token the CA does not know gets nothing and is not
+/// ready.
+#[test]
+fn a_proxy_gets_its_certificate_from_the_ca_and_renews_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    write_token(&tokens, "default", "sleep", "token-of-sleep\n");
+    let (_cp, grpc) = start_ca(
+        &dir.path().join("config"),
+        &dir.path().join("ca"),
+        &tokens,
+        &[],
+    );
+    // 6 s certificates renewed half-way through (Istio's default ratio).
+    let (_proxy, admin) = start_sidecar(
+        grpc,
+        "sleep-1",
+        Some(&tokens.join("default/sleep")),
+        &["--secret-ttl", "6s"],
+    );
+    eventually(Duration::from_secs(20), "default and ROOTCA", || {
+        secrets(&admin).len() == 2
+    });
+    let dumped = secrets(&admin);
+    assert_eq!(dumped[0]["name"], "default");
+    assert_eq!(dumped[1]["name"], "ROOTCA");
+    let default = &dumped[0]["secret"];
+    assert_eq!(
+        default["@type"],
+        "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+    );
+    // Envoy's redaction: base64 of "[redacted]".
+    assert_eq!(
+        default["tls_certificate"]["private_key"]["inline_bytes"],
+        "W3JlZGFjdGVkXQ=="
+    );
+    assert!(dumped[0]["last_updated"].is_string() && dumped[0]["version_info"].is_string());
+    assert!(dumped[1]["secret"]["validation_context"]["trusted_ca"]["inline_bytes"].is_string());
+    // The root the CA kept in its directory is the one the proxy trusts.
+    let root_on_disk = std::fs::read_to_string(dir.path().join("ca/ca-cert.pem")).expect("root");
+    let root_b64 = dumped[1]["secret"]["validation_context"]["trusted_ca"]["inline_bytes"]
+        .as_str()
+        .expect("b64");
+    let root_dumped = base64_decode(root_b64);
+    assert_eq!(root_dumped.trim(), root_on_disk.trim());
+
+    let rows = secret_table(&admin, dir.path());
+    assert_eq!(
+        rows[0],
+        [
+            "RESOURCE", "NAME", "TYPE", "STATUS", "VALID", "CERT", "SERIAL", "NUMBER", "NOT",
+            "AFTER", "NOT", "BEFORE"
+        ]
+    );
+    assert_eq!(rows[1][..5], ["default", "Cert", "Chain", "ACTIVE", "true"]);
+    assert_eq!(rows[2][..4], ["ROOTCA", "CA", "ACTIVE", "true"]);
+    let first_serial = rows[1][5].clone();
+    assert_eq!(first_serial.len(), 32, "{first_serial}");
+    let root_serial = rows[2][4].clone();
+
+    // Renewed within the lifetime: a new serial, the same root.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let rows = secret_table(&admin, dir.path());
+        if rows[1][5] != first_serial {
+            assert_eq!(rows[1][..5], ["default", "Cert", "Chain", "ACTIVE", "true"]);
+            assert_eq!(rows[2][4], root_serial);
+            break;
+        }
+        assert!(Instant::now() < deadline, "no renewal: {rows:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A token the CA does not know: no certificate, so not ready.
+    write_token(
+        &dir.path().join("forged"),
+        "default",
+        "sleep",
+        "not-a-token",
+    );
+    let (_forged, forged_admin) = start_sidecar(
+        grpc,
+        "forged-1",
+        Some(&dir.path().join("forged/default/sleep")),
+        &[],
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(secrets(&forged_admin).is_empty());
+    assert_eq!(admin_get(&forged_admin, "/ready").0, 503);
+    assert_eq!(admin_get(&admin, "/ready").0, 200);
+}
+
+/// The local mesh gives its gateway and each workload's sidecar a token, so both get a
+/// certificate from the one CA of the mesh: `proxy-config secret` shows it on the live proxy
+/// and `rootca-compare` finds their roots identical, as istioctl prints it.
+#[test]
+fn proxies_of_the_local_mesh_share_one_root() {
+    let _turn = crate::local::GATEWAY_PORT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let mesh = LocalMesh::new();
+    mesh.install(&[]);
+    let (mut run, _log) = mesh.run_reviews_v1();
+    let table = mesh.wait_for(
+        &["proxy-config", "secret", "reviews-v1"],
+        "the sidecar's certificate",
+        |out| out.lines().any(|l| l.starts_with("default ")) && out.contains("ROOTCA"),
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("default ") && l.contains("Cert Chain") && l.contains("true")),
+        "{table}\n{}",
+        mesh.logs()
+    );
+    mesh.wait_for(
+        &[
+            "proxy-config",
+            "secret",
+            "istio-ingressgateway.istio-system",
+        ],
+        "the gateway's certificate",
+        |out| out.contains("ROOTCA"),
+    );
+    let (code, stdout, stderr) = mesh.outcome(&[
+        "proxy-config",
+        "rootca-compare",
+        "reviews-v1",
+        "istio-ingressgateway.istio-system",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "Both [reviews-v1.default] and [istio-ingressgateway.istio-system] have the identical \
+         ROOTCA, theoretically the connectivity between them is available\n"
+    );
+    // The CA's root is kept in the mesh's home for the next control plane.
+    assert!(mesh.root().join("identity/ca/ca-cert.pem").is_file());
+    let (code, _, stderr) = mesh.outcome(&["proxy-config", "rootca-compare", "reviews-v1"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("rootca-compare requires 2 pods as an argument"),
+        "{stderr}"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status();
+    let _ = run.wait();
+}
+
+fn base64_decode(s: &str) -> String {
+    use base64::Engine as _;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .expect("base64"),
+    )
+    .expect("utf-8")
+}
