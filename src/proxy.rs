@@ -34,3 +34,4 @@ pub mod server;
 pub mod state;
 pub mod stats;
 pub mod status;
+pub mod tls;

@@ -10,6 +10,7 @@
 //! listeners for proxies without traffic capture), [`gateway`] (gateway listeners and routes)
 //! and [`encode`] (deterministic protobuf bytes).
 
+pub mod authn;
 pub mod authz;
 pub mod cluster;
 pub mod encode;
@@ -24,6 +25,7 @@ pub mod policy;
 pub mod proto;
 pub mod route;
 pub mod scope;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -263,7 +265,10 @@ fn inbound_side(
         ),
         None => {
             let (inbound, clusters) = cluster::inbound(scope);
-            (clusters, vec![listener::virtual_inbound(&inbound, &authz)])
+            (
+                clusters,
+                vec![listener::virtual_inbound(scope, &inbound, &authz)],
+            )
         }
     }
 }

@@ -138,8 +138,14 @@ fn labels_yaml(labels: &BTreeMap<String, String>, indent: &str) -> String {
         .collect()
 }
 
-/// The workload's `WorkloadEntry`.
+/// The workload's `WorkloadEntry`. It carries Istio's `security.istio.io/tlsMode: istio`, as
+/// injection labels a pod with a sidecar: clients use Istio mTLS to it (auto mTLS).
 pub fn workload_entry(spec: &WorkloadSpec, addrs: &Addresses) -> String {
+    let mut labels = spec.labels.clone();
+    labels.insert(
+        crate::discovery::translate::tls::TLS_MODE_LABEL.to_string(),
+        crate::discovery::translate::tls::ISTIO_TLS_MODE.to_string(),
+    );
     let ports: String = spec
         .ports
         .iter()
@@ -155,7 +161,7 @@ pub fn workload_entry(spec: &WorkloadSpec, addrs: &Addresses) -> String {
         q(&spec.namespace),
         addrs.workload,
         q(&spec.service_account),
-        labels_yaml(&spec.labels, "    "),
+        labels_yaml(&labels, "    "),
     )
 }
 

@@ -22,9 +22,11 @@ use hyper_util::rt::TokioExecutor;
 use super::balancer::Balancer;
 use super::circuit::{CircuitBreaker, Limits};
 use super::outlier::{Outcome, OutlierConfig, OutlierState, may_eject};
-use super::pool::{HostPool, HostPools, PoolOptions};
+use super::pool::{HostPool, HostPools, PoolOptions, Transport};
 use super::routes::duration;
+use super::secrets::SecretStore;
 use super::stats::{ClusterStats, HostStats, Stats};
+use super::tls::{UpstreamSpec, UpstreamTls};
 use crate::xds::types::unpack_any;
 
 /// The pooled HTTP/2 client of one connect timeout.
@@ -41,15 +43,92 @@ pub enum Protocol {
     Downstream,
 }
 
+const TLS_TRANSPORT_SOCKET: &str = "envoy.transport_sockets.tls";
+const RAW_BUFFER_TRANSPORT_SOCKET: &str = "envoy.transport_sockets.raw_buffer";
+const UPSTREAM_TLS_CONTEXT: &str =
+    "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+const RAW_BUFFER: &str =
+    "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
+/// The endpoint metadata transport socket matches read.
+const TRANSPORT_SOCKET_MATCH: &str = "envoy.transport_socket_match";
+
 /// Pooled clients and HTTP/1.1 connection pools, shared by every cluster with the same
 /// settings so config updates keep their connections.
 #[derive(Default)]
 pub struct Clients {
     clients: Mutex<HashMap<Duration, UpstreamClient>>,
     pub pools: HostPools,
+    /// What TLS presents and verifies with.
+    secrets: Arc<SecretStore>,
+    /// Client configs by settings: every cluster with the same TLS settings shares one (and so
+    /// one connection pool per address).
+    tls: Mutex<HashMap<UpstreamSpec, std::sync::Weak<UpstreamTls>>>,
 }
 
 impl Clients {
+    pub fn new(secrets: Arc<SecretStore>) -> Clients {
+        Clients {
+            secrets,
+            ..Clients::default()
+        }
+    }
+
+    /// The transport of a cluster's `transport_socket` (or one of its matches'): plain text,
+    /// TLS, or TLS that cannot be set up, which fails connections instead of NACKing the whole
+    /// CDS update (Envoy would keep such a cluster warming).
+    fn transport(
+        &self,
+        socket: Option<&envoy_types::pb::envoy::config::core::v3::TransportSocket>,
+    ) -> Transport {
+        use envoy_types::pb::envoy::config::core::v3::transport_socket::ConfigType;
+        let Some(socket) = socket else {
+            return Transport::Plain;
+        };
+        let any = socket
+            .config_type
+            .as_ref()
+            .map(|ConfigType::TypedConfig(any)| any);
+        let is_tls = socket.name == TLS_TRANSPORT_SOCKET
+            || any.is_some_and(|a| a.type_url == UPSTREAM_TLS_CONTEXT);
+        if !is_tls {
+            let raw = socket.name == RAW_BUFFER_TRANSPORT_SOCKET
+                || any.is_some_and(|a| a.type_url == RAW_BUFFER);
+            return if raw {
+                Transport::Plain
+            } else {
+                Transport::Unavailable(
+                    format!("transport socket {} is not supported", socket.name).into(),
+                )
+            };
+        }
+        let spec = any
+            .ok_or_else(|| "the TLS transport socket has no config".to_string())
+            .and_then(|any| {
+                unpack_any::<envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext>(any)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|ctx| UpstreamSpec::compile(&ctx).map_err(|e| e.to_string()));
+        match spec {
+            Ok(spec) => match self.upstream_tls(&spec) {
+                Ok(tls) => Transport::Tls(tls),
+                Err(e) => Transport::Unavailable(e.into()),
+            },
+            Err(e) => Transport::Unavailable(e.into()),
+        }
+    }
+
+    /// The shared client config of `spec`.
+    fn upstream_tls(&self, spec: &UpstreamSpec) -> Result<Arc<UpstreamTls>, String> {
+        let mut cache = self.tls.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tls) = cache.get(spec).and_then(std::sync::Weak::upgrade) {
+            return Ok(tls);
+        }
+        let tls = Arc::new(spec.build(&self.secrets).map_err(|e| e.to_string())?);
+        cache.retain(|_, t| t.strong_count() > 0);
+        cache.insert(spec.clone(), Arc::downgrade(&tls));
+        Ok(tls)
+    }
+
     /// The HTTP/2 client for `connect_timeout`.
     pub fn http2(&self, connect_timeout: Duration) -> UpstreamClient {
         let mut map = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
@@ -98,6 +177,10 @@ pub struct Endpoint {
     pub pool: Arc<HostPool>,
     pub outlier: OutlierState,
 }
+
+static EMPTY_FIELDS: std::sync::LazyLock<
+    HashMap<String, envoy_types::pb::google::protobuf::Value>,
+> = std::sync::LazyLock::new(HashMap::new);
 
 impl Endpoint {
     /// Whether the endpoint takes requests outside panic mode: healthy by EDS and not
@@ -219,6 +302,23 @@ impl ClusterEntry {
                 .map(|v| v.value)
                 .filter(|v| *v > 0);
         }
+
+        // Envoy's transport socket matching: an endpoint takes the first match whose fields its
+        // `envoy.transport_socket_match` metadata has, else the cluster's transport socket.
+        let default_transport = clients.transport(c.transport_socket.as_ref());
+        let matches: Vec<(
+            &HashMap<String, envoy_types::pb::google::protobuf::Value>,
+            Transport,
+        )> = c
+            .transport_socket_matches
+            .iter()
+            .map(|m| {
+                (
+                    m.r#match.as_ref().map_or(&*EMPTY_FIELDS, |s| &s.fields),
+                    clients.transport(m.transport_socket.as_ref()),
+                )
+            })
+            .collect();
         let mut endpoints = Vec::new();
         for locality in assignment
             .map(|a| a.endpoints.as_slice())
@@ -259,7 +359,20 @@ impl ClusterEntry {
                     .as_ref()
                     .map_or(1, |w| w.value)
                     .max(1);
-                let pool = clients.pools.get(&address, pool_options);
+                let metadata = lb
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.filter_metadata.get(TRANSPORT_SOCKET_MATCH))
+                    .map(|s| &s.fields);
+                let transport = matches
+                    .iter()
+                    .find(|(fields, _)| {
+                        fields
+                            .iter()
+                            .all(|(k, v)| metadata.and_then(|m| m.get(k)) == Some(v))
+                    })
+                    .map_or(&default_transport, |(_, t)| t);
+                let pool = clients.pools.get(&address, pool_options, transport);
                 // Keep the counters of endpoints that stay.
                 let kept = previous.and_then(|p| {
                     p.endpoints

@@ -1,22 +1,30 @@
 //! What the proxy knows about one downstream connection, for the request path: where it comes
 //! from and arrives at, and who the peer is. Authorization reads it (`source.ip`,
-//! `destination.port`, `source.principal`, `connection.sni`).
+//! `destination.port`, `source.principal`, `connection.sni`); the connection manager forwards
+//! the peer's certificate as `x-forwarded-client-cert`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use http::HeaderValue;
+
+use super::tls::PeerTls;
+
+#[derive(Debug, Clone)]
 pub struct Connection {
     /// The peer's address.
     pub peer: SocketAddr,
     /// The local address the connection arrived at.
     pub local: SocketAddr,
     /// The peer's identity from its mTLS certificate (`spiffe://<td>/ns/<ns>/sa/<sa>`);
-    /// `None` on plaintext connections, which is every connection until the proxy terminates
-    /// mesh mTLS.
+    /// `None` on plaintext connections and TLS ones without a client certificate.
     pub principal: Option<Arc<str>>,
     /// The TLS server name the client asked for; `None` on plaintext connections.
     pub sni: Option<Arc<str>>,
+    /// The TLS session's peer, on TLS connections.
+    pub tls: Option<Arc<PeerTls>>,
+    /// This connection's `x-forwarded-client-cert` element, made once per connection.
+    pub xfcc: Option<HeaderValue>,
 }
 
 impl Connection {
@@ -27,6 +35,24 @@ impl Connection {
             local,
             principal: None,
             sni: None,
+            tls: None,
+            xfcc: None,
+        }
+    }
+
+    /// A TLS connection from `peer` to `local` whose handshake asked for `sni`.
+    pub fn tls(peer: SocketAddr, local: SocketAddr, sni: Option<&str>, tls: PeerTls) -> Connection {
+        let xfcc = tls
+            .is_mutual()
+            .then(|| HeaderValue::from_str(&tls.xfcc()).ok())
+            .flatten();
+        Connection {
+            peer,
+            local,
+            principal: tls.peer_uri.as_deref().map(Arc::from),
+            sni: sni.map(Arc::from),
+            tls: Some(Arc::new(tls)),
+            xfcc,
         }
     }
 }

@@ -23,7 +23,7 @@ use super::response_flag::ResponseFlag;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
 };
-use super::state::{ListenerEntry, Runtime};
+use super::state::{ForwardClientCert, Hcm, ListenerEntry, Runtime};
 use super::stats::GaugeGuard;
 use crate::xds::error_chain;
 
@@ -54,6 +54,7 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overloaded");
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
+const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
 
 /// Removes the hop-by-hop headers. Most messages carry none: one pass over their few names
 /// costs less than a lookup per hop-by-hop name.
@@ -98,10 +99,11 @@ where
         // The listener was removed while this connection was open.
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
     };
-    let stats = entry.hcm.stats.clone();
+    let hcm = entry.hcm_for(connection.tls.is_some());
+    let stats = hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let response = route_request(runtime, &entry, connection, req).await;
+    let response = route_request(runtime, &entry, hcm, connection, req).await;
     stats.response(response.status().as_u16());
     tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
     response
@@ -113,16 +115,17 @@ fn authorize(
     view: &RequestView<'_>,
     connection: &Connection,
     listener: &ListenerEntry,
+    hcm: &Hcm,
 ) -> Option<Response<Body>> {
     let subject = Subject {
         request: view,
         peer: connection.peer,
         local: connection.local,
-        remote: rbac::remote_ip(view, connection.peer.ip(), listener.hcm.use_remote_address),
+        remote: rbac::remote_ip(view, connection.peer.ip(), hcm.use_remote_address),
         principal: connection.principal.as_deref(),
         sni: connection.sni.as_deref(),
     };
-    match rbac.check(&subject, &listener.hcm.stats) {
+    match rbac.check(&subject, &hcm.stats) {
         Decision::Allowed => None,
         Decision::Denied { policy } => {
             tracing::debug!(
@@ -140,9 +143,39 @@ fn authorize(
     }
 }
 
+/// Envoy's `x-forwarded-client-cert` handling (`mutateXfccRequestHeader`): removed unless the
+/// connection is mutual TLS and the connection manager forwards it; with `APPEND_FORWARD` the
+/// client's certificate is appended, with `SANITIZE_SET` it replaces what the client sent.
+fn forward_client_cert(mode: ForwardClientCert, conn: &Connection, headers: &mut HeaderMap) {
+    match (mode, &conn.xfcc) {
+        (ForwardClientCert::AlwaysForwardOnly, _) | (ForwardClientCert::ForwardOnly, Some(_)) => {}
+        (ForwardClientCert::AppendForward, Some(mine)) => {
+            let value = match headers.get(&X_FORWARDED_CLIENT_CERT) {
+                Some(sent) => {
+                    let mut joined = Vec::with_capacity(sent.len() + 1 + mine.len());
+                    joined.extend_from_slice(sent.as_bytes());
+                    joined.push(b',');
+                    joined.extend_from_slice(mine.as_bytes());
+                    HeaderValue::from_bytes(&joined).unwrap_or_else(|_| mine.clone())
+                }
+                None => mine.clone(),
+            };
+            headers.insert(X_FORWARDED_CLIENT_CERT, value);
+        }
+        (ForwardClientCert::SanitizeSet, Some(mine)) => {
+            headers.insert(X_FORWARDED_CLIENT_CERT, mine.clone());
+        }
+        // SANITIZE, or not mutual TLS: a client must not vouch for its own certificate.
+        _ => {
+            headers.remove(&X_FORWARDED_CLIENT_CERT);
+        }
+    }
+}
+
 async fn route_request<B>(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
+    hcm: &Hcm,
     connection: &Connection,
     req: Request<B>,
 ) -> Response<Body>
@@ -150,14 +183,15 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
-    let stats = &listener.hcm.stats;
-    let Some(table) = runtime.route_table(&listener.hcm) else {
+    let stats = &hcm.stats;
+    let Some(table) = runtime.route_table(hcm) else {
         stats.no_route.inc();
         return local_reply(StatusCode::NOT_FOUND, "");
     };
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    forward_client_cert(hcm.forward_client_cert, connection, &mut parts.headers);
     let authority = authority_of(&parts.uri, &parts.headers);
-    let authority = if listener.hcm.strip_any_host_port {
+    let authority = if hcm.strip_any_host_port {
         split_host_port(&authority).0.to_string()
     } else {
         authority
@@ -177,8 +211,8 @@ where
     };
     // Authorization runs before routing, as the RBAC filter sits before the router in Envoy's
     // chain: a denied request learns nothing about the routes.
-    if let Some(rbac) = &listener.hcm.rbac
-        && let Some(denied) = authorize(rbac, &view, connection, listener)
+    if let Some(rbac) = &hcm.rbac
+        && let Some(denied) = authorize(rbac, &view, connection, listener, hcm)
     {
         return denied;
     }
@@ -248,7 +282,10 @@ where
                 path_and_query,
                 body,
             };
-            forward_request(runtime, listener, &table, vhost, route, forward, downstream).await
+            forward_request(
+                runtime, listener, hcm, &table, vhost, route, forward, downstream,
+            )
+            .await
         }
     }
 }
@@ -306,6 +343,7 @@ enum Failure {
 async fn forward_request(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
+    hcm: &Hcm,
     table: &RouteTable,
     vhost: &VirtualHost,
     route: &Route,
@@ -315,7 +353,7 @@ async fn forward_request(
     let started = Instant::now();
     let (cluster_name, weighted) = forward.pick(random::next());
     let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
-        listener.hcm.stats.no_cluster.inc();
+        hcm.stats.no_cluster.inc();
         tracing::debug!(cluster = cluster_name, "cluster not found");
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
     };
@@ -634,6 +672,11 @@ impl Attempt {
                 Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
                 Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
             };
+        }
+        if *endpoint.pool.transport() != super::pool::Transport::Plain {
+            return Err(Failure::Connect(
+                "HTTP/2 to a TLS upstream is not supported yet".to_string(),
+            ));
         }
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();

@@ -17,11 +17,83 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http::Response;
 use hyper::body::{Body, Frame, SizeHint};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::cluster::Address;
 use super::h1::{self, ChunkedDecoder, Decoded, Framing, RequestHead};
+use super::tls::UpstreamTls;
+
+/// How connections to an endpoint are made: its transport socket (Envoy's `raw_buffer` or
+/// `tls`). Part of a pool's key, so endpoints of one address with different TLS settings never
+/// share a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Plain,
+    Tls(Arc<UpstreamTls>),
+    /// TLS the proxy cannot set up (an unsupported secret, a missing file): connecting fails
+    /// with this reason rather than falling back to plain text.
+    Unavailable(Arc<str>),
+}
+
+/// An upstream connection: plain TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Stream {
+    /// Writes `bytes`; TLS records rustls still buffers are flushed too.
+    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.write_all(bytes).await,
+            Stream::Tls(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+}
 
 /// How long a connection may sit unused before it is closed instead of reused, unless the
 /// cluster says (`common_http_protocol_options.idle_timeout`).
@@ -70,19 +142,23 @@ pub enum PoolError {
 struct Conn {
     /// Requests written on it so far.
     requests: u32,
-    stream: TcpStream,
+    stream: Stream,
     buf: BytesMut,
     out: BytesMut,
 }
 
 impl Conn {
-    /// Room for the next read. Responses are split off `buf` as shared `Bytes`, so a
-    /// `reserve` of the full size each time would allocate a new buffer per response; asking
-    /// only when little room is left lets one allocation serve many small responses.
     fn make_room(&mut self) {
-        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 8 {
-            self.buf.reserve(READ_BUFFER);
-        }
+        make_room(&mut self.buf);
+    }
+}
+
+/// Room for the next read. Responses are split off `buf` as shared `Bytes`, so a `reserve` of
+/// the full size each time would allocate a new buffer per response; asking only when little
+/// room is left lets one allocation serve many small responses.
+fn make_room(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < READ_BUFFER / 8 {
+        buf.reserve(READ_BUFFER);
     }
 }
 
@@ -90,6 +166,7 @@ impl Conn {
 pub struct HostPool {
     address: Address,
     options: PoolOptions,
+    transport: Transport,
     /// Newest last: reusing the most recently used connection keeps the others idle long enough
     /// to expire when load drops.
     idle: Mutex<Vec<(Conn, Instant)>>,
@@ -112,12 +189,17 @@ enum Failed {
 }
 
 impl HostPool {
-    fn new(address: Address, options: PoolOptions) -> HostPool {
+    fn new(address: Address, options: PoolOptions, transport: Transport) -> HostPool {
         HostPool {
             address,
             options,
+            transport,
             idle: Mutex::default(),
         }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
     }
 
     /// Sends the request on an idle connection, or a new one when none is usable. An
@@ -165,12 +247,12 @@ impl HostPool {
         let mut out = std::mem::take(&mut conn.out);
         out.clear();
         let body_inline = h1::encode_request(head, body, &mut out);
-        let written = conn.stream.write_all(&out).await;
+        let written = conn.stream.send(&out).await;
         conn.out = out;
         written.map_err(stale)?;
         if !body_inline {
             conn.stream
-                .write_all(body)
+                .send(body)
                 .await
                 .map_err(|e| Failed::Other(e.to_string()))?;
         }
@@ -257,18 +339,34 @@ impl HostPool {
     }
 
     async fn connect(&self) -> Result<Conn, PoolError> {
+        if let Transport::Unavailable(reason) = &self.transport {
+            return Err(PoolError::Connect(reason.to_string()));
+        }
         let connecting = async {
-            match &self.address {
+            let tcp = match &self.address {
                 Address::Ip(a) => TcpStream::connect(*a).await,
                 Address::Dns(host, port) => TcpStream::connect((host.as_str(), *port)).await,
+            }
+            .map_err(|e| e.to_string())?;
+            let _ = tcp.set_nodelay(true);
+            match &self.transport {
+                Transport::Tls(tls) => {
+                    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+                    let stream = connector
+                        .connect(tls.server_name.clone(), tcp)
+                        .await
+                        // Envoy's transport failure reason names TLS errors this way.
+                        .map_err(|e| format!("TLS error: {e}"))?;
+                    Ok(Stream::Tls(Box::new(stream)))
+                }
+                _ => Ok(Stream::Plain(tcp)),
             }
         };
         let stream = match tokio::time::timeout(self.options.connect_timeout, connecting).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(PoolError::Connect(e.to_string())),
+            Ok(Err(e)) => return Err(PoolError::Connect(e)),
             Err(_) => return Err(PoolError::Connect("connection timed out".to_string())),
         };
-        let _ = stream.set_nodelay(true);
         Ok(Conn {
             requests: 0,
             stream,
@@ -279,10 +377,21 @@ impl HostPool {
 }
 
 /// Whether an idle connection is still usable: reading would block (a close or stray bytes
-/// from the upstream make it unusable).
-fn still_open(stream: &TcpStream) -> bool {
+/// from the upstream make it unusable). TLS connections are peeked at, not read: reading
+/// under rustls would take bytes of its records.
+fn still_open(stream: &Stream) -> bool {
     let mut probe = [0u8; 1];
-    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    match stream {
+        Stream::Plain(s) => {
+            matches!(s.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        }
+        Stream::Tls(s) => {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let mut buf = ReadBuf::new(&mut probe);
+            // Pending: nothing to read, the peer has not closed (nor sent close_notify).
+            s.get_ref().0.poll_peek(&mut cx, &mut buf).is_pending()
+        }
+    }
 }
 
 /// A response body read from a pooled connection: gives the connection back once the body has
@@ -323,13 +432,29 @@ impl PooledBody {
         let Some(conn) = self.conn.as_mut() else {
             return Poll::Ready(Ok(false));
         };
-        loop {
-            ready!(conn.stream.poll_read_ready(cx))?;
-            conn.make_room();
-            match conn.stream.try_read_buf(&mut conn.buf) {
-                Ok(n) => return Poll::Ready(Ok(n > 0)),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+        match &mut conn.stream {
+            Stream::Plain(stream) => loop {
+                ready!(stream.poll_read_ready(cx))?;
+                make_room(&mut conn.buf);
+                match stream.try_read_buf(&mut conn.buf) {
+                    Ok(n) => return Poll::Ready(Ok(n > 0)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            },
+            Stream::Tls(stream) => {
+                // Decrypted bytes land in initialized room at the end of the buffer (safe code
+                // cannot hand rustls the buffer's uninitialized capacity).
+                make_room(&mut conn.buf);
+                let filled = conn.buf.len();
+                let room = (conn.buf.capacity() - filled).max(READ_BUFFER / 8);
+                conn.buf.resize(filled + room, 0);
+                let mut read = ReadBuf::new(&mut conn.buf[filled..]);
+                let polled = Pin::new(stream.as_mut()).poll_read(cx, &mut read);
+                let n = read.filled().len();
+                conn.buf.truncate(filled + n);
+                ready!(polled)?;
+                Poll::Ready(Ok(n > 0))
             }
         }
     }
@@ -420,15 +545,20 @@ pub struct HostPools {
 
 #[derive(Default)]
 struct Pools {
-    by_key: HashMap<(Address, PoolOptions), Weak<HostPool>>,
+    by_key: HashMap<(Address, PoolOptions, Transport), Weak<HostPool>>,
     /// How many entries the last sweep of dead pools left.
     swept_at: usize,
 }
 
 impl HostPools {
-    pub fn get(&self, address: &Address, options: PoolOptions) -> Arc<HostPool> {
+    pub fn get(
+        &self,
+        address: &Address,
+        options: PoolOptions,
+        transport: &Transport,
+    ) -> Arc<HostPool> {
         let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (address.clone(), options);
+        let key = (address.clone(), options, transport.clone());
         if let Some(pool) = pools.by_key.get(&key).and_then(Weak::upgrade) {
             return pool;
         }
@@ -438,7 +568,7 @@ impl HostPools {
             pools.by_key.retain(|_, p| p.strong_count() > 0);
             pools.swept_at = pools.by_key.len();
         }
-        let pool = Arc::new(HostPool::new(address.clone(), options));
+        let pool = Arc::new(HostPool::new(address.clone(), options, transport.clone()));
         pools.by_key.insert(key, Arc::downgrade(&pool));
         pool
     }
@@ -481,6 +611,7 @@ mod tests {
         let pool = pools.get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         for _ in 0..3 {
             let response = get(&pool).await.expect("response");
@@ -493,7 +624,8 @@ mod tests {
             &pool,
             &pools.get(
                 &Address::Ip(address),
-                PoolOptions::new(Duration::from_secs(1))
+                PoolOptions::new(Duration::from_secs(1)),
+                &Transport::Plain
             )
         ));
     }
@@ -504,7 +636,11 @@ mod tests {
         let pools = HostPools::default();
         for port in 1..=1000u16 {
             let address = Address::Ip(SocketAddr::from(([127, 0, 0, 1], port)));
-            drop(pools.get(&address, PoolOptions::new(Duration::from_secs(1))));
+            drop(pools.get(
+                &address,
+                PoolOptions::new(Duration::from_secs(1)),
+                &Transport::Plain,
+            ));
         }
         let left = pools.pools.lock().expect("lock").by_key.len();
         assert!(left <= 32, "{left} entries kept for 1,000 dead pools");
@@ -516,6 +652,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         drop(get(&pool).await.expect("response"));
         let body = get(&pool).await.expect("response").into_body();
@@ -530,6 +667,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         for _ in 0..3 {
             let body = get(&pool).await.expect("response").into_body();
@@ -590,6 +728,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         for _ in 0..3 {
             let response = get(&pool).await.expect("response");
@@ -606,6 +745,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         for _ in 0..2 {
             let body = get(&pool).await.expect("response").into_body();
@@ -622,6 +762,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
@@ -649,6 +790,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         let body = get(&pool).await.expect("head").into_body();
         assert!(body.collect().await.is_err());
@@ -664,7 +806,7 @@ mod tests {
             max_requests_per_connection: Some(2),
             ..PoolOptions::new(Duration::from_secs(1))
         };
-        let pool = HostPools::default().get(&Address::Ip(address), options);
+        let pool = HostPools::default().get(&Address::Ip(address), options, &Transport::Plain);
         for _ in 0..4 {
             let body = get(&pool).await.expect("response").into_body();
             assert_eq!(body.collect().await.expect("body").to_bytes(), "ok");
@@ -680,6 +822,7 @@ mod tests {
         let pool = HostPools::default().get(
             &Address::Ip(address),
             PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
         );
         assert!(matches!(get(&pool).await, Err(PoolError::Connect(_))));
     }

@@ -322,6 +322,10 @@ impl downstream::Handler for Http1<'_> {
     }
 }
 
+/// The first byte of a TLS handshake record (RFC 8446 §5.1): what Envoy's TLS inspector looks
+/// for to tell TLS from plain text.
+const TLS_HANDSHAKE: u8 = 0x16;
+
 async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -336,21 +340,74 @@ async fn serve_connection(
     // one address each (`destination.ip`). A connected socket always knows it; should it not,
     // the peer stands in, which no destination rule is written for.
     let local = stream.local_addr().unwrap_or(peer);
-    let http_stats = shared
-        .runtime()
-        .listeners
-        .get(&*name)
-        .map(|l| l.hcm.stats.clone());
+    let entry = shared.runtime().listeners.get(&*name).cloned();
+    let tls = entry.as_ref().and_then(|l| l.tls.clone());
+    let Some(tls) = tls else {
+        let http_stats = entry.map(|l| l.hcm.stats.clone());
+        let conn = Connection::plaintext(peer, local);
+        serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+        return;
+    };
+    let plaintext = entry.as_ref().is_some_and(|l| l.plaintext);
+    // TLS or plain text, by the first byte (within the header timeout: a client that sends
+    // nothing is no different from a slow one).
+    let mut first = [0u8; 1];
+    let is_tls = match tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => first[0] == TLS_HANDSHAKE,
+        _ => return,
+    };
+    if !is_tls {
+        if plaintext {
+            let http_stats = entry.map(|l| l.hcm.stats.clone());
+            let conn = Connection::plaintext(peer, local);
+            serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+        } else {
+            // STRICT mTLS: no filter chain matches plain text, and Envoy closes the connection.
+            tracing::debug!(listener = %name, %peer, "plain text refused: the listener requires TLS");
+        }
+        return;
+    }
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.config.clone());
+    let accepted = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
+    let stream = match accepted {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(listener = %name, %peer, "TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    tls.hcm.stats.downstream_cx_ssl_total.inc();
+    let session = stream.get_ref().1;
+    let peer_tls = super::tls::PeerTls::of(session, &shared.secrets);
+    let conn = Connection::tls(peer, local, session.server_name(), peer_tls);
+    let http_stats = Some(tls.hcm.stats.clone());
+    serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+}
+
+/// Serves HTTP/1.1 on `stream`, or HTTP/2 when it opens with the preface.
+async fn serve_stream<S>(
+    stream: S,
+    conn: Connection,
+    name: Arc<str>,
+    shared: Arc<Shared>,
+    drain: watch::Receiver<Drain>,
+    limits: downstream::Limits,
+    http_stats: Option<Arc<super::stats::HttpStats>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     if let Some(s) = &http_stats {
         s.downstream_cx_total.inc();
     }
     let _active = http_stats
         .as_ref()
         .map(|s| GaugeGuard::new(&s.downstream_cx_active));
+    let peer = conn.peer;
     let route = Arc::new(Route {
         shared,
         listener: name,
-        connection: Connection::plaintext(peer, local),
+        connection: conn,
     });
     // HTTP/1.1 connections between requests close when the proxy shuts down; on a hand-over
     // they learn from `Connection: close` on their next response instead (closing an idle one
@@ -378,12 +435,14 @@ async fn serve_connection(
 
 /// HTTP/2 (h2c with prior knowledge) on hyper's server. Draining (shutdown or hand-over)
 /// sends a GOAWAY; streams in flight finish.
-async fn serve_http2(
-    io: Rewind<TcpStream>,
+async fn serve_http2<S>(
+    io: Rewind<S>,
     peer: SocketAddr,
     route: Arc<Route>,
     mut drain: watch::Receiver<Drain>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         let route = route.clone();
         async move {

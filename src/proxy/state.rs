@@ -11,24 +11,29 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::core::v3::{TransportSocket, transport_socket};
 use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
-use envoy_types::pb::envoy::config::listener::v3::{Filter, Listener, filter};
+use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     HttpConnectionManager, http_connection_manager,
 };
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::DownstreamTlsContext;
 
 use super::cluster::{Clients, ClusterEntry};
 use super::rbac::Engine;
 use super::routes::RouteTable;
 use super::secrets::SecretStore;
 use super::stats::{HttpStats, Stats};
+use super::tls::DownstreamTls;
 use crate::xds::client::{ConfigSink, Update};
 use crate::xds::types::{TypeUrl, TypedResource, unpack_any};
 
 const HCM_FILTER: &str = "envoy.filters.network.http_connection_manager";
 const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const DOWNSTREAM_TLS_CONTEXT: &str =
+    "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 
 /// A resource as received, with the version of the response that carried it and when it last
 /// changed (Envoy's `version_info` / `last_updated` in config dumps).
@@ -63,6 +68,29 @@ pub struct Hcm {
     /// The RBAC filters; `None` (nothing to evaluate) where no AuthorizationPolicy applies.
     pub rbac: Option<Arc<Engine>>,
     pub stats: Arc<HttpStats>,
+    pub forward_client_cert: ForwardClientCert,
+}
+
+/// Envoy's `forward_client_cert_details`: what becomes of `x-forwarded-client-cert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardClientCert {
+    /// Envoy's default: the header is removed.
+    Sanitize,
+    /// Forwarded as received, on mutual TLS connections only.
+    ForwardOnly,
+    /// On mutual TLS connections, the client's certificate is appended (Istio's inbound).
+    AppendForward,
+    /// On mutual TLS connections, replaced by the client's certificate.
+    SanitizeSet,
+    /// Forwarded as received, always.
+    AlwaysForwardOnly,
+}
+
+/// A TLS-terminating filter chain.
+#[derive(Debug, Clone)]
+pub struct TlsChain {
+    pub config: Arc<DownstreamTls>,
+    pub hcm: Hcm,
 }
 
 /// A listener the proxy binds.
@@ -70,7 +98,22 @@ pub struct Hcm {
 pub struct ListenerEntry {
     pub name: String,
     pub address: SocketAddr,
+    /// The plain-text chain's connection manager (the TLS chain's when there is no plain one).
     pub hcm: Hcm,
+    /// Whether plain-text connections are served (PERMISSIVE or no TLS at all).
+    pub plaintext: bool,
+    /// The TLS chain: connections that open with a TLS handshake go there.
+    pub tls: Option<TlsChain>,
+}
+
+impl ListenerEntry {
+    /// The connection manager of a connection, by whether it is TLS.
+    pub fn hcm_for(&self, tls: bool) -> &Hcm {
+        match (&self.tls, tls) {
+            (Some(t), true) => &t.hcm,
+            _ => &self.hcm,
+        }
+    }
 }
 
 /// The compiled configuration the request path reads.
@@ -152,17 +195,18 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(binder: Box<dyn Binder>) -> Shared {
+        let secrets: Arc<SecretStore> = Arc::default();
         Shared {
             runtime: RwLock::default(),
             generation: AtomicU64::new(0),
             store: Mutex::default(),
             stats: Stats::default(),
-            clients: Clients::default(),
+            clients: Clients::new(secrets.clone()),
             binder,
             bound: Mutex::default(),
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
-            secrets: Arc::default(),
+            secrets,
             needs_certificate: AtomicBool::new(false),
         }
     }
@@ -399,7 +443,7 @@ impl Shared {
                 l.name.clone(),
                 keep_time(&store.listeners, &update.version_info, l),
             );
-            if let Some(entry) = compile_listener(l, &self.stats)? {
+            if let Some(entry) = compile_listener(l, &self.stats, &self.secrets)? {
                 listeners.insert(l.name.clone(), Arc::new(entry));
             }
         }
@@ -407,7 +451,8 @@ impl Shared {
         // Routes no listener refers to any more are dropped, as Envoy drops their RDS subscription.
         let wanted: BTreeSet<&str> = listeners
             .values()
-            .filter_map(|l| match &l.hcm.routes {
+            .flat_map(|l| std::iter::once(&l.hcm).chain(l.tls.as_ref().map(|t| &t.hcm)))
+            .filter_map(|hcm| match &hcm.routes {
                 RouteSource::Rds(n) => Some(n.as_str()),
                 RouteSource::Inline(_) => None,
             })
@@ -540,7 +585,16 @@ fn compile_cluster(
 /// The listener as the proxy serves it; `None` for listeners it does not bind: those that need
 /// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry no HTTP connection
 /// manager: Ferry's proxy serves HTTP only, so a TCP-only listener is left unbound.
-fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>, String> {
+///
+/// Of its filter chains, the first plain-text one with an HTTP connection manager and the first
+/// TLS-terminating one serve (Istio's inbound chains for PERMISSIVE mTLS are one of each; STRICT
+/// has only the TLS one). A TLS chain whose secrets the proxy cannot serve (a gateway's
+/// `kubernetes://` credential) is skipped, as before TLS was served at all.
+fn compile_listener(
+    l: &Listener,
+    stats: &Stats,
+    secrets: &Arc<SecretStore>,
+) -> Result<Option<ListenerEntry>, String> {
     #[allow(deprecated)]
     let original_dst = l.use_original_dst.as_ref().is_some_and(|b| b.value);
     if l.bind_to_port.as_ref().is_some_and(|b| !b.value) || original_dst {
@@ -559,18 +613,65 @@ fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>
         .parse()
         .map_err(|_| format!("listener {}: address {:?} is not an IP", l.name, sa.address))?;
     let port = u16::try_from(port).map_err(|_| format!("listener {}: port {port}", l.name))?;
-    // A plaintext chain: TLS-terminating chains arrive with the security work.
-    let chains = l
-        .default_filter_chain
-        .iter()
-        .chain(l.filter_chains.iter())
-        .filter(|c| c.transport_socket.is_none());
-    let hcm = chains
-        .flat_map(|c| c.filters.iter())
-        .find(|f| f.name == HCM_FILTER || is_hcm(f));
-    let Some(hcm) = hcm else {
+    let hcm_of = |c: &FilterChain| -> Option<Result<Hcm, String>> {
+        let f = c
+            .filters
+            .iter()
+            .find(|f| f.name == HCM_FILTER || is_hcm(f))?;
+        Some(compile_hcm(l, f, stats))
+    };
+    let mut plain = None;
+    let mut tls = None;
+    for chain in l.default_filter_chain.iter().chain(l.filter_chains.iter()) {
+        match &chain.transport_socket {
+            None if plain.is_none() => plain = hcm_of(chain).transpose()?,
+            Some(ts) if tls.is_none() => {
+                let Some(hcm) = hcm_of(chain).transpose()? else {
+                    continue;
+                };
+                match downstream_tls(ts, secrets) {
+                    Ok(Some(config)) => tls = Some(TlsChain { config, hcm }),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(listener = %l.name, "TLS filter chain not served: {e}");
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (hcm, plaintext) = match (plain, &tls) {
+        (Some(hcm), _) => (hcm, true),
+        (None, Some(t)) => (t.hcm.clone(), false),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(ListenerEntry {
+        name: l.name.clone(),
+        address: SocketAddr::new(ip, port),
+        hcm,
+        plaintext,
+        tls,
+    }))
+}
+
+/// A chain's `DownstreamTlsContext`; `None` for other transport sockets (`raw_buffer`).
+fn downstream_tls(
+    ts: &TransportSocket,
+    secrets: &Arc<SecretStore>,
+) -> Result<Option<Arc<DownstreamTls>>, String> {
+    let Some(transport_socket::ConfigType::TypedConfig(any)) = &ts.config_type else {
         return Ok(None);
     };
+    if any.type_url != DOWNSTREAM_TLS_CONTEXT {
+        return Ok(None);
+    }
+    let ctx: DownstreamTlsContext = unpack_any(any).map_err(|e| e.to_string())?;
+    DownstreamTls::compile(&ctx, secrets)
+        .map(|t| Some(Arc::new(t)))
+        .map_err(|e| e.to_string())
+}
+
+fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats) -> Result<Hcm, String> {
     let Some(filter::ConfigType::TypedConfig(any)) = &hcm.config_type else {
         return Err(format!(
             "listener {}: the HTTP connection manager has no config",
@@ -598,23 +699,28 @@ fn compile_listener(l: &Listener, stats: &Stats) -> Result<Option<ListenerEntry>
     if rbac.is_some() {
         http_stats.rbac_configured.store(true, Ordering::Relaxed);
     }
-    Ok(Some(ListenerEntry {
-        name: l.name.clone(),
-        address: SocketAddr::new(ip, port),
-        hcm: Hcm {
-            stats: http_stats,
-            use_remote_address: hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
-            rbac: rbac.map(Arc::new),
-            stat_prefix: hcm.stat_prefix.clone(),
-            routes,
-            strip_any_host_port: matches!(
-                hcm.strip_port_mode,
-                Some(http_connection_manager::StripPortMode::StripAnyHostPort(
-                    true
-                ))
-            ),
-        },
-    }))
+    use http_connection_manager::ForwardClientCertDetails as F;
+    let forward_client_cert = match F::try_from(hcm.forward_client_cert_details) {
+        Ok(F::ForwardOnly) => ForwardClientCert::ForwardOnly,
+        Ok(F::AppendForward) => ForwardClientCert::AppendForward,
+        Ok(F::SanitizeSet) => ForwardClientCert::SanitizeSet,
+        Ok(F::AlwaysForwardOnly) => ForwardClientCert::AlwaysForwardOnly,
+        Ok(F::Sanitize) | Err(_) => ForwardClientCert::Sanitize,
+    };
+    Ok(Hcm {
+        stats: http_stats,
+        use_remote_address: hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
+        rbac: rbac.map(Arc::new),
+        stat_prefix: hcm.stat_prefix.clone(),
+        routes,
+        strip_any_host_port: matches!(
+            hcm.strip_port_mode,
+            Some(http_connection_manager::StripPortMode::StripAnyHostPort(
+                true
+            ))
+        ),
+        forward_client_cert,
+    })
 }
 
 fn is_hcm(f: &Filter) -> bool {

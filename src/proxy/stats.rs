@@ -273,6 +273,8 @@ pub struct HttpStats {
     pub downstream_rq_5xx: Counter,
     pub downstream_cx_total: Counter,
     pub downstream_cx_active: Gauge,
+    /// Connections whose TLS handshake completed.
+    pub downstream_cx_ssl_total: Counter,
     /// Connections closed for a malformed or refused request (400, 413, 431, 501).
     pub downstream_cx_protocol_error: Counter,
     /// Connections closed because a request head did not arrive in time (408).
@@ -319,6 +321,11 @@ impl HttpStats {
                 "downstream_cx_protocol_error",
                 C,
                 c(&self.downstream_cx_protocol_error),
+            ),
+            (
+                "downstream_cx_ssl_total",
+                C,
+                c(&self.downstream_cx_ssl_total),
             ),
             ("downstream_cx_total", C, c(&self.downstream_cx_total)),
             ("downstream_rq_1xx", C, c(&self.downstream_rq_1xx)),

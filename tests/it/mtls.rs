@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::local_mesh::LocalMesh;
-use crate::mesh::{Process, admin_get, free_port};
+use crate::mesh::{Process, admin_get, backend_fn, free_port};
 use crate::{eventually, ferryctl};
 
 /// Writes `token` as the local mesh writes a service account's token.
@@ -279,4 +279,173 @@ fn base64_decode(s: &str) -> String {
             .expect("base64"),
     )
     .expect("utf-8")
+}
+
+/// Two loopback addresses of their own for a test's two sidecars (Linux routes all of 127/8 to
+/// `lo`), picked by a free port so parallel tests do not share them.
+fn loopback_pair() -> (String, String) {
+    let n = free_port();
+    (
+        format!("127.91.{}.{}", n >> 8, n & 0xff),
+        format!("127.92.{}.{}", n >> 8, n & 0xff),
+    )
+}
+
+/// Service `b` on `port`: one workload at `ip_b` with a sidecar (`tlsMode: istio`) whose
+/// Sidecar ingress forwards to `app`; the client workload `a` gets its outbound listeners on
+/// `ip_a`.
+fn two_workloads(port: u16, ip_a: &str, ip_b: &str, app: std::net::SocketAddr) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: b, namespace: default}}
+spec:
+  hosts: [b.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{{number: {port}, name: http, protocol: HTTP}}]
+  workloadSelector: {{labels: {{app: b}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {{name: b-1, namespace: default}}
+spec:
+  address: {ip_b}
+  serviceAccount: sa-b
+  ports: {{http: {port}}}
+  labels: {{app: b, security.istio.io/tlsMode: istio}}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: b, namespace: default}}
+spec:
+  workloadSelector: {{labels: {{app: b}}}}
+  ingress:
+  - port: {{number: {port}, name: http, protocol: HTTP}}
+    bind: {ip_b}
+    defaultEndpoint: 127.0.0.1:{}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: a, namespace: default}}
+spec:
+  workloadSelector: {{labels: {{app: a}}}}
+  egress:
+  - bind: {ip_a}
+    hosts: [./*]
+",
+        app.port()
+    )
+}
+
+/// The two sidecars of [`two_workloads`] on the control plane at `grpc`, each with its token.
+fn start_pair(grpc: u16, tokens: &Path, ip_a: &str, ip_b: &str) -> [(Process, String); 2] {
+    let b = start_sidecar(
+        grpc,
+        "b-1",
+        Some(&tokens.join("default/sa-b")),
+        &["--ip", ip_b, "--labels", "app=b"],
+    );
+    let a = start_sidecar(
+        grpc,
+        "a-1",
+        Some(&tokens.join("default/sa-a")),
+        &["--ip", ip_a, "--labels", "app=a"],
+    );
+    [a, b]
+}
+
+/// `GET /` for `b` through the listener at `addr` (with extra headers); status and body.
+fn get_b(addr: &str, port: u16, headers: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: b.default.svc.cluster.local:{port}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// client → sidecar A → sidecar B → application, with a real control plane as CA: the hop
+/// between the sidecars is Istio mTLS (auto mTLS, since B's endpoint is marked `tlsMode:
+/// istio`), and B tells the application who called in `x-forwarded-client-cert`: its own
+/// identity as `By`, A's as `URI`. A client cannot forge that header, and under the default
+/// PERMISSIVE mode B still takes plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecars_speak_istio_mtls_to_each_other() {
+    let app = backend_fn(|_, _, headers| {
+        let xfcc = headers
+            .get("x-forwarded-client-cert")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_string();
+        (200, xfcc, Duration::ZERO)
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    write_token(&tokens, "default", "sa-a", "token-a");
+    write_token(&tokens, "default", "sa-b", "token-b");
+    let (ip_a, ip_b) = loopback_pair();
+    let port = free_port();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(
+        config.join("mesh.yaml"),
+        two_workloads(port, &ip_a, &ip_b, app),
+    )
+    .expect("config written");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let [(_a, admin_a), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let through_a = format!("{ip_a}:{port}");
+    let mut answer = None;
+    eventually(
+        Duration::from_secs(30),
+        "a request through both sidecars",
+        || {
+            answer = get_b(&through_a, port, "").filter(|(status, _)| *status == 200);
+            answer.is_some()
+        },
+    );
+    let (_, xfcc) = answer.expect("answered");
+    let a_id = "spiffe://cluster.local/ns/default/sa/sa-a";
+    let b_id = "spiffe://cluster.local/ns/default/sa/sa-b";
+    let (by, rest) = xfcc.split_once(";Hash=").expect("xfcc");
+    assert_eq!(by, format!("By={b_id}"), "{xfcc}");
+    let (hash, rest) = rest.split_once(';').expect("xfcc");
+    assert_eq!(hash.len(), 64, "{xfcc}");
+    assert_eq!(rest, format!("Subject=\"\";URI={a_id}"), "{xfcc}");
+    // B terminated TLS on its inbound listener; A originated it to B's endpoint.
+    let stats_b = admin_get(&admin_b, "/stats").1;
+    assert!(
+        stats_b
+            .lines()
+            .any(|l| l.contains(".downstream_cx_ssl_total: ") && !l.ends_with(": 0")),
+        "{stats_b}"
+    );
+    // A client's own XFCC is not trusted: A drops it, B adds the real one.
+    let (status, xfcc) = get_b(
+        &through_a,
+        port,
+        "x-forwarded-client-cert: URI=spiffe://forged\r\n",
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(!xfcc.contains("forged") && xfcc.contains(a_id), "{xfcc}");
+    // PERMISSIVE: plain text straight to B's inbound listener is served, without XFCC.
+    let (status, xfcc) = get_b(
+        &format!("{ip_b}:{port}"),
+        port,
+        "x-forwarded-client-cert: URI=spiffe://forged\r\n",
+    )
+    .expect("plain text served");
+    assert_eq!((status, xfcc.as_str()), (200, "none"));
+    // Both proxies hold certificates from the one root.
+    assert_eq!(secrets(&admin_a).len(), 2);
 }

@@ -24,12 +24,14 @@ use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
 };
 
+use super::authn::{self, MtlsMode};
 use super::endpoint::locality_lb_endpoints;
 use super::metadata::IstioMetadata;
 use super::names::{self, ConfigKind};
 use super::policy::EffectivePolicy;
 use super::proto::{address, ads_config_source, duration, pack, uint32};
 use super::scope::Scope;
+use super::tls::{self, ClientTls};
 use super::{Notes, Role};
 use crate::config::networking as net;
 use crate::discovery::accepted::Config;
@@ -149,9 +151,22 @@ fn note_untranslated(dr: &Config<net::DestinationRule>, notes: &mut Notes) {
                 .filter_map(|pl| pl.tls.as_ref()),
         );
         for t in tls {
-            if let Some(mode) = t.mode.as_deref().filter(|m| *m != "DISABLE") {
+            let mode = t.mode.as_deref().unwrap_or("DISABLE");
+            let credential = t.credential_name.as_deref().is_some_and(|c| !c.is_empty());
+            if matches!(mode, "SIMPLE" | "MUTUAL") && credential {
                 notes.push(format!(
-                    "DestinationRule {}/{}: trafficPolicy.tls mode {mode} is not translated (no upstream TLS origination yet)",
+                    "DestinationRule {}/{}: trafficPolicy.tls credentialName is not translated (a proxy reads no Kubernetes secrets); no TLS is originated",
+                    dr.namespace, dr.name
+                ));
+            }
+            let files = t
+                .client_certificate
+                .as_deref()
+                .is_some_and(|c| !c.is_empty())
+                && t.private_key.as_deref().is_some_and(|c| !c.is_empty());
+            if mode == "MUTUAL" && !credential && !files {
+                notes.push(format!(
+                    "DestinationRule {}/{}: trafficPolicy.tls mode MUTUAL needs clientCertificate and privateKey; no TLS is originated",
                     dr.namespace, dr.name
                 ));
             }
@@ -245,6 +260,7 @@ fn outbound_cluster(
         c.typed_extension_protocol_options =
             HashMap::from([(names::HTTP_PROTOCOL_OPTIONS.to_string(), pack(&options))]);
     }
+    apply_tls(&mut c, scope, plan, &policy, discovery, http2);
     let mut md = IstioMetadata::new()
         .services([plan.service])
         .default_original_port(plan.port.number);
@@ -259,6 +275,107 @@ fn outbound_cluster(
     }
     c.metadata = md.into_metadata();
     Some((c, discovery))
+}
+
+/// The service accounts of a service's endpoints serving `port`, sorted: who an Istio client
+/// accepts as the server (`push.ServiceAccounts`).
+fn service_accounts(service: &Service, port: u32) -> Vec<String> {
+    let mut out: Vec<String> = service
+        .endpoints
+        .iter()
+        .filter(|e| e.ports.contains_key(&port))
+        .filter_map(|e| e.service_account.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `buildUpstreamTLSSettings` and `applyUpstreamTLSSettings`: the DestinationRule's `tls`
+/// decides (`DISABLE`, `SIMPLE`, `MUTUAL`, `ISTIO_MUTUAL`); without one, auto mTLS sends Istio
+/// mTLS to the endpoints marked `tlsMode: istio` and plain text to the rest, unless the mesh
+/// turned it off, the service is outside the mesh, or its namespace disables mTLS. Clusters
+/// that pass through to the original destination get no auto mTLS: their endpoints are not
+/// known.
+fn apply_tls(
+    c: &mut Cluster,
+    scope: &Scope<'_>,
+    plan: &OutboundCluster<'_>,
+    policy: &EffectivePolicy<'_>,
+    discovery: DiscoveryType,
+    http2: bool,
+) {
+    let default_sni = tls::outbound_sni(
+        plan.port.number,
+        plan.subset.map(|s| s.name.as_str()),
+        &plan.service.hostname,
+    );
+    let accounts = || service_accounts(plan.service, plan.port.number);
+    let non_empty = |s: &Option<String>| s.clone().filter(|v| !v.is_empty());
+    let settings = match policy.tls {
+        Some(t) => match t.mode.as_deref() {
+            Some("ISTIO_MUTUAL") => Some(ClientTls::IstioMutual {
+                sans: if t.subject_alt_names.is_empty() {
+                    accounts()
+                } else {
+                    t.subject_alt_names.clone()
+                },
+                sni: non_empty(&t.sni).unwrap_or(default_sni),
+            }),
+            Some(mode @ ("SIMPLE" | "MUTUAL")) => {
+                // A sidecar does not read Kubernetes secrets (Istio skips the rule's TLS for
+                // sidecars too when it names a credential and selects no workload).
+                if non_empty(&t.credential_name).is_some() {
+                    return;
+                }
+                let client = if mode == "MUTUAL" {
+                    match (non_empty(&t.client_certificate), non_empty(&t.private_key)) {
+                        (Some(cert), Some(key)) => Some((cert, key)),
+                        // Istio: "client certificate and private key must not be empty".
+                        _ => return,
+                    }
+                } else {
+                    None
+                };
+                let ca = if t.insecure_skip_verify == Some(true) {
+                    None
+                } else {
+                    Some(non_empty(&t.ca_certificates).unwrap_or(tls::SYSTEM_ROOTS.to_string()))
+                };
+                // Envoy's auto SNI would take the request's host; the service's host is what
+                // that is for the services a rule like this is written for.
+                let sni = non_empty(&t.sni)
+                    .unwrap_or_else(|| plan.service.hostname.trim_start_matches("*.").to_string());
+                Some(ClientTls::Files {
+                    client,
+                    ca,
+                    sans: t.subject_alt_names.clone(),
+                    sni,
+                })
+            }
+            // DISABLE, and a `tls` without a mode (DISABLE is the mode's zero value).
+            _ => None,
+        },
+        None => {
+            let auto = scope.push.mesh().enable_auto_mtls
+                && discovery != DiscoveryType::OriginalDst
+                && authn::service_mode(scope, plan.service) != MtlsMode::Disable;
+            if auto {
+                let socket = tls::upstream_socket(
+                    &ClientTls::IstioMutual {
+                        sans: accounts(),
+                        sni: default_sni,
+                    },
+                    http2,
+                );
+                c.transport_socket_matches = tls::auto_mtls_matches(socket);
+            }
+            return;
+        }
+    };
+    if let Some(settings) = settings {
+        c.transport_socket = Some(tls::upstream_socket(&settings, http2));
+    }
 }
 
 /// Istio's DNS settings: IPv4 answers, the records' TTLs, and the mesh's refresh rate. Envoy now

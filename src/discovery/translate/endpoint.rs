@@ -12,6 +12,7 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
 
 use super::cluster::{OutboundCluster, endpoint_weight};
 use super::proto::{address, uint32};
+use super::tls;
 use crate::config::types::selects;
 
 pub fn build(outbound: &[OutboundCluster<'_>]) -> Vec<ClusterLoadAssignment> {
@@ -47,7 +48,8 @@ pub fn locality_lb_endpoints(cluster: &OutboundCluster<'_>) -> Vec<LocalityLbEnd
                 })),
                 health_status: HealthStatus::Healthy as i32,
                 load_balancing_weight: endpoint_weight(ep.weight),
-                ..Default::default()
+                // Auto mTLS: `tlsMode: istio` for endpoints whose workload runs a proxy.
+                metadata: tls::endpoint_metadata(&ep.labels),
             });
     }
     by_locality

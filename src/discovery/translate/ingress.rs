@@ -17,15 +17,19 @@ use envoy_types::pb::envoy::config::core::v3::TrafficDirection;
 use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint as EnvoyEndpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
-use envoy_types::pb::envoy::config::listener::v3::{FilterChain, FilterChainMatch, Listener};
+use envoy_types::pb::envoy::config::listener::v3::{FilterChain, Listener};
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter;
 
+use super::authn::{self, MtlsMode};
 use super::cluster::{explicit_http2, upstream_protocol};
-use super::listener::{Routes, http_connection_manager_with, inbound_route, tcp_proxy};
+use super::listener::{
+    Routes, inbound_chains, inbound_http_connection_manager, inbound_route, tcp_proxy,
+    tls_inspector,
+};
 use super::metadata::IstioMetadata;
 use super::names::{self, ConfigKind};
 use super::policy::EffectivePolicy;
-use super::proto::{address, duration, uint32};
+use super::proto::{address, duration};
 use super::scope::Scope;
 use super::{Notes, Role, TranslateOptions};
 use crate::discovery::registry::{Protocol, Service};
@@ -245,30 +249,32 @@ pub fn listeners(
             let name = i.listener();
             let cluster = i.cluster();
             let filter = if i.protocol.is_http_or_sniffed() {
-                http_connection_manager_with(
+                inbound_http_connection_manager(
                     &format!("inbound_{name}"),
                     Routes::Inline(Box::new(inbound_route(&cluster, i.port, &host))),
-                    false,
                     authz,
                 )
             } else {
                 tcp_proxy(&cluster, &cluster)
             };
+            let chain = FilterChain {
+                name: name.clone(),
+                filters: vec![filter],
+                metadata: IstioMetadata::new()
+                    .config(ConfigKind::Sidecar, &sidecar.namespace, &sidecar.name)
+                    .into_metadata(),
+                ..Default::default()
+            };
+            let mode = authn::workload_mode(scope, i.port);
             Listener {
                 address: Some(address(&i.bind, i.port)),
                 traffic_direction: TrafficDirection::Inbound as i32,
-                filter_chains: vec![FilterChain {
-                    name: name.clone(),
-                    filter_chain_match: Some(FilterChainMatch {
-                        destination_port: uint32(i.port),
-                        ..Default::default()
-                    }),
-                    filters: vec![filter],
-                    metadata: IstioMetadata::new()
-                        .config(ConfigKind::Sidecar, &sidecar.namespace, &sidecar.name)
-                        .into_metadata(),
-                    ..Default::default()
-                }],
+                listener_filters: if mode == MtlsMode::Disable {
+                    Vec::new()
+                } else {
+                    vec![tls_inspector()]
+                },
+                filter_chains: inbound_chains(chain, i.port, mode),
                 name,
                 ..Default::default()
             }

@@ -20,17 +20,20 @@ use envoy_types::pb::envoy::config::route::v3::{
 use envoy_types::pb::envoy::extensions::filters::http::fault::v3::HttpFault;
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::listener::original_dst::v3::OriginalDst;
+use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
 use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{TcpProxy, tcp_proxy};
 
 use super::TranslateOptions;
+use super::authn::{self, MtlsMode};
 use super::cluster::InboundCluster;
 use super::names;
 use super::proto::{address, ads_config_source, boolean, no_timeout, pack, uint32};
 use super::route::http_ports;
 use super::scope::Scope;
+use super::tls;
 use crate::discovery::mesh::OutboundTrafficPolicy;
 use crate::discovery::registry::Protocol;
 
@@ -62,6 +65,43 @@ pub fn http_connection_manager_with(
     use_remote_address: bool,
     authz: &[HttpFilter],
 ) -> Filter {
+    hcm_filter(&hcm_config(stat_prefix, routes, use_remote_address, authz))
+}
+
+/// A sidecar's inbound connection manager: as [`http_connection_manager_with`], and the
+/// client's certificate forwarded to the application in `x-forwarded-client-cert` (Istio's
+/// `APPEND_FORWARD` with the subject, URI and DNS SANs), so it learns its caller's identity.
+pub fn inbound_http_connection_manager(
+    stat_prefix: &str,
+    routes: Routes,
+    authz: &[HttpFilter],
+) -> Filter {
+    let mut hcm = hcm_config(stat_prefix, routes, false, authz);
+    hcm.forward_client_cert_details =
+        http_connection_manager::ForwardClientCertDetails::AppendForward as i32;
+    hcm.set_current_client_cert_details =
+        Some(http_connection_manager::SetCurrentClientCertDetails {
+            subject: boolean(true),
+            dns: true,
+            uri: true,
+            ..Default::default()
+        });
+    hcm_filter(&hcm)
+}
+
+fn hcm_filter(hcm: &HttpConnectionManager) -> Filter {
+    Filter {
+        name: names::HTTP_CONNECTION_MANAGER.to_string(),
+        config_type: Some(filter::ConfigType::TypedConfig(pack(hcm))),
+    }
+}
+
+fn hcm_config(
+    stat_prefix: &str,
+    routes: Routes,
+    use_remote_address: bool,
+    authz: &[HttpFilter],
+) -> HttpConnectionManager {
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
             config_source: Some(ads_config_source()),
@@ -69,7 +109,7 @@ pub fn http_connection_manager_with(
         }),
         Routes::Inline(rc) => http_connection_manager::RouteSpecifier::RouteConfig(*rc),
     };
-    let hcm = HttpConnectionManager {
+    HttpConnectionManager {
         stat_prefix: stat_prefix.to_string(),
         route_specifier: Some(route_specifier),
         http_filters: authz
@@ -100,10 +140,49 @@ pub fn http_connection_manager_with(
         }],
         stream_idle_timeout: Some(no_timeout()),
         ..Default::default()
+    }
+}
+
+/// Istio's inbound filter chains for one port in `mode`: for mTLS a chain matching TLS with
+/// Istio's ALPNs that terminates it with the workload certificate (client certificate
+/// required), for plain text one matching `raw_buffer`; PERMISSIVE has both, STRICT only the
+/// first, DISABLE only the second (and then no transport protocol to match).
+pub fn inbound_chains(chain: FilterChain, port: u32, mode: MtlsMode) -> Vec<FilterChain> {
+    let port_match = |transport: &str, alpn: &[&str]| FilterChainMatch {
+        destination_port: uint32(port),
+        transport_protocol: transport.to_string(),
+        application_protocols: alpn.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     };
-    Filter {
-        name: names::HTTP_CONNECTION_MANAGER.to_string(),
-        config_type: Some(filter::ConfigType::TypedConfig(pack(&hcm))),
+    let mtls = || FilterChain {
+        filter_chain_match: Some(port_match("tls", &tls::ISTIO_MTLS_ALPNS)),
+        transport_socket: Some(tls::inbound_mtls_socket()),
+        ..chain.clone()
+    };
+    match mode {
+        MtlsMode::Disable => vec![FilterChain {
+            filter_chain_match: Some(port_match("", &[])),
+            ..chain
+        }],
+        MtlsMode::Strict => vec![mtls()],
+        MtlsMode::Permissive => vec![
+            mtls(),
+            FilterChain {
+                filter_chain_match: Some(port_match("raw_buffer", &[])),
+                ..chain
+            },
+        ],
+    }
+}
+
+/// Envoy's TLS inspector, which reads the transport protocol and ALPN the chains match on.
+pub fn tls_inspector() -> ListenerFilter {
+    ListenerFilter {
+        name: names::TLS_INSPECTOR_FILTER.to_string(),
+        config_type: Some(listener_filter::ConfigType::TypedConfig(pack(
+            &TlsInspector::default(),
+        ))),
+        ..Default::default()
     }
 }
 
@@ -241,7 +320,11 @@ fn original_dst_filter() -> ListenerFilter {
 
 /// `virtualInbound`; `authz` are the RBAC filters of the proxy's AuthorizationPolicies, put on
 /// every HTTP chain (TCP chains are not authorized: Ferry's proxy serves HTTP only).
-pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>], authz: &[HttpFilter]) -> Listener {
+pub fn virtual_inbound(
+    scope: &Scope<'_>,
+    inbound_clusters: &[InboundCluster<'_>],
+    authz: &[HttpFilter],
+) -> Listener {
     let mut chains = Vec::new();
     for inbound in inbound_clusters {
         let chain_name = names::listener_name(names::WILDCARD_ADDRESS, inbound.port);
@@ -254,24 +337,24 @@ pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>], authz: &[HttpFil
                 .services
                 .first()
                 .map_or("", |(s, _)| s.hostname.as_str());
-            http_connection_manager_with(
+            inbound_http_connection_manager(
                 &format!("inbound_{chain_name}"),
                 Routes::Inline(Box::new(inbound_route(&inbound.name, inbound.port, host))),
-                false,
                 authz,
             )
         } else {
             tcp_proxy(&inbound.name, &inbound.name)
         };
-        chains.push(FilterChain {
+        let chain = FilterChain {
             name: chain_name,
-            filter_chain_match: Some(FilterChainMatch {
-                destination_port: uint32(inbound.port),
-                ..Default::default()
-            }),
             filters: vec![filter],
             ..Default::default()
-        });
+        };
+        chains.extend(inbound_chains(
+            chain,
+            inbound.port,
+            authn::workload_mode(scope, inbound.port),
+        ));
     }
     chains.push(FilterChain {
         name: "InboundPassthroughFilterChain".to_string(),
@@ -289,7 +372,7 @@ pub fn virtual_inbound(inbound_clusters: &[InboundCluster<'_>], authz: &[HttpFil
         )),
         use_original_dst: boolean(true),
         traffic_direction: TrafficDirection::Inbound as i32,
-        listener_filters: vec![original_dst_filter()],
+        listener_filters: vec![original_dst_filter(), tls_inspector()],
         filter_chains: chains,
         ..Default::default()
     }

@@ -7,6 +7,7 @@ mod determinism;
 mod gateway;
 mod inbound_split;
 mod listeners;
+mod mtls;
 mod rejection;
 mod routes;
 mod scope;

@@ -316,11 +316,10 @@ spec:
     let any = cluster(&cfg, "outbound|80||*.wild.example");
     assert_eq!(discovery(any), Some(DiscoveryType::OriginalDst));
     assert_eq!(any.lb_policy, LbPolicy::ClusterProvided as i32);
-    assert!(
-        cfg.notes.iter().any(|n| n.contains("tls mode SIMPLE")),
-        "{:?}",
-        cfg.notes
-    );
+    // The rule's SIMPLE TLS is originated, verified against the system's roots for the host.
+    let tls = super::mtls::upstream(dns.transport_socket.as_ref().expect("TLS origination"));
+    assert_eq!(tls.sni, "api.example.com");
+    assert_eq!(super::mtls::sans(&tls).1, "file-root:system");
     // Gateways cannot pass through: the same entry is EDS for them.
     let gw = config_for(&push, &router("shop", &[]));
     assert_eq!(
