@@ -70,6 +70,7 @@ pub struct AcceptedConfig {
     pub service_entries: Vec<Config<net::ServiceEntry>>,
     pub workload_entries: Vec<Config<net::WorkloadEntry>>,
     pub authorization_policies: Vec<Config<sec::AuthorizationPolicy>>,
+    pub peer_authentications: Vec<Config<sec::PeerAuthentication>>,
     pub rejected: Vec<Rejected>,
 }
 
@@ -85,6 +86,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
         Kind::ServiceEntry,
         Kind::WorkloadEntry,
         Kind::AuthorizationPolicy,
+        Kind::PeerAuthentication,
     ];
     for kind in kinds {
         for r in store.of(kind) {
@@ -102,6 +104,9 @@ pub fn accept(store: &Store) -> AcceptedConfig {
                 Spec::AuthorizationPolicy(s) => {
                     out.authorization_policies.push(config(r, s.clone()));
                 }
+                Spec::PeerAuthentication(s) => {
+                    out.peer_authentications.push(config(r, s.clone()));
+                }
                 _ => {}
             }
         }
@@ -113,6 +118,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
     sort(&mut out.service_entries);
     sort(&mut out.workload_entries);
     sort(&mut out.authorization_policies);
+    sort(&mut out.peer_authentications);
     out.rejected.sort();
     out
 }

@@ -84,4 +84,9 @@ impl PushContext {
     pub fn authorization_policies(&self) -> &[Config<sec::AuthorizationPolicy>] {
         &self.config.authorization_policies
     }
+
+    /// Valid PeerAuthentications, by namespace then name.
+    pub fn peer_authentications(&self) -> &[Config<sec::PeerAuthentication>] {
+        &self.config.peer_authentications
+    }
 }

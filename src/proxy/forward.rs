@@ -669,7 +669,9 @@ impl Attempt {
                     Ok(response
                         .map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
                 }
-                Err(e @ PoolError::Connect(_)) => Err(Failure::Connect(e.to_string())),
+                Err(e @ (PoolError::Connect(_) | PoolError::Tls(_))) => {
+                    Err(Failure::Connect(e.to_string()))
+                }
                 Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
             };
         }

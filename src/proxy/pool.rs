@@ -131,6 +131,9 @@ pub enum PoolError {
     /// No connection could be opened (Envoy's "connection failure").
     #[error("tcp connect error: {0}")]
     Connect(String),
+    /// The TLS handshake failed (Envoy's transport failure reason names it `TLS_error`).
+    #[error("TLS error: {0}")]
+    Tls(String),
     /// The connection failed after the request was handed to it (Envoy's "connection
     /// termination").
     #[error("{0}")]
@@ -340,14 +343,14 @@ impl HostPool {
 
     async fn connect(&self) -> Result<Conn, PoolError> {
         if let Transport::Unavailable(reason) = &self.transport {
-            return Err(PoolError::Connect(reason.to_string()));
+            return Err(PoolError::Tls(reason.to_string()));
         }
         let connecting = async {
             let tcp = match &self.address {
                 Address::Ip(a) => TcpStream::connect(*a).await,
                 Address::Dns(host, port) => TcpStream::connect((host.as_str(), *port)).await,
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PoolError::Connect(e.to_string()))?;
             let _ = tcp.set_nodelay(true);
             match &self.transport {
                 Transport::Tls(tls) => {
@@ -355,8 +358,7 @@ impl HostPool {
                     let stream = connector
                         .connect(tls.server_name.clone(), tcp)
                         .await
-                        // Envoy's transport failure reason names TLS errors this way.
-                        .map_err(|e| format!("TLS error: {e}"))?;
+                        .map_err(|e| PoolError::Tls(e.to_string()))?;
                     Ok(Stream::Tls(Box::new(stream)))
                 }
                 _ => Ok(Stream::Plain(tcp)),
@@ -364,7 +366,7 @@ impl HostPool {
         };
         let stream = match tokio::time::timeout(self.options.connect_timeout, connecting).await {
             Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(PoolError::Connect(e)),
+            Ok(Err(e)) => return Err(e),
             Err(_) => return Err(PoolError::Connect("connection timed out".to_string())),
         };
         Ok(Conn {

@@ -449,3 +449,221 @@ async fn sidecars_speak_istio_mtls_to_each_other() {
     // Both proxies hold certificates from the one root.
     assert_eq!(secrets(&admin_a).len(), 2);
 }
+
+/// `PeerAuthentication` STRICT for the namespace: B's inbound listener takes only mTLS, so a
+/// plain-text client is refused (the connection closes without an answer, as Envoy closes a
+/// connection no filter chain matches), while A's auto mTLS still reaches it. Back to
+/// PERMISSIVE, plain text is served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_peer_authentication_refuses_plain_text() {
+    let app = backend_fn(|_, _, _| (200, "app".to_string(), Duration::ZERO)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    write_token(&tokens, "default", "sa-a", "token-a");
+    write_token(&tokens, "default", "sa-b", "token-b");
+    let (ip_a, ip_b) = loopback_pair();
+    let port = free_port();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(
+        config.join("mesh.yaml"),
+        two_workloads(port, &ip_a, &ip_b, app),
+    )
+    .expect("config written");
+    let policy = |mode: &str| {
+        format!(
+            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: default}}\nspec:\n  mtls: {{mode: {mode}}}\n"
+        )
+    };
+    std::fs::write(config.join("peer-authentication.yaml"), policy("STRICT")).expect("policy");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let through_a = format!("{ip_a}:{port}");
+    let direct = format!("{ip_b}:{port}");
+    eventually(
+        Duration::from_secs(30),
+        "mTLS through both sidecars",
+        || get_b(&through_a, port, "").is_some_and(|(s, _)| s == 200),
+    );
+    // B listens, but a plain-text request gets no answer.
+    assert!(std::net::TcpStream::connect(&direct).is_ok());
+    assert_eq!(get_b(&direct, port, ""), None);
+    let listeners = admin_get(&admin_b, "/config_dump?resource=dynamic_listeners").1;
+    assert!(
+        listeners.contains("\"transport_protocol\": \"tls\""),
+        "{listeners}"
+    );
+    assert!(!listeners.contains("raw_buffer"), "{listeners}");
+    // PERMISSIVE again: plain text is served, mTLS still works.
+    std::fs::write(
+        config.join("peer-authentication.yaml"),
+        policy("PERMISSIVE"),
+    )
+    .expect("policy");
+    eventually(Duration::from_secs(30), "plain text served again", || {
+        get_b(&direct, port, "").is_some_and(|(s, _)| s == 200)
+    });
+    assert_eq!(get_b(&through_a, port, "").map(|(s, _)| s), Some(200));
+}
+
+/// A CA and a certificate it signed for `name` (a DNS SAN), as PEM: (ca, cert, key).
+fn issued_by_test_ca(ca: &rcgen::Issuer<'_, rcgen::KeyPair>, name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).expect("params");
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let cert = params.signed_by(&key, ca).expect("signed");
+    (cert.pem(), key.serialize_pem())
+}
+
+fn test_ca() -> (rcgen::Issuer<'static, rcgen::KeyPair>, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    let cert = params.self_signed(&key).expect("ca");
+    (rcgen::Issuer::new(params, key), cert.pem())
+}
+
+/// An HTTPS server outside the mesh answering `tls-ok`, requiring a client certificate of
+/// `client_ca`.
+async fn tls_backend(cert: &str, key: &str, client_ca: &str) -> std::net::SocketAddr {
+    use rustls::pki_types::pem::PemObject as _;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("certs");
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(client_ca.as_bytes()) {
+        roots.add(c.expect("ca")).expect("root");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider.clone())
+            .build()
+            .expect("verifier");
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .expect("config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, std::convert::Infallible>(http::Response::new(
+                        http_body_util::Full::new(bytes::Bytes::from("tls-ok")),
+                    ))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// DestinationRule `tls.mode: MUTUAL` with files: the sidecar originates TLS to a server
+/// outside the mesh, presenting the client certificate and verifying the server against the
+/// rule's CA and its host name; a CA that did not sign the server fails the request with
+/// Envoy's TLS connection failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_rule_originates_mutual_tls_from_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, ca_pem) = test_ca();
+    let (server_cert, server_key) = issued_by_test_ca(&ca, "api.example.test");
+    let (client_cert, client_key) = issued_by_test_ca(&ca, "client.example.test");
+    let (_, other_ca_pem) = test_ca();
+    let backend = tls_backend(&server_cert, &server_key, &ca_pem).await;
+    let files = dir.path().join("certs");
+    std::fs::create_dir_all(&files).expect("certs");
+    for (name, text) in [
+        ("ca.pem", &ca_pem),
+        ("other-ca.pem", &other_ca_pem),
+        ("client.pem", &client_cert),
+        ("client-key.pem", &client_key),
+    ] {
+        std::fs::write(files.join(name), text).expect("write");
+    }
+    let port = free_port();
+    let (ip_a, _) = loopback_pair();
+    let rule = |ca_file: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: api, namespace: default}}
+spec:
+  hosts: [api.example.test]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{{number: {port}, name: http, protocol: HTTP}}]
+  endpoints: [{{address: 127.0.0.1, ports: {{http: {}}}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: api, namespace: default}}
+spec:
+  host: api.example.test
+  trafficPolicy:
+    tls:
+      mode: MUTUAL
+      clientCertificate: {certs}/client.pem
+      privateKey: {certs}/client-key.pem
+      caCertificates: {certs}/{ca_file}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: a, namespace: default}}
+spec:
+  workloadSelector: {{labels: {{app: a}}}}
+  egress:
+  - bind: {ip_a}
+    hosts: [./*]
+",
+            backend.port(),
+            certs = files.display(),
+        )
+    };
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(config.join("api.yaml"), rule("ca.pem")).expect("config written");
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir_all(&tokens).expect("tokens");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    // No token: files are all this proxy needs.
+    let (_a, _) = start_sidecar(grpc, "a-1", None, &["--ip", &ip_a, "--labels", "app=a"]);
+    let through_a = format!("{ip_a}:{port}");
+    let get =
+        || crate::mesh::http_request(&through_a, "GET", &format!("api.example.test:{port}"), "/");
+    eventually(Duration::from_secs(30), "TLS origination", || {
+        get().is_some_and(|(s, b)| s == 200 && b == "tls-ok")
+    });
+    std::fs::write(config.join("api.yaml"), rule("other-ca.pem")).expect("config written");
+    let mut last = None;
+    eventually(
+        Duration::from_secs(30),
+        "the wrong CA to fail the request",
+        || {
+            last = get();
+            last.as_ref().is_some_and(|(s, _)| *s == 503)
+        },
+    );
+    let (_, body) = last.expect("answer");
+    assert!(
+        body.contains("reset reason: connection failure, transport failure reason: TLS error"),
+        "{body}"
+    );
+}

@@ -293,3 +293,68 @@ fn a_permissive_inbound_port_terminates_istio_mtls_and_takes_plain_text() {
         ]
     );
 }
+
+fn chain_protocols(
+    l: &envoy_types::pb::envoy::config::listener::v3::Listener,
+    port: u32,
+) -> Vec<String> {
+    l.filter_chains
+        .iter()
+        .filter_map(|c| c.filter_chain_match.as_ref())
+        .filter(|m| m.destination_port.as_ref().map(|p| p.value) == Some(port))
+        .map(|m| m.transport_protocol.clone())
+        .collect()
+}
+
+#[test]
+fn peer_authentication_shapes_inbound_chains_and_clients_auto_mtls() {
+    let policies = "---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: istio-system}
+spec:
+  mtls: {mode: STRICT}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  portLevelMtls:
+    9080: {mode: DISABLE}
+";
+    let reviews = |ip: &str| Proxy {
+        ip: Some(ip.parse().expect("ip")),
+        ..sidecar("default", &[("app", "reviews"), ("version", "v1")])
+    };
+    // STRICT from the mesh: only the mTLS chain.
+    let strict = push(&format!("{REVIEWS}{}", &policies[..policies.find("---\napiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: reviews").expect("split")]));
+    let cfg = config_for(&strict, &reviews("10.0.0.1"));
+    assert_eq!(
+        chain_protocols(listener(&cfg, "virtualInbound"), 9080),
+        ["tls"]
+    );
+    // The workload's port-level DISABLE: only plain text on that port.
+    let cfg = config_for(&push(&format!("{REVIEWS}{policies}")), &reviews("10.0.0.1"));
+    assert_eq!(
+        chain_protocols(listener(&cfg, "virtualInbound"), 9080),
+        [""]
+    );
+    // Clients keep auto mTLS to a STRICT namespace, and drop it for a DISABLE one.
+    let cfg = config_for(&strict, &sidecar("default", &[("app", "productpage")]));
+    assert_eq!(cluster(&cfg, CLUSTER).transport_socket_matches.len(), 2);
+    let disabled = format!(
+        "{REVIEWS}---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {{name: default, namespace: default}}
+spec:
+  mtls: {{mode: DISABLE}}
+"
+    );
+    let cfg = config_for(
+        &push(&disabled),
+        &sidecar("default", &[("app", "productpage")]),
+    );
+    assert!(cluster(&cfg, CLUSTER).transport_socket_matches.is_empty());
+}
