@@ -4,7 +4,7 @@
 //! endpoints.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +21,7 @@ use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::discovery::ca::authn::{Authenticator, LocalTokens};
 use crate::discovery::ca::service::CaService;
-use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource};
+use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource, cacerts};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::DEFAULT_CLUSTER_ID;
 use crate::discovery::registry::{Resolution, ServiceSource};
@@ -236,7 +236,7 @@ pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
         .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
     let injection = injection_settings(args)?;
-    let ca = certificate_authority(args, &mesh)?;
+    let ca = certificate_authority(args, &mesh, matches!(source, Source::Kube { .. }))?;
     let scopes = Arc::new(init_logging(&args.log_output_level)?);
     runtime.block_on(serve(global, args, source, mesh, injection, ca, scopes))?;
     Ok(Exit::Success)
@@ -305,20 +305,32 @@ fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
     Ok(mesh)
 }
 
+/// Where istiod's Deployment mounts the `cacerts` secret.
+const KUBE_CACERTS: &str = "/etc/cacerts";
+
 /// The CA and what authenticates its callers: the local mesh's token files when given.
 fn certificate_authority(
     args: &DiscoveryArgs,
     mesh: &MeshOptions,
+    kube: bool,
 ) -> Result<CertificateServiceServer, DiscoveryError> {
+    // In a pod, istiod finds a plugged-in CA where its Deployment mounts the `cacerts` secret
+    // (read-only; Istio's ROOT_CA_DIR default). Its self-signed root would live in the
+    // `istio-ca-secret` Secret, which Ferry does not write: without cacerts the root is the
+    // process's own.
+    let mounted = Path::new(KUBE_CACERTS);
+    let ca_dir = args.ca_dir.clone().or_else(|| {
+        (kube && mounted.join(cacerts::CA_CERT).is_file()).then(|| mounted.to_path_buf())
+    });
     let ca = CertificateAuthority::load_or_create(
-        args.ca_dir.as_deref(),
+        ca_dir.as_deref(),
         &mesh.trust_domain,
         CertTtl {
             default: args.workload_cert_ttl,
             max: args.max_workload_cert_ttl,
         },
     )?;
-    let root = match (ca.source, &args.ca_dir) {
+    let root = match (ca.source, &ca_dir) {
         (RootSource::Plugged, Some(dir)) => format!("the plugged-in CA of {}", dir.display()),
         (RootSource::SelfSigned, Some(dir)) => format!("the self-signed root of {}", dir.display()),
         (RootSource::Generated, Some(dir)) => {
