@@ -15,6 +15,7 @@ pub mod balancer;
 pub mod circuit;
 pub mod cluster;
 pub mod connection;
+pub mod connector;
 pub mod downstream;
 pub mod dump;
 pub mod forward;

@@ -21,6 +21,7 @@ use hyper_util::rt::TokioExecutor;
 
 use super::balancer::Balancer;
 use super::circuit::{CircuitBreaker, Limits};
+use super::connector::Connector;
 use super::outlier::{Outcome, OutlierConfig, OutlierState, may_eject};
 use super::pool::{HostPool, HostPools, PoolOptions, Transport};
 use super::routes::duration;
@@ -29,8 +30,8 @@ use super::stats::{ClusterStats, HostStats, Stats};
 use super::tls::{UpstreamSpec, UpstreamTls};
 use crate::xds::types::unpack_any;
 
-/// The pooled HTTP/2 client of one connect timeout.
-pub type UpstreamClient = Client<HttpConnector, Full<Bytes>>;
+/// The pooled HTTP/2 client of one connect timeout and transport.
+pub type UpstreamClient = Client<Connector, Full<Bytes>>;
 
 const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
@@ -56,7 +57,7 @@ const TRANSPORT_SOCKET_MATCH: &str = "envoy.transport_socket_match";
 /// settings so config updates keep their connections.
 #[derive(Default)]
 pub struct Clients {
-    clients: Mutex<HashMap<Duration, UpstreamClient>>,
+    clients: Mutex<HashMap<(Duration, Transport), UpstreamClient>>,
     pub pools: HostPools,
     /// What TLS presents and verifies with.
     secrets: Arc<SecretStore>,
@@ -129,19 +130,24 @@ impl Clients {
         Ok(tls)
     }
 
-    /// The HTTP/2 client for `connect_timeout`.
-    pub fn http2(&self, connect_timeout: Duration) -> UpstreamClient {
+    /// The HTTP/2 client for `connect_timeout` and `transport` (whose `Unavailable` fails
+    /// before a request reaches the client).
+    pub fn http2(&self, connect_timeout: Duration, transport: &Transport) -> UpstreamClient {
         let mut map = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        map.entry(connect_timeout)
+        map.entry((connect_timeout, transport.clone()))
             .or_insert_with(|| {
-                let mut connector = HttpConnector::new();
-                connector.set_nodelay(true);
-                connector.set_connect_timeout(Some(connect_timeout));
-                connector.enforce_http(true);
+                let mut http = HttpConnector::new();
+                http.set_nodelay(true);
+                http.set_connect_timeout(Some(connect_timeout));
+                http.enforce_http(true);
+                let tls = match transport {
+                    Transport::Tls(tls) => Some(tls.clone()),
+                    _ => None,
+                };
                 Client::builder(TokioExecutor::new())
                     .http2_only(true)
                     .pool_idle_timeout(Duration::from_secs(60))
-                    .build(connector)
+                    .build(Connector::new(http, tls))
             })
             .clone()
     }
@@ -176,6 +182,8 @@ pub struct Endpoint {
     /// Its HTTP/1.1 connections.
     pub pool: Arc<HostPool>,
     pub outlier: OutlierState,
+    /// The pooled HTTP/2 client of its connect timeout and transport.
+    pub client_h2: UpstreamClient,
 }
 
 static EMPTY_FIELDS: std::sync::LazyLock<
@@ -207,7 +215,6 @@ pub struct ClusterEntry {
     pub connect_timeout: Duration,
     pub endpoints: Vec<Arc<Endpoint>>,
     pub stats: Arc<ClusterStats>,
-    pub client_h2: UpstreamClient,
 }
 
 impl std::fmt::Debug for ClusterEntry {
@@ -393,6 +400,7 @@ impl ClusterEntry {
                         stats: HostStats::default(),
                         pool,
                         outlier: OutlierState::default(),
+                        client_h2: clients.http2(connect_timeout, transport),
                     })
                 }));
             }
@@ -423,7 +431,6 @@ impl ClusterEntry {
             connect_timeout,
             endpoints,
             stats: stats.cluster(&c.name),
-            client_h2: clients.http2(connect_timeout),
         })
     }
 

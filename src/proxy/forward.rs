@@ -675,10 +675,8 @@ impl Attempt {
                 Err(e @ PoolError::Request(_)) => Err(Failure::Reset(e.to_string())),
             };
         }
-        if *endpoint.pool.transport() != super::pool::Transport::Plain {
-            return Err(Failure::Connect(
-                "HTTP/2 to a TLS upstream is not supported yet".to_string(),
-            ));
+        if let super::pool::Transport::Unavailable(reason) = endpoint.pool.transport() {
+            return Err(Failure::Connect(format!("TLS error: {reason}")));
         }
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
@@ -690,7 +688,7 @@ impl Attempt {
             .parse()
             .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         *req.version_mut() = Version::HTTP_2;
-        match cluster.client_h2.request(req).await {
+        match endpoint.client_h2.request(req).await {
             Ok(response) => {
                 Ok(response.map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
             }

@@ -295,6 +295,17 @@ fn loopback_pair() -> (String, String) {
 /// Sidecar ingress forwards to `app`; the client workload `a` gets its outbound listeners on
 /// `ip_a`.
 fn two_workloads(port: u16, ip_a: &str, ip_b: &str, app: std::net::SocketAddr) -> String {
+    two_workloads_speaking("HTTP", port, ip_a, ip_b, app)
+}
+
+/// [`two_workloads`] with `b`'s port declared as `protocol`.
+fn two_workloads_speaking(
+    protocol: &str,
+    port: u16,
+    ip_a: &str,
+    ip_b: &str,
+    app: std::net::SocketAddr,
+) -> String {
     format!(
         "apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -303,7 +314,7 @@ spec:
   hosts: [b.default.svc.cluster.local]
   location: MESH_INTERNAL
   resolution: STATIC
-  ports: [{{number: {port}, name: http, protocol: HTTP}}]
+  ports: [{{number: {port}, name: http, protocol: {protocol}}}]
   workloadSelector: {{labels: {{app: b}}}}
 ---
 apiVersion: networking.istio.io/v1
@@ -321,7 +332,7 @@ metadata: {{name: b, namespace: default}}
 spec:
   workloadSelector: {{labels: {{app: b}}}}
   ingress:
-  - port: {{number: {port}, name: http, protocol: HTTP}}
+  - port: {{number: {port}, name: http, protocol: {protocol}}}
     bind: {ip_b}
     defaultEndpoint: 127.0.0.1:{}
 ---
@@ -765,4 +776,87 @@ async fn renewals_keep_open_connections() {
     assert_ne!(serial(&admin_b), first_b, "B renewed");
     // The sidecars' connection outlived the renewals.
     assert_eq!(ssl_total(), handshakes_before);
+}
+
+/// An application speaking HTTP/2 without TLS (h2c, prior knowledge), answering with the
+/// protocol version it saw and the caller's identity its sidecar forwarded.
+async fn h2c_app() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(|req: http::Request<hyper::body::Incoming>| {
+                        let xfcc = req
+                            .headers()
+                            .get("x-forwarded-client-cert")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("none")
+                            .to_string();
+                        let body = format!("{:?} {xfcc}", req.version());
+                        async move {
+                            Ok::<_, std::convert::Infallible>(http::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::from(body)),
+                            ))
+                        }
+                    });
+                let _ =
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                        .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A port declared HTTP2: the sidecars speak HTTP/2 to each other over Istio mTLS (ALPN `h2`
+/// among Istio's), and B hands the request on to the application as h2c.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_between_sidecars_runs_over_mtls() {
+    let app = h2c_app().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    write_token(&tokens, "default", "sa-a", "token-a");
+    write_token(&tokens, "default", "sa-b", "token-b");
+    let (ip_a, ip_b) = loopback_pair();
+    let port = free_port();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(
+        config.join("mesh.yaml"),
+        two_workloads_speaking("HTTP2", port, &ip_a, &ip_b, app),
+    )
+    .expect("config written");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let through_a = format!("{ip_a}:{port}");
+    let mut answer = None;
+    eventually(
+        Duration::from_secs(30),
+        "HTTP/2 through both sidecars",
+        || {
+            answer = get_b(&through_a, port, "").filter(|(status, _)| *status == 200);
+            answer.is_some()
+        },
+    );
+    let (_, body) = answer.expect("answered");
+    assert!(
+        body.starts_with("HTTP/2.0 By=spiffe://cluster.local/ns/default/sa/sa-b;"),
+        "{body}"
+    );
+    assert!(
+        body.ends_with("URI=spiffe://cluster.local/ns/default/sa/sa-a"),
+        "{body}"
+    );
+    let stats_b = admin_get(&admin_b, "/stats").1;
+    assert!(
+        stats_b
+            .lines()
+            .any(|l| l.contains(".downstream_cx_ssl_total: ") && !l.ends_with(": 0")),
+        "{stats_b}"
+    );
 }
