@@ -3,9 +3,11 @@
 //! 127.0.0.1 through its Sidecar `ingress` listener, and real requests. Policies are written to
 //! the directory while the proxy runs, as an operator would apply them.
 //!
-//! Callers here are plaintext, so they have no peer principal, exactly like a caller without
-//! mTLS in Istio: the seed's policy (which admits only the `sleep` service account) denies them
-//! all. Its `to` rules are exercised with the same policy admitting the caller by address.
+//! The first test's callers are plaintext, so they have no peer principal, exactly like a caller
+//! without mTLS in Istio: the seed's policy (which admits only the `sleep` service account)
+//! denies them all, and its `to` rules are exercised with the same policy admitting the caller by
+//! address. The second puts `sleep`'s and another account's sidecars in front, with the control
+//! plane as their CA: the seed's policy as written admits `sleep`'s identity only.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,6 +16,7 @@ use std::time::Duration;
 use crate::eventually;
 use crate::ferryctl;
 use crate::mesh::{Process, admin_get, backend_fn, free_port, http_request, start_discovery};
+use crate::mtls::{loopback_pair, start_ca, start_sidecar, write_token};
 
 /// The seed's AuthorizationPolicy document, as written (namespace `default` by default).
 fn seed_policy() -> String {
@@ -209,6 +212,135 @@ spec:
     let allowed = rbac_stat(&admin, "rbac.allowed").expect("rbac.allowed");
     assert!(denied >= 8, "{denied}");
     assert!(allowed >= 4, "{allowed}");
+}
+
+/// httpbin (service account `httpbin`, a sidecar at `ip_httpbin`) and two clients whose
+/// sidecars bind their outbound listeners at `ip_sleep` (service account `sleep`) and
+/// `ip_other` (service account `other`).
+fn identities_yaml(
+    port: u16,
+    ip_httpbin: &str,
+    ip_sleep: &str,
+    ip_other: &str,
+    app: SocketAddr,
+) -> String {
+    let client = |name: &str, ip: &str| {
+        format!(
+            "---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: {name}, namespace: default}}
+spec:
+  workloadSelector: {{labels: {{app: {name}}}}}
+  egress:
+  - bind: {ip}
+    hosts: [./*]
+"
+        )
+    };
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: httpbin, namespace: default}}
+spec:
+  hosts: [httpbin.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{{number: {port}, name: http, protocol: HTTP}}]
+  workloadSelector: {{labels: {{app: httpbin}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {{name: httpbin-1, namespace: default}}
+spec:
+  address: {ip_httpbin}
+  serviceAccount: httpbin
+  ports: {{http: {port}}}
+  labels: {{app: httpbin, security.istio.io/tlsMode: istio}}
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: httpbin, namespace: default}}
+spec:
+  workloadSelector: {{labels: {{app: httpbin}}}}
+  ingress:
+  - port: {{number: {port}, name: http, protocol: HTTP}}
+    bind: {ip_httpbin}
+    defaultEndpoint: {app}
+{}{}",
+        client("sleep", ip_sleep),
+        client("other", ip_other)
+    )
+}
+
+/// The seed's `httpbin-viewer` policy as written, with real identities: sleep's sidecar and
+/// another account's call httpbin's over Istio mTLS (auto mTLS; certificates from the control
+/// plane as CA), and httpbin's inbound RBAC filter decides on the caller's SPIFFE ID. Only
+/// sleep may `GET /status/*`; everything else is `403 RBAC: access denied`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_policy_admits_sleeps_identity_only() {
+    let app = backend_fn(|method, uri, _| {
+        (
+            200,
+            format!("httpbin {method} {}", uri.path()),
+            Duration::ZERO,
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    for sa in ["httpbin", "sleep", "other"] {
+        write_token(&tokens, "default", sa, &format!("token-{sa}"));
+    }
+    let (ip_httpbin, ip_sleep) = loopback_pair();
+    let ip_other = ip_sleep.replacen("127.92.", "127.93.", 1);
+    let port = free_port();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(
+        config.join("mesh.yaml"),
+        identities_yaml(port, &ip_httpbin, &ip_sleep, &ip_other, app),
+    )
+    .expect("config written");
+    std::fs::write(config.join("httpbin-viewer.yaml"), seed_policy()).expect("policy written");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let sidecar = |name: &str, sa: &str, ip: &str| {
+        start_sidecar(
+            grpc,
+            &format!("{name}-1"),
+            Some(&tokens.join("default").join(sa)),
+            &["--ip", ip, "--labels", &format!("app={name}")],
+        )
+    };
+    let (_httpbin, admin) = sidecar("httpbin", "httpbin", &ip_httpbin);
+    let (_sleep, _) = sidecar("sleep", "sleep", &ip_sleep);
+    let (_other, _) = sidecar("other", "other", &ip_other);
+    let host = format!("httpbin.default.svc.cluster.local:{port}");
+    let via = |ip: &str, method: &str, path: &str| {
+        http_request(&format!("{ip}:{port}"), method, &host, path).unwrap_or_default()
+    };
+    eventually(Duration::from_secs(30), "sleep admitted", || {
+        via(&ip_sleep, "GET", "/status/200").0 == 200
+    });
+    assert_eq!(
+        via(&ip_sleep, "GET", "/status/418"),
+        (200, "httpbin GET /status/418".to_string())
+    );
+    // The rule's `to`: other methods and paths are denied even to sleep.
+    assert_eq!(via(&ip_sleep, "POST", "/status/200").0, 403);
+    assert_eq!(via(&ip_sleep, "GET", "/headers").0, 403);
+    // Another identity over the same mTLS: denied, with Envoy's body.
+    eventually(Duration::from_secs(30), "other's sidecar ready", || {
+        via(&ip_other, "GET", "/status/200").0 != 0
+    });
+    assert_eq!(
+        via(&ip_other, "GET", "/status/200"),
+        (403, "RBAC: access denied".to_string())
+    );
+    let denied = rbac_stat(&admin, "rbac.denied").expect("rbac.denied");
+    let allowed = rbac_stat(&admin, "rbac.allowed").expect("rbac.allowed");
+    assert!(denied >= 3, "{denied}");
+    assert!(allowed >= 2, "{allowed}");
 }
 
 #[test]

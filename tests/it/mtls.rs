@@ -12,7 +12,7 @@ use crate::mesh::{Process, admin_get, backend_fn, free_port};
 use crate::{eventually, ferryctl};
 
 /// Writes `token` as the local mesh writes a service account's token.
-fn write_token(tokens: &Path, namespace: &str, service_account: &str, token: &str) {
+pub(crate) fn write_token(tokens: &Path, namespace: &str, service_account: &str, token: &str) {
     let dir = tokens.join(namespace);
     std::fs::create_dir_all(&dir).expect("token dir");
     std::fs::write(dir.join(service_account), token).expect("token");
@@ -20,7 +20,7 @@ fn write_token(tokens: &Path, namespace: &str, service_account: &str, token: &st
 
 /// `ferryctl discovery` on `config` as the CA of `ca` with the tokens of `tokens`; its gRPC
 /// port.
-fn start_ca(config: &Path, ca: &Path, tokens: &Path, extra: &[&str]) -> (Process, u16) {
+pub(crate) fn start_ca(config: &Path, ca: &Path, tokens: &Path, extra: &[&str]) -> (Process, u16) {
     std::fs::create_dir_all(config).expect("config dir");
     let grpc = free_port();
     let grpc_addr = format!("127.0.0.1:{grpc}");
@@ -44,7 +44,7 @@ fn start_ca(config: &Path, ca: &Path, tokens: &Path, extra: &[&str]) -> (Process
 }
 
 /// A sidecar on the control plane at `grpc` presenting `token_file`; its admin address.
-fn start_sidecar(
+pub(crate) fn start_sidecar(
     grpc: u16,
     name: &str,
     token_file: Option<&Path>,
@@ -283,7 +283,7 @@ fn base64_decode(s: &str) -> String {
 
 /// Two loopback addresses of their own for a test's two sidecars (Linux routes all of 127/8 to
 /// `lo`), picked by a free port so parallel tests do not share them.
-fn loopback_pair() -> (String, String) {
+pub(crate) fn loopback_pair() -> (String, String) {
     let n = free_port();
     (
         format!("127.91.{}.{}", n >> 8, n & 0xff),
