@@ -14,6 +14,8 @@
 //! - [`status`]: connected proxies and what each has acknowledged (`/debug/syncz`).
 //! - [`metrics`]: istiod's `pilot_xds*` metrics of the server (`/metrics`).
 //! - [`client`]: the proxy's ADS client, with reconnects and ACK/NACK of what it applies.
+//! - [`peer`]: workload identity for telemetry, as endpoint metadata and metadata-exchange
+//!   headers carry it.
 //!
 //! `ferryctl discovery` serves with it; `proxy` will use the client.
 
@@ -23,6 +25,7 @@ pub mod debug;
 pub mod dump;
 pub mod metrics;
 pub mod node;
+pub mod peer;
 pub mod server;
 pub mod status;
 pub mod types;

@@ -74,6 +74,32 @@ pub struct Endpoint {
     pub cluster: String,
 }
 
+impl Endpoint {
+    /// The workload behind the endpoint as telemetry names it (istiod's endpoint metadata): a
+    /// Pod's Deployment (or the Pod), a WorkloadEntry's `service.istio.io/workload-name` label
+    /// or name. `None` for addresses no workload stands behind (ServiceEntry endpoints, DNS
+    /// names, EndpointSlice addresses without a Pod).
+    pub fn telemetry_workload(&self) -> Option<crate::xds::peer::Workload> {
+        let (kind, rest) = self.workload.split_once(' ')?;
+        let (namespace, name) = rest.split_once('/')?;
+        let name = match kind {
+            "Pod" => crate::xds::peer::pod_workload_name(name, &self.labels),
+            "WorkloadEntry" => self
+                .labels
+                .get("service.istio.io/workload-name")
+                .cloned()
+                .unwrap_or_else(|| name.to_string()),
+            _ => return None,
+        };
+        Some(crate::xds::peer::Workload::from_labels(
+            &name,
+            namespace,
+            &self.cluster,
+            &self.labels,
+        ))
+    }
+}
+
 /// The label Istio gives every endpoint to name its cluster, so a DestinationRule subset can
 /// select the endpoints of one cluster.
 pub const CLUSTER_LABEL: &str = "topology.istio.io/cluster";
