@@ -695,6 +695,7 @@ Register-ArgumentCompleter -Native -CommandName 'ferryctl' -ScriptBlock {
             [CompletionResult]::new('--pod-namespace', '--pod-namespace', [CompletionResultType]::ParameterName, 'Pod namespace (default: istio-system for routers, default for sidecars)')
             [CompletionResult]::new('--ip', '--ip', [CompletionResultType]::ParameterName, 'The workload''s IP')
             [CompletionResult]::new('--labels', '--labels', [CompletionResultType]::ParameterName, 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)')
+            [CompletionResult]::new('--workload-name', '--workload-name', [CompletionResultType]::ParameterName, 'The workload (Deployment) the pod belongs to, as Istio''s metrics name it (default: the pod name less a Deployment''s pod-template-hash suffix)')
             [CompletionResult]::new('--domain', '--domain', [CompletionResultType]::ParameterName, 'DNS domain suffix')
             [CompletionResult]::new('--admin-address', '--admin-address', [CompletionResultType]::ParameterName, 'Address of Envoy''s admin API')
             [CompletionResult]::new('--interception-mode', '--interception-mode', [CompletionResultType]::ParameterName, 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)')

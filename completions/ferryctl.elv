@@ -664,6 +664,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --pod-namespace 'Pod namespace (default: istio-system for routers, default for sidecars)'
             cand --ip 'The workload''s IP'
             cand --labels 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)'
+            cand --workload-name 'The workload (Deployment) the pod belongs to, as Istio''s metrics name it (default: the pod name less a Deployment''s pod-template-hash suffix)'
             cand --domain 'DNS domain suffix'
             cand --admin-address 'Address of Envoy''s admin API'
             cand --interception-mode 'How traffic reaches a sidecar: NONE (Ferry''s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)'

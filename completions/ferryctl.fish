@@ -419,6 +419,7 @@ complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l pod-name -d 
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l pod-namespace -d 'Pod namespace (default: istio-system for routers, default for sidecars)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l ip -d 'The workload\'s IP' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l labels -d 'Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)' -r
+complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l workload-name -d 'The workload (Deployment) the pod belongs to, as Istio\'s metrics name it (default: the pod name less a Deployment\'s pod-template-hash suffix)' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l domain -d 'DNS domain suffix' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l admin-address -d 'Address of Envoy\'s admin API' -r
 complete -c ferryctl -n "__fish_ferryctl_using_subcommand proxy" -l interception-mode -d 'How traffic reaches a sidecar: NONE (Ferry\'s default: no iptables, outbound listeners bind their ports) or REDIRECT/TPROXY (captured by iptables set up outside Ferry)' -r -f -a "NONE\t''

@@ -3,11 +3,12 @@
 //! [`state`] applies xDS updates atomically (compile everything, then swap one pointer) and
 //! NACKs what it cannot apply; [`server`] binds the listeners LDS names; [`forward`] carries a
 //! request through route matching ([`routes`], [`matcher`]), faults, redirects and forwarding
-//! to a [`cluster`] endpoint with retries, timeouts and mirrors, after [`rbac`] authorized it; [`stats`] keeps Envoy's
-//! counters; [`admin`] serves Envoy's admin API; [`logging`] maps Envoy's
-//! logger names onto tracing targets; [`status`] serves Istio's agent status port, running the
-//! application's probes ([`app_probe`]) that injection sent there; [`secrets`] holds the
-//! workload certificate and roots and keeps them fresh.
+//! to a [`cluster`] endpoint with retries, timeouts and mirrors, after [`rbac`] authorized it;
+//! [`stats`] keeps Envoy's counters and [`telemetry`] Istio's standard metrics; [`admin`] serves
+//! Envoy's admin API; [`logging`] maps Envoy's logger names onto tracing targets; [`status`]
+//! serves Istio's agent status port, running the application's probes ([`app_probe`]) that
+//! injection sent there; [`secrets`] holds the workload certificate and roots and keeps them
+//! fresh.
 
 pub mod admin;
 pub mod app_probe;
@@ -35,4 +36,5 @@ pub mod server;
 pub mod state;
 pub mod stats;
 pub mod status;
+pub mod telemetry;
 pub mod tls;

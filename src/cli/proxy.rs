@@ -27,7 +27,8 @@ use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
 use crate::proxy::status::{self, Role, StatusContext};
 use crate::xds::client::{self, ClientConfig};
-use crate::xds::node::json_to_struct;
+use crate::xds::node::{json_to_struct, struct_to_json};
+use crate::xds::peer::{self, Workload};
 
 /// The line the proxy announces its status server with (tests and supervisors read it).
 pub const STATUS_ON: &str = "ferryctl proxy: status on ";
@@ -84,6 +85,10 @@ pub struct ProxyArgs {
     /// Workload labels, key=value[,key=value] (default for routers: istio=ingressgateway,app=istio-ingressgateway)
     #[arg(long, value_delimiter = ',')]
     pub labels: Vec<String>,
+    /// The workload (Deployment) the pod belongs to, as Istio's metrics name it (default: the
+    /// pod name less a Deployment's pod-template-hash suffix)
+    #[arg(long = "workload-name", env = "ISTIO_META_WORKLOAD_NAME")]
+    pub workload_name: Option<String>,
     /// DNS domain suffix
     #[arg(long, default_value = "cluster.local")]
     pub domain: String,
@@ -303,6 +308,13 @@ fn node(args: &ProxyArgs) -> Result<Node> {
         labels.insert("istio".into(), "ingressgateway".into());
         labels.insert("app".into(), "istio-ingressgateway".into());
     }
+    let workload = args.workload_name.clone().unwrap_or_else(|| {
+        let plain: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        peer::pod_workload_name(&pod, &plain)
+    });
     let role = if router { "router" } else { "sidecar" };
     let id = format!(
         "{role}~{}~{pod}.{namespace}~{namespace}.svc.{}",
@@ -311,6 +323,7 @@ fn node(args: &ProxyArgs) -> Result<Node> {
     let metadata = json!({
         "NAMESPACE": namespace,
         "NAME": pod,
+        "WORKLOAD_NAME": workload,
         "LABELS": labels,
         "CLUSTER_ID": "Kubernetes",
         "ISTIO_VERSION": env!("CARGO_PKG_VERSION"),
@@ -334,6 +347,32 @@ fn node(args: &ProxyArgs) -> Result<Node> {
         metadata: Some(json_to_struct(&map)),
         ..Node::default()
     })
+}
+
+/// The proxy's own workload, as its metrics and metadata exchange name it, and its pod name.
+fn workload_of(node: &Node) -> (Workload, String) {
+    let meta = node
+        .metadata
+        .as_ref()
+        .map(struct_to_json)
+        .unwrap_or_default();
+    let text = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or_default();
+    let labels: BTreeMap<String, String> = meta
+        .get("LABELS")
+        .and_then(Value::as_object)
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let workload = Workload::from_labels(
+        text("WORKLOAD_NAME"),
+        text("NAMESPACE"),
+        text("CLUSTER_ID"),
+        &labels,
+    );
+    (workload, text("NAME").to_string())
 }
 
 async fn serve(
@@ -363,6 +402,8 @@ async fn serve(
     };
     let listeners = Listeners::new(inherited, limits);
     let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
+    let (workload, instance) = workload_of(&node);
+    shared.stats.istio.set_local(workload, &node.id, &instance);
     listeners.attach(&shared);
     let address = if args.discovery_address.contains("://") {
         args.discovery_address.clone()

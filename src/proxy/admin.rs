@@ -368,7 +368,23 @@ fn handle(ctx: &AdminContext, req: &Request<Incoming>) -> Response<Body> {
             };
             match format {
                 "json" => json_reply(&stats::json(&selected)),
-                "prometheus" => reply(StatusCode::OK, PROMETHEUS, prometheus::render(&selected)),
+                "prometheus" => {
+                    let mut text = prometheus::render(&selected);
+                    // Istio's metrics, when the filter lets any of their names through.
+                    let istio = [
+                        "istio_requests_total",
+                        "istio_request_duration_milliseconds",
+                        "istio_request_bytes",
+                        "istio_response_bytes",
+                    ];
+                    if filter
+                        .as_ref()
+                        .is_none_or(|re| istio.iter().any(|name| re.is_match(name)))
+                    {
+                        shared.stats.istio.render(&mut text);
+                    }
+                    reply(StatusCode::OK, PROMETHEUS, text)
+                }
                 "text" => reply(StatusCode::OK, TEXT, stats::text(&selected)),
                 other => reply(
                     StatusCode::BAD_REQUEST,

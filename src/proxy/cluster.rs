@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
 use envoy_types::pb::envoy::config::core::v3::{HealthStatus, address, socket_address};
-use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, lb_endpoint};
+use envoy_types::pb::envoy::config::endpoint::v3::{
+    ClusterLoadAssignment, LbEndpoint, lb_endpoint,
+};
 use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
     HttpProtocolOptions, http_protocol_options,
 };
@@ -27,13 +29,83 @@ use super::pool::{HostPool, HostPools, PoolOptions, Transport};
 use super::routes::duration;
 use super::secrets::SecretStore;
 use super::stats::{ClusterStats, HostStats, Stats};
+use super::telemetry::metrics::{PeerId, Service, ServiceId};
 use super::tls::{UpstreamSpec, UpstreamTls};
+use crate::xds::peer::{ENDPOINT_WORKLOAD_KEY, Workload};
 use crate::xds::types::unpack_any;
 
 /// The pooled HTTP/2 client of one connect timeout and transport.
 pub type UpstreamClient = Client<Connector, Full<Bytes>>;
 
 const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+/// The filter metadata namespace Istio's telemetry reads.
+const ISTIO_METADATA: &str = "istio";
+/// Clusters without a service of their own, which Istio's metrics name by the cluster.
+const NAMED_BY_CLUSTER: [&str; 5] = [
+    "BlackHoleCluster",
+    "PassthroughCluster",
+    "InboundPassthroughCluster",
+    "InboundPassthroughClusterIpv4",
+    "InboundPassthroughClusterIpv6",
+];
+
+/// A cluster's destination service, from the first of its `istio.services` (as istio/proxy's
+/// stats filter reads it), and whether it is outside the mesh (`istio.external`).
+fn cluster_service(c: &Cluster) -> Option<(Service, bool)> {
+    use envoy_types::pb::google::protobuf::value::Kind;
+    if NAMED_BY_CLUSTER.contains(&c.name.as_str()) {
+        let service = Service {
+            name: c.name.clone(),
+            ..Service::default()
+        };
+        return Some((service, true));
+    }
+    let istio = c.metadata.as_ref()?.filter_metadata.get(ISTIO_METADATA)?;
+    let external = matches!(
+        istio.fields.get("external").and_then(|v| v.kind.as_ref()),
+        Some(Kind::BoolValue(true))
+    );
+    let Some(Kind::ListValue(services)) =
+        istio.fields.get("services").and_then(|v| v.kind.as_ref())
+    else {
+        return None;
+    };
+    let Some(Kind::StructValue(first)) = services.values.first().and_then(|v| v.kind.as_ref())
+    else {
+        return None;
+    };
+    let text = |k: &str| match first.fields.get(k).and_then(|v| v.kind.as_ref()) {
+        Some(Kind::StringValue(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let host = text("host");
+    let name = match text("name") {
+        n if n.is_empty() => host.split('.').next().unwrap_or_default().to_string(),
+        n => n,
+    };
+    Some((
+        Service {
+            host,
+            name,
+            namespace: text("namespace"),
+        },
+        external,
+    ))
+}
+
+/// The workload an endpoint's `istio.workload` metadata names.
+fn endpoint_workload(lb: &LbEndpoint) -> Option<Workload> {
+    use envoy_types::pb::google::protobuf::value::Kind;
+    let istio = lb.metadata.as_ref()?.filter_metadata.get(ISTIO_METADATA)?;
+    match istio
+        .fields
+        .get(ENDPOINT_WORKLOAD_KEY)
+        .and_then(|v| v.kind.as_ref())
+    {
+        Some(Kind::StringValue(s)) => Workload::from_endpoint_metadata(s),
+        _ => None,
+    }
+}
 
 /// What speaks to upstreams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,6 +256,8 @@ pub struct Endpoint {
     pub outlier: OutlierState,
     /// The pooled HTTP/2 client of its connect timeout and transport.
     pub client_h2: UpstreamClient,
+    /// The workload behind it (its `istio.workload` metadata), for Istio's metrics.
+    pub peer: PeerId,
 }
 
 static EMPTY_FIELDS: std::sync::LazyLock<
@@ -215,6 +289,10 @@ pub struct ClusterEntry {
     pub connect_timeout: Duration,
     pub endpoints: Vec<Arc<Endpoint>>,
     pub stats: Arc<ClusterStats>,
+    /// The destination service of Istio's metrics (its `istio.services` metadata).
+    pub service: ServiceId,
+    /// An in-mesh service: requests to it carry this proxy's metadata-exchange headers.
+    pub mesh: bool,
 }
 
 impl std::fmt::Debug for ClusterEntry {
@@ -380,6 +458,7 @@ impl ClusterEntry {
                     })
                     .map_or(&default_transport, |(_, t)| t);
                 let pool = clients.pools.get(&address, pool_options, transport);
+                let peer = endpoint_workload(lb).map_or(0, |w| stats.istio.peer(w));
                 // Keep the counters of endpoints that stay.
                 let kept = previous.and_then(|p| {
                     p.endpoints
@@ -388,6 +467,7 @@ impl ClusterEntry {
                             e.address == address
                                 && e.weight == weight
                                 && e.healthy == healthy
+                                && e.peer == peer
                                 && Arc::ptr_eq(&e.pool, &pool)
                         })
                         .cloned()
@@ -401,6 +481,7 @@ impl ClusterEntry {
                         pool,
                         outlier: OutlierState::default(),
                         client_h2: clients.http2(connect_timeout, transport),
+                        peer,
                     })
                 }));
             }
@@ -419,10 +500,16 @@ impl ClusterEntry {
             .filter(|p| p.limits == limits)
             .cloned()
             .unwrap_or_else(|| Arc::new(CircuitBreaker::new(limits)));
+        let (service, mesh) = match cluster_service(c) {
+            Some((service, external)) => (stats.istio.service(service), !external),
+            None => (0, false),
+        };
         Ok(ClusterEntry {
             circuit,
             outlier: c.outlier_detection.as_ref().map(OutlierConfig::compile),
             name: c.name.clone(),
+            service,
+            mesh,
             discovery,
             eds_name,
             balancer,
@@ -491,5 +578,117 @@ impl ClusterEntry {
         } else {
             self.stats.outlier_ejections_overflow.inc();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use envoy_types::pb::envoy::config::core::v3::Metadata;
+    use envoy_types::pb::google::protobuf::{ListValue, Struct, Value, value::Kind};
+
+    use super::*;
+
+    fn string(s: &str) -> Value {
+        Value {
+            kind: Some(Kind::StringValue(s.into())),
+        }
+    }
+
+    fn istio(fields: Vec<(&str, Value)>) -> Option<Metadata> {
+        Some(Metadata {
+            filter_metadata: HashMap::from([(
+                "istio".to_string(),
+                Struct {
+                    fields: fields
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                },
+            )]),
+            ..Default::default()
+        })
+    }
+
+    fn service(host: &str, name: Option<&str>) -> Value {
+        let mut fields = vec![("host", string(host)), ("namespace", string("default"))];
+        if let Some(n) = name {
+            fields.push(("name", string(n)));
+        }
+        Value {
+            kind: Some(Kind::StructValue(Struct {
+                fields: fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            })),
+        }
+    }
+
+    #[test]
+    fn the_destination_service_is_the_first_of_the_clusters_services() {
+        let list = |values| Value {
+            kind: Some(Kind::ListValue(ListValue { values })),
+        };
+        let c = Cluster {
+            name: "outbound|9080||reviews.default.svc.cluster.local".into(),
+            metadata: istio(vec![(
+                "services",
+                list(vec![
+                    service("reviews.default.svc.cluster.local", Some("reviews")),
+                    service("other.default.svc.cluster.local", Some("other")),
+                ]),
+            )]),
+            ..Default::default()
+        };
+        let (s, external) = cluster_service(&c).expect("a service");
+        assert_eq!(
+            (s.host.as_str(), s.name.as_str(), s.namespace.as_str()),
+            ("reviews.default.svc.cluster.local", "reviews", "default")
+        );
+        assert!(!external);
+        // Without a name, the host's first label, as istio/proxy falls back.
+        let c = Cluster {
+            metadata: istio(vec![
+                ("services", list(vec![service("api.example.com", None)])),
+                (
+                    "external",
+                    Value {
+                        kind: Some(Kind::BoolValue(true)),
+                    },
+                ),
+            ]),
+            ..Default::default()
+        };
+        let (s, external) = cluster_service(&c).expect("a service");
+        assert_eq!(s.name, "api");
+        assert!(external, "no metadata exchange outside the mesh");
+        let passthrough = Cluster {
+            name: "PassthroughCluster".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            cluster_service(&passthrough).map(|(s, _)| s.name),
+            Some("PassthroughCluster".into())
+        );
+        assert!(cluster_service(&Cluster::default()).is_none());
+    }
+
+    #[test]
+    fn an_endpoint_names_its_workload_in_istio_metadata() {
+        let lb = LbEndpoint {
+            metadata: istio(vec![(
+                "workload",
+                string("reviews-v1;default;reviews;v1;Kubernetes"),
+            )]),
+            ..Default::default()
+        };
+        let w = endpoint_workload(&lb).expect("a workload");
+        assert_eq!(
+            (w.name.as_str(), w.canonical_revision.as_str()),
+            ("reviews-v1", "v1")
+        );
+        assert!(endpoint_workload(&LbEndpoint::default()).is_none());
     }
 }

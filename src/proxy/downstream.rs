@@ -81,10 +81,16 @@ impl Default for Limits {
 
 /// What serves each request: the route (the proxy's [`super::forward`]).
 pub trait Handler {
+    /// Answers `request`, which took `received` bytes on the wire (its head and body).
     fn handle(
         &mut self,
         request: Request<Full<Bytes>>,
+        received: u64,
     ) -> impl Future<Output = Response<Body>> + Send + '_;
+
+    /// The answer to the last request was written: `sent` bytes, all of it when `complete`
+    /// (telemetry reports the request here, when its last byte left).
+    fn done(&mut self, _sent: u64, _complete: bool) {}
 }
 
 /// How a connection ended.
@@ -158,6 +164,8 @@ struct RequestHead {
     keep_alive: bool,
     /// `Expect: 100-continue`: the client waits for a 100 before sending its body.
     expect_continue: bool,
+    /// The head's size on the wire.
+    wire: usize,
 }
 
 /// Parses a request head from the start of `buf`, consuming it; `Ok(None)` while incomplete.
@@ -309,6 +317,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
         body,
         keep_alive,
         expect_continue,
+        wire: consumed,
     }))
 }
 
@@ -387,6 +396,8 @@ struct Conn<'a, S> {
     io: S,
     buf: BytesMut,
     out: BytesMut,
+    /// Bytes written so far.
+    written: u64,
     clock: Clock,
     shutdown: Pin<&'a mut (dyn Future<Output = ()> + Send)>,
 }
@@ -498,6 +509,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     async fn flush(&mut self) -> Result<(), Stop> {
         if !self.out.is_empty() {
             self.io.write_all(&self.out).await.map_err(Stop::Io)?;
+            self.written += self.out.len() as u64;
             self.out.clear();
         }
         Ok(())
@@ -637,6 +649,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             } else {
                 self.flush().await?;
                 self.io.write_all(&data).await.map_err(Stop::Io)?;
+                self.written += data.len() as u64;
             }
             if chunked {
                 self.out.extend_from_slice(b"\r\n");
@@ -708,6 +721,7 @@ where
         io,
         buf: BytesMut::with_capacity(READ_BUFFER),
         out: BytesMut::with_capacity(READ_BUFFER),
+        written: 0,
         clock: Clock::new(limits),
         shutdown,
     };
@@ -734,18 +748,22 @@ where
             version,
             headers,
             keep_alive,
+            wire,
             ..
         } = head;
+        let received = (wire + body.len()) as u64;
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = method.clone();
         *request.uri_mut() = uri;
         *request.version_mut() = version;
         *request.headers_mut() = headers;
-        let response = handler.handle(request).await;
-        match conn
+        let response = handler.handle(request, received).await;
+        let before = conn.written;
+        let written = conn
             .write_response(response, &method, version, keep_alive)
-            .await
-        {
+            .await;
+        handler.done(conn.written - before, written.is_ok());
+        match written {
             Ok(true) => {}
             Ok(false) => return Ended::Closed,
             Err(stop) => break stop,

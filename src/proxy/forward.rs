@@ -25,7 +25,11 @@ use super::routes::{
 };
 use super::state::{ForwardClientCert, Hcm, ListenerEntry, Runtime};
 use super::stats::GaugeGuard;
+use super::telemetry::exchange::Exchange;
+use super::telemetry::flags::Flag;
+use super::telemetry::metrics::{IstioMetrics, Reporter};
 use crate::xds::error_chain;
+use crate::xds::peer::{PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body every response has.
@@ -55,6 +59,15 @@ const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overload
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
 const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
+const PEER_METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
+const PEER_METADATA_ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+
+/// What the request path reports to: the proxy's Istio metrics and the request's record.
+pub struct Telemetry<'a> {
+    pub metrics: &'a IstioMetrics,
+    pub exchange: &'a mut Exchange,
+}
 
 /// Removes the hop-by-hop headers. Most messages carry none: one pass over their few names
 /// costs less than a lookup per hop-by-hop name.
@@ -83,13 +96,15 @@ pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
     r
 }
 
-/// Serves one downstream request on `listener`. The body is HTTP/2's stream (hyper's) or the
-/// HTTP/1.1 codec's buffered body ([`super::downstream`]).
+/// Serves one downstream request on `listener`, recording what telemetry needs in
+/// `telemetry.exchange`. The body is HTTP/2's stream (hyper's) or the HTTP/1.1 codec's
+/// buffered body ([`super::downstream`]).
 pub async fn handle<B>(
     runtime: &Runtime,
     listener: &str,
     connection: &Connection,
     req: Request<B>,
+    mut telemetry: Telemetry<'_>,
 ) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
@@ -97,15 +112,42 @@ where
 {
     let Some(entry) = runtime.listeners.get(listener).cloned() else {
         // The listener was removed while this connection was open.
+        telemetry.exchange.key.code = 503;
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
     };
+    telemetry.exchange.set_reporter(entry.reporter);
+    if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
+        telemetry.exchange.set_mutual_tls();
+    }
+    telemetry.exchange.key.grpc = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
     let hcm = entry.hcm_for(connection.tls.is_some());
     let stats = hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let response = route_request(runtime, &entry, hcm, connection, req).await;
-    stats.response(response.status().as_u16());
-    tracing::debug!(listener = %listener, status = response.status().as_u16(), "request done");
+    let mut response = route_request(runtime, &entry, hcm, connection, req, &mut telemetry).await;
+    let status = response.status().as_u16();
+    stats.response(status);
+    let exchange = &mut *telemetry.exchange;
+    exchange.key.code = status;
+    if exchange.key.grpc {
+        exchange.key.grpc_status = response
+            .headers()
+            .get(&GRPC_STATUS)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .and_then(|v| v.parse().ok());
+    }
+    // The server side of metadata exchange: a caller that announced itself learns who answered.
+    if exchange.announce
+        && let Some(ours) = telemetry.metrics.exchange_headers()
+    {
+        let headers = response.headers_mut();
+        headers.insert(PEER_METADATA_ID, ours.id.clone());
+        headers.insert(PEER_METADATA, ours.metadata.clone());
+    }
+    tracing::debug!(listener = %listener, status, "request done");
     response
 }
 
@@ -178,6 +220,7 @@ async fn route_request<B>(
     hcm: &Hcm,
     connection: &Connection,
     req: Request<B>,
+    telemetry: &mut Telemetry<'_>,
 ) -> Response<Body>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
@@ -186,10 +229,22 @@ where
     let stats = &hcm.stats;
     let Some(table) = runtime.route_table(hcm) else {
         stats.no_route.inc();
+        telemetry.exchange.flag(Flag::NoRouteFound);
         return local_reply(StatusCode::NOT_FOUND, "");
     };
     let (mut parts, body) = req.into_parts();
     forward_client_cert(hcm.forward_client_cert, connection, &mut parts.headers);
+    // The server side of metadata exchange: the caller's proxy named its workload.
+    if listener.reporter == Reporter::Destination
+        && let Some(announced) = parts.headers.remove(&PEER_METADATA)
+    {
+        parts.headers.remove(&PEER_METADATA_ID);
+        let peer = telemetry
+            .metrics
+            .peer_from_exchange(announced.as_bytes(), connection.principal.as_deref());
+        telemetry.exchange.set_peer(peer);
+        telemetry.exchange.announce = true;
+    }
     let authority = authority_of(&parts.uri, &parts.headers);
     let authority = if hcm.strip_any_host_port {
         split_host_port(&authority).0.to_string()
@@ -218,6 +273,7 @@ where
     }
     let Some((vhost, route)) = table.route(&view, random::next()) else {
         stats.no_route.inc();
+        telemetry.exchange.flag(Flag::NoRouteFound);
         tracing::debug!(authority = %authority, path = %path_and_query, "no route");
         return local_reply(StatusCode::NOT_FOUND, "");
     };
@@ -234,12 +290,14 @@ where
             && fraction.hit(random::next())
         {
             stats.fault_delays_injected.inc();
+            telemetry.exchange.flag(Flag::DelayInjected);
             tokio::time::sleep(delay).await;
         }
         if let Some((status, fraction)) = fault.abort
             && fraction.hit(random::next())
         {
             stats.fault_aborts_injected.inc();
+            telemetry.exchange.flag(Flag::FaultInjected);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return local_reply(status, "fault filter abort");
         }
@@ -262,7 +320,14 @@ where
                 Bytes::new()
             } else {
                 match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                    Ok(collected) => collected.to_bytes(),
+                    Ok(collected) => {
+                        let body = collected.to_bytes();
+                        // HTTP/2's head was not counted on the wire: its body is.
+                        if parts.version == Version::HTTP_2 {
+                            telemetry.exchange.request_bytes += body.len() as u64;
+                        }
+                        body
+                    }
                     Err(e) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some()
@@ -283,7 +348,7 @@ where
                 body,
             };
             forward_request(
-                runtime, listener, hcm, &table, vhost, route, forward, downstream,
+                runtime, listener, hcm, &table, vhost, route, forward, downstream, telemetry,
             )
             .await
         }
@@ -349,11 +414,13 @@ async fn forward_request(
     route: &Route,
     forward: &Forward,
     down: Downstream,
+    telemetry: &mut Telemetry<'_>,
 ) -> Response<Body> {
     let started = Instant::now();
     let (cluster_name, weighted) = forward.pick(random::next());
     let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
         hcm.stats.no_cluster.inc();
+        telemetry.exchange.flag(Flag::NoClusterFound);
         tracing::debug!(cluster = cluster_name, "cluster not found");
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
     };
@@ -387,6 +454,13 @@ async fn forward_request(
         && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
     {
         headers.insert(X_REQUEST_ID, v);
+    }
+    telemetry.exchange.set_service(cluster.service);
+    // The client side of metadata exchange: an in-mesh server learns who calls.
+    let announce = listener.reporter == Reporter::Source && cluster.mesh;
+    if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
+        headers.insert(PEER_METADATA_ID, ours.id.clone());
+        headers.insert(PEER_METADATA, ours.metadata.clone());
     }
     if let Some(w) = weighted {
         w.request_headers.apply(&mut headers);
@@ -469,6 +543,9 @@ async fn forward_request(
             cluster.stats.upstream_cx_none_healthy.inc();
             break Err(Some(Failure::NoHealthyUpstream));
         };
+        if listener.reporter == Reporter::Source {
+            telemetry.exchange.set_peer(endpoint.peer);
+        }
         cluster.stats.upstream_rq_total.inc();
         let result = {
             let _active = GaugeGuard::new(&cluster.stats.upstream_rq_active);
@@ -501,11 +578,15 @@ async fn forward_request(
                 } else {
                     endpoint.stats.rq_success.inc();
                 }
-                if !is_last && retry.is_some_and(|r| r.retries_status(status)) {
+                let retriable = retry.is_some_and(|r| r.retries_status(status));
+                if !is_last && retriable {
                     cluster.stats.upstream_rq_retry.inc();
                     previous = Some(endpoint);
                     backoff(number).await;
                     continue;
+                }
+                if retriable && number > 1 {
+                    telemetry.exchange.flag(Flag::UpstreamRetryLimitExceeded);
                 }
                 break Ok(response);
             }
@@ -534,6 +615,9 @@ async fn forward_request(
                     backoff(number).await;
                     continue;
                 }
+                if retriable && number > 1 {
+                    telemetry.exchange.flag(Flag::UpstreamRetryLimitExceeded);
+                }
                 break Err(Some(failure));
             }
         }
@@ -542,6 +626,15 @@ async fn forward_request(
     match outcome {
         Ok(mut response) => {
             remove_hop_by_hop(response.headers_mut());
+            // The client side of metadata exchange: the server's proxy named its workload,
+            // which says more (its app and version) than the endpoint's metadata.
+            if announce && let Some(announced) = response.headers_mut().remove(&PEER_METADATA) {
+                response.headers_mut().remove(&PEER_METADATA_ID);
+                let peer = telemetry
+                    .metrics
+                    .peer_from_exchange(announced.as_bytes(), None);
+                telemetry.exchange.set_peer(peer);
+            }
             let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             response
                 .headers_mut()
@@ -552,12 +645,17 @@ async fn forward_request(
             }
             response
         }
-        Err(None) => local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout"),
+        Err(None) => {
+            telemetry.exchange.flag(Flag::UpstreamRequestTimeout);
+            local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
+        }
         Err(Some(failure)) => match failure {
             Failure::NoHealthyUpstream => {
+                telemetry.exchange.flag(Flag::NoHealthyUpstream);
                 local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
             }
             Failure::Overflow => {
+                telemetry.exchange.flag(Flag::UpstreamOverflow);
                 tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
                 let mut r = local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
                 // Envoy tells the client the upstream is overloaded.
@@ -565,19 +663,26 @@ async fn forward_request(
                     .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
                 r
             }
-            Failure::Connect(e) => local_reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
-                    "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
-                ),
-            ),
-            Failure::Reset(e) => local_reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!(
-                    "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
-                ),
-            ),
+            Failure::Connect(e) => {
+                telemetry.exchange.flag(Flag::UpstreamConnectionFailure);
+                local_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
+                    ),
+                )
+            }
+            Failure::Reset(e) => {
+                telemetry.exchange.flag(Flag::UpstreamConnectionTermination);
+                local_reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
+                    ),
+                )
+            }
             Failure::PerTryTimeout => {
+                telemetry.exchange.flag(Flag::UpstreamRequestTimeout);
                 local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
         },

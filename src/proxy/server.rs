@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -31,6 +31,7 @@ use tokio::sync::watch;
 use super::connection::Connection;
 use super::state::{Binder, Runtime, RuntimeCache, Shared};
 use super::stats::GaugeGuard;
+use super::telemetry::exchange::Exchange;
 use super::{downstream, forward};
 
 /// How a draining proxy treats its connections.
@@ -287,13 +288,23 @@ struct Route {
 }
 
 impl Route {
-    async fn respond<B>(&self, runtime: &Runtime, req: Request<B>) -> Response<forward::Body>
+    async fn respond<B>(
+        &self,
+        runtime: &Runtime,
+        req: Request<B>,
+        exchange: &mut Exchange,
+    ) -> Response<forward::Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: Into<forward::BoxError>,
     {
         let http1 = req.version() < hyper::Version::HTTP_2;
-        let mut response = forward::handle(runtime, &self.listener, &self.connection, req).await;
+        let telemetry = forward::Telemetry {
+            metrics: &self.shared.stats.istio,
+            exchange,
+        };
+        let mut response =
+            forward::handle(runtime, &self.listener, &self.connection, req, telemetry).await;
         // Draining: the client closes this connection after this response and opens its next
         // one where the listening socket now leads (a successor, or a refusal).
         if http1 && self.shared.is_draining() {
@@ -306,19 +317,29 @@ impl Route {
     }
 }
 
-/// An HTTP/1.1 connection's route, with its copy of the runtime.
+/// An HTTP/1.1 connection's route, with its copy of the runtime and the telemetry record of
+/// the request being answered.
 struct Http1<'a> {
     route: &'a Route,
     cache: RuntimeCache,
+    pending: Option<Exchange>,
 }
 
 impl downstream::Handler for Http1<'_> {
     fn handle(
         &mut self,
         request: Request<Full<Bytes>>,
+        received: u64,
     ) -> impl Future<Output = Response<forward::Body>> + Send + '_ {
         let runtime = self.route.shared.cached_runtime(&mut self.cache);
-        self.route.respond(runtime, request)
+        let exchange = self.pending.insert(Exchange::new(received));
+        self.route.respond(runtime, request, exchange)
+    }
+
+    fn done(&mut self, sent: u64, complete: bool) {
+        if let Some(exchange) = self.pending.take() {
+            exchange.finish(&self.route.shared.stats.istio, sent, complete);
+        }
     }
 }
 
@@ -421,6 +442,7 @@ async fn serve_stream<S>(
     let mut http1 = Http1 {
         route: &route,
         cache: RuntimeCache::default(),
+        pending: None,
     };
     let ended =
         downstream::serve(stream, limits, http_stats.as_deref(), shutdown, &mut http1).await;
@@ -447,7 +469,19 @@ async fn serve_http2<S>(
         let route = route.clone();
         async move {
             let runtime = route.shared.runtime();
-            Ok::<_, std::convert::Infallible>(route.respond(&runtime, req).await)
+            let mut exchange = Exchange::new(head_bytes(req.headers()));
+            let response = route.respond(&runtime, req, &mut exchange).await;
+            let sent = head_bytes(response.headers());
+            let response = response.map(|body| {
+                Reported {
+                    body,
+                    exchange: Some(exchange),
+                    shared: route.shared.clone(),
+                    sent,
+                }
+                .boxed()
+            });
+            Ok::<_, std::convert::Infallible>(response)
         }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
@@ -478,6 +512,83 @@ async fn serve_http2<S>(
     };
     if let Err(e) = result {
         tracing::debug!(%peer, "connection ended: {e}");
+    }
+}
+
+/// An HTTP/2 head's size as istio/proxy counts headers: names and values (HPACK makes the
+/// wire size something else again).
+fn head_bytes(headers: &http::HeaderMap) -> u64 {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().len() + v.len()) as u64)
+        .sum()
+}
+
+/// An HTTP/2 response body that reports its request once its last frame is sent, or when the
+/// stream ends before that.
+struct Reported {
+    body: forward::Body,
+    exchange: Option<Exchange>,
+    shared: Arc<Shared>,
+    sent: u64,
+}
+
+impl Reported {
+    fn report(&mut self, complete: bool) {
+        if let Some(exchange) = self.exchange.take() {
+            exchange.finish(&self.shared.stats.istio, self.sent, complete);
+        }
+    }
+}
+
+impl hyper::body::Body for Reported {
+    type Data = Bytes;
+    type Error = forward::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.sent += data.len() as u64;
+                }
+                if let Some(trailers) = frame.trailers_ref()
+                    && let Some(exchange) = self.exchange.as_mut()
+                    && exchange.key.grpc
+                {
+                    exchange.key.grpc_status = trailers
+                        .get("grpc-status")
+                        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+                        .and_then(|v| v.parse().ok());
+                }
+                if self.body.is_end_stream() {
+                    self.report(true);
+                }
+            }
+            Poll::Ready(None) => self.report(true),
+            Poll::Ready(Some(Err(_))) => self.report(false),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Reported {
+    fn drop(&mut self) {
+        // hyper stops polling a body that says it ended; one that did not was cut short.
+        let complete = hyper::body::Body::is_end_stream(&self.body);
+        self.report(complete);
     }
 }
 

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use envoy_types::pb::envoy::config::cluster::v3::Cluster;
+use envoy_types::pb::envoy::config::core::v3::{TrafficDirection, address, socket_address};
 use envoy_types::pb::envoy::config::core::v3::{TransportSocket, transport_socket};
-use envoy_types::pb::envoy::config::core::v3::{address, socket_address};
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
@@ -26,6 +26,7 @@ use super::rbac::Engine;
 use super::routes::RouteTable;
 use super::secrets::SecretStore;
 use super::stats::{HttpStats, Stats};
+use super::telemetry::metrics::Reporter;
 use super::tls::DownstreamTls;
 use crate::xds::client::{ConfigSink, Update};
 use crate::xds::types::{TypeUrl, TypedResource, unpack_any};
@@ -104,6 +105,9 @@ pub struct ListenerEntry {
     pub plaintext: bool,
     /// The TLS chain: connections that open with a TLS handshake go there.
     pub tls: Option<TlsChain>,
+    /// Who reports its requests in Istio's metrics: a sidecar's inbound listener is the
+    /// destination, every other (outbound, gateway) the source.
+    pub reporter: Reporter,
 }
 
 impl ListenerEntry {
@@ -645,12 +649,18 @@ fn compile_listener(
         (None, Some(t)) => (t.hcm.clone(), false),
         (None, None) => return Ok(None),
     };
+    let reporter = if l.traffic_direction == TrafficDirection::Inbound as i32 {
+        Reporter::Destination
+    } else {
+        Reporter::Source
+    };
     Ok(Some(ListenerEntry {
         name: l.name.clone(),
         address: SocketAddr::new(ip, port),
         hcm,
         plaintext,
         tls,
+        reporter,
     }))
 }
 

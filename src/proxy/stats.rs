@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use super::telemetry::metrics::IstioMetrics;
+
 /// A monotonically increasing counter.
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
@@ -365,6 +367,8 @@ impl HttpStats {
 #[derive(Debug)]
 pub struct Stats {
     pub started: Instant,
+    /// Istio's standard metrics, which `/stats/prometheus` prints after Envoy's.
+    pub istio: IstioMetrics,
     clusters: Mutex<BTreeMap<String, Arc<ClusterStats>>>,
     http: Mutex<BTreeMap<String, Arc<HttpStats>>>,
     /// `listener_manager.*` / xDS counters.
@@ -382,6 +386,7 @@ impl Default for Stats {
     fn default() -> Stats {
         Stats {
             started: Instant::now(),
+            istio: IstioMetrics::default(),
             clusters: Mutex::default(),
             http: Mutex::default(),
             lds_update_success: Counter::default(),

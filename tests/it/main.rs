@@ -30,6 +30,7 @@ mod proxy_config;
 mod proxy_status;
 mod resilience;
 mod seed;
+mod telemetry;
 mod version;
 mod webhook;
 

@@ -12,7 +12,7 @@ struct Echo {
 }
 
 impl Handler for &Echo {
-    async fn handle(&mut self, request: Request<Full<Bytes>>) -> Response<Body> {
+    async fn handle(&mut self, request: Request<Full<Bytes>>, _received: u64) -> Response<Body> {
         {
             let (parts, body) = request.into_parts();
             let body = body
@@ -354,7 +354,7 @@ async fn the_http2_preface_hands_the_connection_back() {
 struct Streaming;
 
 impl Handler for Streaming {
-    async fn handle(&mut self, request: Request<Full<Bytes>>) -> Response<Body> {
+    async fn handle(&mut self, request: Request<Full<Bytes>>, _received: u64) -> Response<Body> {
         {
             let (tx, rx) = tokio::sync::mpsc::channel::<
                 Result<hyper::body::Frame<Bytes>, super::super::forward::BoxError>,

@@ -1,0 +1,658 @@
+//! Istio's standard HTTP metrics (`istio_requests_total`, `istio_request_duration_milliseconds`,
+//! `istio_request_bytes`, `istio_response_bytes`) with Istio's labels, in label order of
+//! istio/proxy's stats filter, for `/stats/prometheus`.
+//!
+//! The request path never formats a label: a request is reported as a [`Key`] of small numbers
+//! (the reporter, the interned peer workload and destination service, the status code, the
+//! response flags bits, …). Each thread keeps a map from keys to their [`Series`], so a
+//! report is one lookup without allocation and a few atomic additions; only a key the thread
+//! has not seen before takes the registry's lock. Every series keeps one slot of counters per
+//! thread (by a per-thread index), so two workers reporting the same series never write to
+//! the same cache line. A scrape sums the slots and spells the labels.
+//!
+//! Peers and services are interned by content for the life of the proxy, as Envoy's symbol
+//! table keeps stat names: a config update that rebuilds a cluster keeps reporting into the same
+//! series, and the numbers stay small.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use super::flags::ResponseFlags;
+use crate::xds::peer::Workload;
+
+/// Envoy's default histogram buckets, which Istio's histograms use: milliseconds for the
+/// duration, bytes for the sizes.
+pub const BUCKETS: [f64; 19] = [
+    0.5, 1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
+    60000.0, 300000.0, 600000.0, 1800000.0, 3600000.0,
+];
+/// [`BUCKETS`] in microseconds, what durations are recorded in (Envoy rounds to whole
+/// milliseconds; a sub-millisecond proxy would then report 0 for everything).
+const MICROS: [u64; 19] = {
+    let mut out = [0u64; 19];
+    let mut i = 0;
+    while i < 19 {
+        out[i] = (BUCKETS[i] * 1000.0) as u64;
+        i += 1;
+    }
+    out
+};
+/// [`BUCKETS`] doubled, so a byte count compares as an integer (`2n ≤ 2b`) against 0.5 too.
+const DOUBLED: [u64; 19] = {
+    let mut out = [0u64; 19];
+    let mut i = 0;
+    while i < 19 {
+        out[i] = (BUCKETS[i] * 2.0) as u64;
+        i += 1;
+    }
+    out
+};
+
+/// Who reports: the client side (a sidecar's outbound listener, or a gateway) or the server
+/// side (a sidecar's inbound listener).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Reporter {
+    #[default]
+    Source,
+    Destination,
+}
+
+impl Reporter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reporter::Source => "source",
+            Reporter::Destination => "destination",
+        }
+    }
+}
+
+/// `connection_security_policy`: what the reporter knows of the connection's security.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Security {
+    /// The client side cannot tell (Istio reports `unknown` for every source report).
+    #[default]
+    Unknown,
+    /// Plaintext on the server side.
+    None,
+    MutualTls,
+}
+
+impl Security {
+    fn as_str(self) -> &'static str {
+        match self {
+            Security::Unknown => "unknown",
+            Security::None => "none",
+            Security::MutualTls => "mutual_tls",
+        }
+    }
+}
+
+/// The destination service of a request, from its cluster's `istio.services` metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Service {
+    /// `reviews.default.svc.cluster.local`; empty when unknown.
+    pub host: String,
+    /// `reviews`, or the cluster's name for `PassthroughCluster` and friends.
+    pub name: String,
+    pub namespace: String,
+}
+
+/// An interned peer workload; 0 is the unknown one.
+pub type PeerId = u32;
+/// An interned destination service; 0 is none.
+pub type ServiceId = u32;
+
+/// One request as the metrics see it; everything but the numbers is a label.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub reporter: Reporter,
+    /// The other side: the upstream workload for the source reporter, the downstream one for
+    /// the destination reporter.
+    pub peer: PeerId,
+    pub service: ServiceId,
+    pub grpc: bool,
+    pub code: u16,
+    pub grpc_status: Option<u16>,
+    pub flags: ResponseFlags,
+    pub security: Security,
+}
+
+/// A histogram's buckets (not cumulative: one is touched per observation) and its sum; the
+/// count is the buckets' total.
+struct Buckets {
+    counts: [AtomicU64; 20],
+    sum: AtomicU64,
+}
+
+impl Buckets {
+    fn new() -> Buckets {
+        Buckets {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, index: usize, amount: u64) {
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        self.sum.fetch_add(amount, Ordering::Relaxed);
+    }
+}
+
+/// One thread's counters of a series, on their own cache lines.
+#[repr(align(128))]
+struct Slot {
+    requests: AtomicU64,
+    duration: Buckets,
+    request_bytes: Buckets,
+    response_bytes: Buckets,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            requests: AtomicU64::new(0),
+            duration: Buckets::new(),
+            request_bytes: Buckets::new(),
+            response_bytes: Buckets::new(),
+        }
+    }
+}
+
+/// The counters of one label set.
+pub struct Series {
+    key: Key,
+    slots: Box<[Slot]>,
+}
+
+/// Sums of a series' slots, for a scrape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Totals {
+    pub requests: u64,
+    /// Per bucket (not cumulative) and the sum, for duration (µs), request and response bytes.
+    pub duration: ([u64; 20], u64),
+    pub request_bytes: ([u64; 20], u64),
+    pub response_bytes: ([u64; 20], u64),
+}
+
+impl Series {
+    fn totals(&self) -> Totals {
+        let sum = |pick: &dyn Fn(&Slot) -> &Buckets| {
+            let mut counts = [0u64; 20];
+            let mut total = 0u64;
+            for slot in self.slots.iter() {
+                let b = pick(slot);
+                for (c, a) in counts.iter_mut().zip(b.counts.iter()) {
+                    *c += a.load(Ordering::Relaxed);
+                }
+                total += b.sum.load(Ordering::Relaxed);
+            }
+            (counts, total)
+        };
+        Totals {
+            requests: self
+                .slots
+                .iter()
+                .map(|s| s.requests.load(Ordering::Relaxed))
+                .sum(),
+            duration: sum(&|s| &s.duration),
+            request_bytes: sum(&|s| &s.request_bytes),
+            response_bytes: sum(&|s| &s.response_bytes),
+        }
+    }
+}
+
+/// Values interned by content, numbered from 0 (the default value) in insertion order.
+struct Interner<T> {
+    inner: Mutex<Interned<T>>,
+}
+
+/// The values by number, and the numbers by value.
+type Interned<T> = (Vec<Arc<T>>, HashMap<Arc<T>, u32>);
+
+/// The last metadata-exchange value a thread read: its registry, its bytes, its peer.
+type LastPeer = Option<(u64, Box<[u8]>, PeerId)>;
+
+impl<T: Default + Eq + Hash> Interner<T> {
+    fn new() -> Interner<T> {
+        let zero = Arc::new(T::default());
+        Interner {
+            inner: Mutex::new((vec![zero.clone()], HashMap::from([(zero, 0)]))),
+        }
+    }
+
+    fn id(&self, value: T) -> u32 {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(id) = inner.1.get(&value) {
+            return *id;
+        }
+        let id = u32::try_from(inner.0.len()).unwrap_or(u32::MAX);
+        let value = Arc::new(value);
+        inner.0.push(value.clone());
+        inner.1.insert(value, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> Arc<T> {
+        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = usize::try_from(id).unwrap_or(0);
+        inner.0.get(index).unwrap_or(&inner.0[0]).clone()
+    }
+}
+
+/// Fx hashing (rustc's): the keys are a few integers, and SipHash's setup would cost more than
+/// the rest of a report.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Registries are told apart in the per-thread caches by a number, not an address: a dropped
+/// registry's address may be reused by the next one (tests make many).
+static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
+/// Per-thread slot indexes, handed out in the order threads first report.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+/// A thread cache holding more series than this is dropped and refilled: only a proxy that
+/// saw that many label sets gets there, and then a lock per new key is fine.
+const CACHE_LIMIT: usize = 4096;
+
+thread_local! {
+    static THREAD_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
+    static SERIES: RefCell<FxMap<(u64, Key), Arc<Series>>> = RefCell::default();
+    /// The last `x-envoy-peer-metadata` value read on this thread and its peer: the callers of
+    /// a proxy are few, and the header repeats byte for byte.
+    static LAST_PEER: RefCell<LastPeer> = const { RefCell::new(None) };
+}
+
+fn thread_index() -> usize {
+    THREAD_INDEX.with(|i| match i.get() {
+        Some(n) => n,
+        None => {
+            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+            i.set(Some(n));
+            n
+        }
+    })
+}
+
+/// What one finished request adds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Observation {
+    pub duration: Duration,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+}
+
+/// The metadata-exchange headers this proxy sends.
+#[derive(Debug, Clone)]
+pub struct ExchangeHeaders {
+    pub id: HeaderValue,
+    pub metadata: HeaderValue,
+}
+
+/// Istio's standard metrics of one proxy.
+pub struct IstioMetrics {
+    id: u64,
+    slots: usize,
+    /// This proxy's workload: the source of its source reports, the destination of its
+    /// destination reports.
+    local: OnceLock<Workload>,
+    exchange: OnceLock<ExchangeHeaders>,
+    peers: Interner<Workload>,
+    services: Interner<Service>,
+    series: Mutex<HashMap<Key, Arc<Series>>>,
+}
+
+impl std::fmt::Debug for IstioMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IstioMetrics")
+            .field("local", &self.local.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for IstioMetrics {
+    fn default() -> IstioMetrics {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        IstioMetrics {
+            id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
+            // Room for the workers and the odd other thread, so two workers rarely share.
+            slots: (threads * 2).clamp(4, 16),
+            local: OnceLock::new(),
+            exchange: OnceLock::new(),
+            peers: Interner::new(),
+            services: Interner::new(),
+            series: Mutex::default(),
+        }
+    }
+}
+
+impl IstioMetrics {
+    /// Sets this proxy's workload (once, at start; later calls change nothing) and the node id
+    /// and pod name its metadata-exchange headers carry.
+    pub fn set_local(&self, workload: Workload, node_id: &str, instance: &str) {
+        if let (Ok(id), Ok(metadata)) = (
+            HeaderValue::from_str(node_id),
+            HeaderValue::from_str(&workload.exchange_header(instance)),
+        ) {
+            let _ = self.exchange.set(ExchangeHeaders { id, metadata });
+        }
+        let _ = self.local.set(workload);
+    }
+
+    /// The headers this proxy announces itself with, once [`IstioMetrics::set_local`] ran.
+    pub fn exchange_headers(&self) -> Option<&ExchangeHeaders> {
+        self.exchange.get()
+    }
+
+    pub fn peer(&self, workload: Workload) -> PeerId {
+        self.peers.id(workload)
+    }
+
+    pub fn service(&self, service: Service) -> ServiceId {
+        self.services.id(service)
+    }
+
+    /// The peer an `x-envoy-peer-metadata` value names, with `principal` (the SPIFFE ID of its
+    /// mTLS certificate, which the header cannot vouch for) as its `source_principal`; 0
+    /// (unknown) when it names none.
+    pub fn peer_from_exchange(&self, value: &[u8], principal: Option<&str>) -> PeerId {
+        let principal = principal.unwrap_or_default().as_bytes();
+        // The cache holds `value \n principal`: a header value has no newline.
+        let same = |bytes: &[u8]| {
+            bytes.len() == value.len() + 1 + principal.len()
+                && bytes[..value.len()] == *value
+                && bytes[value.len()] == b'\n'
+                && bytes[value.len() + 1..] == *principal
+        };
+        let hit = LAST_PEER.with(|last| match &*last.borrow() {
+            Some((registry, bytes, peer)) if *registry == self.id && same(bytes) => Some(*peer),
+            _ => None,
+        });
+        if let Some(peer) = hit {
+            return peer;
+        }
+        let peer = Workload::from_exchange_header(value).map_or(0, |mut w| {
+            if !principal.is_empty() {
+                w.principal = String::from_utf8_lossy(principal).into_owned();
+            }
+            self.peer(w)
+        });
+        let key = [value, b"\n", principal].concat();
+        LAST_PEER.with(|last| *last.borrow_mut() = Some((self.id, key.into(), peer)));
+        peer
+    }
+
+    /// Counts one finished request.
+    pub fn record(&self, key: Key, observation: Observation) {
+        let slot = thread_index() % self.slots;
+        let micros = u64::try_from(observation.duration.as_micros()).unwrap_or(u64::MAX);
+        let report = |series: &Series| {
+            let s = &series.slots[slot];
+            s.requests.fetch_add(1, Ordering::Relaxed);
+            s.duration
+                .observe(MICROS.partition_point(|b| micros > *b), micros);
+            let bytes = |n: u64| DOUBLED.partition_point(|b| n.saturating_mul(2) > *b);
+            s.request_bytes
+                .observe(bytes(observation.request_bytes), observation.request_bytes);
+            s.response_bytes.observe(
+                bytes(observation.response_bytes),
+                observation.response_bytes,
+            );
+        };
+        let cached = SERIES.with(|cache| {
+            let cache = cache.borrow();
+            cache.get(&(self.id, key)).map(|series| report(series))
+        });
+        if cached.is_some() {
+            return;
+        }
+        let series = {
+            let mut all = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+            all.entry(key)
+                .or_insert_with(|| {
+                    Arc::new(Series {
+                        key,
+                        slots: (0..self.slots).map(|_| Slot::new()).collect(),
+                    })
+                })
+                .clone()
+        };
+        report(&series);
+        SERIES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert((self.id, key), series);
+        });
+    }
+
+    /// Every series' labels (in Istio's order) and totals, in a stable order.
+    pub fn snapshot(&self) -> Vec<(Vec<(&'static str, String)>, Totals)> {
+        let series: Vec<Arc<Series>> = self
+            .series
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let unknown = Workload::default();
+        let local = self.local.get().unwrap_or(&unknown);
+        let mut out: Vec<_> = series
+            .iter()
+            .map(|s| {
+                let peer = self.peers.get(s.key.peer);
+                let service = self.services.get(s.key.service);
+                (labels(&s.key, local, &peer, &service), s.totals())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// The metric families in Prometheus' text format, as Envoy writes Istio's: the counter,
+    /// then the histograms with Envoy's cumulative buckets, `_sum` and `_count`. Nothing before
+    /// the first request, as Envoy creates the stats on first use.
+    pub fn render(&self, out: &mut String) {
+        let snapshot = self.snapshot();
+        if snapshot.is_empty() {
+            return;
+        }
+        out.push_str("# TYPE istio_requests_total counter\n");
+        for (labels, totals) in &snapshot {
+            out.push_str("istio_requests_total");
+            write_labels(out, labels, None);
+            let _ = writeln!(out, " {}", totals.requests);
+        }
+        out.push('\n');
+        type Pick = fn(&Totals) -> &([u64; 20], u64);
+        let families: [(&str, Pick, f64); 3] = [
+            ("istio_request_bytes", |t: &Totals| &t.request_bytes, 1.0),
+            (
+                "istio_request_duration_milliseconds",
+                |t: &Totals| &t.duration,
+                1000.0,
+            ),
+            ("istio_response_bytes", |t: &Totals| &t.response_bytes, 1.0),
+        ];
+        for (name, pick, divisor) in families {
+            let _ = writeln!(out, "# TYPE {name} histogram");
+            for (labels, totals) in &snapshot {
+                let (counts, sum) = pick(totals);
+                let mut cumulative = 0u64;
+                for (i, n) in counts.iter().enumerate() {
+                    cumulative += n;
+                    let le = match BUCKETS.get(i) {
+                        Some(b) => format!("{b}"),
+                        None => "+Inf".to_string(),
+                    };
+                    let _ = write!(out, "{name}_bucket");
+                    write_labels(out, labels, Some(&le));
+                    let _ = writeln!(out, " {cumulative}");
+                }
+                let _ = write!(out, "{name}_sum");
+                write_labels(out, labels, None);
+                let _ = writeln!(out, " {}", *sum as f64 / divisor);
+                let _ = write!(out, "{name}_count");
+                write_labels(out, labels, None);
+                let _ = writeln!(out, " {cumulative}");
+            }
+            out.push('\n');
+        }
+    }
+}
+
+fn write_labels(out: &mut String, labels: &[(&'static str, String)], le: Option<&str>) {
+    out.push('{');
+    let all = labels
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(le.map(|le| ("le", le)));
+    for (i, (k, v)) in all.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// The labels of a series, with Istio's fallbacks: `unknown` for what is not known, `latest`
+/// for an unknown canonical revision.
+fn labels(
+    key: &Key,
+    local: &Workload,
+    peer: &Workload,
+    service: &Service,
+) -> Vec<(&'static str, String)> {
+    let or = |s: &str, fallback: &str| {
+        if s.is_empty() {
+            fallback.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let unknown = |s: &str| or(s, "unknown");
+    let (source, destination) = match key.reporter {
+        Reporter::Source => (local, peer),
+        Reporter::Destination => (peer, local),
+    };
+    let (service_host, service_name, service_namespace) = match key.reporter {
+        // The client names the service from the cluster; its namespace is the workload's
+        // answering, else the service's own.
+        Reporter::Source => (
+            unknown(&service.host),
+            unknown(&service.name),
+            unknown(if peer.namespace.is_empty() {
+                &service.namespace
+            } else {
+                &peer.namespace
+            }),
+        ),
+        // The server falls back on its own canonical service.
+        Reporter::Destination => (
+            or(&service.host, &unknown(&local.canonical_service)),
+            or(&service.name, &unknown(&local.canonical_service)),
+            unknown(&local.namespace),
+        ),
+    };
+    let mut flags = String::new();
+    key.flags.write(&mut flags);
+    vec![
+        ("reporter", key.reporter.as_str().to_string()),
+        ("source_workload", unknown(&source.name)),
+        (
+            "source_canonical_service",
+            unknown(&source.canonical_service),
+        ),
+        (
+            "source_canonical_revision",
+            or(&source.canonical_revision, "latest"),
+        ),
+        ("source_workload_namespace", unknown(&source.namespace)),
+        ("source_principal", unknown(&source.principal)),
+        ("source_app", unknown(&source.app)),
+        ("source_version", unknown(&source.version)),
+        ("source_cluster", unknown(&source.cluster)),
+        ("destination_workload", unknown(&destination.name)),
+        (
+            "destination_workload_namespace",
+            unknown(&destination.namespace),
+        ),
+        ("destination_principal", unknown(&destination.principal)),
+        ("destination_app", unknown(&destination.app)),
+        ("destination_version", unknown(&destination.version)),
+        ("destination_service", service_host),
+        (
+            "destination_canonical_service",
+            unknown(&destination.canonical_service),
+        ),
+        (
+            "destination_canonical_revision",
+            or(&destination.canonical_revision, "latest"),
+        ),
+        ("destination_service_name", service_name),
+        ("destination_service_namespace", service_namespace),
+        ("destination_cluster", unknown(&destination.cluster)),
+        (
+            "request_protocol",
+            if key.grpc { "grpc" } else { "http" }.to_string(),
+        ),
+        ("response_code", key.code.to_string()),
+        (
+            "grpc_response_status",
+            key.grpc_status.map(|s| s.to_string()).unwrap_or_default(),
+        ),
+        ("response_flags", flags),
+        (
+            "connection_security_policy",
+            key.security.as_str().to_string(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,464 @@
+//! Telemetry end to end: a real control plane, a real gateway and a real sidecar in front of a
+//! real backend, real requests through them, and what the proxies tell about those requests:
+//! Istio's standard metrics on `/stats/prometheus` (read directly, and by a real Prometheus
+//! evaluating the seed's PromQL), access logs, and trace headers.
+//!
+//! The topology: client → gateway (`ferryctl proxy router`, reporter `source`) → the reviews
+//! service's one workload, whose address is its sidecar's inbound listener (`ferryctl proxy
+//! sidecar` with a Sidecar `ingress`, reporter `destination`) → the backend.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::mesh::{Process, admin_get, backend_fn, free_port};
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// The reviews workload's labels, as the metrics should name it.
+const WORKLOAD_LABELS: &str = "app=reviews,version=v1";
+
+/// A running mesh: control plane, gateway, sidecar.
+pub(crate) struct Mesh {
+    _dir: tempfile::TempDir,
+    _discovery: Process,
+    pub gateway: Process,
+    pub gateway_admin: String,
+    pub sidecar: Process,
+    pub sidecar_admin: String,
+    /// The gateway's HTTP listener.
+    pub http_port: u16,
+    pub client: HttpClient,
+}
+
+impl Mesh {
+    /// Starts the mesh in front of `backend`; `mesh_config` is the control plane's
+    /// `--meshConfig` file content, when given.
+    pub(crate) async fn start(backend: SocketAddr, mesh_config: Option<&str>) -> Mesh {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let http_port = free_port();
+        let service_port = free_port();
+        write_config(dir.path(), http_port, service_port, backend);
+        let grpc = free_port();
+        let mut args = vec![
+            "discovery".to_string(),
+            "--config-dir".to_string(),
+            dir.path().join("config").display().to_string(),
+            "--grpcAddr".to_string(),
+            format!("127.0.0.1:{grpc}"),
+            "--monitoringAddr".to_string(),
+            "127.0.0.1:0".to_string(),
+        ];
+        if let Some(mesh) = mesh_config {
+            let file = dir.path().join("mesh.yaml");
+            std::fs::write(&file, mesh).expect("mesh config written");
+            args.push("--meshConfig".to_string());
+            args.push(file.display().to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let discovery = Process::start(&args);
+        discovery.line("ferryctl discovery: xDS (ADS) on ");
+        let xds = format!("127.0.0.1:{grpc}");
+        let gateway = Process::start(&[
+            "proxy",
+            "router",
+            "--discovery-address",
+            &xds,
+            "--admin-address",
+            "127.0.0.1:0",
+        ]);
+        let gateway_admin = admin_address(&gateway);
+        let sidecar = Process::start(&[
+            "proxy",
+            "sidecar",
+            "--discovery-address",
+            &xds,
+            "--admin-address",
+            "127.0.0.1:0",
+            "--pod-name",
+            "reviews-v1-5d8f9c7b6-x2k9p",
+            "--pod-namespace",
+            "default",
+            "--ip",
+            "127.0.0.1",
+            "--labels",
+            &format!("{WORKLOAD_LABELS},pod-template-hash=5d8f9c7b6"),
+        ]);
+        let sidecar_admin = admin_address(&sidecar);
+        let mesh = Mesh {
+            _dir: dir,
+            _discovery: discovery,
+            gateway,
+            gateway_admin,
+            sidecar,
+            sidecar_admin,
+            http_port,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let start = Instant::now();
+        while mesh.get("/ready-check", &[]).await.0 != 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the mesh did not route to the backend"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        mesh
+    }
+
+    /// A GET through the gateway: the status, the response headers and the body.
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, String) {
+        let mut req = http::Request::builder()
+            .uri(format!("http://127.0.0.1:{}{path}", self.http_port))
+            .header("host", "bookinfo.example.com");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::new())).expect("request");
+        match self.client.request(req).await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let headers = r.headers().clone();
+                let body = r
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                (status, headers, String::from_utf8_lossy(&body).into_owned())
+            }
+            Err(_) => (0, http::HeaderMap::new(), String::new()),
+        }
+    }
+}
+
+fn admin_address(p: &Process) -> String {
+    let admin = p.line("ferryctl proxy: admin on ");
+    admin.split(',').next().expect("admin address").to_string()
+}
+
+/// The gateway's Gateway and VirtualService, the reviews ServiceEntry with its one
+/// WorkloadEntry at the sidecar's inbound listener, and the sidecar's Sidecar.
+fn write_config(dir: &Path, http_port: u16, service_port: u16, backend: SocketAddr) {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    let files = [
+        (
+            "gateway.yaml",
+            format!(
+                "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: bookinfo-gateway
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {http_port}
+      name: http
+      protocol: HTTP
+    hosts:
+    - bookinfo.example.com
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: bookinfo
+  namespace: default
+spec:
+  hosts:
+  - bookinfo.example.com
+  gateways:
+  - bookinfo-gateway
+  http:
+  - route:
+    - destination:
+        host: reviews.default.svc.cluster.local
+        port:
+          number: {service_port}
+"
+            ),
+        ),
+        (
+            "reviews.yaml",
+            format!(
+                "apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: reviews
+  namespace: default
+spec:
+  hosts:
+  - reviews.default.svc.cluster.local
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports:
+  - number: {service_port}
+    name: http
+    protocol: HTTP
+  workloadSelector:
+    labels:
+      app: reviews
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata:
+  name: reviews-v1
+  namespace: default
+spec:
+  address: 127.0.0.1
+  ports:
+    http: {service_port}
+  labels:
+    app: reviews
+    version: v1
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: reviews-v1
+  namespace: default
+spec:
+  workloadSelector:
+    labels:
+      app: reviews
+  ingress:
+  - port:
+      number: {service_port}
+      name: http
+      protocol: HTTP
+    bind: 127.0.0.1
+    defaultEndpoint: 127.0.0.1:{}
+  egress:
+  - bind: 127.0.0.1
+    hosts:
+    - istio-system/*
+",
+                backend.port()
+            ),
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(config.join(name), text).expect("config written");
+    }
+}
+
+/// The samples of `metric` in a Prometheus text page whose labels include all of `want`:
+/// each sample's labels and value.
+pub(crate) fn samples(
+    page: &str,
+    metric: &str,
+    want: &[(&str, &str)],
+) -> Vec<(BTreeMap<String, String>, f64)> {
+    page.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(metric)?.strip_prefix('{')?;
+            let (labels, value) = rest.rsplit_once("} ")?;
+            let labels = parse_labels(labels);
+            let matches = want
+                .iter()
+                .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v));
+            matches.then(|| (labels, value.parse().unwrap_or(f64::NAN)))
+        })
+        .collect()
+}
+
+/// `a="x",b="y"` (values without escapes, as these tests' are).
+fn parse_labels(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = text;
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let Some((value, tail)) = after.split_once('"') else {
+            break;
+        };
+        out.insert(name.trim_start_matches(',').to_string(), value.to_string());
+        rest = tail;
+    }
+    out
+}
+
+/// The backend: `/fail…` answers 503, anything else 200; both after `delay`.
+pub(crate) async fn reviews_backend(delay: Duration) -> SocketAddr {
+    backend_fn(move |_, uri, _| {
+        let status = if uri.path().starts_with("/fail") {
+            503
+        } else {
+            200
+        };
+        (status, "reviews".to_string(), delay)
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_proxies_report_istios_standard_metrics() {
+    let backend = reviews_backend(Duration::from_millis(30)).await;
+    let mesh = Mesh::start(backend, None).await;
+    let prom = |admin: &str| {
+        let (code, page) = admin_get(admin, "/stats/prometheus");
+        assert_eq!(code, 200);
+        page
+    };
+    // Only the readiness probes so far: count from what they left.
+    let before = |page: &str, want: &[(&str, &str)]| -> f64 {
+        samples(page, "istio_requests_total", want)
+            .first()
+            .map_or(0.0, |(_, v)| *v)
+    };
+    let (gw0, sc0) = (prom(&mesh.gateway_admin), prom(&mesh.sidecar_admin));
+    for i in 0..50 {
+        let path = if i % 5 == 4 { "/fail" } else { "/ok" };
+        let (status, headers, _) = mesh.get(path, &[]).await;
+        assert_eq!(status, if i % 5 == 4 { 503 } else { 200 });
+        // Metadata exchange stays between the proxies.
+        assert!(
+            !headers.contains_key("x-envoy-peer-metadata"),
+            "{headers:?}"
+        );
+        assert!(!headers.contains_key("x-envoy-peer-metadata-id"));
+    }
+    let gateway = prom(&mesh.gateway_admin);
+    let sidecar = prom(&mesh.sidecar_admin);
+
+    let common = [
+        ("source_workload", "istio-ingressgateway"),
+        ("source_workload_namespace", "istio-system"),
+        ("source_app", "istio-ingressgateway"),
+        ("destination_workload", "reviews-v1"),
+        ("destination_workload_namespace", "default"),
+        ("destination_canonical_service", "reviews"),
+        ("destination_canonical_revision", "v1"),
+        ("destination_app", "reviews"),
+        ("destination_version", "v1"),
+        ("destination_service", "reviews.default.svc.cluster.local"),
+        // A ServiceEntry's service is named by its host, as Istio names it.
+        (
+            "destination_service_name",
+            "reviews.default.svc.cluster.local",
+        ),
+        ("destination_service_namespace", "default"),
+        ("destination_cluster", "Kubernetes"),
+        ("request_protocol", "http"),
+        ("grpc_response_status", ""),
+    ];
+    // The gateway retries a 503 twice (Istio's default retry policy), so the sidecar sees
+    // three for each, and the gateway reports the last with Envoy's URX flag.
+    for (page, reporter, security, start, failed) in [
+        (&gateway, "source", "unknown", &gw0, ("URX", 10.0)),
+        (&sidecar, "destination", "none", &sc0, ("-", 30.0)),
+    ] {
+        for (code, flags, n) in [("200", "-", 40.0), ("503", failed.0, failed.1)] {
+            let mut want = common.to_vec();
+            want.extend([
+                ("reporter", reporter),
+                ("response_code", code),
+                ("response_flags", flags),
+                ("connection_security_policy", security),
+            ]);
+            let found = samples(page, "istio_requests_total", &want);
+            assert_eq!(found.len(), 1, "{reporter} {code}: {want:?} in\n{page}");
+            assert_eq!(found[0].1 - before(start, &want), n, "{reporter} {code}");
+        }
+        // Every answer took at least the backend's 30 ms: none in a bucket up to 25 ms (how
+        // much more it took depends on this machine's load).
+        let want = [
+            ("reporter", reporter),
+            ("response_code", "200"),
+            ("response_flags", "-"),
+        ];
+        let base = |metric: &str| {
+            samples(start, metric, &want)
+                .iter()
+                .find(|(l, _)| l.get("le").is_none_or(|le| le == "+Inf"))
+                .map_or(0.0, |(_, v)| *v)
+        };
+        let buckets = samples(page, "istio_request_duration_milliseconds_bucket", &want);
+        let le = |b: &str| {
+            buckets
+                .iter()
+                .find(|(l, _)| l["le"] == b)
+                .map(|(_, v)| *v)
+                .unwrap_or_else(|| panic!("le={b} missing in\n{page}"))
+        };
+        let d = "istio_request_duration_milliseconds";
+        let total = le("+Inf") - base(&format!("{d}_bucket"));
+        assert_eq!(le("25"), 0.0, "{reporter}");
+        assert!(
+            le("50") <= le("100") && le("100") <= le("+Inf"),
+            "{reporter}"
+        );
+        assert_eq!(total, 40.0, "{reporter}");
+        let count = samples(page, &format!("{d}_count"), &want);
+        assert_eq!(count[0].1 - base(&format!("{d}_count")), 40.0);
+        let sum = samples(page, &format!("{d}_sum"), &want);
+        let sum = sum[0].1 - base(&format!("{d}_sum"));
+        assert!(
+            (40.0 * 30.0..40.0 * 1000.0).contains(&sum),
+            "{reporter}: {sum}"
+        );
+        // The backend's body is 7 bytes; with the head, a response is more.
+        let bytes = samples(page, "istio_response_bytes_sum", &want);
+        let bytes = bytes[0].1 - base("istio_response_bytes_sum");
+        assert!(bytes > 40.0 * 70.0, "{reporter}: {bytes}");
+        let bytes = samples(page, "istio_request_bytes_count", &want);
+        assert_eq!(bytes[0].1 - base("istio_request_bytes_count"), 40.0);
+        for family in [
+            "istio_requests_total counter",
+            "istio_request_duration_milliseconds histogram",
+            "istio_request_bytes histogram",
+            "istio_response_bytes histogram",
+        ] {
+            assert!(page.contains(&format!("# TYPE {family}\n")), "{family}");
+        }
+    }
+    // The sidecar's own name came from its pod: the Deployment's, less the template hash.
+    assert!(sidecar.contains("destination_workload=\"reviews-v1\""));
+    assert!(!sidecar.contains("5d8f9c7b6"), "{sidecar}");
+    drop(mesh.sidecar);
+    drop(mesh.gateway);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_a_route_is_flagged_nr() {
+    let backend = reviews_backend(Duration::ZERO).await;
+    let mesh = Mesh::start(backend, None).await;
+    let req = http::Request::builder()
+        .uri(format!("http://127.0.0.1:{}/", mesh.http_port))
+        .header("host", "nothing.example.com")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let status = mesh
+        .client
+        .request(req)
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    assert_eq!(status, 404);
+    let (_, page) = admin_get(&mesh.gateway_admin, "/stats/prometheus");
+    let nr = samples(
+        &page,
+        "istio_requests_total",
+        &[
+            ("reporter", "source"),
+            ("response_code", "404"),
+            ("response_flags", "NR"),
+            ("destination_service", "unknown"),
+            ("destination_workload", "unknown"),
+        ],
+    );
+    assert_eq!(nr.len(), 1, "{page}");
+    assert_eq!(nr[0].1, 1.0);
+}
