@@ -35,6 +35,8 @@ pub(crate) struct Mesh {
     pub sidecar_admin: String,
     /// The gateway's HTTP listener.
     pub http_port: u16,
+    /// The control plane's monitoring address (`/metrics`).
+    pub monitoring: String,
     pub client: HttpClient,
 }
 
@@ -64,7 +66,9 @@ impl Mesh {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let discovery = Process::start(&args);
-        discovery.line("ferryctl discovery: xDS (ADS) on ");
+        let announced = discovery.line("ferryctl discovery: xDS (ADS) on ");
+        let (_, monitoring) = announced.split_once(", debug on ").expect("both addresses");
+        let monitoring = monitoring.to_string();
         let xds = format!("127.0.0.1:{grpc}");
         let gateway = Process::start(&[
             "proxy",
@@ -100,6 +104,7 @@ impl Mesh {
             sidecar,
             sidecar_admin,
             http_port,
+            monitoring,
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
         let start = Instant::now();
@@ -290,11 +295,14 @@ fn parse_labels(text: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// The backend: `/fail…` answers 503, anything else 200; both after `delay`.
+/// The backend: `/fail…` answers 503 (which the gateway retries), `/error…` 500 (which it
+/// does not), anything else 200; all after `delay`.
 pub(crate) async fn reviews_backend(delay: Duration) -> SocketAddr {
     backend_fn(move |_, uri, _| {
         let status = if uri.path().starts_with("/fail") {
             503
+        } else if uri.path().starts_with("/error") {
+            500
         } else {
             200
         };
@@ -461,4 +469,292 @@ async fn a_request_without_a_route_is_flagged_nr() {
     );
     assert_eq!(nr.len(), 1, "{page}");
     assert_eq!(nr[0].1, 1.0);
+}
+
+/// A child process killed however the test ends.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real Prometheus on 127.0.0.1 scraping `targets` every second: its address, or `None`
+/// when the `prometheus` binary is not installed.
+fn start_prometheus(dir: &Path, proxies: &[&str], control_plane: &str) -> Option<(Killed, String)> {
+    let installed = std::process::Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        return None;
+    }
+    let quoted = |targets: &[&str]| {
+        targets
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let config = format!(
+        "global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+- job_name: proxies
+  metrics_path: /stats/prometheus
+  static_configs:
+  - targets: [{}]
+- job_name: istiod
+  metrics_path: /metrics
+  static_configs:
+  - targets: [{}]
+",
+        quoted(proxies),
+        quoted(&[control_plane])
+    );
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config).expect("prometheus config written");
+    let address = format!("127.0.0.1:{}", free_port());
+    let child = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={address}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus starts");
+    Some((Killed(child), address))
+}
+
+/// `application/x-www-form-urlencoded` for a query parameter.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An instant PromQL query at `time` (Unix seconds) through Prometheus' HTTP API: each
+/// result's labels and value.
+async fn query(
+    client: &HttpClient,
+    prometheus: &str,
+    promql: &str,
+    time: f64,
+) -> Vec<(BTreeMap<String, String>, f64)> {
+    let uri = format!(
+        "http://{prometheus}/api/v1/query?query={}&time={time:.3}",
+        encode(promql)
+    );
+    let req = http::Request::get(uri)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let Ok(response) = client.request(req).await else {
+        return Vec::new();
+    };
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    assert_eq!(v["status"], "success", "{promql}: {v}");
+    v["data"]["result"]
+        .as_array()
+        .map(|results| {
+            results
+                .iter()
+                .map(|r| {
+                    let labels = r["metric"]
+                        .as_object()
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let value = r["value"][1]
+                        .as_str()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(f64::NAN);
+                    (labels, value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn near(value: f64, expected: f64, tolerance: f64) -> bool {
+    (value - expected).abs() <= expected * tolerance
+}
+
+/// The seed's four PromQL queries (request rate, error rate, P99 latency, traffic per
+/// service), evaluated by a real Prometheus that scraped both proxies while a known load went
+/// through them: 20 requests a second for 10 s, every fifth one answered 500 by the backend,
+/// each after 120 ms. The seed's 5-minute windows are 5 s here, inside the load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_evaluates_the_seeds_queries() {
+    let backend = reviews_backend(Duration::from_millis(120)).await;
+    let mesh = Mesh::start(backend, None).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some((_prometheus, prom)) = start_prometheus(
+        dir.path(),
+        &[&mesh.gateway_admin, &mesh.sidecar_admin],
+        &mesh.monitoring,
+    ) else {
+        eprintln!(
+            "SKIPPED prometheus_evaluates_the_seeds_queries: no `prometheus` binary \
+             (apt-get install -y prometheus; .ci/run installs it)"
+        );
+        return;
+    };
+    let client = &mesh.client;
+    // Every target scraped at least once before the load starts.
+    let start = Instant::now();
+    loop {
+        let up = query(client, &prom, "sum(up)", unix_now()).await;
+        if up.first().is_some_and(|(_, v)| *v == 3.0) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "prometheus never scraped the proxies and the control plane: {up:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let mut requests = Vec::new();
+    for i in 0..200 {
+        tick.tick().await;
+        let path = if i % 5 == 4 { "/error" } else { "/ok" };
+        let client = client.clone();
+        let uri = format!("http://127.0.0.1:{}{path}", mesh.http_port);
+        requests.push(tokio::spawn(async move {
+            let req = http::Request::get(uri)
+                .header("host", "bookinfo.example.com")
+                .body(Full::new(Bytes::new()))
+                .expect("request");
+            client
+                .request(req)
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }));
+    }
+    let load_end = unix_now();
+    let mut statuses = BTreeMap::new();
+    for r in requests {
+        *statuses.entry(r.await.unwrap_or(0)).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(200, 160), (500, 40)]));
+    // The window [t - 5 s, t] lies inside the load; wait for the scrapes after it.
+    let t = load_end - 1.0;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+
+    // Request rate: per series; per reporter 20/s, of which 4/s failed.
+    let rate = query(client, &prom, "rate(istio_requests_total[5s])", t).await;
+    let sum_of = |results: &[(BTreeMap<String, String>, f64)], want: &[(&str, &str)]| -> f64 {
+        results
+            .iter()
+            .filter(|(l, _)| {
+                want.iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, v)| v)
+            .sum()
+    };
+    for reporter in ["source", "destination"] {
+        let total = sum_of(&rate, &[("reporter", reporter)]);
+        assert!(near(total, 20.0, 0.3), "{reporter}: {total} in {rate:?}");
+        let ok = sum_of(&rate, &[("reporter", reporter), ("response_code", "200")]);
+        assert!(near(ok, 16.0, 0.3), "{reporter} 200: {ok}");
+    }
+
+    // Error rate: only the 500s, 4/s per reporter, a fifth of the traffic.
+    let errors = query(
+        client,
+        &prom,
+        "rate(istio_requests_total{response_code=~\"5..\"}[5s])",
+        t,
+    )
+    .await;
+    assert!(
+        errors.iter().all(|(l, _)| l["response_code"] == "500"),
+        "{errors:?}"
+    );
+    for reporter in ["source", "destination"] {
+        let e = sum_of(&errors, &[("reporter", reporter)]);
+        assert!(near(e, 4.0, 0.3), "{reporter}: {e}");
+        let share = e / sum_of(&rate, &[("reporter", reporter)]);
+        assert!((0.15..0.25).contains(&share), "{reporter}: {share}");
+    }
+
+    // P99 latency: every request took the backend's 120 ms and more, so the 99th percentile
+    // interpolates inside a bucket above 100 ms.
+    let p99 = query(
+        client,
+        &prom,
+        "histogram_quantile(0.99, rate(istio_request_duration_milliseconds_bucket[5s]))",
+        t,
+    )
+    .await;
+    let live: Vec<_> = p99.iter().filter(|(_, v)| !v.is_nan()).collect();
+    assert_eq!(live.len(), 4, "two reporters × 200 and 500: {p99:?}");
+    for (labels, v) in live {
+        assert!((100.0..=500.0).contains(v), "{labels:?}: {v}");
+    }
+
+    // Traffic per service: both reporters' 20/s, all to reviews.
+    let by_service = query(
+        client,
+        &prom,
+        "sum(rate(istio_requests_total[5s])) by (destination_service)",
+        t,
+    )
+    .await;
+    let reviews = sum_of(
+        &by_service,
+        &[("destination_service", "reviews.default.svc.cluster.local")],
+    );
+    assert!(near(reviews, 40.0, 0.3), "{by_service:?}");
+    assert!(
+        by_service.iter().all(|(l, v)| l["destination_service"]
+            == "reviews.default.svc.cluster.local"
+            || *v == 0.0),
+        "{by_service:?}"
+    );
+
+    eprintln!(
+        "PromQL at the load's end: rate {:.2}/s, errors {:.2}/s, p99 {:?} ms, by service {:?}",
+        sum_of(&rate, &[]),
+        sum_of(&errors, &[]),
+        p99.iter().map(|(_, v)| *v).collect::<Vec<_>>(),
+        by_service
+    );
+
+    // And the control plane's own: both proxies connected.
+    let connected = query(client, &prom, "sum(pilot_xds)", t).await;
+    assert_eq!(
+        connected.first().map(|(_, v)| *v),
+        Some(2.0),
+        "{connected:?}"
+    );
 }
