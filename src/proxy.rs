@@ -29,7 +29,6 @@ pub mod outlier;
 pub mod pool;
 pub mod random;
 pub mod rbac;
-pub mod response_flag;
 pub mod routes;
 pub mod secrets;
 pub mod server;

@@ -23,7 +23,9 @@ use crate::discovery::ca::authn::{Authenticator, LocalTokens};
 use crate::discovery::ca::service::CaService;
 use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource, cacerts};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
-use crate::discovery::mesh::DEFAULT_CLUSTER_ID;
+use crate::discovery::mesh::{
+    AccessLogEncoding, AccessLogOptions, DEFAULT_CLUSTER_ID, DEFAULT_TRACE_SAMPLING,
+};
 use crate::discovery::registry::{Resolution, ServiceSource};
 use crate::discovery::source::dir::DirSource;
 use crate::discovery::source::kube::{self, KubeSource, Multicluster};
@@ -451,6 +453,66 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
             ));
         }
     };
+    apply_telemetry(mesh, &config.rest)
+}
+
+/// `accessLogFile`, `accessLogEncoding`, `accessLogFormat`, `enableTracing` and
+/// `defaultConfig.tracing.sampling`.
+fn apply_telemetry(
+    mesh: &mut MeshOptions,
+    rest: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    let text = |key: &str| -> Result<Option<&str>, String> {
+        match rest.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("{key}: expected a string, got {other}")),
+        }
+    };
+    let encoding = match text("accessLogEncoding")? {
+        None | Some("TEXT") => AccessLogEncoding::Text,
+        Some("JSON") => AccessLogEncoding::Json,
+        Some(other) => return Err(format!("accessLogEncoding: {other:?} is not TEXT or JSON")),
+    };
+    let format = text("accessLogFormat")?
+        .filter(|f| !f.is_empty())
+        .map(str::to_string);
+    mesh.access_log = text("accessLogFile")?
+        .filter(|f| !f.is_empty())
+        .map(|file| AccessLogOptions {
+            file: file.to_string(),
+            encoding,
+            format,
+        });
+    let tracing = match rest.get("enableTracing") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(format!(
+                "enableTracing: expected true or false, got {other}"
+            ));
+        }
+    };
+    let sampling = match rest
+        .get("defaultConfig")
+        .and_then(|c| c.pointer("/tracing/sampling"))
+    {
+        None | Some(Value::Null) => DEFAULT_TRACE_SAMPLING,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => (p * 100.0).round() as u32,
+            _ => {
+                return Err(format!(
+                    "defaultConfig.tracing.sampling: {n} is not a percentage from 0 to 100"
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(format!(
+                "defaultConfig.tracing.sampling: expected a percentage, got {other}"
+            ));
+        }
+    };
+    mesh.trace_sampling = tracing.then_some(sampling);
     Ok(())
 }
 
@@ -1026,6 +1088,37 @@ mod tests {
             mesh.outbound_traffic_policy,
             OutboundTrafficPolicy::RegistryOnly
         );
+    }
+
+    #[test]
+    fn access_log_and_tracing_settings_apply() {
+        let mut mesh = MeshOptions::default();
+        assert_eq!(mesh.access_log, None, "Istio logs nothing by default");
+        assert_eq!(mesh.trace_sampling, Some(100), "and samples 1 %");
+        apply_mesh_config(
+            &mut mesh,
+            "accessLogFile: /dev/stdout\naccessLogEncoding: JSON\ndefaultConfig:\n  tracing:\n    sampling: 12.5\n",
+        )
+        .expect("valid mesh config");
+        assert_eq!(
+            mesh.access_log,
+            Some(AccessLogOptions {
+                file: "/dev/stdout".into(),
+                encoding: AccessLogEncoding::Json,
+                format: None,
+            })
+        );
+        assert_eq!(mesh.trace_sampling, Some(1250));
+        // The seed's "disable access log": an empty file.
+        apply_mesh_config(&mut mesh, "accessLogFile: \"\"\nenableTracing: false\n")
+            .expect("valid mesh config");
+        assert_eq!(mesh.access_log, None);
+        assert_eq!(mesh.trace_sampling, None);
+        let err = apply_mesh_config(&mut mesh, "accessLogEncoding: XML\n").expect_err("bad");
+        assert!(err.contains("XML"), "{err}");
+        let err = apply_mesh_config(&mut mesh, "defaultConfig:\n  tracing:\n    sampling: 200\n")
+            .expect_err("bad");
+        assert!(err.contains("200"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::config::networking as net;
 use crate::config::resource::{Resource, Spec};
 use crate::config::security as sec;
 use crate::config::store::Store;
+use crate::config::telemetry as tel;
 use crate::validation::{self, Severity};
 
 /// A config object the control plane refused, and why.
@@ -71,6 +72,7 @@ pub struct AcceptedConfig {
     pub workload_entries: Vec<Config<net::WorkloadEntry>>,
     pub authorization_policies: Vec<Config<sec::AuthorizationPolicy>>,
     pub peer_authentications: Vec<Config<sec::PeerAuthentication>>,
+    pub telemetries: Vec<Config<tel::Telemetry>>,
     pub rejected: Vec<Rejected>,
 }
 
@@ -87,6 +89,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
         Kind::WorkloadEntry,
         Kind::AuthorizationPolicy,
         Kind::PeerAuthentication,
+        Kind::Telemetry,
     ];
     for kind in kinds {
         for r in store.of(kind) {
@@ -107,6 +110,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
                 Spec::PeerAuthentication(s) => {
                     out.peer_authentications.push(config(r, s.clone()));
                 }
+                Spec::Telemetry(s) => out.telemetries.push(config(r, s.clone())),
                 _ => {}
             }
         }
@@ -119,6 +123,7 @@ pub fn accept(store: &Store) -> AcceptedConfig {
     sort(&mut out.workload_entries);
     sort(&mut out.authorization_policies);
     sort(&mut out.peer_authentications);
+    sort(&mut out.telemetries);
     out.rejected.sort();
     out
 }

@@ -34,7 +34,35 @@ pub struct MeshOptions {
     /// endpoint read from its own API server or from ServiceEntries, as opposed to a remote
     /// cluster's.
     pub cluster_id: String,
+    /// Where and how proxies log requests (`accessLogFile`, `accessLogEncoding`,
+    /// `accessLogFormat`); `None` while `accessLogFile` is empty, Istio's default.
+    pub access_log: Option<AccessLogOptions>,
+    /// The share of requests sampled for tracing, in hundredths of a percent
+    /// (`defaultConfig.tracing.sampling`, 1 % by default); `None` when `enableTracing` is false.
+    pub trace_sampling: Option<u32>,
 }
+
+/// `accessLogEncoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessLogEncoding {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Mesh-wide access logging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessLogOptions {
+    /// A path, `/dev/stdout` usually.
+    pub file: String,
+    pub encoding: AccessLogEncoding,
+    /// `accessLogFormat`: Envoy's format string (TEXT) or a JSON object of them (JSON); Istio's
+    /// default format when `None`.
+    pub format: Option<String>,
+}
+
+/// Istio's default `defaultConfig.tracing.sampling`: 1 %, in hundredths of a percent.
+pub const DEFAULT_TRACE_SAMPLING: u32 = 100;
 
 /// istiod's cluster ID when neither `--clusterID` nor `CLUSTER_ID` names one.
 pub const DEFAULT_CLUSTER_ID: &str = "Kubernetes";
@@ -50,6 +78,8 @@ impl Default for MeshOptions {
             dns_refresh_rate: Duration::from_secs(60),
             outbound_traffic_policy: OutboundTrafficPolicy::AllowAny,
             cluster_id: DEFAULT_CLUSTER_ID.to_string(),
+            access_log: None,
+            trace_sampling: Some(DEFAULT_TRACE_SAMPLING),
         }
     }
 }

@@ -9,6 +9,7 @@ use super::registry::Registry;
 use crate::config::networking as net;
 use crate::config::security as sec;
 use crate::config::store::Store;
+use crate::config::telemetry as tel;
 
 #[derive(Debug, Clone)]
 pub struct PushContext {
@@ -74,6 +75,10 @@ impl PushContext {
 
     pub fn sidecars(&self) -> &[Config<net::Sidecar>] {
         &self.config.sidecars
+    }
+
+    pub fn telemetries(&self) -> &[Config<tel::Telemetry>] {
+        &self.config.telemetries
     }
 
     pub fn service_entries(&self) -> &[Config<net::ServiceEntry>] {

@@ -8,7 +8,8 @@
 //! [`cluster`], [`endpoint`], [`httproute`] (one VirtualService rule), [`route`] (sidecar route
 //! configurations), [`listener`] (sidecar listeners), [`ingress`] (a Sidecar's `ingress`
 //! listeners for proxies without traffic capture), [`gateway`] (gateway listeners and routes)
-//! and [`encode`] (deterministic protobuf bytes).
+//! [`telemetry`] (access logs and trace sampling of the HTTP connection managers) and
+//! [`encode`] (deterministic protobuf bytes).
 
 pub mod authn;
 pub mod authz;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod proto;
 pub mod route;
 pub mod scope;
+pub mod telemetry;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -191,6 +193,9 @@ pub struct OutboundSignature {
     source_labels: Vec<bool>,
     /// Per DestinationRule with a workload selector in the proxy's namespace: whether it does.
     rule_selectors: Vec<bool>,
+    /// Per Telemetry with a workload selector in the proxy's namespace: whether it does (its
+    /// access logging and sampling are in every HTTP connection manager).
+    telemetry_selectors: Vec<bool>,
     /// The proxy's IP when it has no traffic capture and its Sidecar has `ingress` entries:
     /// their listeners may bind it, so proxies sharing the rest still translate them apart.
     /// A captured proxy's Sidecar `ingress` makes no listeners (see [`ingress::plan`]).
@@ -222,6 +227,13 @@ pub fn outbound_signature(
         .filter_map(|dr| dr.spec.workload_selector.as_ref())
         .map(|sel| crate::config::types::selects(&sel.match_labels, &proxy.labels))
         .collect();
+    let telemetry_selectors = push
+        .telemetries()
+        .iter()
+        .filter(|t| t.namespace == proxy.namespace)
+        .filter_map(|t| t.spec.selector.as_ref())
+        .map(|sel| crate::config::types::selects(&sel.match_labels, &proxy.labels))
+        .collect();
     let sidecar = scope::sidecar_for(push, proxy);
     let has_ingress = sidecar.is_some_and(|s| !s.spec.ingress.is_empty());
     Some(OutboundSignature {
@@ -229,6 +241,7 @@ pub fn outbound_signature(
         sidecar: sidecar.map(|s| (s.namespace.clone(), s.name.clone())),
         source_labels,
         rule_selectors,
+        telemetry_selectors,
         ingress_ip: if opts.no_capture && has_ingress {
             proxy.ip
         } else {

@@ -36,6 +36,7 @@ use tokio::time::Sleep;
 use super::forward::{Body, MAX_REQUEST_BODY};
 use super::h1::{self, ChunkedDecoder, Decoded};
 use super::stats::HttpStats;
+use super::telemetry::exchange::Sent;
 
 /// Envoy's default limit on request headers (`max_request_headers_kb`: 60 KiB); beyond it the
 /// request gets 431.
@@ -88,9 +89,9 @@ pub trait Handler {
         received: u64,
     ) -> impl Future<Output = Response<Body>> + Send + '_;
 
-    /// The answer to the last request was written: `sent` bytes, all of it when `complete`
-    /// (telemetry reports the request here, when its last byte left).
-    fn done(&mut self, _sent: u64, _complete: bool) {}
+    /// The answer to the last request was written, as far as `sent` says (telemetry reports
+    /// the request here, when its last byte left).
+    fn done(&mut self, _sent: Sent) {}
 }
 
 /// How a connection ended.
@@ -396,8 +397,9 @@ struct Conn<'a, S> {
     io: S,
     buf: BytesMut,
     out: BytesMut,
-    /// Bytes written so far.
+    /// Bytes written so far, and of them body bytes.
     written: u64,
+    body_written: u64,
     clock: Clock,
     shutdown: Pin<&'a mut (dyn Future<Output = ()> + Send)>,
 }
@@ -651,6 +653,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 self.io.write_all(&data).await.map_err(Stop::Io)?;
                 self.written += data.len() as u64;
             }
+            self.body_written += data.len() as u64;
             if chunked {
                 self.out.extend_from_slice(b"\r\n");
             }
@@ -722,6 +725,7 @@ where
         buf: BytesMut::with_capacity(READ_BUFFER),
         out: BytesMut::with_capacity(READ_BUFFER),
         written: 0,
+        body_written: 0,
         clock: Clock::new(limits),
         shutdown,
     };
@@ -758,11 +762,15 @@ where
         *request.version_mut() = version;
         *request.headers_mut() = headers;
         let response = handler.handle(request, received).await;
-        let before = conn.written;
+        let (wire, body) = (conn.written, conn.body_written);
         let written = conn
             .write_response(response, &method, version, keep_alive)
             .await;
-        handler.done(conn.written - before, written.is_ok());
+        handler.done(Sent {
+            wire: conn.written - wire,
+            body: conn.body_written - body,
+            complete: written.is_ok(),
+        });
         match written {
             Ok(true) => {}
             Ok(false) => return Ended::Closed,

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -19,13 +19,13 @@ use super::outlier::Outcome;
 use super::pool::PoolError;
 use super::random;
 use super::rbac::{self, Decision, Engine, Subject};
-use super::response_flag::ResponseFlag;
 use super::routes::{
     Action, Forward, Redirect, RequestView, Route, RouteTable, VirtualHost, split_host_port,
 };
 use super::state::{ForwardClientCert, Hcm, ListenerEntry, Runtime};
 use super::stats::GaugeGuard;
-use super::telemetry::exchange::Exchange;
+use super::telemetry::access_log::AccessLog;
+use super::telemetry::exchange::{Exchange, LogRecord};
 use super::telemetry::flags::Flag;
 use super::telemetry::metrics::{IstioMetrics, Reporter};
 use crate::xds::error_chain;
@@ -119,11 +119,20 @@ where
     if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
         telemetry.exchange.set_mutual_tls();
     }
+    let hcm = entry.hcm_for(connection.tls.is_some());
+    if let Some(log) = &hcm.access_log {
+        telemetry.exchange.log = Some(Box::new(log_record(
+            log,
+            &req,
+            telemetry.exchange.started,
+            Some(connection.local),
+            connection.peer,
+        )));
+    }
     telemetry.exchange.key.grpc = req
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let hcm = entry.hcm_for(connection.tls.is_some());
     let stats = hcm.stats.clone();
     stats.downstream_rq_total.inc();
     let _active = GaugeGuard::new(&stats.downstream_rq_active);
@@ -147,6 +156,9 @@ where
         headers.insert(PEER_METADATA_ID, ours.id.clone());
         headers.insert(PEER_METADATA, ours.metadata.clone());
     }
+    if let Some(log) = exchange.log() {
+        log.response_headers = response.headers().clone();
+    }
     tracing::debug!(listener = %listener, status, "request done");
     response
 }
@@ -158,6 +170,7 @@ fn authorize(
     connection: &Connection,
     listener: &ListenerEntry,
     hcm: &Hcm,
+    exchange: &mut Exchange,
 ) -> Option<Response<Body>> {
     let subject = Subject {
         request: view,
@@ -175,12 +188,15 @@ fn authorize(
                 peer = %connection.peer,
                 path = view.path_and_query,
                 policy = policy.as_deref().unwrap_or("none matched"),
-                response_flags = ResponseFlag::Rbac.as_str(),
                 "rbac: access denied"
             );
-            let mut r = local_reply(StatusCode::FORBIDDEN, rbac::DENIED_BODY);
-            r.extensions_mut().insert(ResponseFlag::Rbac);
-            Some(r)
+            // Envoy sets no response flag for RBAC; the details say who decided.
+            exchange.details = format!(
+                "rbac_access_denied_matched_policy[{}]",
+                policy.as_deref().unwrap_or("none")
+            )
+            .into();
+            Some(local_reply(StatusCode::FORBIDDEN, rbac::DENIED_BODY))
         }
     }
 }
@@ -214,6 +230,44 @@ fn forward_client_cert(mode: ForwardClientCert, conn: &Connection, headers: &mut
     }
 }
 
+/// The access log's record of a request, as it arrived.
+fn log_record<B>(
+    log: &Arc<AccessLog>,
+    req: &Request<B>,
+    started: Instant,
+    local: Option<SocketAddr>,
+    remote: SocketAddr,
+) -> LogRecord {
+    let elapsed = started.elapsed();
+    LogRecord {
+        log: log.clone(),
+        start: SystemTime::now()
+            .checked_sub(elapsed)
+            .unwrap_or(SystemTime::UNIX_EPOCH),
+        method: req.method().clone(),
+        path: req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string(),
+        authority: authority_of(req.uri(), req.headers()),
+        scheme: if req.uri().scheme_str() == Some("https") {
+            "https"
+        } else {
+            "http"
+        },
+        version: req.version(),
+        request_headers: req.headers().clone(),
+        response_headers: HeaderMap::new(),
+        upstream_host: None,
+        upstream_cluster: None,
+        route_name: None,
+        failure: None,
+        downstream_local: local,
+        downstream_remote: Some(remote),
+    }
+}
+
 async fn route_request<B>(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
@@ -229,7 +283,9 @@ where
     let stats = &hcm.stats;
     let Some(table) = runtime.route_table(hcm) else {
         stats.no_route.inc();
-        telemetry.exchange.flag(Flag::NoRouteFound);
+        telemetry
+            .exchange
+            .flag(Flag::NoRouteFound, "route_not_found");
         return local_reply(StatusCode::NOT_FOUND, "");
     };
     let (mut parts, body) = req.into_parts();
@@ -267,18 +323,24 @@ where
     // Authorization runs before routing, as the RBAC filter sits before the router in Envoy's
     // chain: a denied request learns nothing about the routes.
     if let Some(rbac) = &hcm.rbac
-        && let Some(denied) = authorize(rbac, &view, connection, listener, hcm)
+        && let Some(denied) = authorize(rbac, &view, connection, listener, hcm, telemetry.exchange)
     {
         return denied;
     }
     let Some((vhost, route)) = table.route(&view, random::next()) else {
         stats.no_route.inc();
-        telemetry.exchange.flag(Flag::NoRouteFound);
+        telemetry
+            .exchange
+            .flag(Flag::NoRouteFound, "route_not_found");
         tracing::debug!(authority = %authority, path = %path_and_query, "no route");
         return local_reply(StatusCode::NOT_FOUND, "");
     };
+    if let Some(log) = telemetry.exchange.log() {
+        log.route_name = Some(route.name.clone());
+    }
     if vhost.require_tls && scheme == "http" {
         stats.rq_redirect.inc();
+        telemetry.exchange.details = "direct_response".into();
         let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
         if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{path_and_query}")) {
             r.headers_mut().insert(header::LOCATION, v);
@@ -290,14 +352,16 @@ where
             && fraction.hit(random::next())
         {
             stats.fault_delays_injected.inc();
-            telemetry.exchange.flag(Flag::DelayInjected);
+            telemetry.exchange.flag(Flag::DelayInjected, "");
             tokio::time::sleep(delay).await;
         }
         if let Some((status, fraction)) = fault.abort
             && fraction.hit(random::next())
         {
             stats.fault_aborts_injected.inc();
-            telemetry.exchange.flag(Flag::FaultInjected);
+            telemetry
+                .exchange
+                .flag(Flag::FaultInjected, "fault_filter_abort");
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return local_reply(status, "fault filter abort");
         }
@@ -305,6 +369,7 @@ where
     match &route.action {
         Action::Direct { status, body } => {
             stats.rq_direct_response.inc();
+            telemetry.exchange.details = "direct_response".into();
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
             let mut r = local_reply(status, body);
             apply_response_headers(&mut r, None, route, vhost, &table);
@@ -312,6 +377,7 @@ where
         }
         Action::Redirect(redirect) => {
             stats.rq_redirect.inc();
+            telemetry.exchange.details = "direct_response".into();
             redirect_response(redirect, route, scheme, &authority, &path_and_query)
         }
         Action::Forward(forward) => {
@@ -322,6 +388,7 @@ where
                 match Limited::new(body, MAX_REQUEST_BODY).collect().await {
                     Ok(collected) => {
                         let body = collected.to_bytes();
+                        telemetry.exchange.request_body = body.len() as u64;
                         // HTTP/2's head was not counted on the wire: its body is.
                         if parts.version == Version::HTTP_2 {
                             telemetry.exchange.request_bytes += body.len() as u64;
@@ -332,6 +399,7 @@ where
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some()
                         {
+                            telemetry.exchange.details = "request_payload_too_large".into();
                             return local_reply(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
                         }
                         return local_reply(StatusCode::BAD_REQUEST, "");
@@ -420,7 +488,9 @@ async fn forward_request(
     let (cluster_name, weighted) = forward.pick(random::next());
     let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
         hcm.stats.no_cluster.inc();
-        telemetry.exchange.flag(Flag::NoClusterFound);
+        telemetry
+            .exchange
+            .flag(Flag::NoClusterFound, "cluster_not_found");
         tracing::debug!(cluster = cluster_name, "cluster not found");
         return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
     };
@@ -456,6 +526,9 @@ async fn forward_request(
         headers.insert(X_REQUEST_ID, v);
     }
     telemetry.exchange.set_service(cluster.service);
+    if let Some(log) = telemetry.exchange.log() {
+        log.upstream_cluster = Some(cluster.name.clone());
+    }
     // The client side of metadata exchange: an in-mesh server learns who calls.
     let announce = listener.reporter == Reporter::Source && cluster.mesh;
     if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
@@ -468,6 +541,10 @@ async fn forward_request(
     route.request_headers.apply(&mut headers);
     vhost.request_headers.apply(&mut headers);
     table.request_headers.apply(&mut headers);
+    if let Some(log) = telemetry.exchange.log() {
+        // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
+        log.request_headers = headers.clone();
+    }
     let path = match forward.rewrite_path(route, &down.path_and_query) {
         Some(rewritten) => rewritten,
         None => down.path_and_query,
@@ -546,6 +623,9 @@ async fn forward_request(
         if listener.reporter == Reporter::Source {
             telemetry.exchange.set_peer(endpoint.peer);
         }
+        if let Some(log) = telemetry.exchange.log() {
+            log.upstream_host = Some(endpoint.address.to_string());
+        }
         cluster.stats.upstream_rq_total.inc();
         let result = {
             let _active = GaugeGuard::new(&cluster.stats.upstream_rq_active);
@@ -586,7 +666,9 @@ async fn forward_request(
                     continue;
                 }
                 if retriable && number > 1 {
-                    telemetry.exchange.flag(Flag::UpstreamRetryLimitExceeded);
+                    telemetry
+                        .exchange
+                        .flag(Flag::UpstreamRetryLimitExceeded, "");
                 }
                 break Ok(response);
             }
@@ -616,7 +698,9 @@ async fn forward_request(
                     continue;
                 }
                 if retriable && number > 1 {
-                    telemetry.exchange.flag(Flag::UpstreamRetryLimitExceeded);
+                    telemetry
+                        .exchange
+                        .flag(Flag::UpstreamRetryLimitExceeded, "");
                 }
                 break Err(Some(failure));
             }
@@ -625,6 +709,7 @@ async fn forward_request(
     super::h1::recycle(attempt.headers);
     match outcome {
         Ok(mut response) => {
+            telemetry.exchange.details = "via_upstream".into();
             remove_hop_by_hop(response.headers_mut());
             // The client side of metadata exchange: the server's proxy named its workload,
             // which says more (its app and version) than the endpoint's metadata.
@@ -646,16 +731,23 @@ async fn forward_request(
             response
         }
         Err(None) => {
-            telemetry.exchange.flag(Flag::UpstreamRequestTimeout);
+            telemetry
+                .exchange
+                .flag(Flag::UpstreamRequestTimeout, "response_timeout");
             local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
         }
         Err(Some(failure)) => match failure {
             Failure::NoHealthyUpstream => {
-                telemetry.exchange.flag(Flag::NoHealthyUpstream);
+                telemetry
+                    .exchange
+                    .flag(Flag::NoHealthyUpstream, "no_healthy_upstream");
                 local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
             }
             Failure::Overflow => {
-                telemetry.exchange.flag(Flag::UpstreamOverflow);
+                telemetry.exchange.flag(
+                    Flag::UpstreamOverflow,
+                    "upstream_reset_before_response_started{overflow}",
+                );
                 tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
                 let mut r = local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
                 // Envoy tells the client the upstream is overloaded.
@@ -664,7 +756,13 @@ async fn forward_request(
                 r
             }
             Failure::Connect(e) => {
-                telemetry.exchange.flag(Flag::UpstreamConnectionFailure);
+                telemetry.exchange.flag(
+                    Flag::UpstreamConnectionFailure,
+                    "upstream_reset_before_response_started{connection_failure}",
+                );
+                if let Some(log) = telemetry.exchange.log() {
+                    log.failure = Some(e.clone());
+                }
                 local_reply(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &format!(
@@ -673,7 +771,13 @@ async fn forward_request(
                 )
             }
             Failure::Reset(e) => {
-                telemetry.exchange.flag(Flag::UpstreamConnectionTermination);
+                telemetry.exchange.flag(
+                    Flag::UpstreamConnectionTermination,
+                    "upstream_reset_before_response_started{connection_termination}",
+                );
+                if let Some(log) = telemetry.exchange.log() {
+                    log.failure = Some(e.clone());
+                }
                 local_reply(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &format!(
@@ -682,7 +786,9 @@ async fn forward_request(
                 )
             }
             Failure::PerTryTimeout => {
-                telemetry.exchange.flag(Flag::UpstreamRequestTimeout);
+                telemetry
+                    .exchange
+                    .flag(Flag::UpstreamRequestTimeout, "upstream_per_try_timeout");
                 local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
         },

@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use super::connection::Connection;
 use super::state::{Binder, Runtime, RuntimeCache, Shared};
 use super::stats::GaugeGuard;
-use super::telemetry::exchange::Exchange;
+use super::telemetry::exchange::{Exchange, Sent};
 use super::{downstream, forward};
 
 /// How a draining proxy treats its connections.
@@ -336,9 +336,9 @@ impl downstream::Handler for Http1<'_> {
         self.route.respond(runtime, request, exchange)
     }
 
-    fn done(&mut self, sent: u64, complete: bool) {
+    fn done(&mut self, sent: Sent) {
         if let Some(exchange) = self.pending.take() {
-            exchange.finish(&self.route.shared.stats.istio, sent, complete);
+            exchange.finish(&self.route.shared.stats.istio, sent);
         }
     }
 }
@@ -471,7 +471,10 @@ async fn serve_http2<S>(
             let runtime = route.shared.runtime();
             let mut exchange = Exchange::new(head_bytes(req.headers()));
             let response = route.respond(&runtime, req, &mut exchange).await;
-            let sent = head_bytes(response.headers());
+            let sent = Sent {
+                wire: head_bytes(response.headers()),
+                ..Sent::default()
+            };
             let response = response.map(|body| {
                 Reported {
                     body,
@@ -530,13 +533,14 @@ struct Reported {
     body: forward::Body,
     exchange: Option<Exchange>,
     shared: Arc<Shared>,
-    sent: u64,
+    sent: Sent,
 }
 
 impl Reported {
     fn report(&mut self, complete: bool) {
         if let Some(exchange) = self.exchange.take() {
-            exchange.finish(&self.shared.stats.istio, self.sent, complete);
+            self.sent.complete = complete;
+            exchange.finish(&self.shared.stats.istio, self.sent);
         }
     }
 }
@@ -553,7 +557,8 @@ impl hyper::body::Body for Reported {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    self.sent += data.len() as u64;
+                    self.sent.wire += data.len() as u64;
+                    self.sent.body += data.len() as u64;
                 }
                 if let Some(trailers) = frame.trailers_ref()
                     && let Some(exchange) = self.exchange.as_mut()

@@ -26,6 +26,7 @@ use super::rbac::Engine;
 use super::routes::RouteTable;
 use super::secrets::SecretStore;
 use super::stats::{HttpStats, Stats};
+use super::telemetry::access_log::{self, AccessLog, Files};
 use super::telemetry::metrics::Reporter;
 use super::tls::DownstreamTls;
 use crate::xds::client::{ConfigSink, Update};
@@ -70,6 +71,11 @@ pub struct Hcm {
     pub rbac: Option<Arc<Engine>>,
     pub stats: Arc<HttpStats>,
     pub forward_client_cert: ForwardClientCert,
+    /// Its file access log, if it has one.
+    pub access_log: Option<Arc<AccessLog>>,
+    /// The share of new traces it samples, in percent (`tracing.random_sampling`); `None`
+    /// without tracing.
+    pub trace_sampling: Option<f64>,
 }
 
 /// Envoy's `forward_client_cert_details`: what becomes of `x-forwarded-client-cert`.
@@ -182,6 +188,8 @@ pub struct Shared {
     store: Mutex<Store>,
     pub stats: Stats,
     pub clients: Clients,
+    /// The access log files listeners write to.
+    pub access_logs: Files,
     binder: Box<dyn Binder>,
     /// Bound listeners: name to address.
     bound: Mutex<BTreeMap<String, SocketAddr>>,
@@ -206,6 +214,7 @@ impl Shared {
             store: Mutex::default(),
             stats: Stats::default(),
             clients: Clients::new(secrets.clone()),
+            access_logs: Files::default(),
             binder,
             bound: Mutex::default(),
             ready: AtomicBool::new(false),
@@ -447,7 +456,8 @@ impl Shared {
                 l.name.clone(),
                 keep_time(&store.listeners, &update.version_info, l),
             );
-            if let Some(entry) = compile_listener(l, &self.stats, &self.secrets)? {
+            if let Some(entry) = compile_listener(l, &self.stats, &self.secrets, &self.access_logs)?
+            {
                 listeners.insert(l.name.clone(), Arc::new(entry));
             }
         }
@@ -598,6 +608,7 @@ fn compile_listener(
     l: &Listener,
     stats: &Stats,
     secrets: &Arc<SecretStore>,
+    files: &Files,
 ) -> Result<Option<ListenerEntry>, String> {
     #[allow(deprecated)]
     let original_dst = l.use_original_dst.as_ref().is_some_and(|b| b.value);
@@ -622,7 +633,7 @@ fn compile_listener(
             .filters
             .iter()
             .find(|f| f.name == HCM_FILTER || is_hcm(f))?;
-        Some(compile_hcm(l, f, stats))
+        Some(compile_hcm(l, f, stats, files))
     };
     let mut plain = None;
     let mut tls = None;
@@ -681,7 +692,7 @@ fn downstream_tls(
         .map_err(|e| e.to_string())
 }
 
-fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats) -> Result<Hcm, String> {
+fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Result<Hcm, String> {
     let Some(filter::ConfigType::TypedConfig(any)) = &hcm.config_type else {
         return Err(format!(
             "listener {}: the HTTP connection manager has no config",
@@ -704,6 +715,20 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats) -> Result<Hcm, String>
             ));
         }
     };
+    let mut access_log = None;
+    for entry in &hcm.access_log {
+        // The first file logger: Ferry writes one log per listener.
+        if access_log.is_none() {
+            access_log = access_log::compile(entry, files)
+                .map_err(|e| format!("listener {}: {e}", l.name))?
+                .map(Arc::new);
+        }
+    }
+    let trace_sampling = hcm.tracing.as_ref().map(|t| {
+        t.random_sampling
+            .as_ref()
+            .map_or(100.0, |p| p.value.clamp(0.0, 100.0))
+    });
     let rbac = Engine::compile(&hcm).map_err(|e| format!("listener {}: {e}", l.name))?;
     let http_stats = stats.http(&hcm.stat_prefix);
     if rbac.is_some() {
@@ -730,6 +755,8 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats) -> Result<Hcm, String>
             ))
         ),
         forward_client_cert,
+        access_log,
+        trace_sampling,
     })
 }
 

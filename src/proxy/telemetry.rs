@@ -2,6 +2,7 @@
 //! ([`metrics`], with Envoy's response [`flags`]), reported once per request from the
 //! [`exchange`] record the request path fills in.
 
+pub mod access_log;
 pub mod exchange;
 pub mod flags;
 pub mod metrics;

@@ -44,10 +44,22 @@ impl Mesh {
     /// Starts the mesh in front of `backend`; `mesh_config` is the control plane's
     /// `--meshConfig` file content, when given.
     pub(crate) async fn start(backend: SocketAddr, mesh_config: Option<&str>) -> Mesh {
+        Mesh::start_with(backend, mesh_config, &[]).await
+    }
+
+    /// [`Mesh::start`] with more config files (name, content) for the control plane.
+    pub(crate) async fn start_with(
+        backend: SocketAddr,
+        mesh_config: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Mesh {
         let dir = tempfile::tempdir().expect("tempdir");
         let http_port = free_port();
         let service_port = free_port();
         write_config(dir.path(), http_port, service_port, backend);
+        for (name, text) in extra {
+            std::fs::write(dir.path().join("config").join(name), text).expect("written");
+        }
         let grpc = free_port();
         let mut args = vec![
             "discovery".to_string(),
@@ -757,4 +769,124 @@ async fn prometheus_evaluates_the_seeds_queries() {
         Some(2.0),
         "{connected:?}"
     );
+}
+
+/// Waits until `path` holds `n` lines containing `needle` (the writers are asynchronous, and
+/// the readiness probes' lines may still be on their way); returns them.
+async fn log_lines(path: &Path, needle: &str, n: usize) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} has {} lines with {needle:?}, not {n}:\n{text}",
+            path.display(),
+            lines.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `meshConfig.accessLogFile` turns on both proxies' access logs in Istio's text format: one
+/// line per request at each hop, the gateway's naming the outbound cluster and the sidecar's
+/// the inbound one, with the request id the gateway gave the request on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_logs_follow_istios_default_text_format() {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("access.log");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let mesh = Mesh::start(
+        backend,
+        Some(&format!("accessLogFile: {}\n", file.display())),
+    )
+    .await;
+    let (status, _, _) = mesh
+        .get("/reviews/7?x=1", &[("user-agent", "telemetry-test/1.0")])
+        .await;
+    assert_eq!(status, 200);
+    // The readiness probes logged too: ours are the ones with its user agent.
+    let ours = log_lines(&file, "telemetry-test/1.0", 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(log_lines(&file, "telemetry-test/1.0", 2).await.len(), 2);
+    let line_re = regex::Regex::new(
+        r#"^\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\] "GET /reviews/7\?x=1 HTTP/1\.1" 200 - via_upstream - "-" 0 7 (\d+) (\d+|-) "([^"]*)" "telemetry-test/1\.0" "([0-9a-f-]{36})" "([^"]+)" "127\.0\.0\.1:(\d+)" (\S+) - (\S+) (\S+) - (\S+)$"#,
+    )
+    .expect("regex");
+    let mut ids = Vec::new();
+    let mut clusters = Vec::new();
+    for line in ours {
+        let c = line_re
+            .captures(&line)
+            .unwrap_or_else(|| panic!("not Istio's format: {line}"));
+        ids.push(c[5].to_string());
+        clusters.push(c[8].to_string());
+    }
+    assert_eq!(ids[0], ids[1], "one request id across the hops");
+    clusters.sort();
+    assert!(clusters[0].starts_with("inbound|"), "{clusters:?}");
+    assert!(
+        clusters[1].starts_with("outbound|")
+            && clusters[1].ends_with("|reviews.default.svc.cluster.local"),
+        "{clusters:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_logs_in_json_and_switched_off() {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("access.json");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let mesh = Mesh::start(
+        backend,
+        Some(&format!(
+            "accessLogFile: {}\naccessLogEncoding: JSON\n",
+            file.display()
+        )),
+    )
+    .await;
+    assert_eq!(mesh.get("/error", &[]).await.0, 500);
+    for line in &log_lines(&file, "/error", 2).await {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON object per line");
+        assert_eq!(v["path"], "/error", "{line}");
+        assert_eq!(v["response_code"], 500);
+        assert_eq!(v["response_flags"], "-");
+        assert_eq!(v["method"], "GET");
+        assert_eq!(v["protocol"], "HTTP/1.1");
+        assert_eq!(v["requested_server_name"], serde_json::Value::Null);
+        assert!(v["duration"].is_u64() && v["bytes_sent"].is_u64(), "{line}");
+    }
+    drop(mesh);
+
+    // The seed's "disable access log", by the Telemetry API: the mesh's file stays unwritten.
+    let off = logs.path().join("off.log");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let disable = "apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata:
+  name: mesh-default
+  namespace: istio-system
+spec:
+  accessLogging:
+  - disabled: true
+";
+    let mesh = Mesh::start_with(
+        backend,
+        Some(&format!("accessLogFile: {}\n", off.display())),
+        &[("telemetry.yaml", disable)],
+    )
+    .await;
+    assert_eq!(mesh.get("/ok", &[]).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!off.exists(), "{:?}", std::fs::read_to_string(&off));
+    // And nothing in the listeners' config either.
+    let (_, dump) = admin_get(&mesh.gateway_admin, "/config_dump");
+    assert!(!dump.contains("envoy.access_loggers.file"));
 }

@@ -246,7 +246,25 @@ static HTTP_CONNECTION_MANAGER: Schema = Schema {
     fields: &[
         (4, Field::Message(&ROUTE_CONFIGURATION)),
         (5, Field::Message(&HTTP_FILTER)),
+        (13, Field::Message(&ACCESS_LOG)),
     ],
+};
+static ACCESS_LOG: Schema = Schema {
+    name: "envoy.config.accesslog.v3.AccessLog",
+    fields: &[(4, Field::Message(&ANY))],
+};
+/// An access log's JSON format is a `Struct`.
+static FILE_ACCESS_LOG: Schema = Schema {
+    name: "envoy.extensions.access_loggers.file.v3.FileAccessLog",
+    fields: &[
+        (3, Field::Message(&STRUCT)),
+        (4, Field::Message(&STRUCT)),
+        (5, Field::Message(&SUBSTITUTION_FORMAT_STRING)),
+    ],
+};
+static SUBSTITUTION_FORMAT_STRING: Schema = Schema {
+    name: "envoy.config.core.v3.SubstitutionFormatString",
+    fields: &[(2, Field::Message(&STRUCT))],
 };
 static HTTP_FILTER: Schema = Schema {
     name: "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
@@ -278,6 +296,7 @@ static SCHEMAS: &[&Schema] = &[
     &ROUTE_CONFIGURATION,
     &HTTP_CONNECTION_MANAGER,
     &RBAC_FILTER,
+    &FILE_ACCESS_LOG,
     &STRUCT,
     &METADATA,
 ];

@@ -34,6 +34,7 @@ use super::names;
 use super::proto::{address, ads_config_source, boolean, pack, uint32};
 use super::route::MAX_DIRECT_RESPONSE_BODY_BYTES;
 use super::scope::Scope;
+use super::telemetry::HcmTelemetry;
 use super::{Notes, TranslateOptions};
 use crate::config::networking as net;
 use crate::config::types::selects;
@@ -85,7 +86,7 @@ pub fn build(
     let authz = super::authz::http_filters(scope.push, scope.proxy, notes);
     let listeners = by_listener
         .into_iter()
-        .map(|((bind, port), servers)| listener(bind, port, &servers, &authz))
+        .map(|((bind, port), servers)| listener(bind, port, &servers, &authz, &scope.telemetry))
         .collect();
     (listeners, routes)
 }
@@ -304,7 +305,13 @@ fn gateway_domains(host: &str) -> Vec<String> {
     vec![host.to_string(), format!("{host}:*")]
 }
 
-fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>], authz: &[HttpFilter]) -> Listener {
+fn listener(
+    bind: &str,
+    port: u32,
+    servers: &[&BoundServer<'_>],
+    authz: &[HttpFilter],
+    telemetry: &HcmTelemetry,
+) -> Listener {
     let name = names::listener_name(bind, port);
     let stat_prefix = format!("outbound_{name}");
     let tls = servers.iter().any(|s| s.tls.is_some());
@@ -331,6 +338,7 @@ fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>], authz: &[HttpFi
                     Routes::Rds(s.route_name.clone()),
                     true,
                     authz,
+                    telemetry,
                 )],
                 ..Default::default()
             });
@@ -342,6 +350,7 @@ fn listener(bind: &str, port: u32, servers: &[&BoundServer<'_>], authz: &[HttpFi
                 Routes::Rds(first.route_name.clone()),
                 true,
                 authz,
+                telemetry,
             )],
             ..Default::default()
         });

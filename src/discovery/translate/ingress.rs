@@ -253,6 +253,7 @@ pub fn listeners(
                     &format!("inbound_{name}"),
                     Routes::Inline(Box::new(inbound_route(&cluster, i.port, &host))),
                     authz,
+                    &scope.telemetry,
                 )
             } else {
                 tcp_proxy(&cluster, &cluster)

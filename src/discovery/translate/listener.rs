@@ -33,6 +33,7 @@ use super::names;
 use super::proto::{address, ads_config_source, boolean, no_timeout, pack, uint32};
 use super::route::http_ports;
 use super::scope::Scope;
+use super::telemetry::HcmTelemetry;
 use super::tls;
 use crate::discovery::mesh::OutboundTrafficPolicy;
 use crate::discovery::registry::Protocol;
@@ -52,8 +53,9 @@ pub fn http_connection_manager(
     stat_prefix: &str,
     routes: Routes,
     use_remote_address: bool,
+    telemetry: &HcmTelemetry,
 ) -> Filter {
-    http_connection_manager_with(stat_prefix, routes, use_remote_address, &[])
+    http_connection_manager_with(stat_prefix, routes, use_remote_address, &[], telemetry)
 }
 
 /// [`http_connection_manager`] with `authz` (the RBAC filters of [`super::authz`]) ahead of
@@ -64,8 +66,15 @@ pub fn http_connection_manager_with(
     routes: Routes,
     use_remote_address: bool,
     authz: &[HttpFilter],
+    telemetry: &HcmTelemetry,
 ) -> Filter {
-    hcm_filter(&hcm_config(stat_prefix, routes, use_remote_address, authz))
+    hcm_filter(&hcm_config(
+        stat_prefix,
+        routes,
+        use_remote_address,
+        authz,
+        telemetry,
+    ))
 }
 
 /// A sidecar's inbound connection manager: as [`http_connection_manager_with`], and the
@@ -75,8 +84,9 @@ pub fn inbound_http_connection_manager(
     stat_prefix: &str,
     routes: Routes,
     authz: &[HttpFilter],
+    telemetry: &HcmTelemetry,
 ) -> Filter {
-    let mut hcm = hcm_config(stat_prefix, routes, false, authz);
+    let mut hcm = hcm_config(stat_prefix, routes, false, authz, telemetry);
     hcm.forward_client_cert_details =
         http_connection_manager::ForwardClientCertDetails::AppendForward as i32;
     hcm.set_current_client_cert_details =
@@ -101,6 +111,7 @@ fn hcm_config(
     routes: Routes,
     use_remote_address: bool,
     authz: &[HttpFilter],
+    telemetry: &HcmTelemetry,
 ) -> HttpConnectionManager {
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
@@ -139,6 +150,8 @@ fn hcm_config(
             ..Default::default()
         }],
         stream_idle_timeout: Some(no_timeout()),
+        access_log: telemetry.access_log.clone(),
+        tracing: telemetry.tracing.clone(),
         ..Default::default()
     }
 }
@@ -223,6 +236,7 @@ pub fn build_sidecar_listeners(
                     &format!("outbound_{name}"),
                     Routes::Rds(rc.name.clone()),
                     false,
+                    &scope.telemetry,
                 )],
                 ..Default::default()
             }],
@@ -341,6 +355,7 @@ pub fn virtual_inbound(
                 &format!("inbound_{chain_name}"),
                 Routes::Inline(Box::new(inbound_route(&inbound.name, inbound.port, host))),
                 authz,
+                &scope.telemetry,
             )
         } else {
             tcp_proxy(&inbound.name, &inbound.name)

@@ -14,6 +14,7 @@ use crate::discovery::push_context::PushContext;
 use crate::discovery::registry::{Port, Service};
 use crate::validation::hosts::{host_matches, host_subset_of};
 
+use super::telemetry::HcmTelemetry;
 use super::{Proxy, Role};
 
 /// The proxy's view of the mesh.
@@ -30,6 +31,8 @@ pub struct Scope<'a> {
     /// and imported; for gateways: every one exported to the gateway's namespace (the Gateway
     /// binding is checked per server).
     pub virtual_services: Vec<&'a Config<net::VirtualService>>,
+    /// The access logging and trace sampling of its HTTP connection managers.
+    pub telemetry: HcmTelemetry,
 }
 
 impl<'a> Scope<'a> {
@@ -92,6 +95,7 @@ impl<'a> Scope<'a> {
             sidecar,
             services,
             virtual_services,
+            telemetry: super::telemetry::for_proxy(push, proxy),
         }
     }
 
