@@ -632,7 +632,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --keepaliveTimeout 'gRPC keepalive timeout: how long a probe may go unanswered'
             cand --keepaliveMaxServerConnectionAge 'Maximum age of a proxy''s gRPC connection: after it the proxy is asked to reconnect, which spreads proxies over control plane replicas (default: no limit)'
             cand --domain 'DNS domain suffix'
-            cand --meshConfig 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy are used). If not specified, a default mesh will be used'
+            cand --meshConfig 'File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate, outboundTrafficPolicy, accessLogFile, accessLogEncoding, accessLogFormat, enableTracing and defaultConfig.tracing.sampling are used). If not specified, a default mesh will be used'
             cand --log_output_level 'Comma-separated minimum per-scope logging level of messages to output, in the form of <scope>:<level>,<scope>:<level>,... where scope can be one of [default, ads] and level can be one of [debug, info, warn, error, none]'
             cand --httpsAddr 'HTTPS address of the sidecar-injection webhook (/inject); served when --tlsCertFile and --tlsKeyFile are given; ":PORT" listens on all interfaces'
             cand --tlsCertFile 'File containing the x509 certificate (PEM, leaf first) the webhook serves'

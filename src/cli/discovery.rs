@@ -95,7 +95,9 @@ pub struct DiscoveryArgs {
     #[arg(long, default_value = "cluster.local")]
     pub domain: String,
     /// File name for Istio mesh configuration (rootNamespace, connectTimeout, dnsRefreshRate,
-    /// outboundTrafficPolicy are used). If not specified, a default mesh will be used.
+    /// outboundTrafficPolicy, accessLogFile, accessLogEncoding, accessLogFormat, enableTracing
+    /// and defaultConfig.tracing.sampling are used). If not specified, a default mesh will be
+    /// used.
     #[arg(long = "meshConfig", value_name = "FILE")]
     pub mesh_config: Option<PathBuf>,
     /// Comma-separated minimum per-scope logging level of messages to output, in the form of

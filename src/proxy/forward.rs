@@ -525,6 +525,10 @@ async fn forward_request(
     {
         headers.insert(X_REQUEST_ID, v);
     }
+    // Each hop is a span of the request's trace, where the listener traces at all.
+    if let Some(sampling) = listener.hcm.trace_sampling {
+        super::telemetry::trace::propagate(&mut headers, sampling, random::next);
+    }
     telemetry.exchange.set_service(cluster.service);
     if let Some(log) = telemetry.exchange.log() {
         log.upstream_cluster = Some(cluster.name.clone());

@@ -890,3 +890,94 @@ spec:
     let (_, dump) = admin_get(&mesh.gateway_admin, "/config_dump");
     assert!(!dump.contains("envoy.access_loggers.file"));
 }
+
+/// The trace context the backend receives, two hops (gateway, sidecar) after the client: the
+/// client's trace and sampling decision, or a new trace sampled per
+/// `defaultConfig.tracing.sampling`; B3 and W3C alike; a new span at each hop; and an
+/// `x-request-id` the gateway made up when the client sent none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_context_reaches_the_backend_with_a_span_per_hop() {
+    let backend = backend_fn(|_, _, headers| {
+        let echo: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("?")))
+            .collect();
+        (200, echo, Duration::ZERO)
+    })
+    .await;
+    let mesh = Mesh::start(
+        backend,
+        Some("defaultConfig:\n  tracing:\n    sampling: 100\n"),
+    )
+    .await;
+    let seen = |body: &str| -> BTreeMap<String, String> {
+        body.lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+
+    // No context: the gateway starts a trace, sampled (100 %), and names the request.
+    let (status, response, body) = mesh.get("/new", &[]).await;
+    assert_eq!(status, 200);
+    let h = seen(&body);
+    let trace = &h["x-b3-traceid"];
+    let span = &h["x-b3-spanid"];
+    assert!(hex(trace, 32) && hex(span, 16), "{h:?}");
+    assert!(
+        hex(&h["x-b3-parentspanid"], 16),
+        "the gateway's span is the parent: {h:?}"
+    );
+    assert_ne!(&h["x-b3-parentspanid"], span);
+    assert_eq!(h["x-b3-sampled"], "1");
+    assert_eq!(h["traceparent"], format!("00-{trace}-{span}-01"));
+    assert_eq!(h["x-request-id"].len(), 36, "{h:?}");
+    assert!(!response.contains_key("x-b3-traceid"), "nothing flows back");
+
+    // The client's B3 context: its 64-bit trace and its decision (not sampled) go on; the
+    // client's span is the gateway span's parent, so not the backend's.
+    let (_, _, body) = mesh
+        .get(
+            "/b3",
+            &[
+                ("x-b3-traceid", "463ac35c9f6413ad"),
+                ("x-b3-spanid", "a2fb4a1d1a96d312"),
+                ("x-b3-sampled", "0"),
+                ("x-request-id", "client-chose-this"),
+            ],
+        )
+        .await;
+    let h = seen(&body);
+    assert_eq!(h["x-b3-traceid"], "463ac35c9f6413ad");
+    assert_eq!(h["x-b3-sampled"], "0");
+    assert_ne!(h["x-b3-parentspanid"], "a2fb4a1d1a96d312");
+    assert_ne!(h["x-b3-spanid"], "a2fb4a1d1a96d312");
+    assert_eq!(
+        h["traceparent"],
+        format!(
+            "00-0000000000000000463ac35c9f6413ad-{}-00",
+            h["x-b3-spanid"]
+        )
+    );
+    assert_eq!(h["x-request-id"], "client-chose-this");
+
+    // W3C alone, sampled: followed, and answered in B3 as well.
+    let (_, _, body) = mesh
+        .get(
+            "/w3c",
+            &[(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )],
+        )
+        .await;
+    let h = seen(&body);
+    assert_eq!(h["x-b3-traceid"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert!(
+        h["traceparent"].starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+            && h["traceparent"].ends_with("-01"),
+        "{h:?}"
+    );
+    assert!(!h["traceparent"].contains("00f067aa0ba902b7"), "a new span");
+}

@@ -1,0 +1,189 @@
+//! Trace context from hop to hop, as Envoy's tracers propagate it in an Istio mesh: B3
+//! (`x-b3-traceid`, `x-b3-spanid`, `x-b3-parentspanid`, `x-b3-sampled`, Zipkin's, Istio's
+//! default) and W3C Trace Context (`traceparent`). Each proxy is a span of the trace: a request
+//! leaves with the trace it came with (or a new one), a new span id, the incoming span id as its
+//! parent, and the sampling decision it came with (or a new one, by the connection manager's
+//! `tracing.random_sampling`, i.e. `defaultConfig.tracing.sampling`). Both header families are
+//! written, so a B3 application and a W3C one downstream see the same trace.
+//!
+//! All the values written share one buffer: a request pays one small allocation for its trace
+//! context, not one per header.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+pub const X_B3_TRACEID: HeaderName = HeaderName::from_static("x-b3-traceid");
+pub const X_B3_SPANID: HeaderName = HeaderName::from_static("x-b3-spanid");
+pub const X_B3_PARENTSPANID: HeaderName = HeaderName::from_static("x-b3-parentspanid");
+pub const X_B3_SAMPLED: HeaderName = HeaderName::from_static("x-b3-sampled");
+pub const X_B3_FLAGS: HeaderName = HeaderName::from_static("x-b3-flags");
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// A trace id: 64 bits (B3's short form, `high` 0 and `short` set) or 128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceId {
+    pub high: u64,
+    pub low: u64,
+    /// Came as 16 hex digits (B3's 64-bit form), and goes on as such in B3.
+    pub short: bool,
+}
+
+/// The trace context a request arrived with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incoming {
+    pub trace: TraceId,
+    /// The caller's span: the parent of this hop's.
+    pub span: Option<u64>,
+    /// The caller's sampling decision, if it made one.
+    pub sampled: Option<bool>,
+}
+
+fn hex_u64(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 || !s.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+}
+
+fn trace_id(s: &[u8]) -> Option<TraceId> {
+    let id = match s.len() {
+        16 => TraceId {
+            high: 0,
+            low: hex_u64(s)?,
+            short: true,
+        },
+        32 => TraceId {
+            high: hex_u64(&s[..16])?,
+            low: hex_u64(&s[16..])?,
+            short: false,
+        },
+        _ => return None,
+    };
+    // All zeros is invalid in both formats.
+    (id.high != 0 || id.low != 0).then_some(id)
+}
+
+/// Reads B3 first (Istio's default tracer is Zipkin's), else `traceparent`; `None` when the
+/// request carries no valid context.
+pub fn incoming(headers: &HeaderMap) -> Option<Incoming> {
+    if let Some(trace) = headers
+        .get(&X_B3_TRACEID)
+        .and_then(|v| trace_id(v.as_bytes()))
+    {
+        let span = headers
+            .get(&X_B3_SPANID)
+            .and_then(|v| hex_u64(v.as_bytes()));
+        let debug = headers
+            .get(&X_B3_FLAGS)
+            .is_some_and(|v| v.as_bytes() == b"1");
+        let sampled = match headers.get(&X_B3_SAMPLED).map(HeaderValue::as_bytes) {
+            _ if debug => Some(true),
+            Some(b"1" | b"true" | b"d") => Some(true),
+            Some(b"0" | b"false") => Some(false),
+            _ => None,
+        };
+        return Some(Incoming {
+            trace,
+            span,
+            sampled,
+        });
+    }
+    // `version-traceid-parentid-flags`; a later version may append fields.
+    let value = headers.get(&TRACEPARENT)?.as_bytes();
+    let mut parts = value.split(|b| *b == b'-');
+    let version = parts.next()?;
+    let (trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?);
+    if version.len() != 2 || version == b"ff" || trace.len() != 32 || parent.len() != 16 {
+        return None;
+    }
+    if version == b"00" && parts.next().is_some() {
+        return None;
+    }
+    let flags = u8::try_from(hex_u64(flags).filter(|_| flags.len() == 2)?).ok()?;
+    Some(Incoming {
+        trace: trace_id(trace)?,
+        span: hex_u64(parent).filter(|s| *s != 0),
+        sampled: Some(flags & 1 == 1),
+    })
+}
+
+fn put_hex(out: &mut BytesMut, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.put_u8(HEX[((n >> (shift * 4)) & 0xf) as usize]);
+    }
+}
+
+/// Writes the next hop's trace context into `headers`: the trace `headers` came with, or a new
+/// one; a new span whose parent is the incoming one; the caller's sampling decision, or one
+/// drawn with `sampling` percent. `random` gives the new ids (never 0) and the draw.
+pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut() -> u64) {
+    let mut nonzero = || loop {
+        let n = random();
+        if n != 0 {
+            return n;
+        }
+    };
+    let incoming = incoming(headers);
+    let trace = incoming.map_or_else(
+        || TraceId {
+            high: nonzero(),
+            low: nonzero(),
+            short: false,
+        },
+        |i| i.trace,
+    );
+    let sampled = incoming.and_then(|i| i.sampled).unwrap_or_else(|| {
+        // A draw in [0, 10000): hundredths of a percent, Istio's precision.
+        ((nonzero() % 10_000) as f64) < sampling * 100.0
+    });
+    let span = nonzero();
+    let parent = incoming.and_then(|i| i.span);
+
+    // trace id (16 or 32) + span (16) + parent (16) + traceparent (55).
+    let mut buf = BytesMut::with_capacity(32 + 16 + 16 + 55);
+    if !trace.short {
+        put_hex(&mut buf, trace.high);
+    }
+    put_hex(&mut buf, trace.low);
+    let trace_end = buf.len();
+    put_hex(&mut buf, span);
+    let span_end = buf.len();
+    if let Some(p) = parent {
+        put_hex(&mut buf, p);
+    }
+    let parent_end = buf.len();
+    buf.put_slice(b"00-");
+    put_hex(&mut buf, trace.high);
+    put_hex(&mut buf, trace.low);
+    buf.put_u8(b'-');
+    put_hex(&mut buf, span);
+    buf.put_slice(if sampled { b"-01" } else { b"-00" });
+    let bytes: Bytes = buf.freeze();
+    let value = |range: std::ops::Range<usize>| {
+        // Hex digits and dashes: always a valid header value.
+        HeaderValue::from_maybe_shared(bytes.slice(range)).ok()
+    };
+    let mut set = |name: HeaderName, v: Option<HeaderValue>| match v {
+        Some(v) => {
+            headers.insert(name, v);
+        }
+        None => {
+            headers.remove(name);
+        }
+    };
+    set(X_B3_TRACEID, value(0..trace_end));
+    set(X_B3_SPANID, value(trace_end..span_end));
+    set(
+        X_B3_PARENTSPANID,
+        parent.and_then(|_| value(span_end..parent_end)),
+    );
+    set(
+        X_B3_SAMPLED,
+        Some(HeaderValue::from_static(if sampled { "1" } else { "0" })),
+    );
+    set(TRACEPARENT, value(parent_end..bytes.len()));
+}
+
+#[cfg(test)]
+mod tests;
