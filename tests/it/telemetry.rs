@@ -832,6 +832,14 @@ async fn access_logs_follow_istios_default_text_format() {
     assert_eq!(ids[0], ids[1], "one request id across the hops");
     clusters.sort();
     assert!(clusters[0].starts_with("inbound|"), "{clusters:?}");
+    // The listeners carry Istio's logger, and Envoy's config dump shows it.
+    let (code, dump) = admin_get(&mesh.gateway_admin, "/config_dump");
+    assert_eq!(code, 200, "{dump}");
+    assert!(
+        dump.contains("type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog")
+            && dump.contains("%UPSTREAM_TRANSPORT_FAILURE_REASON%"),
+        "{dump}"
+    );
     assert!(
         clusters[1].starts_with("outbound|")
             && clusters[1].ends_with("|reviews.default.svc.cluster.local"),
