@@ -558,3 +558,29 @@ async fn bind_everywhere(
     announce::say(&format!("{announce_prefix}{bound}"));
     Ok(Some(listener))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    /// Envoy's admin API can stop the proxy and change its log levels: unless told otherwise,
+    /// only this machine reaches it (Istio's sidecars bind it to localhost too).
+    #[test]
+    fn the_admin_api_listens_on_loopback_by_default() {
+        let cli = Cli::try_parse_from([
+            "ferryctl",
+            "proxy",
+            "router",
+            "--discovery-address",
+            "127.0.0.1:15010",
+        ])
+        .expect("parses");
+        let Command::Proxy(args) = cli.command else {
+            panic!("not the proxy command");
+        };
+        assert_eq!(args.admin_address.to_string(), "127.0.0.1:15000");
+        assert!(args.admin_address.ip().is_loopback());
+    }
+}

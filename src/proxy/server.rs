@@ -30,9 +30,9 @@ use tokio::sync::watch;
 
 use super::connection::Connection;
 use super::state::{Binder, Runtime, RuntimeCache, Shared};
-use super::stats::GaugeGuard;
+use super::stats::{GaugeGuard, HttpStats};
 use super::telemetry::exchange::{Exchange, Sent};
-use super::{downstream, forward};
+use super::{downstream, forward, http2};
 
 /// How a draining proxy treats its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,27 +450,42 @@ async fn serve_stream<S>(
     match ended {
         downstream::Ended::Closed => {}
         downstream::Ended::Http2 { io, read } => {
-            serve_http2(Rewind::new(read.freeze(), io), peer, route, drain).await;
+            serve_http2(
+                Rewind::new(read.freeze(), io),
+                peer,
+                route,
+                drain,
+                http_stats.clone(),
+            )
+            .await;
         }
     }
 }
 
-/// HTTP/2 (h2c with prior knowledge) on hyper's server. Draining (shutdown or hand-over)
-/// sends a GOAWAY; streams in flight finish.
+/// HTTP/2 (h2c with prior knowledge) on hyper's server, within [`http2`]'s bounds. Draining
+/// (shutdown or hand-over) sends a GOAWAY; streams in flight finish. A client that keeps
+/// cancelling its streams early is disconnected outright, as Envoy aborts it.
 async fn serve_http2<S>(
     io: Rewind<S>,
     peer: SocketAddr,
     route: Arc<Route>,
     mut drain: watch::Receiver<Drain>,
+    stats: Option<Arc<HttpStats>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let abuse = http2::Abuse::new(stats.clone());
+    let streams = abuse.clone();
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         let route = route.clone();
+        // Created when hyper accepts the stream, dropped with the request's future: a stream
+        // the client resets before its response drops it unanswered.
+        let mut stream = streams.stream();
         async move {
             let runtime = route.shared.runtime();
             let mut exchange = Exchange::new(head_bytes(req.headers()));
             let response = route.respond(&runtime, req, &mut exchange).await;
+            stream.answered();
             let sent = Sent {
                 wire: head_bytes(response.headers()),
                 ..Sent::default()
@@ -488,9 +503,11 @@ async fn serve_http2<S>(
         }
     });
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-    builder
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(downstream::MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    builder.timer(TokioTimer::new());
+    http2::configure(
+        &mut builder,
+        u32::try_from(downstream::MAX_HEADER_BYTES).unwrap_or(u32::MAX),
+    );
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let mut told = false;
@@ -501,6 +518,18 @@ async fn serve_http2<S>(
     let result = loop {
         tokio::select! {
             r = connection.as_mut() => break r,
+            () = abuse.detected() => {
+                if let Some(s) = &stats {
+                    s.downstream_rq_too_many_premature_resets.inc();
+                }
+                tracing::debug!(
+                    %peer,
+                    cancelled = abuse.unanswered(),
+                    "closing an HTTP/2 connection: too many premature resets"
+                );
+                // Returning drops the connection: its socket closes and its streams end.
+                return;
+            }
             changed = drain.changed(), if !told => {
                 if changed.is_err() {
                     told = true;

@@ -281,6 +281,10 @@ pub struct HttpStats {
     pub downstream_cx_protocol_error: Counter,
     /// Connections closed because a request head did not arrive in time (408).
     pub downstream_rq_header_timeout: Counter,
+    /// HTTP/2 streams the client ended (reset, or closed the connection) before their response.
+    pub downstream_rq_rx_reset: Counter,
+    /// HTTP/2 connections closed for too many streams cancelled early ([`super::http2`]).
+    pub downstream_rq_too_many_premature_resets: Counter,
     pub downstream_cx_idle_timeout: Counter,
     pub no_route: Counter,
     pub no_cluster: Counter,
@@ -340,6 +344,12 @@ impl HttpStats {
                 "downstream_rq_header_timeout",
                 C,
                 c(&self.downstream_rq_header_timeout),
+            ),
+            ("downstream_rq_rx_reset", C, c(&self.downstream_rq_rx_reset)),
+            (
+                "downstream_rq_too_many_premature_resets",
+                C,
+                c(&self.downstream_rq_too_many_premature_resets),
             ),
             ("downstream_rq_total", C, c(&self.downstream_rq_total)),
             ("fault.aborts_injected", C, c(&self.fault_aborts_injected)),
