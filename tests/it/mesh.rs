@@ -517,7 +517,7 @@ where
     addr
 }
 
-fn service_entry(name: &str, addr: SocketAddr) -> String {
+pub(crate) fn service_entry(name: &str, addr: SocketAddr) -> String {
     format!(
         "apiVersion: networking.istio.io/v1
 kind: ServiceEntry
