@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use crate::local_mesh::LocalMesh;
-use crate::mesh::{Process, admin_get, free_port};
+use crate::mesh::{Process, admin_get, free_port, http_request};
 
 const GATEWAY: &str = "istio-ingressgateway.istio-system";
 
@@ -120,7 +120,8 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     );
 
     mesh.install(&[]);
-    route_gateway_port(&mesh, free_port());
+    let first_port = free_port();
+    route_gateway_port(&mesh, first_port);
     let verbose = mesh.wait_for(&["ps", "--local", "-v", "1"], "routes synced", |t| {
         t.lines().any(|l| l.starts_with(GATEWAY)) && {
             let cells = verbose_cells(t, GATEWAY);
@@ -256,6 +257,12 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     // The query itself is not listed as a proxy.
     assert_eq!(ads_json["resources"].as_array().map(Vec::len), Some(1));
 
+    // What the gateway answers on its listener now (the route's destination has no endpoints,
+    // so an error status, but the route's, not a refused connection).
+    let served = format!("127.0.0.1:{first_port}");
+    let answer = http_request(&served, "GET", "example.com", "/").map(|(status, _)| status);
+    assert!(answer.is_some(), "the gateway serves on {served}");
+
     // A port another process holds: the gateway cannot bind it and NACKs the listeners.
     let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = held.local_addr().expect("addr").port();
@@ -296,6 +303,12 @@ fn status_table_json_diff_and_a_nack_on_the_local_mesh() {
     assert!(
         diff.contains(&format!("-                     \"portValue\": {port}\n")),
         "{diff}"
+    );
+    // The last config the gateway accepted keeps serving.
+    assert_eq!(
+        http_request(&served, "GET", "example.com", "/").map(|(status, _)| status),
+        answer,
+        "after the NACK"
     );
     drop(held);
 }
