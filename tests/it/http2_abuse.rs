@@ -1,5 +1,5 @@
-//! Hostile HTTP/2 clients against a real gateway (`ferryctl discovery` + `ferryctl proxy router`
-//! + a real backend): rapid reset (CVE-2023-44487) and stream floods are bounded, and the
+//! Hostile HTTP/2 clients against a real gateway (`ferryctl discovery`, `ferryctl proxy router`
+//! and a real backend): rapid reset (CVE-2023-44487) and stream floods are bounded, and the
 //! gateway keeps serving other clients.
 //!
 //! The attacker is a raw frame writer, not an HTTP/2 library: libraries obey the server's
