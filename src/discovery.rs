@@ -14,11 +14,13 @@
 //! 5. [`translate`]: per proxy, listeners, routes, clusters and endpoints.
 //!
 //! [`source`] is where objects come from (a directory or a Kubernetes API server) and the
-//! per-proxy snapshot cache the xDS server reads. [`webhook`] serves sidecar injection
+//! per-proxy snapshot cache the xDS server reads. [`credentials`] are the Secrets gateways
+//! terminate TLS with. [`webhook`] serves sidecar injection
 //! (`crate::inject`) to the API server. [`ca`] signs the proxies' workload certificates.
 
 pub mod accepted;
 pub mod ca;
+pub mod credentials;
 pub mod ctrlz;
 pub mod dependency;
 pub mod export;

@@ -144,8 +144,9 @@ pub fn affects(
                 view.cluster_hosts.iter().any(|h| hosts.contains(h))
             }
         }
-        // Deployments and friends carry no proxy config.
-        Kind::Deployment
+        // Deployments and friends carry no proxy config; Secrets only gateways' credentials.
+        Kind::Secret
+        | Kind::Deployment
         | Kind::StatefulSet
         | Kind::DaemonSet
         | Kind::ReplicaSet

@@ -3,6 +3,7 @@
 //! proxy's translation, so nothing in it depends on a proxy.
 
 use super::accepted::{self, AcceptedConfig, Config, Rejected};
+use super::credentials::Credentials;
 use super::mesh::MeshOptions;
 use super::normalize::normalize;
 use super::registry::Registry;
@@ -17,6 +18,7 @@ pub struct PushContext {
     config: AcceptedConfig,
     registry: Registry,
     rejected: Vec<Rejected>,
+    credentials: Credentials,
 }
 
 impl PushContext {
@@ -44,6 +46,7 @@ impl PushContext {
             config,
             registry,
             rejected,
+            credentials: Credentials::from_store(store),
         }
     }
 
@@ -59,6 +62,11 @@ impl PushContext {
     /// `/debug/configz`).
     pub fn rejected(&self) -> &[Rejected] {
         &self.rejected
+    }
+
+    /// The TLS Secrets gateways may name in `credentialName`.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     pub fn virtual_services(&self) -> &[Config<net::VirtualService>] {

@@ -372,6 +372,9 @@ impl ConfigSnapshots {
         for e in config.endpoints {
             add(builder.add_message(e).map(|_| ()));
         }
+        for s in config.secrets {
+            add(builder.add_message(s).map(|_| ()));
+        }
         let snapshot = self.finish(key, builder);
         if let Some(sig) = signature {
             self.cache

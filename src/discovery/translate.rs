@@ -36,6 +36,7 @@ use envoy_types::pb::envoy::config::cluster::v3::Cluster;
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 
 pub use encode::{EncodeError, EncodedConfig, EncodedResource};
 
@@ -127,6 +128,9 @@ pub struct ProxyConfig {
     pub routes: Vec<RouteConfiguration>,
     pub clusters: Vec<Cluster>,
     pub endpoints: Vec<ClusterLoadAssignment>,
+    /// The SDS secrets its listeners name that the control plane serves (a gateway's
+    /// `kubernetes://` credentials).
+    pub secrets: Vec<Secret>,
     /// Config that was valid but could not be (fully) translated, one line each, sorted.
     pub notes: Vec<String>,
 }
@@ -159,11 +163,16 @@ pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> 
         }
         Role::Router => gateway::build(&scope, opts, &mut notes),
     };
+    let secrets = match proxy.role {
+        Role::Sidecar => Vec::new(),
+        Role::Router => gateway::credentials(&scope, &listeners, &mut notes),
+    };
     let mut out = ProxyConfig {
         listeners,
         routes,
         clusters,
         endpoints,
+        secrets,
         notes: notes.0,
     };
     out.listeners.sort_by(|a, b| a.name.cmp(&b.name));

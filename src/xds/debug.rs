@@ -159,7 +159,14 @@ pub fn connected_config_dump(snapshot: &Snapshot, proxy: &ProxyStatus) -> Config
     let routes = versioned(snapshot, proxy, TypeUrl::RouteConfiguration);
     let clusters = versioned(snapshot, proxy, TypeUrl::Cluster);
     let endpoints = versioned(snapshot, proxy, TypeUrl::ClusterLoadAssignment);
-    let secrets = versioned(snapshot, proxy, TypeUrl::Secret);
+    // Gateway credentials carry their keys: redacted as the proxy's own dump redacts them.
+    let secrets: Vec<Versioned<_>> = versioned(snapshot, proxy, TypeUrl::Secret)
+        .into_iter()
+        .map(|v| Versioned {
+            resource: dump::redact_secret(v.resource),
+            ..v
+        })
+        .collect();
     dump::build_config_dump(&DumpSource {
         bootstrap: None,
         listeners: &listeners,

@@ -209,6 +209,25 @@ fn latest_version<T>(items: &[Versioned<T>]) -> String {
 /// The typed dump of `src`, with Envoy's sections in Envoy's order (its admin handler walks its
 /// providers sorted by name: bootstrap, clusters, endpoint, listeners, route_scopes, routes,
 /// secrets).
+/// What Envoy prints instead of a private key.
+pub const REDACTED: &[u8] = b"[redacted]";
+
+/// `secret` as Envoy's config dump shows it: a certificate's private key replaced by
+/// [`REDACTED`] (Envoy's `MessageUtil::redact`), the rest as it is.
+pub fn redact_secret(mut secret: Secret) -> Secret {
+    use envoy_types::pb::envoy::config::core::v3::{DataSource, data_source};
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::secret;
+    if let Some(secret::Type::TlsCertificate(t)) = &mut secret.r#type
+        && t.private_key.is_some()
+    {
+        t.private_key = Some(DataSource {
+            specifier: Some(data_source::Specifier::InlineBytes(REDACTED.to_vec())),
+            ..Default::default()
+        });
+    }
+    secret
+}
+
 pub fn build_config_dump(src: &DumpSource) -> ConfigDump {
     let bootstrap = match src.bootstrap {
         Some((b, at)) => BootstrapConfigDump {

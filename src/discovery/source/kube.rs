@@ -129,6 +129,8 @@ pub struct Watched {
     pub kind: Kind,
     pub version: &'static str,
     pub plural: &'static str,
+    /// Watched in this namespace only; every namespace when `None`.
+    pub namespace: Option<String>,
 }
 
 impl Watched {
@@ -141,12 +143,14 @@ impl Watched {
                 kind: c.kind,
                 version: c.version,
                 plural: c.plural,
+                namespace: None,
             })
             .collect();
         all.push(Watched {
             kind: Kind::Namespace,
             version: "v1",
             plural: "namespaces",
+            namespace: None,
         });
         all.extend(Watched::registry());
         all
@@ -164,8 +168,21 @@ impl Watched {
             kind,
             version,
             plural,
+            namespace: None,
         })
         .collect()
+    }
+
+    /// The Secrets of `namespace`, for the credentials of the gateways that run there. Only
+    /// the control plane's namespace: the rendered RBAC lets the control plane read Secrets
+    /// there (and where a gateway's `<gateway>-sds` RoleBinding allows), never cluster-wide.
+    pub fn secrets(namespace: &str) -> Watched {
+        Watched {
+            kind: Kind::Secret,
+            version: "v1",
+            plural: "secrets",
+            namespace: Some(namespace.to_string()),
+        }
     }
 
     /// `group/version`, or `version` for the core group.
@@ -378,6 +395,8 @@ impl KubeSource {
     /// Also runs the secret controller: remote clusters' Services and endpoints join the
     /// registry.
     pub fn with_multicluster(mut self, multicluster: Multicluster) -> KubeSource {
+        // Gateways' credentials: the Secrets of the namespace the control plane reads.
+        self.watched.push(Watched::secrets(&multicluster.namespace));
         self.multicluster = Some(multicluster);
         self
     }
@@ -462,8 +481,18 @@ pub(super) async fn watch_kind(
     changed: Arc<Notify>,
     label: Arc<str>,
 ) {
-    let api: Api<DynamicObject> = Api::all_with(client, &watched.api_resource());
-    let stream = watcher::watcher(api, watcher::Config::default()).backoff(RetryBackoff::new());
+    let api: Api<DynamicObject> = match &watched.namespace {
+        Some(ns) => Api::namespaced_with(client, ns, &watched.api_resource()),
+        None => Api::all_with(client, &watched.api_resource()),
+    };
+    let mut config = watcher::Config::default();
+    if watched.kind == Kind::Secret {
+        // As istiod's credentials controller: Helm releases and service account tokens are
+        // never gateway credentials, and there are many of them.
+        config =
+            config.fields("type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token");
+    }
+    let stream = watcher::watcher(api, config).backoff(RetryBackoff::new());
     tokio::pin!(stream);
     let mut last_error: Option<String> = None;
     while let Some(item) = stream.next().await {

@@ -11,6 +11,9 @@
 //!
 //! TCP, TLS passthrough and `ISTIO_MUTUAL` servers are not translated yet.
 //!
+//! [`credentials`] are the SDS secrets of the TLS servers (`kubernetes://<credentialName>`),
+//! which the control plane serves the gateway itself, as istiod does.
+//!
 //! [`PortMapping`]: super::PortMapping
 
 use std::collections::BTreeMap;
@@ -25,8 +28,10 @@ use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost,
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpFilter;
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, TlsCertificate, common_tls_context,
+    CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, Secret, TlsCertificate,
+    common_tls_context,
 };
+use prost::Message;
 
 use super::httproute::{RouteContext, is_catch_all, virtual_service_routes};
 use super::listener::{Routes, http_connection_manager_with};
@@ -39,6 +44,7 @@ use super::{Notes, TranslateOptions};
 use crate::config::networking as net;
 use crate::config::types::selects;
 use crate::discovery::accepted::Config;
+use crate::discovery::credentials::KUBERNETES_PREFIX;
 use crate::discovery::registry::Protocol;
 use crate::validation::hosts::host_subset_of;
 
@@ -421,6 +427,57 @@ fn downstream_tls(tls: &net::ServerTlsSettings) -> TransportSocket {
         name: names::TLS_TRANSPORT_SOCKET.to_string(),
         config_type: Some(transport_socket::ConfigType::TypedConfig(pack(&context))),
     }
+}
+
+/// The `kubernetes://` secrets the gateway's listeners name, from the Secrets of the gateway's
+/// own namespace (where an Istio gateway reads its credentials). A credential that is not
+/// there is noted: its filter chain then has no certificate, and handshakes on it fail.
+pub fn credentials(scope: &Scope<'_>, listeners: &[Listener], notes: &mut Notes) -> Vec<Secret> {
+    let mut names: Vec<String> = Vec::new();
+    for chain in listeners.iter().flat_map(|l| l.filter_chains.iter()) {
+        let Some(transport_socket::ConfigType::TypedConfig(any)) = chain
+            .transport_socket
+            .as_ref()
+            .and_then(|t| t.config_type.as_ref())
+        else {
+            continue;
+        };
+        let Ok(ctx) = DownstreamTlsContext::decode(any.value.as_slice()) else {
+            continue;
+        };
+        let Some(common) = ctx.common_tls_context else {
+            continue;
+        };
+        let validation = match common.validation_context_type {
+            Some(common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                sds,
+            )) => Some(sds.name),
+            _ => None,
+        };
+        let sds = common
+            .tls_certificate_sds_secret_configs
+            .into_iter()
+            .map(|s| s.name)
+            .chain(validation)
+            .filter(|n| n.starts_with(KUBERNETES_PREFIX));
+        for name in sds {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let namespace = scope.proxy.namespace.as_str();
+    let mut out = Vec::new();
+    for name in names {
+        match scope.push.credentials().secret(namespace, &name) {
+            Some(secret) => out.push(secret),
+            None => notes.push(format!(
+                "gateway credential {name}: no Secret with a certificate and key (or CA) in namespace {namespace}"
+            )),
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 #[cfg(test)]

@@ -136,6 +136,74 @@ fn bookinfo_gateway_https_server_terminates_tls_with_its_credential() {
     vhost(route_config(&cfg, name), "bookinfo.example.com:443");
 }
 
+/// The seed's gateway with `bookinfo-credential` in `namespace`.
+fn bookinfo_with_credential(namespace: &str) -> PushContext {
+    let gateway = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/seed/bookinfo-gateway.yaml"
+    ))
+    .expect("seed fixture");
+    let secret = format!(
+        r#"
+apiVersion: v1
+kind: Secret
+metadata: {{name: bookinfo-credential, namespace: {namespace}}}
+type: kubernetes.io/tls
+stringData: {{tls.crt: CERT, tls.key: KEY}}
+"#
+    );
+    push(&format!("{gateway}\n---\n{secret}"))
+}
+
+#[test]
+fn the_gateway_gets_the_credential_of_its_own_namespace_over_sds() {
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::secret;
+    let cfg = with_ports(
+        &bookinfo_with_credential("istio-system"),
+        &ingress(),
+        PortMapping::istio_ingress(),
+    );
+    let names: Vec<&str> = cfg.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["kubernetes://bookinfo-credential"]);
+    let Some(secret::Type::TlsCertificate(t)) = &cfg.secrets[0].r#type else {
+        panic!("a certificate: {:?}", cfg.secrets[0]);
+    };
+    assert!(t.private_key.is_some() && t.certificate_chain.is_some());
+    assert!(
+        cfg.notes.iter().all(|n| !n.contains("credential")),
+        "{:?}",
+        cfg.notes
+    );
+    // Sidecars never get gateway credentials.
+    let sidecar = translate(
+        &bookinfo_with_credential("default"),
+        &Proxy {
+            namespace: "default".into(),
+            ..Proxy::default()
+        },
+        &TranslateOptions::default(),
+    );
+    assert!(sidecar.secrets.is_empty());
+}
+
+#[test]
+fn a_credential_in_another_namespace_is_not_served_and_is_noted() {
+    let cfg = with_ports(
+        &bookinfo_with_credential("default"),
+        &ingress(),
+        PortMapping::istio_ingress(),
+    );
+    assert!(cfg.secrets.is_empty(), "{:?}", cfg.secrets);
+    assert!(
+        cfg.notes
+            .iter()
+            .any(|n| n.contains("kubernetes://bookinfo-credential")
+                && n.contains("namespace istio-system")),
+        "{:?}",
+        cfg.notes
+    );
+}
+
 #[test]
 fn without_a_port_mapping_gateways_bind_the_server_ports() {
     let cfg = config_for(&bookinfo(), &ingress());
