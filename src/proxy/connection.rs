@@ -23,6 +23,8 @@ pub struct Connection {
     pub sni: Option<Arc<str>>,
     /// The TLS session's peer, on TLS connections.
     pub tls: Option<Arc<PeerTls>>,
+    /// The listener's TLS filter chain the connection was accepted on.
+    pub tls_chain: Option<usize>,
     /// This connection's `x-forwarded-client-cert` element, made once per connection.
     pub xfcc: Option<HeaderValue>,
 }
@@ -36,12 +38,20 @@ impl Connection {
             principal: None,
             sni: None,
             tls: None,
+            tls_chain: None,
             xfcc: None,
         }
     }
 
-    /// A TLS connection from `peer` to `local` whose handshake asked for `sni`.
-    pub fn tls(peer: SocketAddr, local: SocketAddr, sni: Option<&str>, tls: PeerTls) -> Connection {
+    /// A TLS connection from `peer` to `local` whose handshake asked for `sni`, accepted on
+    /// the listener's TLS filter chain `chain`.
+    pub fn tls(
+        peer: SocketAddr,
+        local: SocketAddr,
+        sni: Option<&str>,
+        chain: usize,
+        tls: PeerTls,
+    ) -> Connection {
         let xfcc = tls
             .is_mutual()
             .then(|| HeaderValue::from_str(&tls.xfcc()).ok())
@@ -52,6 +62,7 @@ impl Connection {
             principal: tls.peer_uri.as_deref().map(Arc::from),
             sni: sni.map(Arc::from),
             tls: Some(Arc::new(tls)),
+            tls_chain: Some(chain),
             xfcc,
         }
     }

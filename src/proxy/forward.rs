@@ -119,7 +119,7 @@ where
     if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
         telemetry.exchange.set_mutual_tls();
     }
-    let hcm = entry.hcm_for(connection.tls.is_some());
+    let hcm = entry.hcm_for(connection.tls_chain);
     if let Some(log) = &hcm.access_log {
         telemetry.exchange.log = Some(Box::new(log_record(
             log,

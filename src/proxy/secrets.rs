@@ -4,6 +4,10 @@
 //! (Istio's `CreateCertificate`, authenticated by the workload's token) and installs the answer
 //! here, then does it again before the certificate expires.
 //!
+//! Secrets the control plane serves over SDS (a gateway's `kubernetes://<credentialName>`) are
+//! kept here too, by name, as [`SdsSecret`]s: installed when an SDS response is accepted,
+//! replaced by the next one.
+//!
 //! TLS reads the store per handshake ([`super::tls`]), so a rotated certificate is used by the
 //! next connection while open ones carry on with the one they started with.
 //! `/config_dump` shows the store as Envoy's `SecretsConfigDump`, the key redacted as Envoy
@@ -30,8 +34,7 @@ use crate::xds::dump::Versioned;
 pub const DEFAULT: &str = "default";
 /// The SDS name of the mesh's roots.
 pub const ROOTCA: &str = "ROOTCA";
-/// What Envoy prints instead of a private key.
-const REDACTED: &[u8] = b"[redacted]";
+use crate::xds::dump::REDACTED;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
@@ -47,6 +50,8 @@ pub enum SecretError {
     Csr(String),
     #[error("the CA at {address}: {message}")]
     Ca { address: String, message: String },
+    #[error("secret {0}")]
+    Sds(String),
 }
 
 /// The workload's certificate and key.
@@ -81,10 +86,98 @@ pub struct TrustBundle {
     pub version: String,
 }
 
+/// A secret from the control plane's SDS: a certificate with its key, or roots.
+pub struct SdsSecret {
+    /// As received, the key redacted (what `/config_dump` shows).
+    pub redacted: Secret,
+    pub certified: Option<Arc<CertifiedKey>>,
+    pub roots: Option<Arc<RootCertStore>>,
+    /// As received, to tell a changed secret from a repeated one.
+    received: Secret,
+}
+
+impl std::fmt::Debug for SdsSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdsSecret")
+            .field("name", &self.redacted.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SdsSecret {
+    /// Reads a `Secret` resource: a `tls_certificate` with inline PEM chain and key, or a
+    /// `validation_context` with inline PEM roots. Anything else is refused (the update is
+    /// NACKed, as Envoy rejects a secret it cannot load).
+    pub fn compile(secret: &Secret) -> Result<SdsSecret, SecretError> {
+        let name = &secret.name;
+        let text = |what: &str, d: &Option<DataSource>| -> Result<String, SecretError> {
+            let bytes = match d.as_ref().and_then(|d| d.specifier.as_ref()) {
+                Some(data_source::Specifier::InlineBytes(b)) => b.clone(),
+                Some(data_source::Specifier::InlineString(s)) => s.clone().into_bytes(),
+                _ => {
+                    return Err(SecretError::Sds(format!(
+                        "{name}: the {what} is not inline PEM"
+                    )));
+                }
+            };
+            String::from_utf8(bytes)
+                .map_err(|_| SecretError::Sds(format!("{name}: the {what} is not PEM text")))
+        };
+        let bad = |what: &str, e: String| SecretError::Sds(format!("{name}: the {what}: {e}"));
+        match &secret.r#type {
+            Some(secret::Type::TlsCertificate(t)) => {
+                let chain = pem::certificates(&text("certificate chain", &t.certificate_chain)?)
+                    .map_err(|e| bad("certificate chain", e.to_string()))?;
+                let key = pem::private_key(&text("private key", &t.private_key)?)
+                    .map_err(|e| bad("private key", e.to_string()))?;
+                let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+                    .map_err(|e| bad("private key", e.to_string()))?;
+                let certified = CertifiedKey::new(chain, signing);
+                certified
+                    .keys_match()
+                    .map_err(|e| bad("private key", format!("not the certificate's: {e}")))?;
+                let mut redacted = secret.clone();
+                if let Some(secret::Type::TlsCertificate(t)) = &mut redacted.r#type {
+                    t.private_key = Some(DataSource {
+                        specifier: Some(data_source::Specifier::InlineBytes(REDACTED.to_vec())),
+                        ..Default::default()
+                    });
+                }
+                Ok(SdsSecret {
+                    redacted,
+                    certified: Some(Arc::new(certified)),
+                    roots: None,
+                    received: secret.clone(),
+                })
+            }
+            Some(secret::Type::ValidationContext(v)) => {
+                let certs = pem::certificates(&text("trusted CA", &v.trusted_ca)?)
+                    .map_err(|e| bad("trusted CA", e.to_string()))?;
+                let mut roots = RootCertStore::empty();
+                let (added, _) = roots.add_parsable_certificates(certs);
+                if added == 0 {
+                    return Err(bad("trusted CA", "no usable root certificate".into()));
+                }
+                Ok(SdsSecret {
+                    redacted: secret.clone(),
+                    certified: None,
+                    roots: Some(Arc::new(roots)),
+                    received: secret.clone(),
+                })
+            }
+            _ => Err(SecretError::Sds(format!(
+                "{name}: only TLS certificates and validation contexts are supported"
+            ))),
+        }
+    }
+}
+
 #[derive(Default)]
 struct Secrets {
     default: Option<Arc<WorkloadCertificate>>,
     root: Option<Arc<TrustBundle>>,
+    /// From the control plane's SDS, by name, with when they were received and their version.
+    sds: std::collections::BTreeMap<String, Versioned<Arc<SdsSecret>>>,
 }
 
 /// The secrets the proxy holds. Read per TLS handshake, written per rotation.
@@ -122,6 +215,40 @@ impl SecretStore {
             .unwrap_or_else(PoisonError::into_inner)
             .root
             .clone()
+    }
+
+    /// The SDS secret `name`, as it is now.
+    pub fn sds(&self, name: &str) -> Option<Arc<SdsSecret>> {
+        self.secrets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sds
+            .get(name)
+            .map(|v| v.resource.clone())
+    }
+
+    /// Installs secrets from an SDS response (compiled by the caller, so a response with one
+    /// bad secret changes nothing). A secret equal to the one held keeps its version and time.
+    pub fn install_sds(&self, secrets: Vec<Arc<SdsSecret>>, version: &str, now: SystemTime) {
+        let mut held = self.secrets.write().unwrap_or_else(PoisonError::into_inner);
+        for compiled in secrets {
+            let name = compiled.received.name.clone();
+            let unchanged = held
+                .sds
+                .get(&name)
+                .is_some_and(|v| v.resource.received == compiled.received);
+            if unchanged {
+                continue;
+            }
+            held.sds.insert(
+                name,
+                Versioned {
+                    version_info: version.to_string(),
+                    last_updated: now,
+                    resource: compiled,
+                },
+            );
+        }
     }
 
     /// Installs a chain from the CA (leaf first, root last) with the key of its leaf: `default`
@@ -210,6 +337,11 @@ impl SecretStore {
                 },
             });
         }
+        out.extend(secrets.sds.values().map(|v| Versioned {
+            version_info: v.version_info.clone(),
+            last_updated: v.last_updated,
+            resource: v.resource.redacted.clone(),
+        }));
         out
     }
 }

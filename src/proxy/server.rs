@@ -362,14 +362,13 @@ async fn serve_connection(
     // the peer stands in, which no destination rule is written for.
     let local = stream.local_addr().unwrap_or(peer);
     let entry = shared.runtime().listeners.get(&*name).cloned();
-    let tls = entry.as_ref().and_then(|l| l.tls.clone());
-    let Some(tls) = tls else {
+    let Some(entry) = entry.clone().filter(|l| !l.tls.is_empty()) else {
         let http_stats = entry.map(|l| l.hcm.stats.clone());
         let conn = Connection::plaintext(peer, local);
         serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
         return;
     };
-    let plaintext = entry.as_ref().is_some_and(|l| l.plaintext);
+    let plaintext = entry.plaintext;
     // TLS or plain text, by the first byte (within the header timeout: a client that sends
     // nothing is no different from a slow one).
     let mut first = [0u8; 1];
@@ -379,7 +378,7 @@ async fn serve_connection(
     };
     if !is_tls {
         if plaintext {
-            let http_stats = entry.map(|l| l.hcm.stats.clone());
+            let http_stats = Some(entry.hcm.stats.clone());
             let conn = Connection::plaintext(peer, local);
             serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
         } else {
@@ -388,20 +387,36 @@ async fn serve_connection(
         }
         return;
     }
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config.config.clone());
-    let accepted = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
-    let stream = match accepted {
-        Ok(Ok(s)) => s,
+    // The ClientHello first: its SNI picks the filter chain (Envoy's TLS inspector and
+    // `server_names` match), whose certificate and routes then serve the connection.
+    let handshake = async {
+        let acceptor =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+        let start = acceptor.await.map_err(|e| e.to_string())?;
+        let sni = start.client_hello().server_name().map(str::to_string);
+        let Some(index) = entry.tls_chain(sni.as_deref()) else {
+            return Err(format!(
+                "no filter chain for server name {:?}",
+                sni.unwrap_or_default()
+            ));
+        };
+        let config = entry.tls[index].config.config.clone();
+        let stream = start.into_stream(config).await.map_err(|e| e.to_string())?;
+        Ok((index, stream))
+    };
+    let (index, stream) = match tokio::time::timeout(limits.header_timeout, handshake).await {
+        Ok(Ok(accepted)) => accepted,
         Ok(Err(e)) => {
             tracing::debug!(listener = %name, %peer, "TLS handshake failed: {e}");
             return;
         }
         Err(_) => return,
     };
+    let tls = &entry.tls[index];
     tls.hcm.stats.downstream_cx_ssl_total.inc();
     let session = stream.get_ref().1;
     let peer_tls = super::tls::PeerTls::of(session, &shared.secrets);
-    let conn = Connection::tls(peer, local, session.server_name(), peer_tls);
+    let conn = Connection::tls(peer, local, session.server_name(), index, peer_tls);
     let http_stats = Some(tls.hcm.stats.clone());
     serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
 }

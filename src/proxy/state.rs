@@ -24,7 +24,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::DownstreamTl
 use super::cluster::{Clients, ClusterEntry};
 use super::rbac::Engine;
 use super::routes::RouteTable;
-use super::secrets::SecretStore;
+use super::secrets::{SdsSecret, SecretStore};
 use super::stats::{HttpStats, Stats};
 use super::telemetry::access_log::{self, AccessLog, Files};
 use super::telemetry::metrics::Reporter;
@@ -96,8 +96,34 @@ pub enum ForwardClientCert {
 /// A TLS-terminating filter chain.
 #[derive(Debug, Clone)]
 pub struct TlsChain {
+    /// `filter_chain_match.server_names`: the SNIs it serves (exact, or `*.suffix`); empty
+    /// for any.
+    pub server_names: Vec<String>,
     pub config: Arc<DownstreamTls>,
     pub hcm: Hcm,
+}
+
+/// How well `sni` matches a chain with `server_names`, as Envoy's filter chain matching ranks
+/// them: an exact name first, then the longest `*.` suffix, then a chain without names. `None`
+/// when it does not match.
+fn sni_rank(server_names: &[String], sni: Option<&str>) -> Option<usize> {
+    if server_names.is_empty() {
+        return Some(0);
+    }
+    let sni = sni?.to_ascii_lowercase();
+    server_names
+        .iter()
+        .filter_map(|name| {
+            if *name == sni {
+                Some(usize::MAX)
+            } else {
+                // `*.example.com` matches `a.example.com` and `a.b.example.com`.
+                let suffix = name.strip_prefix('*')?;
+                (suffix.starts_with('.') && sni.ends_with(suffix) && sni.len() > suffix.len())
+                    .then_some(suffix.len())
+            }
+        })
+        .max()
 }
 
 /// A listener the proxy binds.
@@ -109,20 +135,33 @@ pub struct ListenerEntry {
     pub hcm: Hcm,
     /// Whether plain-text connections are served (PERMISSIVE or no TLS at all).
     pub plaintext: bool,
-    /// The TLS chain: connections that open with a TLS handshake go there.
-    pub tls: Option<TlsChain>,
+    /// The TLS chains, at most one per set of server names: connections that open with a
+    /// TLS handshake go to the one their SNI picks (see [`ListenerEntry::tls_chain`]).
+    pub tls: Vec<TlsChain>,
     /// Who reports its requests in Istio's metrics: a sidecar's inbound listener is the
     /// destination, every other (outbound, gateway) the source.
     pub reporter: Reporter,
 }
 
 impl ListenerEntry {
-    /// The connection manager of a connection, by whether it is TLS.
-    pub fn hcm_for(&self, tls: bool) -> &Hcm {
-        match (&self.tls, tls) {
-            (Some(t), true) => &t.hcm,
-            _ => &self.hcm,
+    /// The connection manager of a connection: the plain one, or that of TLS chain `chain`.
+    pub fn hcm_for(&self, tls_chain: Option<usize>) -> &Hcm {
+        match tls_chain.and_then(|i| self.tls.get(i)) {
+            Some(t) => &t.hcm,
+            None => &self.hcm,
         }
+    }
+
+    /// The TLS chain a ClientHello with `sni` goes to (Envoy's filter chain match on
+    /// `server_names`); `None` when no chain matches, and the connection is closed.
+    pub fn tls_chain(&self, sni: Option<&str>) -> Option<usize> {
+        self.tls
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((sni_rank(&c.server_names, sni)?, i)))
+            // The best rank; among equals, the first chain.
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, i)| i)
     }
 }
 
@@ -155,9 +194,13 @@ fn initialized(store: &Store, runtime: &Runtime) -> bool {
             .values()
             .filter_map(|c| c.eds_name.as_ref())
             .all(|name| store.endpoints.contains_key(name))
-        && runtime.listeners.values().all(|l| match &l.hcm.routes {
-            RouteSource::Rds(name) => runtime.routes.contains_key(name),
-            RouteSource::Inline(_) => true,
+        && runtime.listeners.values().all(|l| {
+            std::iter::once(&l.hcm)
+                .chain(l.tls.iter().map(|t| &t.hcm))
+                .all(|hcm| match &hcm.routes {
+                    RouteSource::Rds(name) => runtime.routes.contains_key(name),
+                    RouteSource::Inline(_) => true,
+                })
         })
 }
 
@@ -288,7 +331,7 @@ impl Shared {
             TypeUrl::ClusterLoadAssignment => self.apply_endpoints(&mut store, &current, update),
             TypeUrl::Listener => self.apply_listeners(&mut store, &current, update),
             TypeUrl::RouteConfiguration => self.apply_routes(&mut store, &current, update),
-            TypeUrl::Secret => Err("secrets are not supported yet".to_string()),
+            TypeUrl::Secret => self.apply_secrets(&current, update),
         };
         let (ok, rejected) = match update.type_url {
             TypeUrl::Cluster => (
@@ -303,9 +346,14 @@ impl Shared {
                 &self.stats.lds_update_success,
                 &self.stats.lds_update_rejected,
             ),
-            _ => (
+            TypeUrl::RouteConfiguration => (
                 &self.stats.rds_update_success,
                 &self.stats.rds_update_rejected,
+            ),
+            // Envoy counts SDS per secret (`sds.<name>.*`), which the proxy does not keep.
+            TypeUrl::Secret => (
+                &self.stats.sds_update_success,
+                &self.stats.sds_update_rejected,
             ),
         };
         match result {
@@ -407,6 +455,30 @@ impl Shared {
         })
     }
 
+    /// SDS: the secrets are compiled (all or none), then installed in the secret store, where
+    /// TLS reads them per handshake; the runtime itself does not change.
+    fn apply_secrets(&self, current: &Runtime, update: &Update) -> Result<Runtime, String> {
+        let mut compiled = Vec::new();
+        for r in &update.resources {
+            let TypedResource::Secret(secret) = r else {
+                return Err(format!(
+                    "a {} in an SDS response",
+                    r.type_url().short_name()
+                ));
+            };
+            compiled.push(Arc::new(
+                SdsSecret::compile(secret).map_err(|e| e.to_string())?,
+            ));
+        }
+        self.secrets
+            .install_sds(compiled, &update.version_info, SystemTime::now());
+        Ok(Runtime {
+            listeners: current.listeners.clone(),
+            routes: current.routes.clone(),
+            clusters: current.clusters.clone(),
+        })
+    }
+
     fn apply_routes(
         &self,
         store: &mut Store,
@@ -465,7 +537,7 @@ impl Shared {
         // Routes no listener refers to any more are dropped, as Envoy drops their RDS subscription.
         let wanted: BTreeSet<&str> = listeners
             .values()
-            .flat_map(|l| std::iter::once(&l.hcm).chain(l.tls.as_ref().map(|t| &t.hcm)))
+            .flat_map(|l| std::iter::once(&l.hcm).chain(l.tls.iter().map(|t| &t.hcm)))
             .filter_map(|hcm| match &hcm.routes {
                 RouteSource::Rds(n) => Some(n.as_str()),
                 RouteSource::Inline(_) => None,
@@ -600,10 +672,11 @@ fn compile_cluster(
 /// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry no HTTP connection
 /// manager: Ferry's proxy serves HTTP only, so a TCP-only listener is left unbound.
 ///
-/// Of its filter chains, the first plain-text one with an HTTP connection manager and the first
-/// TLS-terminating one serve (Istio's inbound chains for PERMISSIVE mTLS are one of each; STRICT
-/// has only the TLS one). A TLS chain whose secrets the proxy cannot serve (a gateway's
-/// `kubernetes://` credential) is skipped, as before TLS was served at all.
+/// Of its filter chains, the first plain-text one with an HTTP connection manager serves, and
+/// the first TLS-terminating one per set of `server_names` (Istio's inbound chains for
+/// PERMISSIVE mTLS are one plain and one TLS; STRICT has only the TLS one; a gateway's HTTPS
+/// servers are one TLS chain per server, matched by SNI). A TLS chain whose secrets the proxy
+/// cannot serve (an SDS server other than the control plane) is skipped.
 fn compile_listener(
     l: &Listener,
     stats: &Stats,
@@ -636,26 +709,44 @@ fn compile_listener(
         Some(compile_hcm(l, f, stats, files))
     };
     let mut plain = None;
-    let mut tls = None;
+    let mut tls: Vec<TlsChain> = Vec::new();
     for chain in l.default_filter_chain.iter().chain(l.filter_chains.iter()) {
         match &chain.transport_socket {
             None if plain.is_none() => plain = hcm_of(chain).transpose()?,
-            Some(ts) if tls.is_none() => {
+            None => {}
+            Some(ts) => {
+                let mut server_names: Vec<String> = chain
+                    .filter_chain_match
+                    .as_ref()
+                    .map(|m| {
+                        m.server_names
+                            .iter()
+                            .map(|n| n.to_ascii_lowercase())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                server_names.sort();
+                if tls.iter().any(|t| t.server_names == server_names) {
+                    continue;
+                }
                 let Some(hcm) = hcm_of(chain).transpose()? else {
                     continue;
                 };
                 match downstream_tls(ts, secrets) {
-                    Ok(Some(config)) => tls = Some(TlsChain { config, hcm }),
+                    Ok(Some(config)) => tls.push(TlsChain {
+                        server_names,
+                        config,
+                        hcm,
+                    }),
                     Ok(None) => {}
                     Err(e) => {
                         tracing::warn!(listener = %l.name, "TLS filter chain not served: {e}");
                     }
                 }
             }
-            _ => {}
         }
     }
-    let (hcm, plaintext) = match (plain, &tls) {
+    let (hcm, plaintext) = match (plain, tls.first()) {
         (Some(hcm), _) => (hcm, true),
         (None, Some(t)) => (t.hcm.clone(), false),
         (None, None) => return Ok(None),

@@ -390,6 +390,9 @@ pub struct Stats {
     pub rds_update_rejected: Counter,
     pub eds_update_success: Counter,
     pub eds_update_rejected: Counter,
+    /// SDS responses applied and rejected (not exported: Envoy's are per secret).
+    pub sds_update_success: Counter,
+    pub sds_update_rejected: Counter,
 }
 
 impl Default for Stats {
@@ -407,6 +410,8 @@ impl Default for Stats {
             rds_update_rejected: Counter::default(),
             eds_update_success: Counter::default(),
             eds_update_rejected: Counter::default(),
+            sds_update_success: Counter::default(),
+            sds_update_rejected: Counter::default(),
         }
     }
 }

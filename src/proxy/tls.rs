@@ -6,7 +6,9 @@
 //! proxy's [`SecretStore`], read per handshake so a renewed certificate serves the next
 //! connection while open ones continue; `file-cert:<cert>~<key>` and `file-root:<ca>` (what a
 //! DestinationRule names by path) are read from disk when the config arrives, `file-root:system`
-//! from the system's bundle.
+//! from the system's bundle. Any other name is a secret the control plane serves over SDS (a
+//! gateway's `kubernetes://<credentialName>`), also read from the store per handshake, so a
+//! renewed credential is used without a restart; until it arrives, handshakes fail.
 //!
 //! Istio peers are verified by SPIFFE identity, not host name: the chain must end at `ROOTCA`
 //! and, when the config lists subject alt names (the destination's service accounts), one of
@@ -78,6 +80,8 @@ pub enum CertSource {
         cert: PathBuf,
         key: PathBuf,
     },
+    /// A secret from the control plane's SDS, by name.
+    Sds(String),
 }
 
 /// What peers are verified against.
@@ -89,6 +93,8 @@ pub enum Trust {
     File(PathBuf),
     /// The system's roots.
     System,
+    /// A validation context from the control plane's SDS, by name.
+    Sds(String),
     /// No validation context: nothing is verified (Envoy's behaviour, and Istio's
     /// `insecureSkipVerify`).
     Nothing,
@@ -133,10 +139,11 @@ fn secret_cert(sds: &SdsSecretConfig) -> Result<CertSource, TlsError> {
     if sds.name == DEFAULT {
         return Ok(CertSource::Workload);
     }
-    let files = sds
-        .name
-        .strip_prefix(FILE_CERT)
-        .and_then(|rest| rest.split_once('~'))
+    let Some(rest) = sds.name.strip_prefix(FILE_CERT) else {
+        return sds_name(sds).map(CertSource::Sds);
+    };
+    let files = rest
+        .split_once('~')
         .ok_or_else(|| TlsError::UnsupportedSecret(sds.name.clone()))?;
     Ok(CertSource::Files {
         cert: files.0.into(),
@@ -151,8 +158,26 @@ fn secret_trust(sds: &SdsSecretConfig) -> Result<Trust, TlsError> {
     match sds.name.strip_prefix(FILE_ROOT) {
         Some(SYSTEM) => Ok(Trust::System),
         Some(path) => Ok(Trust::File(path.into())),
-        None => Err(TlsError::UnsupportedSecret(sds.name.clone())),
+        None => sds_name(sds).map(Trust::Sds),
     }
+}
+
+/// A secret the control plane serves: one named, over ADS (Istio's gateways get their
+/// credentials so; a secret from another SDS server is not something Ferry's proxy can fetch).
+fn sds_name(sds: &SdsSecretConfig) -> Result<String, TlsError> {
+    use envoy_types::pb::envoy::config::core::v3::config_source::ConfigSourceSpecifier;
+    let over_ads = match sds
+        .sds_config
+        .as_ref()
+        .and_then(|c| c.config_source_specifier.as_ref())
+    {
+        None | Some(ConfigSourceSpecifier::Ads(_)) => true,
+        Some(_) => false,
+    };
+    if sds.name.is_empty() || !over_ads {
+        return Err(TlsError::UnsupportedSecret(sds.name.clone()));
+    }
+    Ok(sds.name.clone())
 }
 
 fn filename(d: &Option<DataSource>) -> Option<PathBuf> {
@@ -281,6 +306,10 @@ impl UpstreamSpec {
                     .with_client_auth_cert(chain, key)
                     .map_err(|e| TlsError::Config(e.to_string()))?
             }
+            Some(CertSource::Sds(name)) => builder.with_client_cert_resolver(Arc::new(SdsCert {
+                store: secrets.clone(),
+                name: name.clone(),
+            })),
         };
         config.alpn_protocols = self.alpn.clone();
         // An SNI that is not a DNS name (an IP, or empty) is sent as none.
@@ -363,6 +392,8 @@ fn read_roots(path: &std::path::Path) -> Result<Arc<RootCertStore>, TlsError> {
 enum Roots {
     Mesh(Arc<SecretStore>),
     Fixed(Arc<RootCertStore>),
+    /// An SDS validation context as it is at each handshake.
+    Sds(Arc<SecretStore>, String),
     Nothing,
 }
 
@@ -382,8 +413,25 @@ impl Roots {
                     })?;
                 Roots::Fixed(read_roots(path)?)
             }
+            Trust::Sds(name) => Roots::Sds(secrets.clone(), name.clone()),
             Trust::Nothing => Roots::Nothing,
         })
+    }
+
+    /// The roots to verify against now; `None` when nothing is verified.
+    fn current(&self) -> Result<Option<Arc<RootCertStore>>, rustls::Error> {
+        match self {
+            Roots::Nothing => Ok(None),
+            Roots::Fixed(r) => Ok(Some(r.clone())),
+            Roots::Mesh(store) => Ok(Some(
+                store.trust_bundle().ok_or_else(no_root)?.roots.clone(),
+            )),
+            Roots::Sds(store, name) => store
+                .sds(name)
+                .and_then(|s| s.roots.clone())
+                .map(Some)
+                .ok_or_else(|| rustls::Error::General(format!("no secret {name} yet"))),
+        }
     }
 }
 
@@ -420,10 +468,8 @@ impl ServerCertVerifier for PeerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let roots = match &self.roots {
-            Roots::Nothing => return Ok(ServerCertVerified::assertion()),
-            Roots::Fixed(r) => r.clone(),
-            Roots::Mesh(store) => store.trust_bundle().ok_or_else(no_root)?.roots.clone(),
+        let Some(roots) = self.roots.current()? else {
+            return Ok(ServerCertVerified::assertion());
         };
         let cert = ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_cert_signed_by_trust_anchor(
@@ -504,6 +550,40 @@ impl ResolvesServerCert for WorkloadCert {
     }
 }
 
+/// A certificate from the control plane's SDS, as the store has it at each handshake: none
+/// (a failed handshake, as Envoy's listener without its secret) until it arrives.
+#[derive(Debug)]
+struct SdsCert {
+    store: Arc<SecretStore>,
+    name: String,
+}
+
+impl SdsCert {
+    fn current(&self) -> Option<Arc<CertifiedKey>> {
+        self.store.sds(&self.name).and_then(|s| s.certified.clone())
+    }
+}
+
+impl ResolvesServerCert for SdsCert {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current()
+    }
+}
+
+impl rustls::client::ResolvesClientCert for SdsCert {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        self.current()
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
 /// A fixed certificate (from files).
 #[derive(Debug)]
 struct FixedCert(Arc<CertifiedKey>);
@@ -542,10 +622,8 @@ impl ClientCertVerifier for ClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let roots = match &self.roots {
-            Roots::Nothing => return Ok(ClientCertVerified::assertion()),
-            Roots::Fixed(r) => r.clone(),
-            Roots::Mesh(store) => store.trust_bundle().ok_or_else(no_root)?.roots.clone(),
+        let Some(roots) = self.roots.current()? else {
+            return Ok(ClientCertVerified::assertion());
         };
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
             roots,
@@ -629,6 +707,10 @@ impl DownstreamTls {
                     .map_err(|e| TlsError::Config(e.to_string()))?;
                 Arc::new(FixedCert(Arc::new(CertifiedKey::new(chain, signing))))
             }
+            CertSource::Sds(name) => Arc::new(SdsCert {
+                store: secrets.clone(),
+                name,
+            }),
         };
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()

@@ -1,5 +1,5 @@
 //! The proxy's side of ADS: one stream to the control plane that subscribes to clusters and
-//! listeners (wildcard), then to the endpoints and routes they name, hands every response to the
+//! listeners (wildcard), then to the endpoints, routes and control-plane secrets they name, hands every response to the
 //! caller, and ACKs or NACKs it by the caller's verdict.
 //!
 //! The caller owns the config: when the control plane goes away, nothing is cleared. The client
@@ -285,6 +285,64 @@ pub fn rds_route_names(resources: &[TypedResource]) -> BTreeSet<String> {
     names
 }
 
+/// The secrets the listeners' TLS contexts load over ADS from the control plane: the names
+/// Istio's agent forwards to istiod (a gateway's `kubernetes://<credentialName>`). `default` and
+/// `ROOTCA` are the proxy's own (its agent's), and `file-` names are read from disk.
+pub fn sds_secret_names(resources: &[TypedResource]) -> BTreeSet<String> {
+    use envoy_types::pb::envoy::config::core::v3::transport_socket;
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+        DownstreamTlsContext, common_tls_context,
+    };
+    let mut names = BTreeSet::new();
+    for resource in resources {
+        let TypedResource::Listener(listener) = resource else {
+            continue;
+        };
+        let chains = listener
+            .filter_chains
+            .iter()
+            .chain(listener.default_filter_chain.iter());
+        for chain in chains {
+            let Some(transport_socket::ConfigType::TypedConfig(any)) = chain
+                .transport_socket
+                .as_ref()
+                .and_then(|t| t.config_type.as_ref())
+            else {
+                continue;
+            };
+            let Ok(ctx) = unpack_any::<DownstreamTlsContext>(any) else {
+                continue;
+            };
+            let Some(common) = ctx.common_tls_context else {
+                continue;
+            };
+            let validation = match common.validation_context_type {
+                Some(
+                    common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                        sds,
+                    ),
+                ) => Some(sds.name),
+                Some(common_tls_context::ValidationContextType::CombinedValidationContext(c)) => {
+                    c.validation_context_sds_secret_config.map(|s| s.name)
+                }
+                _ => None,
+            };
+            names.extend(
+                common
+                    .tls_certificate_sds_secret_configs
+                    .into_iter()
+                    .map(|s| s.name)
+                    .chain(validation)
+                    .filter(|n| n.starts_with(KUBERNETES_SDS_PREFIX)),
+            );
+        }
+    }
+    names
+}
+
+/// The prefix of the secrets istiod serves from Kubernetes Secrets.
+const KUBERNETES_SDS_PREFIX: &str = "kubernetes://";
+
 /// Envoy reports a rejected update with INTERNAL (`GrpcMuxImpl`); do the same so control planes
 /// that look at the code see what they expect.
 const NACK_CODE: i32 = 13;
@@ -448,7 +506,7 @@ impl Client {
             response_nonce: response.nonce.clone(),
             ..Default::default()
         };
-        let mut follow_up = None;
+        let mut follow_up = Vec::new();
         match verdict {
             Ok(update) => {
                 debug!(r#type = type_url.short_name(), version = %response.version_info, "ACK");
@@ -456,15 +514,18 @@ impl Client {
                 type_state.last_nack = None;
                 request.version_info = response.version_info.clone();
                 follow_up = match type_url {
-                    TypeUrl::Cluster => Some((
+                    TypeUrl::Cluster => vec![(
                         TypeUrl::ClusterLoadAssignment,
                         eds_cluster_names(&update.resources),
-                    )),
-                    TypeUrl::Listener => Some((
-                        TypeUrl::RouteConfiguration,
-                        rds_route_names(&update.resources),
-                    )),
-                    _ => None,
+                    )],
+                    TypeUrl::Listener => vec![
+                        (
+                            TypeUrl::RouteConfiguration,
+                            rds_route_names(&update.resources),
+                        ),
+                        (TypeUrl::Secret, sds_secret_names(&update.resources)),
+                    ],
+                    _ => Vec::new(),
                 };
             }
             Err(message) => {
@@ -485,7 +546,7 @@ impl Client {
             }
         }
         let mut requests = vec![request];
-        if let Some((child, names)) = follow_up {
+        for (child, names) in follow_up {
             requests.extend(self.resubscribe(child, names));
         }
         self.publish();
@@ -558,6 +619,59 @@ mod tests {
     use crate::xds::types::pack_any;
     use envoy_types::pb::envoy::config::cluster::v3::Cluster;
     use envoy_types::pb::envoy::config::cluster::v3::cluster::EdsClusterConfig;
+
+    #[test]
+    fn sds_names_are_the_control_planes_secrets_of_listener_tls_contexts() {
+        use envoy_types::pb::envoy::config::core::v3::{TransportSocket, transport_socket};
+        use envoy_types::pb::envoy::config::listener::v3::{FilterChain, Listener};
+        use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+            CommonTlsContext, DownstreamTlsContext, SdsSecretConfig, common_tls_context,
+        };
+        let chain = |cert: &str, ca: Option<&str>| {
+            FilterChain {
+            transport_socket: Some(TransportSocket {
+                name: "envoy.transport_sockets.tls".into(),
+                config_type: Some(transport_socket::ConfigType::TypedConfig(pack_any(
+                    DownstreamTlsContext {
+                        common_tls_context: Some(CommonTlsContext {
+                            tls_certificate_sds_secret_configs: vec![SdsSecretConfig {
+                                name: cert.into(),
+                                sds_config: None,
+                            }],
+                            validation_context_type: ca.map(|ca| {
+                                common_tls_context::ValidationContextType::ValidationContextSdsSecretConfig(
+                                    SdsSecretConfig {
+                                        name: ca.into(),
+                                        sds_config: None,
+                                    },
+                                )
+                            }),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                ))),
+            }),
+            ..Default::default()
+        }
+        };
+        let listener = Listener {
+            name: "0.0.0.0_8443".into(),
+            filter_chains: vec![
+                chain("kubernetes://a", None),
+                chain("kubernetes://b", Some("kubernetes://b-cacert")),
+                // The proxy's own certificate and roots, not the control plane's.
+                chain("default", Some("ROOTCA")),
+                FilterChain::default(),
+            ],
+            ..Default::default()
+        };
+        let names = sds_secret_names(&[TypedResource::Listener(Box::new(listener))]);
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["kubernetes://a", "kubernetes://b", "kubernetes://b-cacert"]
+        );
+    }
 
     #[test]
     fn backoff_grows_caps_and_jitters_within_half_to_full() {

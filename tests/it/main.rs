@@ -6,6 +6,7 @@ mod authz;
 mod bad_input;
 mod discovery;
 mod docs;
+mod gateway_tls;
 mod http2_abuse;
 mod kube;
 mod kube_analyze;

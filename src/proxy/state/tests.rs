@@ -293,3 +293,97 @@ async fn a_response_of_the_wrong_type_is_nacked() {
     assert!(err.contains("CDS"), "{err}");
     assert!(s.runtime().clusters.is_empty());
 }
+
+#[test]
+fn server_names_pick_the_exact_name_then_the_longest_wildcard_then_any() {
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let exact = names(&["a.example.com"]);
+    let wildcard = names(&["*.example.com"]);
+    let deeper = names(&["*.b.example.com"]);
+    assert_eq!(sni_rank(&exact, Some("A.example.com")), Some(usize::MAX));
+    assert_eq!(sni_rank(&exact, Some("b.example.com")), None);
+    assert_eq!(sni_rank(&exact, None), None);
+    assert!(
+        sni_rank(&wildcard, Some("x.b.example.com")) < sni_rank(&deeper, Some("x.b.example.com"))
+    );
+    assert_eq!(sni_rank(&wildcard, Some("example.com")), None);
+    assert_eq!(sni_rank(&wildcard, Some(".example.com")), None);
+    assert_eq!(sni_rank(&[], None), Some(0));
+    assert!(sni_rank(&[], Some("a.example.com")) < sni_rank(&wildcard, Some("a.example.com")));
+}
+
+/// A self-signed certificate and its key, PEM.
+fn self_signed(host: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec![host.to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    (cert.pem(), key.serialize_pem())
+}
+
+fn tls_secret(name: &str, cert: &str, key: &str) -> TypedResource {
+    use envoy_types::pb::envoy::config::core::v3::{DataSource, data_source};
+    use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
+        Secret, TlsCertificate, secret,
+    };
+    let inline = |s: &str| {
+        Some(DataSource {
+            specifier: Some(data_source::Specifier::InlineBytes(s.as_bytes().to_vec())),
+            ..Default::default()
+        })
+    };
+    TypedResource::Secret(Box::new(Secret {
+        name: name.into(),
+        r#type: Some(secret::Type::TlsCertificate(TlsCertificate {
+            certificate_chain: inline(cert),
+            private_key: inline(key),
+            ..Default::default()
+        })),
+    }))
+}
+
+#[tokio::test]
+async fn sds_secrets_are_installed_replaced_and_a_bad_one_is_nacked_alone() {
+    let (s, _) = shared(None);
+    let (cert, key) = self_signed("a.example.com");
+    s.apply(&update(
+        TypeUrl::Secret,
+        "s1",
+        vec![tls_secret("kubernetes://a", &cert, &key)],
+    ))
+    .expect("a certificate and its key");
+    let first = s.secrets.sds("kubernetes://a").expect("installed");
+    assert!(first.certified.is_some());
+    let (cert2, key2) = self_signed("a.example.com");
+    let (_, other_key) = self_signed("b.example.com");
+    // A key that is not the certificate's fails the whole response; the held secret stays.
+    let err = s
+        .apply(&update(
+            TypeUrl::Secret,
+            "s2",
+            vec![
+                tls_secret("kubernetes://a", &cert2, &key2),
+                tls_secret("kubernetes://b", &cert2, &other_key),
+            ],
+        ))
+        .expect_err("a mismatched key");
+    assert!(err.contains("kubernetes://b"), "{err}");
+    assert!(Arc::ptr_eq(
+        &first,
+        &s.secrets.sds("kubernetes://a").expect("kept")
+    ));
+    s.apply(&update(
+        TypeUrl::Secret,
+        "s3",
+        vec![tls_secret("kubernetes://a", &cert2, &key2)],
+    ))
+    .expect("renewed");
+    let renewed = s.secrets.sds("kubernetes://a").expect("renewed");
+    assert!(!Arc::ptr_eq(&first, &renewed));
+    // The dump shows it without its key.
+    let dumped = s.secrets.dump();
+    assert_eq!(dumped[0].resource.name, "kubernetes://a");
+    assert_eq!(dumped[0].version_info, "s3");
+    assert!(!format!("{:?}", dumped[0].resource).contains("PRIVATE"));
+}

@@ -218,19 +218,32 @@ async fn a_renewed_certificate_serves_the_next_handshake() {
 }
 
 #[test]
-fn secrets_of_other_sources_are_refused_at_compile() {
-    let ctx = UpstreamTlsContext {
+fn secrets_over_ads_are_sds_and_other_sources_are_refused_at_compile() {
+    use envoy_types::pb::envoy::config::core::v3::{
+        AggregatedConfigSource, ApiConfigSource, ConfigSource, config_source,
+    };
+    let ctx = |source: Option<config_source::ConfigSourceSpecifier>| UpstreamTlsContext {
         common_tls_context: Some(CommonTlsContext {
             tls_certificate_sds_secret_configs: vec![SdsSecretConfig {
                 name: "kubernetes://my-cert".into(),
-                ..Default::default()
+                sds_config: source.map(|s| ConfigSource {
+                    config_source_specifier: Some(s),
+                    ..Default::default()
+                }),
             }],
             ..Default::default()
         }),
         ..Default::default()
     };
+    let ads = config_source::ConfigSourceSpecifier::Ads(AggregatedConfigSource::default());
     assert_eq!(
-        UpstreamSpec::compile(&ctx),
+        UpstreamSpec::compile(&ctx(Some(ads))).map(|s| s.cert),
+        Ok(Some(CertSource::Sds("kubernetes://my-cert".into())))
+    );
+    // Istio's sidecars name their agent's SDS socket: a server Ferry's proxy cannot ask.
+    let api = config_source::ConfigSourceSpecifier::ApiConfigSource(ApiConfigSource::default());
+    assert_eq!(
+        UpstreamSpec::compile(&ctx(Some(api))),
         Err(TlsError::UnsupportedSecret("kubernetes://my-cert".into()))
     );
 }
