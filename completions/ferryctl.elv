@@ -641,7 +641,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --revision 'Control plane revision: selects the injector ConfigMap (istio-sidecar-injector-<rev>)'
             cand --injectConfigFile 'Injection configuration file (the injector ConfigMap''s `config`), instead of the ConfigMap watched on the cluster'
             cand --ca-dir 'Directory of the CA''s files in Istio''s `cacerts` layout (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); a self-signed root is generated and kept there when it holds none. Without it the self-signed root lasts as long as the process'
-            cand --token-dir 'Directory of the local mesh''s workload tokens (<namespace>/<service account>, one token each): a proxy presenting one gets a certificate for that identity. Without it no workload certificate is issued'
+            cand --token-dir 'Directory of the local mesh''s workload tokens (<namespace>/<service account>, one token each): a proxy presenting one gets a certificate for that identity. Without it, on Kubernetes the proxies'' ServiceAccount tokens are checked with a TokenReview; with a config directory, no workload certificate is issued'
             cand --workload-cert-ttl 'Lifetime of workload certificates when the proxy asks for none'
             cand --max-workload-cert-ttl 'Longest lifetime of a workload certificate a proxy may ask for'
             cand --valuesFile 'Injection values file (the injector ConfigMap''s `values`), with --injectConfigFile'

@@ -21,6 +21,7 @@ use crate::cli::analyze::parse_duration;
 use crate::cli::version::BUILD;
 use crate::discovery::ca::authn::{Authenticator, LocalTokens};
 use crate::discovery::ca::service::CaService;
+use crate::discovery::ca::tokenreview::KubeTokenReview;
 use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource, cacerts};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::{
@@ -138,8 +139,9 @@ pub struct DiscoveryArgs {
     #[arg(long = "ca-dir", env = "ROOT_CA_DIR", value_name = "DIR")]
     pub ca_dir: Option<PathBuf>,
     /// Directory of the local mesh's workload tokens (<namespace>/<service account>, one token
-    /// each): a proxy presenting one gets a certificate for that identity. Without it no
-    /// workload certificate is issued
+    /// each): a proxy presenting one gets a certificate for that identity. Without it, on
+    /// Kubernetes the proxies' ServiceAccount tokens are checked with a TokenReview; with a
+    /// config directory, no workload certificate is issued
     #[arg(long = "token-dir", value_name = "DIR")]
     pub token_dir: Option<PathBuf>,
     /// Lifetime of workload certificates when the proxy asks for none
@@ -211,36 +213,43 @@ enum DiscoveryError {
 enum Source {
     Dir(PathBuf),
     Kube {
-        kubeconfig: Option<PathBuf>,
-        context: Option<String>,
+        client: ::kube::Client,
         /// Where remote secrets are watched: the control plane's namespace.
         namespace: String,
     },
 }
 
 pub fn run(global: &GlobalArgs, args: &DiscoveryArgs) -> Result<Exit> {
-    let source = match (&args.config_dir, &global.kubeconfig) {
-        (Some(_), Some(_)) => return Err(DiscoveryError::TwoSources.into()),
-        (Some(dir), None) if !dir.is_dir() => {
-            return Err(DiscoveryError::ConfigDir(dir.display().to_string()).into());
-        }
-        (Some(dir), None) => Source::Dir(dir.clone()),
-        (None, kubeconfig) => Source::Kube {
-            kubeconfig: kubeconfig.as_ref().map(PathBuf::from),
-            context: global.context.clone(),
+    if let (Some(_), Some(_)) = (&args.config_dir, &global.kubeconfig) {
+        return Err(DiscoveryError::TwoSources.into());
+    }
+    if let Some(dir) = args.config_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(DiscoveryError::ConfigDir(dir.display().to_string()).into());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let source = match &args.config_dir {
+        Some(dir) => Source::Dir(dir.clone()),
+        None => Source::Kube {
+            client: runtime.block_on(kube::client(
+                global.kubeconfig.as_deref().map(Path::new),
+                global.context.as_deref(),
+            ))?,
             namespace: control_plane_namespace(
                 global,
                 std::env::var("POD_NAMESPACE").ok().as_deref(),
             ),
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let mesh = mesh_options(args)?;
     let injection = injection_settings(args)?;
-    let ca = certificate_authority(args, &mesh, matches!(source, Source::Kube { .. }))?;
+    let kube_client = match &source {
+        Source::Kube { client, .. } => Some(client.clone()),
+        Source::Dir(_) => None,
+    };
+    let ca = certificate_authority(args, &mesh, kube_client)?;
     let scopes = Arc::new(init_logging(&args.log_output_level)?);
     runtime.block_on(serve(global, args, source, mesh, injection, ca, scopes))?;
     Ok(Exit::Success)
@@ -312,12 +321,14 @@ fn mesh_options(args: &DiscoveryArgs) -> Result<MeshOptions, DiscoveryError> {
 /// Where istiod's Deployment mounts the `cacerts` secret.
 const KUBE_CACERTS: &str = "/etc/cacerts";
 
-/// The CA and what authenticates its callers: the local mesh's token files when given.
+/// The CA and what authenticates its callers: the local mesh's token files when given, else,
+/// on Kubernetes, ServiceAccount tokens checked with the API server (istiod's TokenReview).
 fn certificate_authority(
     args: &DiscoveryArgs,
     mesh: &MeshOptions,
-    kube: bool,
+    kube_client: Option<::kube::Client>,
 ) -> Result<CertificateServiceServer, DiscoveryError> {
+    let kube = kube_client.is_some();
     // In a pod, istiod finds a plugged-in CA where its Deployment mounts the `cacerts` secret
     // (read-only; Istio's ROOT_CA_DIR default). Its self-signed root would live in the
     // `istio-ca-secret` Secret, which Ferry does not write: without cacerts the root is the
@@ -342,18 +353,26 @@ fn certificate_authority(
         }
         (_, None) => "a self-signed root for this process only (no --ca-dir)".to_string(),
     };
-    let authn: Option<Box<dyn Authenticator>> = args
-        .token_dir
-        .as_ref()
-        .map(|dir| Box::new(LocalTokens::new(dir)) as Box<dyn Authenticator>);
+    let (authn, callers): (Option<Box<dyn Authenticator>>, &str) = match (
+        &args.token_dir,
+        kube_client,
+    ) {
+        (Some(dir), _) => (
+            Some(Box::new(LocalTokens::new(dir))),
+            "; callers authenticated by the tokens of --token-dir",
+        ),
+        (None, Some(client)) => (
+            Some(Box::new(KubeTokenReview::new(client))),
+            "; callers authenticated by their ServiceAccount token (TokenReview, audience istio-ca)",
+        ),
+        (None, None) => (
+            None,
+            "; no --token-dir, so no proxy can authenticate for a certificate",
+        ),
+    };
     eprintln!(
-        "ferryctl discovery: CA for trust domain {} with {root}{}",
+        "ferryctl discovery: CA for trust domain {} with {root}{callers}",
         mesh.trust_domain,
-        if authn.is_some() {
-            ""
-        } else {
-            "; no --token-dir, so no proxy can authenticate for a certificate"
-        }
     );
     Ok(CertificateServiceServer::new(Arc::new(CaService::new(
         Arc::new(ca),
@@ -545,12 +564,7 @@ async fn serve(
                 .context("reading --config-dir")?;
             tokio::spawn(dir.run(stop_rx.clone()));
         }
-        Source::Kube {
-            kubeconfig,
-            context,
-            namespace,
-        } => {
-            let client = kube::client(kubeconfig.as_deref(), context.as_deref()).await?;
+        Source::Kube { client, namespace } => {
             kube_client = Some(client.clone());
             let source =
                 KubeSource::new(client, snapshots.clone()).with_multicluster(Multicluster {

@@ -11,6 +11,7 @@
 pub mod authn;
 pub mod cacerts;
 pub mod service;
+pub mod tokenreview;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -46,10 +46,10 @@ pub struct IstioCertificateResponse {
 /// What signs: the control plane's CA behind its authenticator.
 pub trait CertificateSigner: Send + Sync + 'static {
     /// Answers one request (`request.metadata()` carries the caller's credentials).
-    fn create_certificate(
-        &self,
-        request: &Request<IstioCertificateRequest>,
-    ) -> Result<IstioCertificateResponse, Status>;
+    fn create_certificate<'a>(
+        &'a self,
+        request: &'a Request<IstioCertificateRequest>,
+    ) -> Pin<Box<dyn Future<Output = Result<IstioCertificateResponse, Status>> + Send + 'a>>;
 }
 
 /// The bearer token of a request's `authorization` metadata, as Istio's authenticators read it.
@@ -88,7 +88,12 @@ impl tonic::server::UnaryService<IstioCertificateRequest> for CreateCertificate 
 
     fn call(&mut self, request: Request<IstioCertificateRequest>) -> Self::Future {
         let inner = self.0.clone();
-        Box::pin(async move { inner.create_certificate(&request).map(tonic::Response::new) })
+        Box::pin(async move {
+            inner
+                .create_certificate(&request)
+                .await
+                .map(tonic::Response::new)
+        })
     }
 }
 

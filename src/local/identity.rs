@@ -75,7 +75,7 @@ pub fn token_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::ca::authn::{Authenticator, Caller};
+    use crate::discovery::ca::authn::Caller;
 
     #[test]
     fn a_token_is_made_once_per_account_and_proves_it() {
@@ -89,7 +89,7 @@ mod tests {
         );
         assert_eq!(mode & 0o077, 0, "{mode:o}");
         assert_eq!(
-            LocalTokens::new(dir.path()).authenticate(Some(&token)),
+            LocalTokens::new(dir.path()).check(Some(&token)),
             Ok(Caller {
                 namespace: "default".into(),
                 service_account: "reviews".into()

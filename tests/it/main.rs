@@ -10,6 +10,7 @@ mod gateway_tls;
 mod http2_abuse;
 mod kube;
 mod kube_analyze;
+mod kube_ca;
 mod kube_gateway_tls;
 mod kube_inject;
 mod kube_inject_webhook;

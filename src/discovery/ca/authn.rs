@@ -1,14 +1,14 @@
 //! Who asks for a certificate. Istio's CA trusts a Kubernetes ServiceAccount token (checked with
-//! a TokenReview) and derives the identity from it; the local mesh has no API server, so its
-//! proof is a per-identity token file the local installer writes: `<dir>/<namespace>/<service
-//! account>` holds a random token, and presenting it proves the caller could read that file.
-//! The files are created owner-only in the mesh's home, so the local mesh's trust boundary is
-//! the OS user that runs it: any process of that user can read them, none of another user can.
-//!
-//! Kubernetes tokens (TokenReview) are not implemented: a control plane watching a cluster has
-//! no authenticator and refuses every request.
+//! a TokenReview, [`super::tokenreview`]) and derives the identity from it; the local mesh has
+//! no API server, so its proof is a per-identity token file the local installer writes:
+//! `<dir>/<namespace>/<service account>` holds a random token, and presenting it proves the
+//! caller could read that file. The files are created owner-only in the mesh's home, so the
+//! local mesh's trust boundary is the OS user that runs it: any process of that user can read
+//! them, none of another user can.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,23 @@ pub enum AuthnError {
     Unknown,
     #[error("reading the token directory {dir}: {message}")]
     Directory { dir: PathBuf, message: String },
+    /// The TokenReview could not be made (API server unreachable, RBAC).
+    #[error("the token review failed: {0}")]
+    Review(String),
+    /// The API server did not authenticate the token (istiod's words).
+    #[error("the token is not authenticated: {0}")]
+    NotAuthenticated(String),
+    #[error("the token is not a service account: {0}")]
+    NotServiceAccount(String),
 }
 
-/// Checks a bearer token and says whose it is.
+/// What [`Authenticator::authenticate`] returns.
+pub type AuthnFuture<'a> = Pin<Box<dyn Future<Output = Result<Caller, AuthnError>> + Send + 'a>>;
+
+/// Checks a bearer token and says whose it is (asynchronously: on Kubernetes, the API server
+/// decides).
 pub trait Authenticator: Send + Sync + 'static {
-    fn authenticate(&self, token: Option<&str>) -> Result<Caller, AuthnError>;
+    fn authenticate<'a>(&'a self, token: Option<&'a str>) -> AuthnFuture<'a>;
 }
 
 /// The local mesh's token files.
@@ -50,9 +62,16 @@ impl LocalTokens {
 }
 
 impl Authenticator for LocalTokens {
-    /// Reads the directory on each request (a handful of files, a few requests a day per
-    /// proxy), so tokens written after the control plane started count at once.
-    fn authenticate(&self, token: Option<&str>) -> Result<Caller, AuthnError> {
+    fn authenticate<'a>(&'a self, token: Option<&'a str>) -> AuthnFuture<'a> {
+        Box::pin(std::future::ready(self.check(token)))
+    }
+}
+
+impl LocalTokens {
+    /// Whose `token` is. Reads the directory on each request (a handful of files, a few
+    /// requests a day per proxy), so tokens written after the control plane started count at
+    /// once.
+    pub fn check(&self, token: Option<&str>) -> Result<Caller, AuthnError> {
         let token = token.ok_or(AuthnError::NoToken)?;
         let dir_error = |e: std::io::Error| AuthnError::Directory {
             dir: self.dir.clone(),
@@ -124,19 +143,19 @@ mod tests {
         );
         let authn = LocalTokens::new(dir.path());
         assert_eq!(
-            authn.authenticate(Some("aaaa")),
+            authn.check(Some("aaaa")),
             Ok(Caller {
                 namespace: "default".into(),
                 service_account: "reviews".into()
             })
         );
         assert_eq!(
-            authn.authenticate(Some("bbbb")).map(|c| c.namespace),
+            authn.check(Some("bbbb")).map(|c| c.namespace),
             Ok("istio-system".into())
         );
-        assert_eq!(authn.authenticate(Some("cccc")), Err(AuthnError::Unknown));
-        assert_eq!(authn.authenticate(Some("aaa")), Err(AuthnError::Unknown));
-        assert_eq!(authn.authenticate(None), Err(AuthnError::NoToken));
+        assert_eq!(authn.check(Some("cccc")), Err(AuthnError::Unknown));
+        assert_eq!(authn.check(Some("aaa")), Err(AuthnError::Unknown));
+        assert_eq!(authn.check(None), Err(AuthnError::NoToken));
     }
 
     #[test]
