@@ -415,10 +415,11 @@ impl SecretController {
                 self.lock().insert(secret, cluster, started);
             }
             Err(e) => {
+                // Counted before it is logged: whoever reads the log line sees the count.
+                self.lock().kubeconfig_errors += 1;
                 eprintln!(
                     "ferryctl discovery: {verb} cluster_id={cluster} from secret={secret}: {e}"
                 );
-                self.lock().kubeconfig_errors += 1;
             }
         }
         stopped
