@@ -86,7 +86,10 @@ pub(crate) fn pod(name: &str, labels: Value, annotations: Value) -> Pod {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels, "annotations": annotations},
-        "spec": {"containers": [{"name": "app", "image": "registry.invalid/app:1",
+        // What the ServiceAccount admission plugin sets before webhooks run on a real cluster
+        // (this one runs without it, as envtest): the injected `istio-token` volume needs it.
+        "spec": {"serviceAccountName": "default",
+                 "containers": [{"name": "app", "image": "registry.invalid/app:1",
                                  "ports": [{"containerPort": 8080}]}]},
     }))
     .expect("a Pod")

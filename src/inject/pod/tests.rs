@@ -165,7 +165,7 @@ fn the_rendered_proxy_is_added_with_istios_labels_and_status() {
     let annotations = &out["metadata"]["annotations"];
     assert_eq!(
         annotations[STATUS_ANNOTATION],
-        r#"{"initContainers":null,"containers":["istio-proxy"],"volumes":null,"imagePullSecrets":null,"revision":"default"}"#
+        r#"{"initContainers":null,"containers":["istio-proxy"],"volumes":["istio-token"],"imagePullSecrets":null,"revision":"default"}"#
     );
     assert_eq!(
         annotations["kubectl.kubernetes.io/default-container"],

@@ -110,6 +110,7 @@ pub(super) fn injector(ctx: &Ctx) -> Result<Value, RenderError> {
         .unwrap_or_default();
     let mut sidecar = Map::new();
     sidecar.insert("container".into(), proxy::sidecar_container(ctx)?);
+    sidecar.insert("volumes".into(), json!([proxy::istio_token_volume()]));
     sidecar.insert(
         "rewriteAppHTTPProbe".into(),
         webhook.rewrite_app_http_probe.unwrap_or(true).into(),

@@ -348,6 +348,7 @@ impl Gateway<'_> {
             )?,
         );
         container.insert("env".into(), Value::Array(self.env()));
+        container.insert("volumeMounts".into(), json!([proxy::istio_token_mount()]));
 
         let mut pod = Map::new();
         pod.insert(
@@ -360,6 +361,7 @@ impl Gateway<'_> {
         );
         add_scheduling(&mut pod, k8s, None);
         pod.insert("containers".into(), json!([container]));
+        pod.insert("volumes".into(), json!([proxy::istio_token_volume()]));
 
         let mut template_meta = Map::new();
         template_meta.insert("labels".into(), Value::Object(pod_labels));

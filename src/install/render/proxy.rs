@@ -14,7 +14,29 @@ pub(super) enum Role {
     Router,
 }
 
-/// `["proxy", "router"|"sidecar", "--discovery-address", …, "--domain", …]`.
+/// Where the proxy's ServiceAccount token for the CA is projected (Istio's `istio-token`).
+const ISTIO_TOKEN_DIR: &str = "/var/run/secrets/tokens";
+const ISTIO_TOKEN: &str = "istio-token";
+
+/// Istio's `istio-token` volume: the pod's ServiceAccount token for audience `istio-ca`, which
+/// the kubelet renews; the proxy presents it to the CA, which checks it with a TokenReview.
+pub(super) fn istio_token_volume() -> Value {
+    json!({
+        "name": ISTIO_TOKEN,
+        "projected": {"sources": [{"serviceAccountToken": {
+            "audience": "istio-ca",
+            "expirationSeconds": 43200,
+            "path": ISTIO_TOKEN,
+        }}]},
+    })
+}
+
+/// Where the proxy container mounts [`istio_token_volume`].
+pub(super) fn istio_token_mount() -> Value {
+    json!({"mountPath": ISTIO_TOKEN_DIR, "name": ISTIO_TOKEN})
+}
+
+/// `["proxy", "router"|"sidecar", "--discovery-address", …, "--domain", …, "--token-file", …]`.
 pub(super) fn args(ctx: &Ctx, role: Role) -> Vec<Value> {
     let mut args: Vec<Value> = vec![
         "proxy".into(),
@@ -30,6 +52,8 @@ pub(super) fn args(ctx: &Ctx, role: Role) -> Vec<Value> {
         // What `readiness_probe` asks: without it nothing answers on 15021 and the pod never
         // becomes Ready on a real kubelet (kwok reports pods ready regardless).
         format!("--readiness-port={PROXY_STATUS_PORT}").into(),
+        "--token-file".into(),
+        format!("{ISTIO_TOKEN_DIR}/{ISTIO_TOKEN}").into(),
     ];
     if let Some(level) = ctx.proxy.log_level.as_deref().filter(|l| !l.is_empty()) {
         args.push(format!("--proxyLogLevel={level}").into());
@@ -152,5 +176,6 @@ pub(super) fn sidecar_container(ctx: &Ctx) -> Result<Value, RenderError> {
         m.insert("runAsUser".into(), 1337.into());
     }
     c.insert("securityContext".into(), security);
+    c.insert("volumeMounts".into(), json!([istio_token_mount()]));
     Ok(Value::Object(c))
 }

@@ -436,8 +436,16 @@ fn canary_names_labels_and_selectors() {
             "istiod-canary.istio-system.svc:15010",
             "--domain",
             "$(POD_NAMESPACE).svc.cluster.local",
-            "--readiness-port=15021"
+            "--readiness-port=15021",
+            "--token-file",
+            "/var/run/secrets/tokens/istio-token"
         ])
+    );
+    // The token the CA reviews: the account's, for audience istio-ca, as Istio projects it.
+    assert_eq!(
+        gw["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]
+            ["audience"],
+        "istio-ca"
     );
     assert_eq!(
         gw["spec"]["template"]["metadata"]["labels"]["istio.io/rev"],
@@ -1240,9 +1248,16 @@ fn injector_config_describes_the_sidecar() {
             "istiod.istio-system.svc:15010",
             "--domain",
             "$(POD_NAMESPACE).svc.cluster.local",
-            "--readiness-port=15021"
+            "--readiness-port=15021",
+            "--token-file",
+            "/var/run/secrets/tokens/istio-token"
         ])
     );
+    assert_eq!(
+        c["volumeMounts"],
+        json!([{"mountPath": "/var/run/secrets/tokens", "name": "istio-token"}])
+    );
+    assert_eq!(config["sidecar"]["volumes"][0]["name"], "istio-token");
     assert_eq!(
         c["resources"],
         json!({"limits": {"cpu": "2000m", "memory": "1024Mi"}, "requests": {"cpu": "10m", "memory": "128Mi"}}),
