@@ -17,7 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::ferryctl;
 use crate::mesh::{admin_get, backend, free_port, start_discovery, start_router, write_config};
 
-/// A self-signed CA and a server certificate it signed for `host`: (CA PEM, cert PEM, key PEM).
+/// A self-signed CA and a certificate it signed for `host`, for servers and clients alike:
+/// (CA PEM, cert PEM, key PEM).
 pub(crate) fn server_credential(host: &str) -> (String, String, String) {
     let ca_key = rcgen::KeyPair::generate().expect("key");
     let mut ca_params = rcgen::CertificateParams::default();
@@ -27,7 +28,10 @@ pub(crate) fn server_credential(host: &str) -> (String, String, String) {
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let key = rcgen::KeyPair::generate().expect("key");
     let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).expect("params");
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let cert = params.signed_by(&key, &issuer).expect("signed");
     (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
@@ -60,6 +64,18 @@ pub(crate) async fn https_get(
     host: &str,
     path: &str,
 ) -> Result<HttpsAnswer, String> {
+    https_get_as(addr, sni, ca, None, host, path).await
+}
+
+/// [`https_get`] presenting `client` (certificate and key PEM) when the server asks for one.
+pub(crate) async fn https_get_as(
+    addr: SocketAddr,
+    sni: &str,
+    ca: &str,
+    client: Option<(&str, &str)>,
+    host: &str,
+    path: &str,
+) -> Result<HttpsAnswer, String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca.as_bytes()) {
         roots
@@ -67,11 +83,23 @@ pub(crate) async fn https_get(
             .map_err(|e| e.to_string())?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes())
+                .map_err(|e| e.to_string())?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        }
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
@@ -340,4 +368,62 @@ async fn a_gateway_terminates_tls_with_the_credential_of_each_server() {
         },
     )
     .await;
+}
+
+/// `tls.mode: MUTUAL`: the gateway asks for a client certificate and verifies it against the
+/// credential's `ca.crt` (SDS `kubernetes://<name>-cacert`); a client without one, or with one
+/// another CA signed, gets no handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mutual_gateway_server_verifies_clients_against_the_credentials_ca() {
+    let v1 = backend("v1").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let https_port = free_port();
+    write_config(
+        dir.path(),
+        free_port(),
+        https_port,
+        &[("v1", v1), ("v2", v1), ("v3", v1)],
+    );
+    let gateway = std::fs::read_to_string(dir.path().join("gateway.yaml")).expect("gateway");
+    let mutual = gateway.replace("mode: SIMPLE", "mode: MUTUAL");
+    assert_ne!(gateway, mutual, "the seed's HTTPS server changed shape");
+    std::fs::write(dir.path().join("gateway.yaml"), mutual).expect("gateway written");
+    let (server_ca, cert, key) = server_credential("bookinfo.example.com");
+    let (client_ca, client_cert, client_key) = server_credential("client.example.com");
+    let (_, other_cert, other_key) = server_credential("client.example.com");
+    // `kubectl create secret generic --from-file=tls.crt --from-file=tls.key --from-file=ca.crt`.
+    let secret = tls_secret("bookinfo-credential", "istio-system", &cert, &key);
+    let ca = base64::engine::general_purpose::STANDARD.encode(&client_ca);
+    std::fs::write(
+        dir.path().join("credentials.yaml"),
+        format!("{secret}  ca.crt: {ca}\n"),
+    )
+    .expect("secret written");
+    let grpc = free_port();
+    let (_discovery, _debug) = start_discovery(dir.path(), grpc);
+    let (_router, _admin) = start_router(grpc);
+    let gateway: SocketAddr = ([127, 0, 0, 1], https_port).into();
+    let host = "bookinfo.example.com";
+    let get = |client: Option<(&str, &str)>| {
+        let (ca, client) = (
+            server_ca.clone(),
+            client.map(|(c, k)| (c.to_string(), k.to_string())),
+        );
+        async move {
+            let client = client.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+            https_get_as(gateway, host, &ca, client, host, "/reviews/1").await
+        }
+    };
+    until(Duration::from_secs(20), "the mutual TLS server", || {
+        let request = get(Some((&client_cert, &client_key)));
+        async move { request.await.is_ok_and(|a| a.status == 200) }
+    })
+    .await;
+    let answer = get(Some((&client_cert, &client_key))).await.expect("mTLS");
+    assert_eq!(answer.body, "v1");
+    // TLS 1.3 reports a refused client certificate after the handshake: the request fails.
+    let anonymous = get(None).await;
+    assert!(anonymous.is_err(), "{anonymous:?}");
+    let stranger = get(Some((&other_cert, &other_key))).await;
+    assert!(stranger.is_err(), "{stranger:?}");
 }
