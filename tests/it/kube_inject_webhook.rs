@@ -167,7 +167,8 @@ fn probed_pod() -> Pod {
             "traffic.sidecar.istio.io/excludeOutboundIPRanges": "10.96.0.1/32",
             "traffic.sidecar.istio.io/excludeInboundPorts": "9901",
         }},
-        "spec": {"containers": [{
+        // As in [`pod`]: what the ServiceAccount admission plugin would set.
+        "spec": {"serviceAccountName": "default", "containers": [{
             "name": "app", "image": "registry.invalid/app:1",
             "ports": [{"containerPort": 8080, "name": "http"}],
             "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
