@@ -187,11 +187,11 @@ xds=$(sed -n 's/.*xDS (ADS) on \([^,]*\),.*/\1/p' "$work/discovery.log")
 
 # sidecar NAME SA IP LABEL [flags...]: starts it on the proxies' core; sets sidecar_pid and
 # sidecar_admin once it holds its certificate (a sidecar with a token is not ready before).
-# Two workers, as injected sidecars run (Envoy's --concurrency 2).
+# Two workers, as injected sidecars run (Istio's proxyConfig concurrency 2, the default here too).
 sidecar() {
   local name=$1 sa=$2 ip=$3 label=$4; shift 4
   taskset -c "$proxy_cpu" "$bin" proxy sidecar --discovery-address "$xds" --admin-address 127.0.0.1:0 \
-    --pod-name "$name" --pod-namespace default --ip "$ip" --labels "app=$label" \
+    --pod-name "$name" --pod-namespace default --ip "$ip" --labels "app=$label" --concurrency 2 \
     --token-file "$work/tokens/default/$sa" "$@" 2>"$work/$name.log" &
   sidecar_pid=$!; pids+=("$sidecar_pid")
   wait_for "$name's admin address" grep_in "$work/$name.log" 'admin on '

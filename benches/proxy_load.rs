@@ -1,4 +1,5 @@
-//! An open-loop, fixed-rate HTTP/1.1 load generator for `benches/proxy.sh`.
+//! An open-loop, fixed-rate HTTP/1.1 load generator for `benches/proxy.sh` and
+//! `benches/mesh_mtls.sh`.
 //!
 //! wrk is closed-loop (a new request only after a response), so it cannot hold 1,000 rps and
 //! report the latency at that rate. This sends requests on a fixed schedule over a few
