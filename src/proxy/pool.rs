@@ -37,7 +37,7 @@ pub enum Transport {
 }
 
 /// An upstream connection: plain TCP, or TLS over it.
-enum Stream {
+pub enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
@@ -342,39 +342,48 @@ impl HostPool {
     }
 
     async fn connect(&self) -> Result<Conn, PoolError> {
-        if let Transport::Unavailable(reason) = &self.transport {
-            return Err(PoolError::Tls(reason.to_string()));
-        }
-        let connecting = async {
-            let tcp = match &self.address {
-                Address::Ip(a) => TcpStream::connect(*a).await,
-                Address::Dns(host, port) => TcpStream::connect((host.as_str(), *port)).await,
-            }
-            .map_err(|e| PoolError::Connect(e.to_string()))?;
-            let _ = tcp.set_nodelay(true);
-            match &self.transport {
-                Transport::Tls(tls) => {
-                    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
-                    let stream = connector
-                        .connect(tls.server_name.clone(), tcp)
-                        .await
-                        .map_err(|e| PoolError::Tls(e.to_string()))?;
-                    Ok(Stream::Tls(Box::new(stream)))
-                }
-                _ => Ok(Stream::Plain(tcp)),
-            }
-        };
-        let stream = match tokio::time::timeout(self.options.connect_timeout, connecting).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(PoolError::Connect("connection timed out".to_string())),
-        };
+        let stream = open(&self.address, &self.transport, self.options.connect_timeout).await?;
         Ok(Conn {
             requests: 0,
             stream,
             buf: BytesMut::with_capacity(READ_BUFFER),
             out: BytesMut::with_capacity(1024),
         })
+    }
+}
+
+/// A new connection to `address` with `transport`, within `timeout` (TCP and TLS handshake);
+/// the TCP proxy's upstream connections are made this way too.
+pub async fn open(
+    address: &Address,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<Stream, PoolError> {
+    if let Transport::Unavailable(reason) = transport {
+        return Err(PoolError::Tls(reason.to_string()));
+    }
+    let connecting = async {
+        let tcp = match address {
+            Address::Ip(a) => TcpStream::connect(*a).await,
+            Address::Dns(host, port) => TcpStream::connect((host.as_str(), *port)).await,
+        }
+        .map_err(|e| PoolError::Connect(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        match transport {
+            Transport::Tls(tls) => {
+                let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+                let stream = connector
+                    .connect(tls.server_name.clone(), tcp)
+                    .await
+                    .map_err(|e| PoolError::Tls(e.to_string()))?;
+                Ok(Stream::Tls(Box::new(stream)))
+            }
+            _ => Ok(Stream::Plain(tcp)),
+        }
+    };
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(result) => result,
+        Err(_) => Err(PoolError::Connect("connection timed out".to_string())),
     }
 }
 
