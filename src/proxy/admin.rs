@@ -376,6 +376,10 @@ fn handle(ctx: &AdminContext, req: &Request<Incoming>) -> Response<Body> {
                         "istio_request_duration_milliseconds",
                         "istio_request_bytes",
                         "istio_response_bytes",
+                        "istio_tcp_connections_closed_total",
+                        "istio_tcp_connections_opened_total",
+                        "istio_tcp_received_bytes_total",
+                        "istio_tcp_sent_bytes_total",
                     ];
                     if filter
                         .as_ref()

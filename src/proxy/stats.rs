@@ -68,6 +68,8 @@ pub struct ClusterStats {
     pub upstream_rq_retry: Counter,
     pub upstream_rq_per_try_timeout: Counter,
     pub upstream_cx_connect_fail: Counter,
+    /// Upstream connections the TCP proxy made (the HTTP pools do not count theirs).
+    pub upstream_cx_total: Counter,
     pub upstream_rq_pending_failure_eject: Counter,
     pub upstream_cx_none_healthy: Counter,
     /// Circuit breaking ([`super::circuit`]).
@@ -134,6 +136,7 @@ impl ClusterStats {
                 c(&self.upstream_cx_none_healthy),
             ),
             ("upstream_cx_overflow", C, c(&self.upstream_cx_overflow)),
+            ("upstream_cx_total", C, c(&self.upstream_cx_total)),
             ("upstream_rq_1xx", C, c(&self.upstream_rq_1xx)),
             ("upstream_rq_2xx", C, c(&self.upstream_rq_2xx)),
             ("upstream_rq_3xx", C, c(&self.upstream_rq_3xx)),
@@ -373,6 +376,62 @@ impl HttpStats {
     }
 }
 
+/// `tcp.<stat_prefix>.*`, per TCP proxy filter.
+#[derive(Debug, Default)]
+pub struct TcpStats {
+    pub downstream_cx_total: Counter,
+    /// Connections whose cluster does not exist.
+    pub downstream_cx_no_route: Counter,
+    pub downstream_cx_rx_bytes_total: Counter,
+    pub downstream_cx_tx_bytes_total: Counter,
+    /// Connections whose TLS handshake completed (as [`HttpStats::downstream_cx_ssl_total`]).
+    pub downstream_cx_ssl_total: Counter,
+    /// Connections closed for carrying no bytes for the filter's `idle_timeout`.
+    pub idle_timeout: Counter,
+}
+
+impl TcpStats {
+    /// Every stat with its Envoy name (relative to `tcp.<prefix>.`), in name order.
+    pub fn values(&self) -> Vec<(&'static str, Kind, i64)> {
+        use Kind::Counter as C;
+        let c = counter_value;
+        vec![
+            ("downstream_cx_no_route", C, c(&self.downstream_cx_no_route)),
+            (
+                "downstream_cx_rx_bytes_total",
+                C,
+                c(&self.downstream_cx_rx_bytes_total),
+            ),
+            (
+                "downstream_cx_ssl_total",
+                C,
+                c(&self.downstream_cx_ssl_total),
+            ),
+            ("downstream_cx_total", C, c(&self.downstream_cx_total)),
+            (
+                "downstream_cx_tx_bytes_total",
+                C,
+                c(&self.downstream_cx_tx_bytes_total),
+            ),
+            ("idle_timeout", C, c(&self.idle_timeout)),
+        ]
+    }
+
+    /// Adds `n` bytes read from the downstream.
+    pub fn received(&self, n: u64) {
+        self.downstream_cx_rx_bytes_total
+            .0
+            .fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds `n` bytes written to the downstream.
+    pub fn sent(&self, n: u64) {
+        self.downstream_cx_tx_bytes_total
+            .0
+            .fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// Every stat object of one proxy, by Envoy name.
 #[derive(Debug)]
 pub struct Stats {
@@ -381,6 +440,7 @@ pub struct Stats {
     pub istio: IstioMetrics,
     clusters: Mutex<BTreeMap<String, Arc<ClusterStats>>>,
     http: Mutex<BTreeMap<String, Arc<HttpStats>>>,
+    tcp: Mutex<BTreeMap<String, Arc<TcpStats>>>,
     /// `listener_manager.*` / xDS counters.
     pub lds_update_success: Counter,
     pub lds_update_rejected: Counter,
@@ -402,6 +462,7 @@ impl Default for Stats {
             istio: IstioMetrics::default(),
             clusters: Mutex::default(),
             http: Mutex::default(),
+            tcp: Mutex::default(),
             lds_update_success: Counter::default(),
             lds_update_rejected: Counter::default(),
             cds_update_success: Counter::default(),
@@ -424,6 +485,11 @@ impl Stats {
 
     pub fn http(&self, stat_prefix: &str) -> Arc<HttpStats> {
         let mut map = self.http.lock().unwrap_or_else(PoisonError::into_inner);
+        map.entry(stat_prefix.to_string()).or_default().clone()
+    }
+
+    pub fn tcp(&self, stat_prefix: &str) -> Arc<TcpStats> {
+        let mut map = self.tcp.lock().unwrap_or_else(PoisonError::into_inner);
         map.entry(stat_prefix.to_string()).or_default().clone()
     }
 
@@ -457,6 +523,23 @@ impl Stats {
                 out.push(Stat::scoped(
                     "http",
                     "envoy.http_conn_manager_prefix",
+                    prefix,
+                    stat,
+                    kind,
+                    v,
+                ));
+            }
+        }
+        for (prefix, s) in self
+            .tcp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            for (stat, kind, v) in s.values() {
+                out.push(Stat::scoped(
+                    "tcp",
+                    "envoy.tcp_prefix",
                     prefix,
                     stat,
                     kind,

@@ -1,6 +1,11 @@
 //! Istio's standard HTTP metrics (`istio_requests_total`, `istio_request_duration_milliseconds`,
-//! `istio_request_bytes`, `istio_response_bytes`) with Istio's labels, in label order of
-//! istio/proxy's stats filter, for `/stats/prometheus`.
+//! `istio_request_bytes`, `istio_response_bytes`) and TCP metrics (`istio_tcp_*`) with Istio's
+//! labels, in label order of istio/proxy's stats filter, for `/stats/prometheus`.
+//!
+//! TCP connections report into a [`TcpSeries`] they hold for their life: opened when the
+//! upstream is picked, bytes as they flow (Istio reports open connections periodically, so a
+//! scrape sees a long connection's bytes before it closes), closed at the end, under the
+//! response flags it ended with.
 //!
 //! The request path never formats a label: a request is reported as a [`Key`] of small numbers
 //! (the reporter, the interned peer workload and destination service, the status code, the
@@ -333,6 +338,40 @@ pub struct IstioMetrics {
     peers: Interner<Workload>,
     services: Interner<Service>,
     series: Mutex<HashMap<Key, Arc<Series>>>,
+    /// The TCP series; a connection holds its own, so this is read only by scrapes and new
+    /// connections.
+    tcp: Mutex<HashMap<Key, Arc<TcpSeries>>>,
+}
+
+/// The counters of one TCP label set. Bytes are those of the downstream connection:
+/// `received` from the downstream, `sent` to it (Envoy's `downstream_cx_rx/tx_bytes`).
+#[derive(Debug)]
+pub struct TcpSeries {
+    key: Key,
+    pub opened: AtomicU64,
+    pub closed: AtomicU64,
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
+
+/// Sums of a TCP series, for a scrape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpTotals {
+    pub opened: u64,
+    pub closed: u64,
+    pub received: u64,
+    pub sent: u64,
+}
+
+impl TcpSeries {
+    fn totals(&self) -> TcpTotals {
+        TcpTotals {
+            opened: self.opened.load(Ordering::Relaxed),
+            closed: self.closed.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl std::fmt::Debug for IstioMetrics {
@@ -355,6 +394,7 @@ impl Default for IstioMetrics {
             peers: Interner::new(),
             services: Interner::new(),
             series: Mutex::default(),
+            tcp: Mutex::default(),
         }
     }
 }
@@ -460,6 +500,54 @@ impl IstioMetrics {
         });
     }
 
+    /// The TCP series of `key` (its `code`, `grpc` and `grpc_status` are not labels of TCP
+    /// metrics and are ignored), created on first use as Envoy creates stats.
+    pub fn tcp(&self, key: Key) -> Arc<TcpSeries> {
+        let key = Key {
+            grpc: false,
+            code: 0,
+            grpc_status: None,
+            ..key
+        };
+        self.tcp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(TcpSeries {
+                    key,
+                    opened: AtomicU64::new(0),
+                    closed: AtomicU64::new(0),
+                    received: AtomicU64::new(0),
+                    sent: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Every TCP series' labels (in Istio's order) and totals, in a stable order.
+    pub fn tcp_snapshot(&self) -> Vec<(Vec<(&'static str, String)>, TcpTotals)> {
+        let series: Vec<Arc<TcpSeries>> = self
+            .tcp
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let unknown = Workload::default();
+        let local = self.local.get().unwrap_or(&unknown);
+        let mut out: Vec<_> = series
+            .iter()
+            .map(|s| {
+                let peer = self.peers.get(s.key.peer);
+                let service = self.services.get(s.key.service);
+                (tcp_labels(&s.key, local, &peer, &service), s.totals())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Every series' labels (in Istio's order) and totals, in a stable order.
     pub fn snapshot(&self) -> Vec<(Vec<(&'static str, String)>, Totals)> {
         let series: Vec<Arc<Series>> = self
@@ -487,6 +575,35 @@ impl IstioMetrics {
     /// then the histograms with Envoy's cumulative buckets, `_sum` and `_count`. Nothing before
     /// the first request, as Envoy creates the stats on first use.
     pub fn render(&self, out: &mut String) {
+        self.render_http(out);
+        self.render_tcp(out);
+    }
+
+    /// The TCP counters, in Envoy's order of metric names; nothing before the first connection.
+    fn render_tcp(&self, out: &mut String) {
+        let snapshot = self.tcp_snapshot();
+        if snapshot.is_empty() {
+            return;
+        }
+        type Pick = fn(&TcpTotals) -> u64;
+        let families: [(&str, Pick); 4] = [
+            ("istio_tcp_connections_closed_total", |t| t.closed),
+            ("istio_tcp_connections_opened_total", |t| t.opened),
+            ("istio_tcp_received_bytes_total", |t| t.received),
+            ("istio_tcp_sent_bytes_total", |t| t.sent),
+        ];
+        for (name, pick) in families {
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (labels, totals) in &snapshot {
+                out.push_str(name);
+                write_labels(out, labels, None);
+                let _ = writeln!(out, " {}", pick(totals));
+            }
+            out.push('\n');
+        }
+    }
+
+    fn render_http(&self, out: &mut String) {
         let snapshot = self.snapshot();
         if snapshot.is_empty() {
             return;
@@ -652,6 +769,24 @@ fn labels(
             key.security.as_str().to_string(),
         ),
     ]
+}
+
+/// The labels of a TCP series: those of HTTP without `response_code` and
+/// `grpc_response_status`, and `request_protocol` `tcp` (istio/proxy's TCP metrics).
+fn tcp_labels(
+    key: &Key,
+    local: &Workload,
+    peer: &Workload,
+    service: &Service,
+) -> Vec<(&'static str, String)> {
+    labels(key, local, peer, service)
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "response_code" | "grpc_response_status"))
+        .map(|(name, value)| match name {
+            "request_protocol" => (name, "tcp".to_string()),
+            _ => (name, value),
+        })
+        .collect()
 }
 
 #[cfg(test)]

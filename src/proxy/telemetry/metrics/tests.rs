@@ -223,3 +223,70 @@ fn nothing_is_rendered_before_the_first_request() {
     metrics().render(&mut text);
     assert_eq!(text, "");
 }
+
+#[test]
+fn tcp_series_carry_istios_tcp_labels_and_render_as_counters() {
+    let m = metrics();
+    let reviews = m.peer(workload("reviews-v2", "reviews", "v2"));
+    let service = m.service(Service {
+        host: "reviews.default.svc.cluster.local".into(),
+        name: "reviews".into(),
+        namespace: "default".into(),
+    });
+    // Codes are no labels of TCP metrics: both keys report into one series.
+    let key = Key {
+        peer: reviews,
+        service,
+        ..Key::default()
+    };
+    let series = m.tcp(key);
+    assert!(Arc::ptr_eq(&series, &m.tcp(Key { code: 200, ..key })));
+    series.opened.fetch_add(1, Ordering::Relaxed);
+    series.received.fetch_add(10, Ordering::Relaxed);
+    series.sent.fetch_add(25, Ordering::Relaxed);
+    let mut flags = ResponseFlags::default();
+    flags.set(Flag::UpstreamConnectionFailure);
+    let failed = m.tcp(Key { flags, ..key });
+    failed.opened.fetch_add(1, Ordering::Relaxed);
+    failed.closed.fetch_add(1, Ordering::Relaxed);
+    let mut text = String::new();
+    m.render(&mut text);
+    // No HTTP request yet: only the TCP families.
+    assert!(!text.contains("istio_requests_total"), "{text}");
+    let labels = "reporter=\"source\",source_workload=\"productpage-v1\",\
+        source_canonical_service=\"productpage\",source_canonical_revision=\"v1\",\
+        source_workload_namespace=\"default\",source_principal=\"unknown\",\
+        source_app=\"productpage\",source_version=\"v1\",source_cluster=\"Kubernetes\",\
+        destination_workload=\"reviews-v2\",destination_workload_namespace=\"default\",\
+        destination_principal=\"unknown\",destination_app=\"reviews\",destination_version=\"v2\",\
+        destination_service=\"reviews.default.svc.cluster.local\",\
+        destination_canonical_service=\"reviews\",destination_canonical_revision=\"v2\",\
+        destination_service_name=\"reviews\",destination_service_namespace=\"default\",\
+        destination_cluster=\"Kubernetes\",request_protocol=\"tcp\",response_flags=\"-\",\
+        connection_security_policy=\"unknown\"";
+    for (metric, value) in [
+        ("istio_tcp_connections_opened_total", "1"),
+        ("istio_tcp_connections_closed_total", "0"),
+        ("istio_tcp_received_bytes_total", "10"),
+        ("istio_tcp_sent_bytes_total", "25"),
+    ] {
+        assert_eq!(
+            sample(&text, &format!("{metric}{{{labels}}}")),
+            Some(value),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {metric} counter\n")),
+            "{text}"
+        );
+    }
+    let uf = labels.replace("response_flags=\"-\"", "response_flags=\"UF\"");
+    assert_eq!(
+        sample(
+            &text,
+            &format!("istio_tcp_connections_closed_total{{{uf}}}")
+        ),
+        Some("1"),
+        "{text}"
+    );
+}
