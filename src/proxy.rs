@@ -36,5 +36,6 @@ pub mod server;
 pub mod state;
 pub mod stats;
 pub mod status;
+pub mod tcp_proxy;
 pub mod telemetry;
 pub mod tls;

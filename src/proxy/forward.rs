@@ -119,7 +119,11 @@ where
     if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
         telemetry.exchange.set_mutual_tls();
     }
-    let hcm = entry.hcm_for(connection.tls_chain);
+    let Some(hcm) = entry.hcm_for(connection.tls_chain) else {
+        // The listener's chains were replaced by TCP ones while this connection was open.
+        telemetry.exchange.key.code = 503;
+        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
+    };
     if let Some(log) = &hcm.access_log {
         telemetry.exchange.log = Some(Box::new(log_record(
             log,
@@ -526,7 +530,7 @@ async fn forward_request(
         headers.insert(X_REQUEST_ID, v);
     }
     // Each hop is a span of the request's trace, where the listener traces at all.
-    if let Some(sampling) = listener.hcm.trace_sampling {
+    if let Some(sampling) = hcm.trace_sampling {
         super::telemetry::trace::propagate(&mut headers, sampling, random::next);
     }
     telemetry.exchange.set_service(cluster.service);

@@ -1,7 +1,8 @@
 //! Listener sockets: bound when LDS adds a listener (so a port that cannot be bound NACKs the
 //! update), or taken over from the proxy this one replaces ([`super::handover`]); served with
-//! HTTP/1.1 and HTTP/2 (h2c prior knowledge) on every connection, and closed when LDS removes
-//! the listener (connections in flight finish).
+//! HTTP/1.1 and HTTP/2 (h2c prior knowledge) on every connection of an HTTP filter chain, or
+//! by the TCP proxy ([`super::tcp_proxy`]) on a TCP one, and closed when LDS removes the
+//! listener (connections in flight finish).
 //!
 //! Draining (Envoy's, on shutdown or after a hot restart): accepting stops, HTTP/2 connections
 //! get a GOAWAY, and HTTP/1.1 responses carry `Connection: close` ([`Shared::is_draining`]),
@@ -29,10 +30,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::connection::Connection;
-use super::state::{Binder, Runtime, RuntimeCache, Shared};
+use super::state::{Binder, ChainFilter, Runtime, RuntimeCache, Shared};
 use super::stats::{GaugeGuard, HttpStats};
 use super::telemetry::exchange::{Exchange, Sent};
-use super::{downstream, forward, http2};
+use super::{downstream, forward, http2, tcp_proxy};
 
 /// How a draining proxy treats its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,27 +364,47 @@ async fn serve_connection(
     let local = stream.local_addr().unwrap_or(peer);
     let entry = shared.runtime().listeners.get(&*name).cloned();
     let Some(entry) = entry.clone().filter(|l| !l.tls.is_empty()) else {
-        let http_stats = entry.map(|l| l.hcm.stats.clone());
         let conn = Connection::plaintext(peer, local);
+        if let Some(l) = &entry
+            && let Some(ChainFilter::Tcp(proxy)) = &l.plain
+        {
+            tcp_proxy::serve(stream, proxy, &conn, l.reporter, &shared, drain).await;
+            return;
+        }
+        // A listener removed since the accept is served by the request path, which answers
+        // that it is draining.
+        let http_stats = entry
+            .as_ref()
+            .and_then(|l| l.hcm_for(None))
+            .map(|h| h.stats.clone());
         serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
         return;
     };
-    let plaintext = entry.plaintext;
     // TLS or plain text, by the first byte (within the header timeout: a client that sends
-    // nothing is no different from a slow one).
+    // nothing is no different from a slow one). Except before a plain TCP proxy: a protocol
+    // whose server speaks first (SMTP, MySQL) has clients that send nothing until it did, and
+    // Istio's inspector gives up waiting and takes such a connection as plain text.
     let mut first = [0u8; 1];
     let is_tls = match tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await {
         Ok(Ok(1)) => first[0] == TLS_HANDSHAKE,
+        Err(_) if matches!(entry.plain, Some(ChainFilter::Tcp(_))) => false,
         _ => return,
     };
     if !is_tls {
-        if plaintext {
-            let http_stats = Some(entry.hcm.stats.clone());
-            let conn = Connection::plaintext(peer, local);
-            serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
-        } else {
-            // STRICT mTLS: no filter chain matches plain text, and Envoy closes the connection.
-            tracing::debug!(listener = %name, %peer, "plain text refused: the listener requires TLS");
+        let conn = Connection::plaintext(peer, local);
+        match &entry.plain {
+            Some(ChainFilter::Http(hcm)) => {
+                let http_stats = Some(hcm.stats.clone());
+                serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+            }
+            Some(ChainFilter::Tcp(proxy)) => {
+                tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
+            }
+            None => {
+                // STRICT mTLS: no filter chain matches plain text, and Envoy closes the
+                // connection.
+                tracing::debug!(listener = %name, %peer, "plain text refused: the listener requires TLS");
+            }
         }
         return;
     }
@@ -413,12 +434,20 @@ async fn serve_connection(
         Err(_) => return,
     };
     let tls = &entry.tls[index];
-    tls.hcm.stats.downstream_cx_ssl_total.inc();
     let session = stream.get_ref().1;
     let peer_tls = super::tls::PeerTls::of(session, &shared.secrets);
     let conn = Connection::tls(peer, local, session.server_name(), index, peer_tls);
-    let http_stats = Some(tls.hcm.stats.clone());
-    serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+    match &tls.filter {
+        ChainFilter::Http(hcm) => {
+            hcm.stats.downstream_cx_ssl_total.inc();
+            let http_stats = Some(hcm.stats.clone());
+            serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+        }
+        ChainFilter::Tcp(proxy) => {
+            proxy.stats.downstream_cx_ssl_total.inc();
+            tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
+        }
+    }
 }
 
 /// Serves HTTP/1.1 on `stream`, or HTTP/2 when it opens with the preface.

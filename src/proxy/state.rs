@@ -26,6 +26,7 @@ use super::rbac::Engine;
 use super::routes::RouteTable;
 use super::secrets::{SdsSecret, SecretStore};
 use super::stats::{HttpStats, Stats};
+use super::tcp_proxy::{self, TcpProxy};
 use super::telemetry::access_log::{self, AccessLog, Files};
 use super::telemetry::metrics::Reporter;
 use super::tls::DownstreamTls;
@@ -93,6 +94,24 @@ pub enum ForwardClientCert {
     AlwaysForwardOnly,
 }
 
+/// What a filter chain does with its connections: its network filter.
+#[derive(Debug, Clone)]
+pub enum ChainFilter {
+    /// `envoy.filters.network.http_connection_manager`.
+    Http(Hcm),
+    /// `envoy.filters.network.tcp_proxy`.
+    Tcp(Arc<TcpProxy>),
+}
+
+impl ChainFilter {
+    pub fn hcm(&self) -> Option<&Hcm> {
+        match self {
+            ChainFilter::Http(hcm) => Some(hcm),
+            ChainFilter::Tcp(_) => None,
+        }
+    }
+}
+
 /// A TLS-terminating filter chain.
 #[derive(Debug, Clone)]
 pub struct TlsChain {
@@ -100,7 +119,7 @@ pub struct TlsChain {
     /// for any.
     pub server_names: Vec<String>,
     pub config: Arc<DownstreamTls>,
-    pub hcm: Hcm,
+    pub filter: ChainFilter,
 }
 
 /// How well `sni` matches a chain with `server_names`, as Envoy's filter chain matching ranks
@@ -131,10 +150,8 @@ fn sni_rank(server_names: &[String], sni: Option<&str>) -> Option<usize> {
 pub struct ListenerEntry {
     pub name: String,
     pub address: SocketAddr,
-    /// The plain-text chain's connection manager (the TLS chain's when there is no plain one).
-    pub hcm: Hcm,
-    /// Whether plain-text connections are served (PERMISSIVE or no TLS at all).
-    pub plaintext: bool,
+    /// The plain-text chain's filter; `None` when plain text is refused (STRICT mTLS).
+    pub plain: Option<ChainFilter>,
     /// The TLS chains, at most one per set of server names: connections that open with a
     /// TLS handshake go to the one their SNI picks (see [`ListenerEntry::tls_chain`]).
     pub tls: Vec<TlsChain>,
@@ -144,12 +161,23 @@ pub struct ListenerEntry {
 }
 
 impl ListenerEntry {
-    /// The connection manager of a connection: the plain one, or that of TLS chain `chain`.
-    pub fn hcm_for(&self, tls_chain: Option<usize>) -> &Hcm {
-        match tls_chain.and_then(|i| self.tls.get(i)) {
-            Some(t) => &t.hcm,
-            None => &self.hcm,
+    /// The connection manager of a connection: the plain one, or that of TLS chain `chain`;
+    /// `None` when that chain is not HTTP.
+    pub fn hcm_for(&self, tls_chain: Option<usize>) -> Option<&Hcm> {
+        match tls_chain {
+            Some(i) => self.tls.get(i)?.filter.hcm(),
+            None => self.plain.as_ref()?.hcm(),
         }
+    }
+
+    /// Every chain's filter: the plain one, then the TLS ones.
+    pub fn filters(&self) -> impl Iterator<Item = &ChainFilter> {
+        self.plain.iter().chain(self.tls.iter().map(|t| &t.filter))
+    }
+
+    /// Every HTTP connection manager of its chains.
+    pub fn hcms(&self) -> impl Iterator<Item = &Hcm> {
+        self.filters().filter_map(ChainFilter::hcm)
     }
 
     /// The TLS chain a ClientHello with `sni` goes to (Envoy's filter chain match on
@@ -195,12 +223,10 @@ fn initialized(store: &Store, runtime: &Runtime) -> bool {
             .filter_map(|c| c.eds_name.as_ref())
             .all(|name| store.endpoints.contains_key(name))
         && runtime.listeners.values().all(|l| {
-            std::iter::once(&l.hcm)
-                .chain(l.tls.iter().map(|t| &t.hcm))
-                .all(|hcm| match &hcm.routes {
-                    RouteSource::Rds(name) => runtime.routes.contains_key(name),
-                    RouteSource::Inline(_) => true,
-                })
+            l.hcms().all(|hcm| match &hcm.routes {
+                RouteSource::Rds(name) => runtime.routes.contains_key(name),
+                RouteSource::Inline(_) => true,
+            })
         })
 }
 
@@ -537,7 +563,7 @@ impl Shared {
         // Routes no listener refers to any more are dropped, as Envoy drops their RDS subscription.
         let wanted: BTreeSet<&str> = listeners
             .values()
-            .flat_map(|l| std::iter::once(&l.hcm).chain(l.tls.iter().map(|t| &t.hcm)))
+            .flat_map(|l| l.hcms())
             .filter_map(|hcm| match &hcm.routes {
                 RouteSource::Rds(n) => Some(n.as_str()),
                 RouteSource::Inline(_) => None,
@@ -669,11 +695,11 @@ fn compile_cluster(
 }
 
 /// The listener as the proxy serves it; `None` for listeners it does not bind: those that need
-/// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry no HTTP connection
-/// manager: Ferry's proxy serves HTTP only, so a TCP-only listener is left unbound.
+/// traffic capture (`use_original_dst`, `bind_to_port: false`) or carry neither an HTTP
+/// connection manager nor a TCP proxy.
 ///
-/// Of its filter chains, the first plain-text one with an HTTP connection manager serves, and
-/// the first TLS-terminating one per set of `server_names` (Istio's inbound chains for
+/// Of its filter chains, the first plain-text one with an HTTP connection manager or a TCP
+/// proxy serves, and the first TLS-terminating one per set of `server_names` (Istio's inbound chains for
 /// PERMISSIVE mTLS are one plain and one TLS; STRICT has only the TLS one; a gateway's HTTPS
 /// servers are one TLS chain per server, matched by SNI). A TLS chain whose secrets the proxy
 /// cannot serve (an SDS server other than the control plane) is skipped.
@@ -701,18 +727,23 @@ fn compile_listener(
         .parse()
         .map_err(|_| format!("listener {}: address {:?} is not an IP", l.name, sa.address))?;
     let port = u16::try_from(port).map_err(|_| format!("listener {}: port {port}", l.name))?;
-    let hcm_of = |c: &FilterChain| -> Option<Result<Hcm, String>> {
-        let f = c
-            .filters
-            .iter()
-            .find(|f| f.name == HCM_FILTER || is_hcm(f))?;
-        Some(compile_hcm(l, f, stats, files))
+    // The chain's HTTP connection manager, else its TCP proxy.
+    let filter_of = |c: &FilterChain| -> Option<Result<ChainFilter, String>> {
+        if let Some(f) = c.filters.iter().find(|f| f.name == HCM_FILTER || is_hcm(f)) {
+            return Some(compile_hcm(l, f, stats, files).map(ChainFilter::Http));
+        }
+        let f = c.filters.iter().find(|f| tcp_proxy::is_tcp_proxy(f))?;
+        Some(
+            TcpProxy::compile(f, stats)
+                .map(|t| ChainFilter::Tcp(Arc::new(t)))
+                .map_err(|e| format!("listener {}: {e}", l.name)),
+        )
     };
     let mut plain = None;
     let mut tls: Vec<TlsChain> = Vec::new();
     for chain in l.default_filter_chain.iter().chain(l.filter_chains.iter()) {
         match &chain.transport_socket {
-            None if plain.is_none() => plain = hcm_of(chain).transpose()?,
+            None if plain.is_none() => plain = filter_of(chain).transpose()?,
             None => {}
             Some(ts) => {
                 let mut server_names: Vec<String> = chain
@@ -729,14 +760,14 @@ fn compile_listener(
                 if tls.iter().any(|t| t.server_names == server_names) {
                     continue;
                 }
-                let Some(hcm) = hcm_of(chain).transpose()? else {
+                let Some(filter) = filter_of(chain).transpose()? else {
                     continue;
                 };
                 match downstream_tls(ts, secrets) {
                     Ok(Some(config)) => tls.push(TlsChain {
                         server_names,
                         config,
-                        hcm,
+                        filter,
                     }),
                     Ok(None) => {}
                     Err(e) => {
@@ -746,11 +777,9 @@ fn compile_listener(
             }
         }
     }
-    let (hcm, plaintext) = match (plain, tls.first()) {
-        (Some(hcm), _) => (hcm, true),
-        (None, Some(t)) => (t.hcm.clone(), false),
-        (None, None) => return Ok(None),
-    };
+    if plain.is_none() && tls.is_empty() {
+        return Ok(None);
+    }
     let reporter = if l.traffic_direction == TrafficDirection::Inbound as i32 {
         Reporter::Destination
     } else {
@@ -759,8 +788,7 @@ fn compile_listener(
     Ok(Some(ListenerEntry {
         name: l.name.clone(),
         address: SocketAddr::new(ip, port),
-        hcm,
-        plaintext,
+        plain,
         tls,
         reporter,
     }))

@@ -333,7 +333,8 @@ fn original_dst_filter() -> ListenerFilter {
 }
 
 /// `virtualInbound`; `authz` are the RBAC filters of the proxy's AuthorizationPolicies, put on
-/// every HTTP chain (TCP chains are not authorized: Ferry's proxy serves HTTP only).
+/// every HTTP chain (TCP chains get no network RBAC filter: AuthorizationPolicy is not enforced on
+/// TCP ports yet).
 pub fn virtual_inbound(
     scope: &Scope<'_>,
     inbound_clusters: &[InboundCluster<'_>],

@@ -387,3 +387,61 @@ async fn sds_secrets_are_installed_replaced_and_a_bad_one_is_nacked_alone() {
     assert_eq!(dumped[0].version_info, "s3");
     assert!(!format!("{:?}", dumped[0].resource).contains("PRIVATE"));
 }
+
+/// A TCP proxy listener of the control plane's `tcp_proxy()`.
+fn tcp_listener(port: u32, cluster: &str) -> Listener {
+    use envoy_types::pb::envoy::extensions::filters::network::tcp_proxy::v3::{
+        TcpProxy as TcpProxyConfig, tcp_proxy,
+    };
+    let proxy = TcpProxyConfig {
+        stat_prefix: cluster.into(),
+        cluster_specifier: Some(tcp_proxy::ClusterSpecifier::Cluster(cluster.into())),
+        ..Default::default()
+    };
+    Listener {
+        name: format!("0.0.0.0_{port}"),
+        address: Some(sock("0.0.0.0", port)),
+        filter_chains: vec![FilterChain {
+            filters: vec![Filter {
+                name: "envoy.filters.network.tcp_proxy".into(),
+                config_type: Some(filter::ConfigType::TypedConfig(
+                    to_any(&proxy).expect("encodes"),
+                )),
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_tcp_proxy_listener_is_bound_and_a_chain_without_filters_is_not() {
+    let (s, rec) = shared(None);
+    let empty = Listener {
+        filter_chains: vec![FilterChain::default()],
+        ..tcp_listener(9001, "unused")
+    };
+    let empty = Listener {
+        name: "0.0.0.0_9001".into(),
+        ..empty
+    };
+    s.apply(&update(
+        TypeUrl::Listener,
+        "v1",
+        vec![
+            TypedResource::Listener(Box::new(tcp_listener(9000, "outbound|9000||db"))),
+            TypedResource::Listener(Box::new(empty)),
+        ],
+    ))
+    .expect("applies");
+    assert_eq!(*rec.calls.lock().unwrap(), ["bind 0.0.0.0_9000"]);
+    let runtime = s.runtime();
+    let entry = &runtime.listeners["0.0.0.0_9000"];
+    let Some(ChainFilter::Tcp(proxy)) = &entry.plain else {
+        panic!("not a TCP chain: {:?}", entry.plain);
+    };
+    assert_eq!(proxy.clusters, [("outbound|9000||db".to_string(), 1)]);
+    assert!(entry.hcm_for(None).is_none());
+    // No routes are awaited for a TCP listener.
+    assert_eq!(entry.hcms().count(), 0);
+}
