@@ -34,6 +34,7 @@ mod proxy_config;
 mod proxy_status;
 mod resilience;
 mod seed;
+mod tcp;
 mod telemetry;
 mod version;
 mod webhook;

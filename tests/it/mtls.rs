@@ -299,7 +299,7 @@ fn two_workloads(port: u16, ip_a: &str, ip_b: &str, app: std::net::SocketAddr) -
 }
 
 /// [`two_workloads`] with `b`'s port declared as `protocol`.
-fn two_workloads_speaking(
+pub(crate) fn two_workloads_speaking(
     protocol: &str,
     port: u16,
     ip_a: &str,
@@ -350,7 +350,12 @@ spec:
 }
 
 /// The two sidecars of [`two_workloads`] on the control plane at `grpc`, each with its token.
-fn start_pair(grpc: u16, tokens: &Path, ip_a: &str, ip_b: &str) -> [(Process, String); 2] {
+pub(crate) fn start_pair(
+    grpc: u16,
+    tokens: &Path,
+    ip_a: &str,
+    ip_b: &str,
+) -> [(Process, String); 2] {
     let b = start_sidecar(
         grpc,
         "b-1",
