@@ -600,6 +600,14 @@ impl Shared {
                 ));
             }
             if let Err(e) = self.binder.bind(name, l.address) {
+                // A TCP-only listener that cannot be bound is left out, not NACKed: without
+                // traffic capture, the control plane's outbound TCP listeners name service
+                // addresses (a ClusterIP) that no local interface has, and rejecting them
+                // would reject every HTTP listener that came with them.
+                if l.hcms().next().is_none() {
+                    tracing::warn!(listener = %name, address = %l.address, "TCP listener not served: {e}");
+                    continue;
+                }
                 for n in &added {
                     self.binder.unbind(n);
                 }

@@ -445,3 +445,19 @@ async fn a_tcp_proxy_listener_is_bound_and_a_chain_without_filters_is_not() {
     // No routes are awaited for a TCP listener.
     assert_eq!(entry.hcms().count(), 0);
 }
+
+#[tokio::test]
+async fn a_tcp_listener_that_cannot_be_bound_is_left_out_without_a_nack() {
+    let (s, rec) = shared(Some(9090));
+    s.apply(&update(
+        TypeUrl::Listener,
+        "v1",
+        vec![
+            TypedResource::Listener(Box::new(listener(8080, "8080"))),
+            TypedResource::Listener(Box::new(tcp_listener(9090, "outbound|9090||db"))),
+        ],
+    ))
+    .expect("the HTTP listener applies");
+    assert_eq!(*rec.calls.lock().unwrap(), ["bind 0.0.0.0_8080"]);
+    assert_eq!(s.bound().keys().collect::<Vec<_>>(), ["0.0.0.0_8080"]);
+}
