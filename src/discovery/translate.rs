@@ -280,10 +280,13 @@ fn inbound_side(
     notes: &mut Notes,
 ) -> (Vec<Cluster>, Vec<Listener>) {
     let authz = authz::http_filters(scope.push, scope.proxy, notes);
+    // Ferry has no network RBAC filter yet: a TCP port of a workload that AuthorizationPolicies
+    // govern is not served at all (fail closed) rather than served unchecked.
+    let tcp_closed = authz::applicable(scope.push, scope.proxy).enforces();
     match ingress::plan(scope, opts, notes) {
         Some(entries) => (
             ingress::clusters(scope, &entries),
-            ingress::listeners(scope, &entries, &authz),
+            ingress::listeners(scope, &entries, &authz, tcp_closed, notes),
         ),
         None => {
             let (inbound, clusters) = cluster::inbound(scope);

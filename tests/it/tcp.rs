@@ -345,3 +345,50 @@ spec:
         "{stats}"
     );
 }
+
+/// AuthorizationPolicies are enforced on HTTP only: a TCP port of a workload they select is
+/// not served at all (fail closed) rather than served unchecked, and the control plane says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tcp_port_of_a_workload_under_authorization_policy_is_closed() {
+    let app = echo_after_eof().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens = dir.path().join("tokens");
+    write_token(&tokens, "default", "sa-a", "token-a");
+    write_token(&tokens, "default", "sa-b", "token-b");
+    let (ip_a, ip_b) = loopback_pair();
+    let port = free_port();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).expect("config");
+    std::fs::write(
+        config.join("mesh.yaml"),
+        two_workloads_speaking("TCP", port, &ip_a, &ip_b, app),
+    )
+    .expect("config written");
+    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let through_a = format!("{ip_a}:{port}");
+    eventually(
+        Duration::from_secs(30),
+        "TCP served without a policy",
+        || exchange(&through_a, b"open").is_some_and(|a| a == b"open"),
+    );
+    let inbound = format!("\"inbound|{port}|");
+    let listeners = admin_get(&admin_b, "/config_dump?resource=dynamic_listeners").1;
+    assert!(listeners.contains(&inbound), "{listeners}");
+    // An ALLOW policy that would admit A: still closed, as Ferry cannot check it on TCP.
+    std::fs::write(
+        config.join("allow-a.yaml"),
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: allow-a, namespace: default}\nspec:\n  selector: {matchLabels: {app: b}}\n  rules:\n  - from: [{source: {principals: [cluster.local/ns/default/sa/sa-a]}}]\n",
+    )
+    .expect("policy");
+    eventually(
+        Duration::from_secs(30),
+        "the inbound TCP listener removed",
+        || {
+            let listeners = admin_get(&admin_b, "/config_dump?resource=dynamic_listeners").1;
+            listeners.contains("tcp_proxy") && !listeners.contains(&inbound)
+        },
+    );
+    let answer = exchange(&through_a, b"closed").unwrap_or_default();
+    assert!(answer.is_empty(), "{answer:?}");
+}

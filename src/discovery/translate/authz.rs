@@ -66,6 +66,11 @@ pub struct Applicable<'a> {
 }
 
 impl Applicable<'_> {
+    /// Whether any of them can refuse a connection (AUDIT only logs).
+    pub fn enforces(&self) -> bool {
+        !(self.custom.is_empty() && self.deny.is_empty() && self.allow.is_empty())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.custom.is_empty()
             && self.deny.is_empty()

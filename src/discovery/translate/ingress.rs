@@ -232,11 +232,15 @@ pub fn clusters(scope: &Scope<'_>, ingress: &[IngressListener<'_>]) -> Vec<Clust
 
 /// One bound listener per entry, named `<bind>_<port>` as Istio names them, with Istio's inbound
 /// route (everything to the cluster, no timeout) behind `authz` (the proxy's RBAC filters) for
-/// HTTP ports and a TCP proxy otherwise.
+/// HTTP ports and a TCP proxy otherwise. With `tcp_closed` (AuthorizationPolicies govern the
+/// workload, and TCP ports have no network RBAC filter to enforce them) TCP ports get no
+/// listener, and a note says so.
 pub fn listeners(
     scope: &Scope<'_>,
     ingress: &[IngressListener<'_>],
     authz: &[HttpFilter],
+    tcp_closed: bool,
+    notes: &mut Notes,
 ) -> Vec<Listener> {
     let Some(sidecar) = scope.sidecar else {
         return Vec::new();
@@ -245,6 +249,17 @@ pub fn listeners(
     let host = format!("{}.{}", sidecar.name, sidecar.namespace);
     ingress
         .iter()
+        .filter(|i| {
+            let closed = tcp_closed && !i.protocol.is_http_or_sniffed();
+            if closed {
+                notes.push(format!(
+                    "Sidecar {}/{}: TCP port {} not served: AuthorizationPolicies select this \
+                     workload and Ferry does not enforce them on TCP yet",
+                    sidecar.namespace, sidecar.name, i.port
+                ));
+            }
+            !closed
+        })
         .map(|i| {
             let name = i.listener();
             let cluster = i.cluster();

@@ -334,7 +334,8 @@ fn original_dst_filter() -> ListenerFilter {
 
 /// `virtualInbound`; `authz` are the RBAC filters of the proxy's AuthorizationPolicies, put on
 /// every HTTP chain (TCP chains get no network RBAC filter: AuthorizationPolicy is not enforced on
-/// TCP ports yet).
+/// TCP ports yet; Ferry's proxy never binds this listener, and Sidecar ingress listeners close
+/// such ports instead, see [`super::ingress::listeners`]).
 pub fn virtual_inbound(
     scope: &Scope<'_>,
     inbound_clusters: &[InboundCluster<'_>],
