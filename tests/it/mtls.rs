@@ -291,14 +291,9 @@ pub(crate) fn loopback_pair() -> (String, String) {
     )
 }
 
-/// Service `b` on `port`: one workload at `ip_b` with a sidecar (`tlsMode: istio`) whose
+/// Service `b` on `port`, declared as `protocol`: one workload at `ip_b` with a sidecar (`tlsMode: istio`) whose
 /// Sidecar ingress forwards to `app`; the client workload `a` gets its outbound listeners on
 /// `ip_a`.
-fn two_workloads(port: u16, ip_a: &str, ip_b: &str, app: std::net::SocketAddr) -> String {
-    two_workloads_speaking("HTTP", port, ip_a, ip_b, app)
-}
-
-/// [`two_workloads`] with `b`'s port declared as `protocol`.
 pub(crate) fn two_workloads_speaking(
     protocol: &str,
     port: u16,
@@ -349,7 +344,51 @@ spec:
     )
 }
 
-/// The two sidecars of [`two_workloads`] on the control plane at `grpc`, each with its token.
+/// A temp dir ready for [`two_workloads_speaking`]: tokens for `sa-a` and `sa-b`, two loopback
+/// addresses of its own, a free port, and the mesh config written. Tests add their files (a
+/// policy) to `config` before [`TwoWorkloads::start`].
+pub(crate) struct TwoWorkloads {
+    pub dir: tempfile::TempDir,
+    pub tokens: std::path::PathBuf,
+    pub config: std::path::PathBuf,
+    pub ip_a: String,
+    pub ip_b: String,
+    pub port: u16,
+}
+
+impl TwoWorkloads {
+    pub(crate) fn prepare(protocol: &str, app: std::net::SocketAddr) -> TwoWorkloads {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tokens = dir.path().join("tokens");
+        write_token(&tokens, "default", "sa-a", "token-a");
+        write_token(&tokens, "default", "sa-b", "token-b");
+        let (ip_a, ip_b) = loopback_pair();
+        let port = free_port();
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&config).expect("config");
+        std::fs::write(
+            config.join("mesh.yaml"),
+            two_workloads_speaking(protocol, port, &ip_a, &ip_b, app),
+        )
+        .expect("config written");
+        TwoWorkloads {
+            dir,
+            tokens,
+            config,
+            ip_a,
+            ip_b,
+            port,
+        }
+    }
+
+    /// The control plane as CA on `config`, and both sidecars with their tokens.
+    pub(crate) fn start(&self) -> (Process, [(Process, String); 2]) {
+        let (cp, grpc) = start_ca(&self.config, &self.dir.path().join("ca"), &self.tokens, &[]);
+        (cp, start_pair(grpc, &self.tokens, &self.ip_a, &self.ip_b))
+    }
+}
+
+/// The two sidecars of [`two_workloads_speaking`] on the control plane at `grpc`, each with its token.
 pub(crate) fn start_pair(
     grpc: u16,
     tokens: &Path,
@@ -404,21 +443,10 @@ async fn sidecars_speak_istio_mtls_to_each_other() {
         (200, xfcc, Duration::ZERO)
     })
     .await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads(port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, admin_a), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let mesh = TwoWorkloads::prepare("HTTP", app);
+    let TwoWorkloads { ip_a, ip_b, .. } = &mesh;
+    let port = mesh.port;
+    let (_cp, [(_a, admin_a), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     let mut answer = None;
     eventually(
@@ -473,27 +501,18 @@ async fn sidecars_speak_istio_mtls_to_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_peer_authentication_refuses_plain_text() {
     let app = backend_fn(|_, _, _| (200, "app".to_string(), Duration::ZERO)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads(port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
+    let mesh = TwoWorkloads::prepare("HTTP", app);
+    let TwoWorkloads {
+        config, ip_a, ip_b, ..
+    } = &mesh;
+    let port = mesh.port;
     let policy = |mode: &str| {
         format!(
             "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {{name: default, namespace: default}}\nspec:\n  mtls: {{mode: {mode}}}\n"
         )
     };
     std::fs::write(config.join("peer-authentication.yaml"), policy("STRICT")).expect("policy");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let (_cp, [(_a, _), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     let direct = format!("{ip_b}:{port}");
     eventually(
@@ -692,32 +711,29 @@ spec:
 async fn renewals_keep_open_connections() {
     use std::io::{BufRead, BufReader, Read, Write};
     let app = backend_fn(|_, _, _| (200, "ok".to_string(), Duration::ZERO)).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads(port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
+    let mesh = TwoWorkloads::prepare("HTTP", app);
+    let TwoWorkloads {
+        dir,
+        tokens,
+        config,
+        ip_a,
+        ip_b,
+        ..
+    } = &mesh;
+    let port = mesh.port;
+    let (_cp, grpc) = start_ca(config, &dir.path().join("ca"), tokens, &[]);
     let ttl = ["--secret-ttl", "4s"];
     let (_b, admin_b) = start_sidecar(
         grpc,
         "b-1",
         Some(&tokens.join("default/sa-b")),
-        &[&["--ip", &ip_b, "--labels", "app=b"][..], &ttl].concat(),
+        &[&["--ip", ip_b, "--labels", "app=b"][..], &ttl].concat(),
     );
     let (_a, admin_a) = start_sidecar(
         grpc,
         "a-1",
         Some(&tokens.join("default/sa-a")),
-        &[&["--ip", &ip_a, "--labels", "app=a"][..], &ttl].concat(),
+        &[&["--ip", ip_a, "--labels", "app=a"][..], &ttl].concat(),
     );
     let through_a = format!("{ip_a}:{port}");
     eventually(
@@ -823,21 +839,10 @@ async fn h2c_app() -> std::net::SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_between_sidecars_runs_over_mtls() {
     let app = h2c_app().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads_speaking("HTTP2", port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let mesh = TwoWorkloads::prepare("HTTP2", app);
+    let TwoWorkloads { ip_a, .. } = &mesh;
+    let port = mesh.port;
+    let (_cp, [(_a, _), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     let mut answer = None;
     eventually(

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::eventually;
 use crate::mesh::{admin_get, free_port};
-use crate::mtls::{loopback_pair, start_ca, start_pair, two_workloads_speaking, write_token};
+use crate::mtls::{TwoWorkloads, loopback_pair, start_ca, write_token};
 use crate::telemetry::samples;
 
 /// An application that reads its client's bytes to the end (the client's half-close) and
@@ -103,21 +103,10 @@ fn listener_table(admin: &str, port: u16, dir: &std::path::Path, extra: &[&str])
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_between_sidecars_runs_over_mtls_and_is_metered() {
     let app = echo_after_eof().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads_speaking("TCP", port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, admin_a), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let mesh = TwoWorkloads::prepare("TCP", app);
+    let TwoWorkloads { dir, ip_a, .. } = &mesh;
+    let port = mesh.port;
+    let (_cp, [(_a, admin_a), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     eventually(
         Duration::from_secs(30),
@@ -193,7 +182,8 @@ async fn tcp_between_sidecars_runs_over_mtls_and_is_metered() {
     assert!(
         listeners_a
             .lines()
-            .any(|l| l.split_whitespace().collect::<Vec<_>>() == [&ip_a, &port.to_string(), "TCP"]),
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [ip_a.as_str(), &port.to_string(), "TCP"]),
         "{listeners_a}"
     );
     // B terminated TLS on its TCP chain, and Envoy's `tcp.<prefix>` stats count it all.
@@ -237,26 +227,17 @@ async fn tcp_between_sidecars_runs_over_mtls_and_is_metered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strict_mtls_refuses_plain_tcp() {
     let app = echo_after_eof().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads_speaking("TCP", port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
+    let mesh = TwoWorkloads::prepare("TCP", app);
+    let TwoWorkloads {
+        config, ip_a, ip_b, ..
+    } = &mesh;
+    let port = mesh.port;
     std::fs::write(
         config.join("peer-authentication.yaml"),
         "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: default}\nspec:\n  mtls: {mode: STRICT}\n",
     )
     .expect("policy");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let (_cp, [(_a, _), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     eventually(
         Duration::from_secs(30),
@@ -351,21 +332,10 @@ spec:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tcp_port_of_a_workload_under_authorization_policy_is_closed() {
     let app = echo_after_eof().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let tokens = dir.path().join("tokens");
-    write_token(&tokens, "default", "sa-a", "token-a");
-    write_token(&tokens, "default", "sa-b", "token-b");
-    let (ip_a, ip_b) = loopback_pair();
-    let port = free_port();
-    let config = dir.path().join("config");
-    std::fs::create_dir_all(&config).expect("config");
-    std::fs::write(
-        config.join("mesh.yaml"),
-        two_workloads_speaking("TCP", port, &ip_a, &ip_b, app),
-    )
-    .expect("config written");
-    let (_cp, grpc) = start_ca(&config, &dir.path().join("ca"), &tokens, &[]);
-    let [(_a, _), (_b, admin_b)] = start_pair(grpc, &tokens, &ip_a, &ip_b);
+    let mesh = TwoWorkloads::prepare("TCP", app);
+    let TwoWorkloads { config, ip_a, .. } = &mesh;
+    let port = mesh.port;
+    let (_cp, [(_a, _), (_b, admin_b)]) = mesh.start();
     let through_a = format!("{ip_a}:{port}");
     eventually(
         Duration::from_secs(30),
