@@ -39,3 +39,4 @@ pub mod status;
 pub mod tcp_proxy;
 pub mod telemetry;
 pub mod tls;
+pub mod workers;

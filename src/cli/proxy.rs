@@ -26,6 +26,7 @@ use crate::proxy::secrets::{CaClientConfig, SecretManager};
 use crate::proxy::server::{Drain, Listeners};
 use crate::proxy::state::Shared;
 use crate::proxy::status::{self, Role, StatusContext};
+use crate::proxy::workers::Workers;
 use crate::xds::client::{self, ClientConfig};
 use crate::xds::node::{json_to_struct, struct_to_json};
 use crate::xds::peer::{self, Workload};
@@ -242,17 +243,11 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
     let node = node(args)?;
     let logging = Arc::new(init_tracing(loggers)?);
     // One worker is one event loop, as an Envoy worker: no cross-thread wake-ups per request.
-    let runtime = if args.concurrency == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.concurrency)
-            .enable_all()
-            .build()
-    }
-    .context("starting the async runtime")?;
+    // This is worker 0; `serve` starts the others (`proxy::workers`).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     // Before the runtime: a blocking exchange of a few messages.
     let predecessor = match &args.socket_path {
         Some(path) => handover::take_over(path)
@@ -400,7 +395,8 @@ async fn serve(
         header_timeout: args.request_headers_timeout,
         ..Limits::default()
     };
-    let listeners = Listeners::new(inherited, limits);
+    let workers = Workers::start(args.concurrency).context("starting the worker threads")?;
+    let listeners = Listeners::new(inherited, limits, workers);
     let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
     let (workload, instance) = workload_of(&node);
     shared.stats.istio.set_local(workload, &node.id, &instance);

@@ -170,9 +170,10 @@ pub struct HostPool {
     address: Address,
     options: PoolOptions,
     transport: Transport,
-    /// Newest last: reusing the most recently used connection keeps the others idle long enough
-    /// to expire when load drops.
-    idle: Mutex<Vec<(Conn, Instant)>>,
+    /// Per worker ([`super::workers`]), since a connection wakes the event loop it was opened
+    /// on; newest last: reusing the most recently used connection keeps the others idle long
+    /// enough to expire when load drops.
+    idle: Mutex<Vec<Vec<(Conn, Instant)>>>,
 }
 
 impl std::fmt::Debug for HostPool {
@@ -304,11 +305,13 @@ impl HostPool {
 
     /// The newest idle connection that is still open.
     fn checkout(&self) -> Option<Conn> {
+        let worker = super::workers::current();
         loop {
             let (conn, since) = self
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .get_mut(worker)?
                 .pop()?;
             let idle_for = since.elapsed();
             if idle_for > self.options.idle_timeout {
@@ -331,7 +334,12 @@ impl HostPool {
             return;
         }
         let now = Instant::now();
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let worker = super::workers::current();
+        let mut lists = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if lists.len() <= worker {
+            lists.resize_with(worker + 1, Vec::new);
+        }
+        let idle = &mut lists[worker];
         // The oldest are first: drop the ones nobody reused in time.
         let expired = idle
             .iter()
@@ -668,6 +676,36 @@ mod tests {
         drop(get(&pool).await.expect("response"));
         let body = get(&pool).await.expect("response").into_body();
         assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
+
+    /// A connection wakes the event loop it was opened on: each worker reuses its own.
+    #[tokio::test]
+    async fn each_worker_reuses_the_connections_it_opened() {
+        use crate::proxy::workers::{Next, Workers};
+        let (address, accepted) = raw_backend(HELLO, usize::MAX).await;
+        let pool = HostPools::default().get(
+            &Address::Ip(address),
+            PoolOptions::new(Duration::from_secs(1)),
+            &Transport::Plain,
+        );
+        let workers = Workers::start(2).expect("workers");
+        let _ = workers.next();
+        let Next::There(other) = workers.next() else {
+            unreachable!("the second connection goes to worker 1")
+        };
+        let on_other = |pool: Arc<HostPool>| {
+            other.spawn(async move {
+                let body = get(&pool).await.expect("response").into_body();
+                assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
+            })
+        };
+        for _ in 0..2 {
+            let body = get(&pool).await.expect("response").into_body();
+            assert_eq!(body.collect().await.expect("body").to_bytes(), "hello");
+            on_other(pool.clone()).await.expect("worker 1");
+        }
+        // One connection per worker, each used twice.
         assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 

@@ -33,6 +33,7 @@ use super::connection::Connection;
 use super::state::{Binder, ChainFilter, Runtime, RuntimeCache, Shared};
 use super::stats::{GaugeGuard, HttpStats};
 use super::telemetry::exchange::{Exchange, Sent};
+use super::workers::{Next, Workers};
 use super::{downstream, forward, http2, tcp_proxy};
 
 /// How a draining proxy treats its connections.
@@ -67,14 +68,18 @@ pub struct Listeners {
     connections: watch::Sender<usize>,
     /// Timeouts of downstream HTTP/1.1 connections.
     limits: downstream::Limits,
+    /// The event loops connections are spread over.
+    workers: Workers,
 }
 
 impl Listeners {
     /// Must be called inside a Tokio runtime. `inherited`: listening sockets a predecessor
     /// handed over, used for the addresses LDS asks for instead of binding them again.
+    /// Accepted connections are spread over `workers`.
     pub fn new(
         inherited: super::handover::Inherited,
         limits: downstream::Limits,
+        workers: Workers,
     ) -> Arc<Listeners> {
         Arc::new(Listeners {
             runtime: tokio::runtime::Handle::current(),
@@ -85,6 +90,7 @@ impl Listeners {
             handed: watch::channel(false).0,
             connections: watch::channel(0).0,
             limits,
+            workers,
         })
     }
 
@@ -268,15 +274,36 @@ async fn accept_loop(
         };
         let open = Open::new(&listeners);
         let drain = listeners.drain.subscribe();
-        tokio::spawn(serve_connection(
-            stream,
-            peer,
-            name.clone(),
-            shared,
-            drain,
-            listeners.limits,
-            open,
-        ));
+        let limits = listeners.limits;
+        let name = name.clone();
+        match listeners.workers.next() {
+            Next::Here => {
+                tokio::spawn(serve_connection(
+                    stream, peer, name, shared, drain, limits, open,
+                ));
+            }
+            Next::There(worker) => {
+                // Re-registered with the worker's own event loop, so its readiness wakes that
+                // worker alone.
+                let stream = match stream.into_std() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::debug!(listener = %name, %peer, "handing a connection to a worker: {e}");
+                        continue;
+                    }
+                };
+                worker.spawn(async move {
+                    match TcpStream::from_std(stream) {
+                        Ok(stream) => {
+                            serve_connection(stream, peer, name, shared, drain, limits, open).await;
+                        }
+                        Err(e) => {
+                            tracing::debug!(listener = %name, %peer, "registering a connection with its worker: {e}");
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 
