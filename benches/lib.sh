@@ -51,3 +51,44 @@ raise_nofile() {
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   fi
 }
+
+# bench_processes: a temp dir `work` and a list `pids` the script adds what it starts to; on exit
+# every one of them is stopped and the dir removed.
+bench_processes() {
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+
+# bench_cores: the proxies get core 0 (`proxy_cpu`), the backend and the load core 1
+# (`load_cpu`), when there are two.
+bench_cores() {
+  if [ "$(nproc)" -ge 2 ]; then proxy_cpu=0; load_cpu=1; else proxy_cpu=0; load_cpu=0; fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # what, command...: retry for 30 s
+  local what=$1; shift
+  for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "timed out waiting for $what" >&2; exit 1
+}
+http_ok() { # url [host body-file]: 200 (with exactly that body)
+  python3 - "$@" <<'EOF'
+import sys, urllib.request
+url, host, want = (sys.argv[1:] + [None, None])[:3]
+req = urllib.request.Request(url, headers={"Host": host} if host else {})
+body = urllib.request.urlopen(req, timeout=2).read()
+sys.exit(0 if want is None or body == open(want, "rb").read() else 1)
+EOF
+}
+kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; } # pid key: a /proc status field (kB)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }         # pid: utime + stime in ticks
+pin() { # cpu-list pid...: move every thread of each process
+  local cpus=$1; shift
+  for p in "$@"; do taskset -a -p -c "$cpus" "$p" >/dev/null; done
+}
