@@ -223,6 +223,8 @@ type Interned<T> = (Vec<Arc<T>>, HashMap<Arc<T>, u32>);
 
 /// The last metadata-exchange value a thread read: its registry, its bytes, its peer.
 type LastPeer = Option<(u64, Box<[u8]>, PeerId)>;
+/// How a series' labels are made from its key and the workloads and service it names.
+type LabelsOf = fn(&Key, &Workload, &Workload, &Service) -> Vec<(&'static str, String)>;
 
 impl<T: Default + Eq + Hash> Interner<T> {
     fn new() -> Interner<T> {
@@ -527,31 +529,23 @@ impl IstioMetrics {
 
     /// Every TCP series' labels (in Istio's order) and totals, in a stable order.
     pub fn tcp_snapshot(&self) -> Vec<(Vec<(&'static str, String)>, TcpTotals)> {
-        let series: Vec<Arc<TcpSeries>> = self
-            .tcp
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        let unknown = Workload::default();
-        let local = self.local.get().unwrap_or(&unknown);
-        let mut out: Vec<_> = series
-            .iter()
-            .map(|s| {
-                let peer = self.peers.get(s.key.peer);
-                let service = self.services.get(s.key.service);
-                (tcp_labels(&s.key, local, &peer, &service), s.totals())
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+        self.rows(&self.tcp, |s| (&s.key, s.totals()), tcp_labels)
     }
 
     /// Every series' labels (in Istio's order) and totals, in a stable order.
     pub fn snapshot(&self) -> Vec<(Vec<(&'static str, String)>, Totals)> {
-        let series: Vec<Arc<Series>> = self
-            .series
+        self.rows(&self.series, |s| (&s.key, s.totals()), labels)
+    }
+
+    /// The series of `map` as rows of labels (made by `labels`) and totals, sorted by labels.
+    /// The series are copied out first, so the lock is not held while labels are built.
+    fn rows<S, T>(
+        &self,
+        map: &Mutex<HashMap<Key, Arc<S>>>,
+        key_and_totals: impl Fn(&S) -> (&Key, T),
+        labels: LabelsOf,
+    ) -> Vec<(Vec<(&'static str, String)>, T)> {
+        let series: Vec<Arc<S>> = map
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
@@ -562,9 +556,10 @@ impl IstioMetrics {
         let mut out: Vec<_> = series
             .iter()
             .map(|s| {
-                let peer = self.peers.get(s.key.peer);
-                let service = self.services.get(s.key.service);
-                (labels(&s.key, local, &peer, &service), s.totals())
+                let (key, totals) = key_and_totals(s);
+                let peer = self.peers.get(key.peer);
+                let service = self.services.get(key.service);
+                (labels(key, local, &peer, &service), totals)
             })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
