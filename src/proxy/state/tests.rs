@@ -67,14 +67,24 @@ fn listener(port: u32, rds: &str) -> Listener {
         })),
         ..Default::default()
     };
+    one_filter_listener(port, "envoy.filters.network.http_connection_manager", &hcm)
+}
+
+/// A listener on 0.0.0.0:`port` whose one filter chain has one filter, `name` configured
+/// with `config`.
+fn one_filter_listener<M: prost::Message + prost::Name>(
+    port: u32,
+    name: &str,
+    config: &M,
+) -> Listener {
     Listener {
         name: format!("0.0.0.0_{port}"),
         address: Some(sock("0.0.0.0", port)),
         filter_chains: vec![FilterChain {
             filters: vec![Filter {
-                name: "envoy.filters.network.http_connection_manager".into(),
+                name: name.into(),
                 config_type: Some(filter::ConfigType::TypedConfig(
-                    to_any(&hcm).expect("encodes"),
+                    to_any(config).expect("encodes"),
                 )),
             }],
             ..Default::default()
@@ -398,20 +408,7 @@ fn tcp_listener(port: u32, cluster: &str) -> Listener {
         cluster_specifier: Some(tcp_proxy::ClusterSpecifier::Cluster(cluster.into())),
         ..Default::default()
     };
-    Listener {
-        name: format!("0.0.0.0_{port}"),
-        address: Some(sock("0.0.0.0", port)),
-        filter_chains: vec![FilterChain {
-            filters: vec![Filter {
-                name: "envoy.filters.network.tcp_proxy".into(),
-                config_type: Some(filter::ConfigType::TypedConfig(
-                    to_any(&proxy).expect("encodes"),
-                )),
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
+    one_filter_listener(port, "envoy.filters.network.tcp_proxy", &proxy)
 }
 
 #[tokio::test]
