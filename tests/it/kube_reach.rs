@@ -191,8 +191,18 @@ async fn kube_reach_proxies_and_control_planes_through_port_forward() {
 
     // proxy-config reads the same dump through the forward as from the admin API directly.
     let fqdn = format!("kreach-svc.{NS}.svc.cluster.local");
-    let (code, dump) = admin_get(&admin, "/config_dump");
-    assert_eq!(code, 200);
+    // The control plane serves ADS before its first sync from the cluster is done, so the diff
+    // above can match an earlier config: wait for the proxy to hold the service's cluster.
+    let mut dump = String::new();
+    crate::eventually(
+        Duration::from_secs(30),
+        "the service's cluster in the proxy's config",
+        || {
+            let (code, body) = admin_get(&admin, "/config_dump");
+            dump = body;
+            code == 200 && dump.contains(&fqdn)
+        },
+    );
     let file = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(file.path(), dump).expect("dump written");
     let path = file.path().to_str().expect("utf-8 path");
