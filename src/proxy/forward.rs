@@ -907,7 +907,9 @@ impl Attempt {
             .parse()
             .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         *req.version_mut() = Version::HTTP_2;
-        match endpoint.client_h2.request(req).await {
+        // Boxed, as connecting in the HTTP/1.1 pool: the HTTP/1.1 path's future need not
+        // carry room for this one.
+        match Box::pin(endpoint.client_h2.request(req)).await {
             Ok(response) => {
                 Ok(response.map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
             }

@@ -219,7 +219,10 @@ impl HostPool {
         loop {
             let (conn, reused) = match self.checkout() {
                 Some(conn) if !retried => (conn, true),
-                _ => (self.connect().await?, false),
+                // Boxed: connecting (TCP, maybe a TLS handshake) is a state machine several
+                // times the size of the rest of a request's, and every request's future
+                // would carry room for it — and be copied with it — otherwise.
+                _ => (Box::pin(self.connect()).await?, false),
             };
             match self.exchange(conn, head, body, reused).await {
                 Ok(response) => return Ok(response),
