@@ -197,9 +197,13 @@ impl ListenerEntry {
 #[derive(Debug, Default)]
 pub struct Runtime {
     pub listeners: BTreeMap<String, Arc<ListenerEntry>>,
-    pub routes: HashMap<String, Arc<RouteTable>>,
-    pub clusters: HashMap<String, Arc<ClusterEntry>>,
+    pub routes: ByName<Arc<RouteTable>>,
+    pub clusters: ByName<Arc<ClusterEntry>>,
 }
+
+/// Resources by name, looked up on every request: hashed with foldhash, seeded per map (the
+/// names come from the control plane).
+pub type ByName<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 impl Runtime {
     pub fn route_table(&self, hcm: &Hcm) -> Option<Arc<RouteTable>> {
@@ -409,7 +413,7 @@ impl Shared {
         current: &Runtime,
         update: &Update,
     ) -> Result<Runtime, String> {
-        let mut clusters = HashMap::new();
+        let mut clusters = ByName::default();
         let mut stored = BTreeMap::new();
         for r in &update.resources {
             let TypedResource::Cluster(c) = r else {

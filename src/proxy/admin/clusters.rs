@@ -256,7 +256,6 @@ fn host_json(e: &Endpoint) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::Arc;
 
     use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, circuit_breakers};
@@ -346,7 +345,7 @@ mod tests {
             },
         );
         let runtime = Runtime {
-            clusters: HashMap::from([(NAME.to_string(), Arc::new(entry))]),
+            clusters: [(NAME.to_string(), Arc::new(entry))].into_iter().collect(),
             ..Runtime::default()
         };
         (runtime, store)
