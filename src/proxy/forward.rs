@@ -385,9 +385,11 @@ where
             redirect_response(redirect, route, scheme, &authority, &path_and_query)
         }
         Action::Forward(forward) => {
-            // Most requests have no body: nothing to wait for.
-            let body = if body.is_end_stream() {
-                Bytes::new()
+            // Most requests have no body: nothing to wait for, and the request was complete
+            // when its exchange began, which is when the route's timeout starts (Envoy's: at
+            // the request's end). One clock read fewer per request.
+            let (body, received) = if body.is_end_stream() {
+                (Bytes::new(), telemetry.exchange.started)
             } else {
                 match Limited::new(body, MAX_REQUEST_BODY).collect().await {
                     Ok(collected) => {
@@ -397,7 +399,7 @@ where
                         if parts.version == Version::HTTP_2 {
                             telemetry.exchange.request_bytes += body.len() as u64;
                         }
-                        body
+                        (body, Instant::now())
                     }
                     Err(e) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -418,6 +420,7 @@ where
                 authority,
                 path_and_query,
                 body,
+                received,
             };
             forward_request(
                 runtime, listener, hcm, &table, vhost, route, forward, downstream, telemetry,
@@ -455,7 +458,7 @@ fn redirect_response(
     r
 }
 
-/// What the downstream sent, body buffered.
+/// What the downstream sent, body buffered, and when its last byte had arrived.
 struct Downstream {
     peer: SocketAddr,
     method: Method,
@@ -464,6 +467,7 @@ struct Downstream {
     authority: String,
     path_and_query: String,
     body: Bytes,
+    received: Instant,
 }
 
 /// Why an attempt produced no response.
@@ -488,7 +492,7 @@ async fn forward_request(
     down: Downstream,
     telemetry: &mut Telemetry<'_>,
 ) -> Response<Body> {
-    let started = Instant::now();
+    let started = down.received;
     let (cluster_name, weighted) = forward.pick(random::next());
     let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
         hcm.stats.no_cluster.inc();
