@@ -525,13 +525,14 @@ async fn forward_request(
         .or_else(|| forward.host_rewrite.clone())
         .or(original_host)
         .or_else(|| HeaderValue::from_str(&down.authority).ok());
-    if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    }
-    if !headers.contains_key(&X_REQUEST_ID)
+    // Entries: one lookup (a hash of the name) each, where a check and an insert are two.
+    headers
+        .entry(X_FORWARDED_PROTO)
+        .or_insert_with(|| HeaderValue::from_static("http"));
+    if let header::Entry::Vacant(slot) = headers.entry(X_REQUEST_ID)
         && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
     {
-        headers.insert(X_REQUEST_ID, v);
+        slot.insert(v);
     }
     // Each hop is a span of the request's trace, where the listener traces at all.
     if let Some(sampling) = hcm.trace_sampling {
