@@ -18,6 +18,9 @@ pub const X_B3_PARENTSPANID: HeaderName = HeaderName::from_static("x-b3-parentsp
 pub const X_B3_SAMPLED: HeaderName = HeaderName::from_static("x-b3-sampled");
 pub const X_B3_FLAGS: HeaderName = HeaderName::from_static("x-b3-flags");
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The headers that carry a context in (and one that [`propagate`] may remove). A static, not
+/// a const: a const array is built and dropped at every use.
+static CONTEXT: [HeaderName; 3] = [X_B3_TRACEID, X_B3_PARENTSPANID, TRACEPARENT];
 
 /// A trace id: 64 bits (B3's short form, `high` 0 and `short` set) or 128.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,9 +112,12 @@ pub fn incoming(headers: &HeaderMap) -> Option<Incoming> {
 
 fn put_hex(out: &mut BytesMut, n: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        out.put_u8(HEX[((n >> (shift * 4)) & 0xf) as usize]);
+    // Into an array, then one copy: a put per digit checks the capacity each time.
+    let mut digits = [0u8; 16];
+    for (i, d) in digits.iter_mut().enumerate() {
+        *d = HEX[((n >> ((15 - i) * 4)) & 0xf) as usize];
     }
+    out.put_slice(&digits);
 }
 
 /// Writes the next hop's trace context into `headers`: the trace `headers` came with, or a new
@@ -124,7 +130,10 @@ pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut(
             return n;
         }
     };
-    let incoming = incoming(headers);
+    // Most requests arrive without a trace context: one pass over their few names saves a
+    // lookup per trace header (each hashes its name).
+    let traced = headers.keys().any(|name| CONTEXT.contains(name));
+    let incoming = if traced { incoming(headers) } else { None };
     let trace = incoming.map_or_else(
         || TraceId {
             high: nonzero(),
@@ -168,9 +177,10 @@ pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut(
         Some(v) => {
             headers.insert(name, v);
         }
-        None => {
+        None if traced => {
             headers.remove(name);
         }
+        None => {}
     };
     set(X_B3_TRACEID, value(0..trace_end));
     set(X_B3_SPANID, value(trace_end..span_end));
