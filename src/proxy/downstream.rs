@@ -21,6 +21,7 @@
 //! the caller with the bytes read so far, for hyper's HTTP/2 server.
 
 use std::future::Future;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
@@ -517,6 +518,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         Ok(())
     }
 
+    /// Writes what is buffered, then `data`, in vectored writes.
+    async fn flush_with(&mut self, data: &[u8]) -> Result<(), Stop> {
+        let (mut head, mut body) = (0, 0);
+        while head < self.out.len() || body < data.len() {
+            let pieces = [IoSlice::new(&self.out[head..]), IoSlice::new(&data[body..])];
+            let n = self.io.write_vectored(&pieces).await.map_err(Stop::Io)?;
+            if n == 0 {
+                return Err(Stop::Io(std::io::ErrorKind::WriteZero.into()));
+            }
+            let of_head = n.min(self.out.len() - head);
+            head += of_head;
+            body += n - of_head;
+        }
+        self.written += (self.out.len() + data.len()) as u64;
+        self.out.clear();
+        Ok(())
+    }
+
     /// Writes `response`; whether the connection may carry another request.
     async fn write_response(
         &mut self,
@@ -646,7 +665,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 self.out.extend_from_slice(hex(data.len(), &mut size));
                 self.out.extend_from_slice(b"\r\n");
             }
-            if self.out.len() + data.len() <= COALESCE {
+            if !chunked && left == Some(0) && self.io.is_write_vectored() {
+                // The body's last piece leaves with what is buffered before it (the head) in
+                // one vectored write, instead of being copied behind it.
+                self.flush_with(&data).await?;
+            } else if self.out.len() + data.len() <= COALESCE {
                 self.out.extend_from_slice(&data);
             } else {
                 self.flush().await?;

@@ -458,3 +458,86 @@ fn dates_are_imf_fixdates() {
         b"Thu, 26 Nov 2026 00:00:00 GMT"
     );
 }
+
+/// A connection that takes vectored writes, at most 7 bytes of them at a time, gathered
+/// across the pieces: the head and body of a response leave in many partial writes, some
+/// spanning both.
+struct Trickle(DuplexStream);
+
+impl AsyncRead for Trickle {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Trickle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let n = buf.len().min(7);
+        Pin::new(&mut self.0).poll_write(cx, &buf[..n])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let gathered: Vec<u8> = bufs
+            .iter()
+            .flat_map(|b| b.iter().copied())
+            .take(7)
+            .collect();
+        Pin::new(&mut self.0).poll_write(cx, &gathered)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn partial_vectored_writes_send_the_whole_head_and_body_once() {
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let echo = std::sync::Arc::new(Echo::default());
+    let handler = echo.clone();
+    tokio::spawn(async move {
+        serve(
+            Trickle(server),
+            limits(),
+            None,
+            std::future::pending::<()>(),
+            &mut &*handler,
+        )
+        .await
+    });
+    client
+        .write_all(b"POST /v HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello worldGET /w HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let want = "HTTP/1.1 200 OK\r\ndate: Thu, 26 Nov 2026 00:00:00 GMT\r\ncontent-length: 19\r\n\r\nPOST /v hello world\
+                HTTP/1.1 200 OK\r\ndate: Thu, 26 Nov 2026 00:00:00 GMT\r\ncontent-length: 7\r\n\r\nGET /w ";
+    let mut got = vec![0u8; want.len()];
+    client.read_exact(&mut got).await.expect("two responses");
+    assert_eq!(String::from_utf8_lossy(&got), want);
+}
