@@ -11,7 +11,9 @@
 #               cross-core wake-ups, ~80 µs each on this VM, for nginx as for ferry). The bars
 #               are judged on the one-core placement; both are printed.
 #   saturation: wrk -t1 -c32 against each proxy; the proxy pinned to core 0, wrk and the backend
-#               to core 1; requests/s per core = requests/s / the proxy's CPU use (utime+stime)
+#               to core 1; requests/s per core = requests/s / the proxy's CPU use (utime+stime);
+#               three rounds, ferry and nginx taking turns, judged on the median ratio (one
+#               round's ratio varied 0.86 … 1.11 for the same build on this VM)
 #   memory:     ferry's VmRSS once configured and idle, VmHWM after all the load
 # Bars (issue "proxy overhead"): added P50 ≤ 0.1 ms and P99 ≤ 0.25 ms over the direct call;
 # requests/s per core ≥ nginx's; RSS ≤ 20 MB idle and ≤ 50 MB peak.
@@ -199,15 +201,23 @@ saturate() { # url pid -> "rps cpu_fraction non2xx"
   awk -v r="$rps" -v c=$((c1 - c0)) -v hz="$ticks" -v w="$(awk "BEGIN{print $t1 - $t0}")" -v e="$non2xx" \
     'BEGIN { printf "%.0f %.3f %d\n", r, c / hz / w, e }'
 }
-read -r ferry_rps ferry_cpu ferry_err < <(saturate "$ferry" "$ferry_pid")
-read -r nginx_rps nginx_cpu nginx_err < <(saturate "$via_nginx" "$nginx_pid")
+per_core() { awk -v r="$1" -v c="$2" 'BEGIN { printf "%.0f", (c > 0) ? r / c : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+sat_rounds=3; ferry_err=0; nginx_err=0
+: >"$work/saturation"
+for _ in $(seq "$sat_rounds"); do
+  read -r f_rps f_cpu f_err < <(saturate "$ferry" "$ferry_pid")
+  read -r n_rps n_cpu n_err < <(saturate "$via_nginx" "$nginx_pid")
+  ferry_err=$((ferry_err + f_err)); nginx_err=$((nginx_err + n_err))
+  f_core=$(per_core "$f_rps" "$f_cpu"); n_core=$(per_core "$n_rps" "$n_cpu")
+  echo "$f_rps $f_cpu $f_core $n_rps $n_cpu $n_core $(ratio "$f_core" "$n_core")" >>"$work/saturation"
+done
+column_median() { awk -v c="$1" '{ print $c }' "$work/saturation" >"$work/column"; median "$work/column"; }
+ferry_core=$(column_median 3); nginx_core=$(column_median 6); core_ratio=$(column_median 7)
 rss_peak=$(kb "$ferry_pid" VmHWM)
 rss_after=$(kb "$ferry_pid" VmRSS)
 
-per_core() { awk -v r="$1" -v c="$2" 'BEGIN { printf "%.0f", (c > 0) ? r / c : 0 }'; }
-ferry_core=$(per_core "$ferry_rps" "$ferry_cpu"); nginx_core=$(per_core "$nginx_rps" "$nginx_cpu")
 add() { awk -v a="$(field "$1" "$2" "$4")" -v b="$(field "$1" "$3" "$4")" 'BEGIN { printf "%.1f", a - b }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 add50=$(add one ferry direct p50_us); add99=$(add one ferry direct p99_us)
 errors=0
 for pl in one split; do for t in direct ferry nginx; do errors=$((errors + $(field $pl $t errors))); done; done
@@ -229,10 +239,13 @@ for pl in one split; do
     "$(ratio "$(field $pl ferry p50_us)" "$(field $pl nginx p50_us)")" "$(ratio "$(field $pl ferry p99_us)" "$(field $pl nginx p99_us)")"
 done
 printf '  bars (one core): added P50 +%s µs ≤ +100, P99 +%s µs ≤ +250\n' "$add50" "$add99"
-printf '  saturation (wrk -t1 -c32 -d%ss, proxy on cpu %s):\n' "$wrk_seconds" "$proxy_cpu"
-printf '    ferry: %7s req/s at %5.1f%% CPU = %7s req/s per core (%s wrk errors)\n' "$ferry_rps" "$(awk "BEGIN{print $ferry_cpu * 100}")" "$ferry_core" "$ferry_err"
-printf '    nginx: %7s req/s at %5.1f%% CPU = %7s req/s per core (%s wrk errors)\n' "$nginx_rps" "$(awk "BEGIN{print $nginx_cpu * 100}")" "$nginx_core" "$nginx_err"
-printf '    ferry/nginx per core: %s (bar ≥ 1.00)\n' "$(ratio "$ferry_core" "$nginx_core")"
+printf '  saturation (wrk -t1 -c32 -d%ss, proxy on cpu %s), %d rounds taking turns:\n' "$wrk_seconds" "$proxy_cpu" "$sat_rounds"
+while read -r f_rps f_cpu f_core n_rps n_cpu n_core r; do
+  printf '    ferry %6s req/s at %5.1f%% CPU = %6s per core; nginx %6s req/s at %5.1f%% CPU = %6s per core; ratio %s\n' \
+    "$f_rps" "$(awk "BEGIN{print $f_cpu * 100}")" "$f_core" "$n_rps" "$(awk "BEGIN{print $n_cpu * 100}")" "$n_core" "$r"
+done <"$work/saturation"
+printf '    median: ferry %s, nginx %s req/s per core (wrk errors: ferry %s, nginx %s)\n' "$ferry_core" "$nginx_core" "$ferry_err" "$nginx_err"
+printf '    ferry/nginx per core, median of the rounds: %s (bar ≥ 1.00)\n' "$core_ratio"
 printf '  ferry RSS: idle %.1f MB (bar 20), peak %.1f MB (bar 50), after load %.1f MB\n' \
   "$(awk "BEGIN{print $rss_idle/1024}")" "$(awk "BEGIN{print $rss_peak/1024}")" "$(awk "BEGIN{print $rss_after/1024}")"
 printf '  runtime %s s\n' "$runtime"
@@ -240,6 +253,6 @@ if [ "$errors" -ne 0 ] || [ "$ferry_err" -ne 0 ] || [ "$nginx_err" -ne 0 ]; then
   echo "requests failed (see above)" >&2; exit 1
 fi
 if [ "$check" = 1 ]; then
-  awk "BEGIN{exit !($add50 <= 100 && $add99 <= 250 && $ferry_core >= $nginx_core && $rss_idle <= 20480 && $rss_peak <= 51200)}" ||
+  awk "BEGIN{exit !($add50 <= 100 && $add99 <= 250 && $core_ratio >= 1 && $rss_idle <= 20480 && $rss_peak <= 51200)}" ||
     { echo "benchmark bars missed" >&2; exit 1; }
 fi
