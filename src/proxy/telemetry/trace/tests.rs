@@ -116,3 +116,20 @@ fn malformed_context_is_replaced_by_a_new_trace() {
     h.insert(X_B3_FLAGS, HeaderValue::from_static("1"));
     assert_eq!(incoming(&h).and_then(|i| i.sampled), Some(true));
 }
+
+#[test]
+fn a_stray_parent_span_without_a_trace_is_not_forwarded() {
+    // A parent with no trace id is no context: the hop starts a trace of its own, and the
+    // stray parent must not name a parent in it.
+    let mut h = HeaderMap::new();
+    h.insert(
+        X_B3_PARENTSPANID,
+        HeaderValue::from_static("00f067aa0ba902b7"),
+    );
+    propagate(&mut h, 100.0, counter());
+    assert_eq!(get(&h, &X_B3_PARENTSPANID), None);
+    assert_eq!(
+        get(&h, &X_B3_TRACEID),
+        Some("00000000000000010000000000000002")
+    );
+}
