@@ -174,9 +174,7 @@ struct RequestHead {
 fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject> {
     // Where the target, each header's name and value lie in `buf`: values are cut from the
     // head's bytes without a copy once the head is split off (as the upstream codec does).
-    // u32 offsets: a head is at most tens of KiB, and the array is zeroed per message (half
-    // the bytes of usize ones).
-    let mut found = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+    let mut found = h1::Offsets::new();
     let (consumed, method, target, version, count) = {
         let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut []);
@@ -205,16 +203,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
             Err(_) => return Err(Reject::BadRequest("malformed request head")),
         };
         let base = buf.as_ptr() as usize;
-        for (slot, h) in found.iter_mut().zip(request.headers.iter()) {
-            let name = h.name.as_ptr() as usize - base;
-            let value = h.value.as_ptr() as usize - base;
-            *slot = (
-                name as u32,
-                (name + h.name.len()) as u32,
-                value as u32,
-                (value + h.value.len()) as u32,
-            );
-        }
+        found.extend(request.headers.iter().map(|h| h1::offsets(base, h)));
         let method = request.method.unwrap_or_default();
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| Reject::BadRequest("invalid method"))?;
@@ -244,7 +233,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
     let http10 = version == Version::HTTP_10;
     let mut keep_alive = !http10;
     let mut expect_continue = false;
-    for &(name_start, name_end, value_start, value_end) in &found[..count] {
+    for &(name_start, name_end, value_start, value_end) in &found {
         let (name_start, name_end) = (name_start as usize, name_end as usize);
         let (value_start, value_end) = (value_start as usize, value_end as usize);
         let raw = &head[value_start..value_end];
@@ -566,7 +555,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         for (name, value) in &parts.headers {
             if name == header::CONNECTION
                 || name == header::TRANSFER_ENCODING
-                || name.as_str() == "keep-alive"
+                || *name == h1::KEEP_ALIVE
                 || (name == header::CONTENT_LENGTH && (declared.is_none() || bodiless))
             {
                 continue;
@@ -811,7 +800,9 @@ where
             // A header timeout on a connection that never sent a byte is just closed.
             if !(reject == Reject::HeaderTimeout && conn.buf.is_empty()) {
                 tracing::debug!("refused a request: {reject}");
-                conn.refuse(reject).await;
+                // Boxed: its 16 KiB drain buffer would otherwise be in every connection's
+                // task, for the rare connection that is refused.
+                Box::pin(conn.refuse(reject)).await;
             }
         }
         Stop::Idle => {

@@ -145,6 +145,23 @@ pub fn recycle(mut map: HeaderMap) {
     });
 }
 
+/// Where each header's name and value lie in a message head, as offsets from its start:
+/// `(name_start, name_end, value_start, value_end)`. u32: a head is at most tens of KiB.
+/// Sixteen inline, more on the heap (a head with more headers is rare).
+pub(super) type Offsets = smallvec::SmallVec<[(u32, u32, u32, u32); 16]>;
+
+/// The offsets of header `h`, parsed from the head at address `base`.
+pub(super) fn offsets(base: usize, h: &httparse::Header<'_>) -> (u32, u32, u32, u32) {
+    let name = h.name.as_ptr() as usize - base;
+    let value = h.value.as_ptr() as usize - base;
+    (
+        name as u32,
+        (name + h.name.len()) as u32,
+        value as u32,
+        (value + h.value.len()) as u32,
+    )
+}
+
 /// How a response's body is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -177,9 +194,7 @@ pub fn parse_response_head(
     loop {
         // Where each header's name and value lie in `buf`: the values are then cut from the
         // head's bytes without a copy (as hyper does), once the head is split off.
-        // u32 offsets: a head is at most tens of KiB, and the array is zeroed per message (half
-        // the bytes of usize ones).
-        let mut found = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let mut found = Offsets::new();
         let (consumed, code, http10, count) = {
             let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut []);
@@ -202,16 +217,7 @@ pub fn parse_response_head(
                 Err(_) => return Err(WireError::Head("not an HTTP/1.x response")),
             };
             let base = buf.as_ptr() as usize;
-            for (slot, h) in found.iter_mut().zip(response.headers.iter()) {
-                let name = h.name.as_ptr() as usize - base;
-                let value = h.value.as_ptr() as usize - base;
-                *slot = (
-                    name as u32,
-                    (name + h.name.len()) as u32,
-                    value as u32,
-                    (value + h.value.len()) as u32,
-                );
-            }
+            found.extend(response.headers.iter().map(|h| offsets(base, h)));
             (
                 consumed,
                 response.code.unwrap_or(0),
@@ -233,7 +239,7 @@ pub fn parse_response_head(
         let mut chunked = false;
         let mut encoded = false;
         let mut close = http10;
-        for &(name_start, name_end, value_start, value_end) in &found[..count] {
+        for &(name_start, name_end, value_start, value_end) in &found {
             let (name_start, name_end) = (name_start as usize, name_end as usize);
             let (value_start, value_end) = (value_start as usize, value_end as usize);
             let raw_value = &head[value_start..value_end];
@@ -315,12 +321,17 @@ fn last_token(value: &[u8]) -> &[u8] {
     tokens(value).last().unwrap_or_default()
 }
 
+/// Hop-by-hop names that are not standard headers. Compared as names, not as strings: a
+/// standard name's `as_str` is a table lookup, and every header of every message is checked.
+pub(super) const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     name == header::TE
         || name == header::UPGRADE
         || name == header::PROXY_AUTHENTICATE
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
+        || *name == KEEP_ALIVE
+        || *name == PROXY_CONNECTION
 }
 
 /// Decodes a chunked body (RFC 9112 §7.1) as its bytes arrive; trailers are read and dropped.

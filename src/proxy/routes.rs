@@ -3,7 +3,6 @@
 //! per virtual host the first route whose match holds. Everything that can fail (regexes, typed
 //! per-filter configs) fails here, at config time, so the update is NACKed and never half-applied.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::{
@@ -589,7 +588,10 @@ pub struct VirtualHost {
 /// then the longest `prefix*`, then `*`.
 #[derive(Debug, Clone, Default)]
 struct DomainIndex {
-    exact: HashMap<String, usize>,
+    /// foldhash, as the runtime's tables by name: SipHash of the request's host was the
+    /// larger part of finding its virtual host. The keys come from configuration; a client's
+    /// host only looks up, in a map seeded per process.
+    exact: super::state::ByName<usize>,
     /// `*.example.com` as (".example.com", vhost), longest first.
     suffixes: Vec<(String, usize)>,
     /// `example.*` as ("example.", vhost), longest first.
