@@ -10,6 +10,7 @@
 //! injection sent there; [`secrets`] holds the workload certificate and roots and keeps them
 //! fresh.
 
+pub mod added;
 pub mod admin;
 pub mod app_probe;
 pub mod balancer;

@@ -11,6 +11,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
 
+use super::added::Added;
 use super::circuit::{self, Admitted};
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
 use super::connection::Connection;
@@ -525,18 +526,33 @@ async fn forward_request(
         .or_else(|| forward.host_rewrite.clone())
         .or(original_host)
         .or_else(|| HeaderValue::from_str(&down.authority).ok());
-    // Entries: one lookup (a hash of the name) each, where a check and an insert are two.
-    headers
-        .entry(X_FORWARDED_PROTO)
-        .or_insert_with(|| HeaderValue::from_static("http"));
-    if let header::Entry::Vacant(slot) = headers.entry(X_REQUEST_ID)
-        && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes())
-    {
-        slot.insert(v);
+    // What the proxy adds, beside the map while the request lacks it (see `added`): which of
+    // the names the request has, in one pass over its few.
+    let mut added = Added::default();
+    let (mut has_proto, mut has_id, mut has_peer) = (false, false, false);
+    for name in headers.keys() {
+        has_proto |= *name == X_FORWARDED_PROTO;
+        has_id |= *name == X_REQUEST_ID;
+        has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
+    }
+    if !has_proto {
+        added.push(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+    if !has_id && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes()) {
+        added.push(X_REQUEST_ID, v);
     }
     // Each hop is a span of the request's trace, where the listener traces at all.
     if let Some(sampling) = hcm.trace_sampling {
-        super::telemetry::trace::propagate(&mut headers, sampling, random::next);
+        let next = super::telemetry::trace::next_hop(&headers, sampling, random::next);
+        if next.replaces {
+            next.apply(&mut headers);
+        } else {
+            for (name, value) in next.headers {
+                if let Some(v) = value {
+                    added.push(name, v);
+                }
+            }
+        }
     }
     telemetry.exchange.set_service(cluster.service);
     if let Some(log) = telemetry.exchange.log() {
@@ -545,18 +561,31 @@ async fn forward_request(
     // The client side of metadata exchange: an in-mesh server learns who calls.
     let announce = listener.reporter == Reporter::Source && cluster.mesh;
     if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
-        headers.insert(PEER_METADATA_ID, ours.id.clone());
-        headers.insert(PEER_METADATA, ours.metadata.clone());
+        if has_peer {
+            // What a client claimed is replaced.
+            headers.insert(PEER_METADATA_ID, ours.id.clone());
+            headers.insert(PEER_METADATA, ours.metadata.clone());
+        } else {
+            added.push(PEER_METADATA_ID, ours.id.clone());
+            added.push(PEER_METADATA, ours.metadata.clone());
+        }
     }
-    if let Some(w) = weighted {
-        w.request_headers.apply(&mut headers);
+    let rules = [
+        weighted.map(|w| &w.request_headers),
+        Some(&route.request_headers),
+        Some(&vhost.request_headers),
+        Some(&table.request_headers),
+    ];
+    if rules.iter().flatten().any(|r| !r.is_empty()) {
+        // The rules see (and may change) the request as forwarded.
+        added.move_into(&mut headers);
+        for r in rules.into_iter().flatten() {
+            r.apply(&mut headers);
+        }
     }
-    route.request_headers.apply(&mut headers);
-    vhost.request_headers.apply(&mut headers);
-    table.request_headers.apply(&mut headers);
     if let Some(log) = telemetry.exchange.log() {
         // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
-        log.request_headers = headers.clone();
+        log.request_headers = added.with(&headers);
     }
     let path = match forward.rewrite_path(route, &down.path_and_query) {
         Some(rewritten) => rewritten,
@@ -589,6 +618,7 @@ async fn forward_request(
                 method: down.method.clone(),
                 version: down.version,
                 headers: headers.clone(),
+                added: added.clone(),
                 host: shadow_host,
                 origin: origin.clone(),
                 path: path.clone(),
@@ -606,6 +636,7 @@ async fn forward_request(
         method: down.method,
         version: down.version,
         headers,
+        added,
         host,
         origin,
         path,
@@ -847,6 +878,8 @@ struct Attempt {
     method: Method,
     version: Version,
     headers: HeaderMap,
+    /// Headers the proxy adds, absent from `headers`.
+    added: Added,
     host: Option<HeaderValue>,
     /// Why `path` cannot be an HTTP/1.1 request target, if it cannot.
     origin: Result<(), String>,
@@ -887,6 +920,7 @@ impl Attempt {
                 path: &self.path,
                 host,
                 headers: &self.headers,
+                added: &self.added,
             };
             return match endpoint.pool.send(&head, &self.body).await {
                 Ok(response) => {
@@ -904,7 +938,7 @@ impl Attempt {
         }
         let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = self.method.clone();
-        *req.headers_mut() = self.headers.clone();
+        *req.headers_mut() = self.added.with(&self.headers);
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
         }

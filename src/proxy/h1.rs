@@ -13,6 +13,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
+use super::added::Added;
+
 /// Largest response head accepted (Envoy's default header limit, 60 KiB, plus the status line).
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most response headers accepted (Envoy's `max_headers_count`).
@@ -46,6 +48,8 @@ pub struct RequestHead<'a> {
     pub host: &'a [u8],
     /// Hop-by-hop headers already removed; `host`, `content-length` and `expect` are ignored.
     pub headers: &'a HeaderMap,
+    /// Written after `headers`, whose names they do not share.
+    pub added: &'a Added,
 }
 
 /// What is wrong with `path` as an HTTP/1.1 request target in origin form, if anything.
@@ -75,7 +79,7 @@ pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) 
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(head.host);
     out.extend_from_slice(b"\r\n");
-    for (name, value) in head.headers {
+    for (name, value) in head.headers.iter().chain(head.added.iter()) {
         // The body is buffered: the upstream must not wait for a 100 Continue it never gets
         // the chance to send. Length is ours to say.
         if name == header::HOST || name == header::CONTENT_LENGTH || name == header::EXPECT {
@@ -480,11 +484,17 @@ mod tests {
         headers.insert(header::HOST, HeaderValue::from_static("ignored"));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("99"));
         headers.insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+        let mut added = Added::default();
+        added.push(
+            HeaderName::from_static("x-request-id"),
+            HeaderValue::from_static("r1"),
+        );
         let req = RequestHead {
             method: &Method::POST,
             path: "/p?q=1",
             host: b"reviews:9080",
             headers: &headers,
+            added: &added,
         };
         let mut out = BytesMut::new();
         assert!(encode_request(
@@ -494,7 +504,7 @@ mod tests {
         ));
         assert_eq!(
             &out[..],
-            b"POST /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\ncontent-length: 5\r\n\r\nhello"
+            b"POST /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\ncontent-length: 5\r\n\r\nhello"
         );
         let get = RequestHead {
             method: &Method::GET,
@@ -504,7 +514,7 @@ mod tests {
         encode_request(&get, &Bytes::new(), &mut out);
         assert_eq!(
             &out[..],
-            b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\n\r\n"
+            b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\n\r\n"
         );
     }
 

@@ -622,6 +622,7 @@ mod tests {
             path: "/",
             host: b"backend",
             headers: &headers,
+            added: &Default::default(),
         };
         pool.send(&head, &Bytes::new()).await
     }

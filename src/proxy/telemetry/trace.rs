@@ -18,9 +18,15 @@ pub const X_B3_PARENTSPANID: HeaderName = HeaderName::from_static("x-b3-parentsp
 pub const X_B3_SAMPLED: HeaderName = HeaderName::from_static("x-b3-sampled");
 pub const X_B3_FLAGS: HeaderName = HeaderName::from_static("x-b3-flags");
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-/// The headers that carry a context in (and one that [`propagate`] may remove). A static, not
-/// a const: a const array is built and dropped at every use.
-static CONTEXT: [HeaderName; 3] = [X_B3_TRACEID, X_B3_PARENTSPANID, TRACEPARENT];
+/// The headers [`next_hop`] writes. A static, not a const: a const array is built and dropped
+/// at every use.
+static WRITTEN: [HeaderName; 5] = [
+    X_B3_TRACEID,
+    X_B3_SPANID,
+    X_B3_PARENTSPANID,
+    X_B3_SAMPLED,
+    TRACEPARENT,
+];
 
 /// A trace id: 64 bits (B3's short form, `high` 0 and `short` set) or 128.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +126,41 @@ fn put_hex(out: &mut BytesMut, n: u64) {
     out.put_slice(&digits);
 }
 
-/// Writes the next hop's trace context into `headers`: the trace `headers` came with, or a new
+/// The next hop's trace headers: each name [`WRITTEN`] with its value, or `None` for one to
+/// remove (a parent span when this hop has none).
+pub struct NextHop {
+    /// The request carried one of the names: the values replace (or remove) its headers.
+    /// Otherwise they are all new, and may be added without a lookup.
+    pub replaces: bool,
+    pub headers: [(HeaderName, Option<HeaderValue>); 5],
+}
+
+impl NextHop {
+    /// Puts the context into `headers`, replacing what the request came with.
+    pub fn apply(self, headers: &mut HeaderMap) {
+        for (name, value) in self.headers {
+            match value {
+                Some(v) => {
+                    headers.insert(name, v);
+                }
+                None if self.replaces => {
+                    headers.remove(name);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// Writes the next hop's trace context into `headers`: see [`next_hop`].
+pub fn propagate(headers: &mut HeaderMap, sampling: f64, random: impl FnMut() -> u64) {
+    next_hop(headers, sampling, random).apply(headers);
+}
+
+/// The next hop's trace context for a request with `headers`: the trace it came with, or a new
 /// one; a new span whose parent is the incoming one; the caller's sampling decision, or one
 /// drawn with `sampling` percent. `random` gives the new ids (never 0) and the draw.
-pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut() -> u64) {
+pub fn next_hop(headers: &HeaderMap, sampling: f64, mut random: impl FnMut() -> u64) -> NextHop {
     let mut nonzero = || loop {
         let n = random();
         if n != 0 {
@@ -132,8 +169,8 @@ pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut(
     };
     // Most requests arrive without a trace context: one pass over their few names saves a
     // lookup per trace header (each hashes its name).
-    let traced = headers.keys().any(|name| CONTEXT.contains(name));
-    let incoming = if traced { incoming(headers) } else { None };
+    let replaces = headers.keys().any(|name| WRITTEN.contains(name));
+    let incoming = if replaces { incoming(headers) } else { None };
     let trace = incoming.map_or_else(
         || TraceId {
             high: nonzero(),
@@ -173,26 +210,22 @@ pub fn propagate(headers: &mut HeaderMap, sampling: f64, mut random: impl FnMut(
         // Hex digits and dashes: always a valid header value.
         HeaderValue::from_maybe_shared(bytes.slice(range)).ok()
     };
-    let mut set = |name: HeaderName, v: Option<HeaderValue>| match v {
-        Some(v) => {
-            headers.insert(name, v);
-        }
-        None if traced => {
-            headers.remove(name);
-        }
-        None => {}
-    };
-    set(X_B3_TRACEID, value(0..trace_end));
-    set(X_B3_SPANID, value(trace_end..span_end));
-    set(
-        X_B3_PARENTSPANID,
-        parent.and_then(|_| value(span_end..parent_end)),
-    );
-    set(
-        X_B3_SAMPLED,
-        Some(HeaderValue::from_static(if sampled { "1" } else { "0" })),
-    );
-    set(TRACEPARENT, value(parent_end..bytes.len()));
+    NextHop {
+        replaces,
+        headers: [
+            (X_B3_TRACEID, value(0..trace_end)),
+            (X_B3_SPANID, value(trace_end..span_end)),
+            (
+                X_B3_PARENTSPANID,
+                parent.and_then(|_| value(span_end..parent_end)),
+            ),
+            (
+                X_B3_SAMPLED,
+                Some(HeaderValue::from_static(if sampled { "1" } else { "0" })),
+            ),
+            (TRACEPARENT, value(parent_end..bytes.len())),
+        ],
+    }
 }
 
 #[cfg(test)]
