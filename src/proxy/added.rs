@@ -10,13 +10,18 @@
 //! insert it stands for because the names were absent.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use smallvec::SmallVec;
 
-/// Added headers, none of whose names is in the request's map (nor twice here).
+/// Added headers, none of whose names is in the request's map (nor twice here). On the heap,
+/// not inline: the list lives in the request's future, which is moved as a whole.
 #[derive(Debug, Clone, Default)]
-pub struct Added(SmallVec<[(HeaderName, HeaderValue); 8]>);
+pub struct Added(Vec<(HeaderName, HeaderValue)>);
 
 impl Added {
+    /// Room for `n` headers: one allocation for a request's.
+    pub fn with_capacity(n: usize) -> Added {
+        Added(Vec::with_capacity(n))
+    }
+
     /// Adds `name`, which the caller knows is in neither the map nor here.
     pub fn push(&mut self, name: HeaderName, value: HeaderValue) {
         debug_assert!(self.0.iter().all(|(n, _)| *n != name), "{name} added twice");
