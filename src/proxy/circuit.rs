@@ -144,7 +144,8 @@ impl CircuitBreaker {
             return Err(Overflow);
         }
         stats.upstream_rq_pending_total.inc();
-        match connections.clone().acquire_owned().await {
+        // Boxed: the wait is rare, and its future would be room in every request's.
+        match Box::pin(connections.clone().acquire_owned()).await {
             Ok(permit) => {
                 admission._connection = Some(permit);
                 Ok(admission)
