@@ -90,6 +90,11 @@ pub trait Handler {
         received: u64,
     ) -> impl Future<Output = Response<Body>> + Send + '_;
 
+    /// Whether the connection closes after the answer just made (`connection: close`).
+    fn closing(&self) -> bool {
+        false
+    }
+
     /// The answer to the last request was written, as far as `sent` says (telemetry reports
     /// the request here, when its last byte left).
     fn done(&mut self, _sent: Sent) {}
@@ -773,7 +778,11 @@ where
         *request.uri_mut() = uri;
         *request.version_mut() = version;
         *request.headers_mut() = headers;
-        let response = handler.handle(request, received).await;
+        // Pinned where it is made, then awaited through the pin: `.await` on the future
+        // itself copies it (into_future, then into this task's state) and it is over a
+        // kilobyte; a profile at saturation showed those copies as 3.7 % of user time.
+        let response = std::pin::pin!(handler.handle(request, received)).await;
+        let keep_alive = keep_alive && !handler.closing();
         let (wire, body) = (conn.written, conn.body_written);
         let written = conn
             .write_response(response, &method, version, keep_alive)

@@ -100,72 +100,88 @@ pub fn local_reply(status: StatusCode, body: &str) -> Response<Body> {
 /// Serves one downstream request on `listener`, recording what telemetry needs in
 /// `telemetry.exchange`. The body is HTTP/2's stream (hyper's) or the HTTP/1.1 codec's
 /// buffered body ([`super::downstream`]).
-pub async fn handle<B>(
+// Not `async fn`: an async fn keeps each argument twice in its future (the argument and the
+// binding it is moved into, rust-lang/rust#62958), and these take the request by value (256
+// bytes) at every level. The request's future is copied whole when awaited, so its size is
+// paid per request; an `async move` block uses the captured argument in place.
+#[allow(clippy::manual_async_fn)]
+pub fn handle<B>(
     runtime: &Runtime,
     listener: &str,
     connection: &Connection,
     req: Request<B>,
     mut telemetry: Telemetry<'_>,
-) -> Response<Body>
+) -> impl Future<Output = Response<Body>>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
-    let Some(entry) = runtime.listeners.get(listener).cloned() else {
-        // The listener was removed while this connection was open.
-        telemetry.exchange.key.code = 503;
-        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
-    };
-    telemetry.exchange.set_reporter(entry.reporter);
-    if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
-        telemetry.exchange.set_mutual_tls();
-    }
-    let Some(hcm) = entry.hcm_for(connection.tls_chain) else {
-        // The listener's chains were replaced by TCP ones while this connection was open.
-        telemetry.exchange.key.code = 503;
-        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
-    };
-    if let Some(log) = &hcm.access_log {
-        telemetry.exchange.log = Some(Box::new(log_record(
-            log,
-            &req,
-            telemetry.exchange.started,
-            Some(connection.local),
-            connection.peer,
-        )));
-    }
-    telemetry.exchange.key.grpc = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let stats = hcm.stats.clone();
-    stats.downstream_rq_total.inc();
-    let _active = GaugeGuard::new(&stats.downstream_rq_active);
-    let mut response = route_request(runtime, &entry, hcm, connection, req, &mut telemetry).await;
-    let status = response.status().as_u16();
-    stats.response(status);
-    let exchange = &mut *telemetry.exchange;
-    exchange.key.code = status;
-    if exchange.key.grpc {
-        exchange.key.grpc_status = response
+    async move {
+        let Some(entry) = runtime.listeners.get(listener).cloned() else {
+            // The listener was removed while this connection was open.
+            telemetry.exchange.key.code = 503;
+            return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
+        };
+        telemetry.exchange.set_reporter(entry.reporter);
+        if connection.tls.as_ref().is_some_and(|t| t.is_mutual()) {
+            telemetry.exchange.set_mutual_tls();
+        }
+        let Some(hcm) = entry.hcm_for(connection.tls_chain) else {
+            // The listener's chains were replaced by TCP ones while this connection was open.
+            telemetry.exchange.key.code = 503;
+            return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
+        };
+        if let Some(log) = &hcm.access_log {
+            telemetry.exchange.log = Some(Box::new(log_record(
+                log,
+                &req,
+                telemetry.exchange.started,
+                Some(connection.local),
+                connection.peer,
+            )));
+        }
+        telemetry.exchange.key.grpc = req
             .headers()
-            .get(&GRPC_STATUS)
-            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-            .and_then(|v| v.parse().ok());
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+        let stats = hcm.stats.clone();
+        stats.downstream_rq_total.inc();
+        let _active = GaugeGuard::new(&stats.downstream_rq_active);
+        // Pinned in place: see `downstream::serve` (awaiting the future itself copies it).
+        let mut response = std::pin::pin!(route_request(
+            runtime,
+            &entry,
+            hcm,
+            connection,
+            req,
+            &mut telemetry
+        ))
+        .await;
+        let status = response.status().as_u16();
+        stats.response(status);
+        let exchange = &mut *telemetry.exchange;
+        exchange.key.code = status;
+        if exchange.key.grpc {
+            exchange.key.grpc_status = response
+                .headers()
+                .get(&GRPC_STATUS)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+                .and_then(|v| v.parse().ok());
+        }
+        // The server side of metadata exchange: a caller that announced itself learns who answered.
+        if exchange.announce
+            && let Some(ours) = telemetry.metrics.exchange_headers()
+        {
+            let headers = response.headers_mut();
+            headers.insert(PEER_METADATA_ID, ours.id.clone());
+            headers.insert(PEER_METADATA, ours.metadata.clone());
+        }
+        if let Some(log) = exchange.log() {
+            log.response_headers = response.headers().clone();
+        }
+        tracing::debug!(listener = %listener, status, "request done");
+        response
     }
-    // The server side of metadata exchange: a caller that announced itself learns who answered.
-    if exchange.announce
-        && let Some(ours) = telemetry.metrics.exchange_headers()
-    {
-        let headers = response.headers_mut();
-        headers.insert(PEER_METADATA_ID, ours.id.clone());
-        headers.insert(PEER_METADATA, ours.metadata.clone());
-    }
-    if let Some(log) = exchange.log() {
-        log.response_headers = response.headers().clone();
-    }
-    tracing::debug!(listener = %listener, status, "request done");
-    response
 }
 
 /// The RBAC filters' verdict: `None` to go on, or the 403 to answer.
@@ -273,160 +289,188 @@ fn log_record<B>(
     }
 }
 
-async fn route_request<B>(
+// Not `async fn`: an async fn keeps each argument twice in its future (the argument and the
+// binding it is moved into, rust-lang/rust#62958), and these take the request by value (256
+// bytes) at every level. The request's future is copied whole when awaited, so its size is
+// paid per request; an `async move` block uses the captured argument in place.
+#[allow(clippy::manual_async_fn)]
+fn route_request<B>(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
     hcm: &Hcm,
     connection: &Connection,
-    req: Request<B>,
+    mut req: Request<B>,
     telemetry: &mut Telemetry<'_>,
-) -> Response<Body>
+) -> impl Future<Output = Response<Body>>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<BoxError>,
 {
-    let stats = &hcm.stats;
-    let Some(table) = runtime.route_table(hcm) else {
-        stats.no_route.inc();
-        telemetry
-            .exchange
-            .flag(Flag::NoRouteFound, "route_not_found");
-        return local_reply(StatusCode::NOT_FOUND, "");
-    };
-    let (mut parts, body) = req.into_parts();
-    forward_client_cert(hcm.forward_client_cert, connection, &mut parts.headers);
-    // The server side of metadata exchange: the caller's proxy named its workload.
-    if listener.reporter == Reporter::Destination
-        && let Some(announced) = parts.headers.remove(&PEER_METADATA)
-    {
-        parts.headers.remove(&PEER_METADATA_ID);
-        let peer = telemetry
-            .metrics
-            .peer_from_exchange(announced.as_bytes(), connection.principal.as_deref());
-        telemetry.exchange.set_peer(peer);
-        telemetry.exchange.announce = true;
-    }
-    let authority = authority_of(&parts.uri, &parts.headers);
-    let authority = if hcm.strip_any_host_port {
-        split_host_port(&authority).0.to_string()
-    } else {
-        authority
-    };
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    let scheme = parts.uri.scheme_str().unwrap_or("http");
-    let view = RequestView {
-        method: parts.method.as_str(),
-        authority: &authority,
-        scheme,
-        path_and_query: &path_and_query,
-        headers: &parts.headers,
-    };
-    // Authorization runs before routing, as the RBAC filter sits before the router in Envoy's
-    // chain: a denied request learns nothing about the routes.
-    if let Some(rbac) = &hcm.rbac
-        && let Some(denied) = authorize(rbac, &view, connection, listener, hcm, telemetry.exchange)
-    {
-        return denied;
-    }
-    let Some((vhost, route)) = table.route(&view, random::next()) else {
-        stats.no_route.inc();
-        telemetry
-            .exchange
-            .flag(Flag::NoRouteFound, "route_not_found");
-        tracing::debug!(authority = %authority, path = %path_and_query, "no route");
-        return local_reply(StatusCode::NOT_FOUND, "");
-    };
-    if let Some(log) = telemetry.exchange.log() {
-        log.route_name = Some(route.name.clone());
-    }
-    if vhost.require_tls && scheme == "http" {
-        stats.rq_redirect.inc();
-        telemetry.exchange.details = "direct_response".into();
-        let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
-        if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{path_and_query}")) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        return r;
-    }
-    if let Some(fault) = &route.fault {
-        if let Some((delay, fraction)) = fault.delay
-            && fraction.hit(random::next())
-        {
-            stats.fault_delays_injected.inc();
-            telemetry.exchange.flag(Flag::DelayInjected, "");
-            tokio::time::sleep(delay).await;
-        }
-        if let Some((status, fraction)) = fault.abort
-            && fraction.hit(random::next())
-        {
-            stats.fault_aborts_injected.inc();
+    async move {
+        let stats = &hcm.stats;
+        let Some(table) = runtime.route_table(hcm) else {
+            stats.no_route.inc();
             telemetry
                 .exchange
-                .flag(Flag::FaultInjected, "fault_filter_abort");
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return local_reply(status, "fault filter abort");
+                .flag(Flag::NoRouteFound, "route_not_found");
+            return local_reply(StatusCode::NOT_FOUND, "");
+        };
+        // The request is used in place, not split into parts: its future holds the request
+        // already (the argument), and would hold the parts as well.
+        forward_client_cert(hcm.forward_client_cert, connection, req.headers_mut());
+        // The server side of metadata exchange: the caller's proxy named its workload.
+        if listener.reporter == Reporter::Destination
+            && let Some(announced) = req.headers_mut().remove(&PEER_METADATA)
+        {
+            req.headers_mut().remove(&PEER_METADATA_ID);
+            let peer = telemetry
+                .metrics
+                .peer_from_exchange(announced.as_bytes(), connection.principal.as_deref());
+            telemetry.exchange.set_peer(peer);
+            telemetry.exchange.announce = true;
         }
-    }
-    match &route.action {
-        Action::Direct { status, body } => {
-            stats.rq_direct_response.inc();
-            telemetry.exchange.details = "direct_response".into();
-            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-            let mut r = local_reply(status, body);
-            apply_response_headers(&mut r, None, route, vhost, &table);
-            r
+        let authority = authority_of(req.uri(), req.headers());
+        let authority = if hcm.strip_any_host_port {
+            split_host_port(&authority).0.to_string()
+        } else {
+            authority
+        };
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        let scheme = req.uri().scheme_str().unwrap_or("http");
+        // In a block: the view is not held while the request is forwarded.
+        let (vhost, route) = {
+            let view = RequestView {
+                method: req.method().as_str(),
+                authority: &authority,
+                scheme,
+                path_and_query: &path_and_query,
+                headers: req.headers(),
+            };
+            // Authorization runs before routing, as the RBAC filter sits before the router in
+            // Envoy's chain: a denied request learns nothing about the routes.
+            if let Some(rbac) = &hcm.rbac
+                && let Some(denied) =
+                    authorize(rbac, &view, connection, listener, hcm, telemetry.exchange)
+            {
+                return denied;
+            }
+            let Some(found) = table.route(&view, random::next()) else {
+                stats.no_route.inc();
+                telemetry
+                    .exchange
+                    .flag(Flag::NoRouteFound, "route_not_found");
+                tracing::debug!(authority = %authority, path = %path_and_query, "no route");
+                return local_reply(StatusCode::NOT_FOUND, "");
+            };
+            found
+        };
+        if let Some(log) = telemetry.exchange.log() {
+            log.route_name = Some(route.name.clone());
         }
-        Action::Redirect(redirect) => {
+        if vhost.require_tls && scheme == "http" {
             stats.rq_redirect.inc();
             telemetry.exchange.details = "direct_response".into();
-            redirect_response(redirect, route, scheme, &authority, &path_and_query)
+            let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
+            if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{path_and_query}")) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            return r;
         }
-        Action::Forward(forward) => {
-            // Most requests have no body: nothing to wait for, and the request was complete
-            // when its exchange began, which is when the route's timeout starts (Envoy's: at
-            // the request's end). One clock read fewer per request.
-            let (body, received) = if body.is_end_stream() {
-                (Bytes::new(), telemetry.exchange.started)
-            } else {
-                match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                    Ok(collected) => {
-                        let body = collected.to_bytes();
-                        telemetry.exchange.request_body = body.len() as u64;
-                        // HTTP/2's head was not counted on the wire: its body is.
-                        if parts.version == Version::HTTP_2 {
-                            telemetry.exchange.request_bytes += body.len() as u64;
-                        }
-                        (body, Instant::now())
-                    }
-                    Err(e) => {
-                        if e.downcast_ref::<http_body_util::LengthLimitError>()
-                            .is_some()
+        if let Some(fault) = &route.fault {
+            if let Some((delay, fraction)) = fault.delay
+                && fraction.hit(random::next())
+            {
+                stats.fault_delays_injected.inc();
+                telemetry.exchange.flag(Flag::DelayInjected, "");
+                tokio::time::sleep(delay).await;
+            }
+            if let Some((status, fraction)) = fault.abort
+                && fraction.hit(random::next())
+            {
+                stats.fault_aborts_injected.inc();
+                telemetry
+                    .exchange
+                    .flag(Flag::FaultInjected, "fault_filter_abort");
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                return local_reply(status, "fault filter abort");
+            }
+        }
+        match &route.action {
+            Action::Direct { status, body } => {
+                stats.rq_direct_response.inc();
+                telemetry.exchange.details = "direct_response".into();
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+                let mut r = local_reply(status, body);
+                apply_response_headers(&mut r, None, route, vhost, &table);
+                r
+            }
+            Action::Redirect(redirect) => {
+                stats.rq_redirect.inc();
+                telemetry.exchange.details = "direct_response".into();
+                redirect_response(redirect, route, scheme, &authority, &path_and_query)
+            }
+            Action::Forward(forward) => {
+                // The forwarding future is made inside the pin: what it takes (the request's
+                // parts, the buffered body) is not held beside it while it runs.
+                let version = req.version();
+                std::pin::pin!({
+                    let method = std::mem::take(req.method_mut());
+                    let headers = std::mem::take(req.headers_mut());
+                    // Most requests have no body: nothing to wait for, and the request was
+                    // complete when its exchange began, which is when the route's timeout
+                    // starts (Envoy's: at the request's end). One clock read fewer per request.
+                    let (body, received) = if req.body().is_end_stream() {
+                        (Bytes::new(), telemetry.exchange.started)
+                    } else {
+                        match Limited::new(req.into_body(), MAX_REQUEST_BODY)
+                            .collect()
+                            .await
                         {
-                            telemetry.exchange.details = "request_payload_too_large".into();
-                            return local_reply(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+                            Ok(collected) => {
+                                let body = collected.to_bytes();
+                                telemetry.exchange.request_body = body.len() as u64;
+                                // HTTP/2's head was not counted on the wire: its body is.
+                                if version == Version::HTTP_2 {
+                                    telemetry.exchange.request_bytes += body.len() as u64;
+                                }
+                                (body, Instant::now())
+                            }
+                            Err(e) => {
+                                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                                    .is_some()
+                                {
+                                    telemetry.exchange.details = "request_payload_too_large".into();
+                                    return local_reply(
+                                        StatusCode::PAYLOAD_TOO_LARGE,
+                                        "Payload Too Large",
+                                    );
+                                }
+                                return local_reply(StatusCode::BAD_REQUEST, "");
+                            }
                         }
-                        return local_reply(StatusCode::BAD_REQUEST, "");
-                    }
-                }
-            };
-            let downstream = Downstream {
-                peer: connection.peer,
-                method: parts.method,
-                version: parts.version,
-                headers: parts.headers,
-                authority,
-                path_and_query,
-                body,
-                received,
-            };
-            forward_request(
-                runtime, listener, hcm, &table, vhost, route, forward, downstream, telemetry,
-            )
-            .await
+                    };
+                    let downstream = Downstream {
+                        peer: connection.peer,
+                        method,
+                        version,
+                        headers,
+                        authority,
+                        path_and_query,
+                        body,
+                        received,
+                    };
+                    forward_request(
+                        runtime, listener, hcm, &table, vhost, route, forward, downstream,
+                        telemetry,
+                    )
+                })
+                .await
+            }
         }
     }
 }
@@ -481,8 +525,9 @@ enum Failure {
     PerTryTimeout,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn forward_request(
+// Not `async fn`: see `route_request`.
+#[allow(clippy::too_many_arguments, clippy::manual_async_fn)]
+fn forward_request(
     runtime: &super::state::Runtime,
     listener: &ListenerEntry,
     hcm: &Hcm,
@@ -492,356 +537,368 @@ async fn forward_request(
     forward: &Forward,
     down: Downstream,
     telemetry: &mut Telemetry<'_>,
-) -> Response<Body> {
-    let started = down.received;
-    let (cluster_name, weighted) = forward.pick(random::next());
-    let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
-        hcm.stats.no_cluster.inc();
-        telemetry
-            .exchange
-            .flag(Flag::NoClusterFound, "cluster_not_found");
-        tracing::debug!(cluster = cluster_name, "cluster not found");
-        return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
-    };
-    // Only a hashing balancer reads the hash, and only then may a cookie be generated.
-    let hashed = if cluster.balancer.is_hashing() && !forward.hash_policy.is_empty() {
-        forward.hash_policy.hash(
-            &down.headers,
-            &down.path_and_query,
-            down.peer,
-            listener.address,
-        )
-    } else {
-        RequestHash::default()
-    };
-    // The upstream request's headers and path, built once for every attempt.
-    let mut headers = down.headers;
-    remove_hop_by_hop(&mut headers);
-    // The downstream Host is reused as it is when it is the authority routed on (no copy).
-    let original_host = headers
-        .remove(header::HOST)
-        .filter(|h| h.as_bytes() == down.authority.as_bytes());
-    let host = weighted
-        .and_then(|w| w.host_rewrite.clone())
-        .or_else(|| forward.host_rewrite.clone())
-        .or(original_host)
-        .or_else(|| HeaderValue::from_str(&down.authority).ok());
-    // What the proxy adds, beside the map while the request lacks it (see `added`): which of
-    // the names the request has, in one pass over its few.
-    // Room for all: forwarded proto, request id, five trace headers, two of metadata exchange.
-    let mut added = Added::with_capacity(9);
-    let (mut has_proto, mut has_id, mut has_peer) = (false, false, false);
-    for name in headers.keys() {
-        has_proto |= *name == X_FORWARDED_PROTO;
-        has_id |= *name == X_REQUEST_ID;
-        has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
-    }
-    if !has_proto {
-        added.push(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    }
-    if !has_id && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes()) {
-        added.push(X_REQUEST_ID, v);
-    }
-    // Each hop is a span of the request's trace, where the listener traces at all.
-    if let Some(sampling) = hcm.trace_sampling {
-        let next = super::telemetry::trace::next_hop(&headers, sampling, random::next);
-        if next.replaces {
-            next.apply(&mut headers);
+) -> impl Future<Output = Response<Body>> {
+    async move {
+        let started = down.received;
+        let (cluster_name, weighted) = forward.pick(random::next());
+        let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
+            hcm.stats.no_cluster.inc();
+            telemetry
+                .exchange
+                .flag(Flag::NoClusterFound, "cluster_not_found");
+            tracing::debug!(cluster = cluster_name, "cluster not found");
+            return local_reply(StatusCode::SERVICE_UNAVAILABLE, "");
+        };
+        // Only a hashing balancer reads the hash, and only then may a cookie be generated.
+        let hashed = if cluster.balancer.is_hashing() && !forward.hash_policy.is_empty() {
+            forward.hash_policy.hash(
+                &down.headers,
+                &down.path_and_query,
+                down.peer,
+                listener.address,
+            )
         } else {
-            for (name, value) in next.headers {
-                if let Some(v) = value {
-                    added.push(name, v);
-                }
+            RequestHash::default()
+        };
+        // The attempt is built in a block: the headers, host and path it takes are not held
+        // beside it while it is sent.
+        let (attempt, announce) = {
+            // The upstream request's headers and path, built once for every attempt.
+            let mut headers = down.headers;
+            remove_hop_by_hop(&mut headers);
+            // The downstream Host is reused as it is when it is the authority routed on (no copy).
+            let original_host = headers
+                .remove(header::HOST)
+                .filter(|h| h.as_bytes() == down.authority.as_bytes());
+            let host = weighted
+                .and_then(|w| w.host_rewrite.clone())
+                .or_else(|| forward.host_rewrite.clone())
+                .or(original_host)
+                .or_else(|| HeaderValue::from_str(&down.authority).ok());
+            // What the proxy adds, beside the map while the request lacks it (see `added`): which of
+            // the names the request has, in one pass over its few.
+            // Room for all: forwarded proto, request id, five trace headers, two of metadata exchange.
+            let mut added = Added::with_capacity(9);
+            let (mut has_proto, mut has_id, mut has_peer) = (false, false, false);
+            for name in headers.keys() {
+                has_proto |= *name == X_FORWARDED_PROTO;
+                has_id |= *name == X_REQUEST_ID;
+                has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
             }
-        }
-    }
-    telemetry.exchange.set_service(cluster.service);
-    if let Some(log) = telemetry.exchange.log() {
-        log.upstream_cluster = Some(cluster.name.clone());
-    }
-    // The client side of metadata exchange: an in-mesh server learns who calls.
-    let announce = listener.reporter == Reporter::Source && cluster.mesh;
-    if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
-        if has_peer {
-            // What a client claimed is replaced.
-            headers.insert(PEER_METADATA_ID, ours.id.clone());
-            headers.insert(PEER_METADATA, ours.metadata.clone());
-        } else {
-            added.push(PEER_METADATA_ID, ours.id.clone());
-            added.push(PEER_METADATA, ours.metadata.clone());
-        }
-    }
-    let rules = [
-        weighted.map(|w| &w.request_headers),
-        Some(&route.request_headers),
-        Some(&vhost.request_headers),
-        Some(&table.request_headers),
-    ];
-    if rules.iter().flatten().any(|r| !r.is_empty()) {
-        // The rules see (and may change) the request as forwarded.
-        added.move_into(&mut headers);
-        for r in rules.into_iter().flatten() {
-            r.apply(&mut headers);
-        }
-    }
-    if let Some(log) = telemetry.exchange.log() {
-        // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
-        log.request_headers = added.with(&headers);
-    }
-    let path = match forward.rewrite_path(route, &down.path_and_query) {
-        Some(rewritten) => rewritten,
-        None => down.path_and_query,
-    };
-    // The HTTP/1.1 request line's target, checked once for every attempt and mirror.
-    let origin = match super::h1::origin_form_problem(&path) {
-        None => Ok(()),
-        Some(problem) => Err(format!("{problem}: {path}")),
-    };
-
-    for mirror in &forward.mirrors {
-        if !mirror.fraction.hit(random::next()) {
-            continue;
-        }
-        if let Some(target) = runtime.clusters.get(&mirror.cluster).cloned() {
-            // Envoy marks mirrored traffic by appending `-shadow` to the host.
-            let shadow_host = host
-                .as_ref()
-                .and_then(|h| h.to_str().ok())
-                .map(|h| {
-                    let (name, port) = split_host_port(h);
-                    match port {
-                        Some(p) => format!("{name}-shadow:{p}"),
-                        None => format!("{name}-shadow"),
-                    }
-                })
-                .and_then(|h| HeaderValue::from_str(&h).ok());
-            let attempt = Attempt {
-                method: down.method.clone(),
-                version: down.version,
-                headers: headers.clone(),
-                added: added.clone(),
-                host: shadow_host,
-                origin: origin.clone(),
-                path: path.clone(),
-                body: down.body.clone(),
-            };
-            tokio::spawn(async move {
-                if let Some(ep) = target.pick(random::next(), None, None) {
-                    let _ = attempt.send(&target, &ep).await;
-                }
-            });
-        }
-    }
-
-    let attempt = Attempt {
-        method: down.method,
-        version: down.version,
-        headers,
-        added,
-        host,
-        origin,
-        path,
-        body: down.body,
-    };
-    let retry = forward.retry.as_ref();
-    let max_attempts = 1 + retry.map_or(0, |r| r.num_retries);
-    let deadline = forward.timeout.map(|t| started + t);
-    let mut previous: Option<Arc<Endpoint>> = None;
-    let mut number = 0;
-    let outcome = loop {
-        number += 1;
-        let is_last = number >= max_attempts;
-        let per_try = retry.and_then(|r| r.per_try_timeout);
-        let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if remaining.is_some_and(|r| r.is_zero()) {
-            cluster.stats.upstream_rq_timeout.inc();
-            break Err(None);
-        }
-        let limit = match (per_try, remaining) {
-            (Some(p), Some(r)) => Some(p.min(r)),
-            (p, r) => p.or(r),
-        };
-        let Some(endpoint) = cluster.pick(random::next(), previous.as_ref(), hashed.hash) else {
-            cluster.stats.upstream_cx_none_healthy.inc();
-            break Err(Some(Failure::NoHealthyUpstream));
-        };
-        if listener.reporter == Reporter::Source {
-            telemetry.exchange.set_peer(endpoint.peer);
-        }
-        if let Some(log) = telemetry.exchange.log() {
-            log.upstream_host = Some(endpoint.address.to_string());
-        }
-        cluster.stats.upstream_rq_total.inc();
-        let result = {
-            let _active = GaugeGuard::new(&cluster.stats.upstream_rq_active);
-            let _host_active = GaugeGuard::new(&endpoint.stats.rq_active);
-            endpoint.stats.rq_total.inc();
-            match limit {
-                // Boxed: a route with a timeout pays an allocation, and every request's
-                // future is smaller by the timer's room.
-                Some(l) => {
-                    match Box::pin(tokio::time::timeout(l, attempt.send(&cluster, &endpoint))).await
-                    {
-                        Ok(r) => r,
-                        Err(_) => {
-                            endpoint.stats.rq_timeout.inc();
-                            if per_try.is_some_and(|p| p <= l) {
-                                cluster.stats.upstream_rq_per_try_timeout.inc();
-                                Err(Failure::PerTryTimeout)
-                            } else {
-                                cluster.stats.upstream_rq_timeout.inc();
-                                break Err(None);
-                            }
+            if !has_proto {
+                added.push(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+            }
+            if !has_id && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes()) {
+                added.push(X_REQUEST_ID, v);
+            }
+            // Each hop is a span of the request's trace, where the listener traces at all.
+            if let Some(sampling) = hcm.trace_sampling {
+                let next = super::telemetry::trace::next_hop(&headers, sampling, random::next);
+                if next.replaces {
+                    next.apply(&mut headers);
+                } else {
+                    for (name, value) in next.headers {
+                        if let Some(v) = value {
+                            added.push(name, v);
                         }
                     }
                 }
-                None => attempt.send(&cluster, &endpoint).await,
+            }
+            telemetry.exchange.set_service(cluster.service);
+            if let Some(log) = telemetry.exchange.log() {
+                log.upstream_cluster = Some(cluster.name.clone());
+            }
+            // The client side of metadata exchange: an in-mesh server learns who calls.
+            let announce = listener.reporter == Reporter::Source && cluster.mesh;
+            if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
+                if has_peer {
+                    // What a client claimed is replaced.
+                    headers.insert(PEER_METADATA_ID, ours.id.clone());
+                    headers.insert(PEER_METADATA, ours.metadata.clone());
+                } else {
+                    added.push(PEER_METADATA_ID, ours.id.clone());
+                    added.push(PEER_METADATA, ours.metadata.clone());
+                }
+            }
+            let rules = [
+                weighted.map(|w| &w.request_headers),
+                Some(&route.request_headers),
+                Some(&vhost.request_headers),
+                Some(&table.request_headers),
+            ];
+            if rules.iter().flatten().any(|r| !r.is_empty()) {
+                // The rules see (and may change) the request as forwarded.
+                added.move_into(&mut headers);
+                for r in rules.into_iter().flatten() {
+                    r.apply(&mut headers);
+                }
+            }
+            if let Some(log) = telemetry.exchange.log() {
+                // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
+                log.request_headers = added.with(&headers);
+            }
+            let path = match forward.rewrite_path(route, &down.path_and_query) {
+                Some(rewritten) => rewritten,
+                None => down.path_and_query,
+            };
+            // The HTTP/1.1 request line's target, checked once for every attempt and mirror.
+            let origin = match super::h1::origin_form_problem(&path) {
+                None => Ok(()),
+                Some(problem) => Err(format!("{problem}: {path}")),
+            };
+
+            for mirror in &forward.mirrors {
+                if !mirror.fraction.hit(random::next()) {
+                    continue;
+                }
+                if let Some(target) = runtime.clusters.get(&mirror.cluster).cloned() {
+                    // Envoy marks mirrored traffic by appending `-shadow` to the host.
+                    let shadow_host = host
+                        .as_ref()
+                        .and_then(|h| h.to_str().ok())
+                        .map(|h| {
+                            let (name, port) = split_host_port(h);
+                            match port {
+                                Some(p) => format!("{name}-shadow:{p}"),
+                                None => format!("{name}-shadow"),
+                            }
+                        })
+                        .and_then(|h| HeaderValue::from_str(&h).ok());
+                    let attempt = Attempt {
+                        method: down.method.clone(),
+                        version: down.version,
+                        headers: headers.clone(),
+                        added: added.clone(),
+                        host: shadow_host,
+                        origin: origin.clone(),
+                        path: path.clone(),
+                        body: down.body.clone(),
+                    };
+                    tokio::spawn(async move {
+                        if let Some(ep) = target.pick(random::next(), None, None) {
+                            let _ = attempt.send(&target, &ep).await;
+                        }
+                    });
+                }
+            }
+
+            (
+                Attempt {
+                    method: down.method,
+                    version: down.version,
+                    headers,
+                    added,
+                    host,
+                    origin,
+                    path,
+                    body: down.body,
+                },
+                announce,
+            )
+        };
+        let retry = forward.retry.as_ref();
+        let max_attempts = 1 + retry.map_or(0, |r| r.num_retries);
+        let deadline = forward.timeout.map(|t| started + t);
+        let mut previous: Option<Arc<Endpoint>> = None;
+        let mut number = 0;
+        let outcome = loop {
+            number += 1;
+            let is_last = number >= max_attempts;
+            let per_try = retry.and_then(|r| r.per_try_timeout);
+            let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if remaining.is_some_and(|r| r.is_zero()) {
+                cluster.stats.upstream_rq_timeout.inc();
+                break Err(None);
+            }
+            let limit = match (per_try, remaining) {
+                (Some(p), Some(r)) => Some(p.min(r)),
+                (p, r) => p.or(r),
+            };
+            let Some(endpoint) = cluster.pick(random::next(), previous.as_ref(), hashed.hash)
+            else {
+                cluster.stats.upstream_cx_none_healthy.inc();
+                break Err(Some(Failure::NoHealthyUpstream));
+            };
+            if listener.reporter == Reporter::Source {
+                telemetry.exchange.set_peer(endpoint.peer);
+            }
+            if let Some(log) = telemetry.exchange.log() {
+                log.upstream_host = Some(endpoint.address.to_string());
+            }
+            cluster.stats.upstream_rq_total.inc();
+            let result = {
+                let _active = GaugeGuard::new(&cluster.stats.upstream_rq_active);
+                let _host_active = GaugeGuard::new(&endpoint.stats.rq_active);
+                endpoint.stats.rq_total.inc();
+                match limit {
+                    // Boxed: a route with a timeout pays an allocation, and every request's
+                    // future is smaller by the timer's room.
+                    Some(l) => {
+                        match Box::pin(tokio::time::timeout(l, attempt.send(&cluster, &endpoint)))
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(_) => {
+                                endpoint.stats.rq_timeout.inc();
+                                if per_try.is_some_and(|p| p <= l) {
+                                    cluster.stats.upstream_rq_per_try_timeout.inc();
+                                    Err(Failure::PerTryTimeout)
+                                } else {
+                                    cluster.stats.upstream_rq_timeout.inc();
+                                    break Err(None);
+                                }
+                            }
+                        }
+                    }
+                    None => std::pin::pin!(attempt.send(&cluster, &endpoint)).await,
+                }
+            };
+            match result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    cluster.stats.response(status);
+                    cluster.record(&endpoint, Outcome::Status(status));
+                    if status >= 500 {
+                        endpoint.stats.rq_error.inc();
+                    } else {
+                        endpoint.stats.rq_success.inc();
+                    }
+                    let retriable = retry.is_some_and(|r| r.retries_status(status));
+                    if !is_last && retriable {
+                        cluster.stats.upstream_rq_retry.inc();
+                        previous = Some(endpoint);
+                        backoff(number).await;
+                        continue;
+                    }
+                    if retriable && number > 1 {
+                        telemetry
+                            .exchange
+                            .flag(Flag::UpstreamRetryLimitExceeded, "");
+                    }
+                    break Ok(response);
+                }
+                Err(failure) => {
+                    match failure {
+                        Failure::Connect(_) | Failure::Reset(_) => {
+                            cluster.record(&endpoint, Outcome::LocalFailure);
+                        }
+                        Failure::PerTryTimeout => cluster.record(&endpoint, Outcome::Timeout),
+                        Failure::NoHealthyUpstream | Failure::Overflow => {}
+                    }
+                    if let Failure::Connect(_) = failure {
+                        endpoint.stats.cx_connect_fail.inc();
+                        cluster.stats.upstream_cx_connect_fail.inc();
+                    }
+                    let retriable = match &failure {
+                        Failure::Connect(_) => retry.is_some_and(|r| r.retries_failure(true)),
+                        Failure::Reset(_) => retry.is_some_and(|r| r.retries_failure(false)),
+                        Failure::PerTryTimeout => retry.is_some(),
+                        // Envoy never retries an overflow: retrying would add to the load.
+                        Failure::NoHealthyUpstream | Failure::Overflow => false,
+                    };
+                    if !is_last && retriable {
+                        cluster.stats.upstream_rq_retry.inc();
+                        previous = Some(endpoint);
+                        backoff(number).await;
+                        continue;
+                    }
+                    if retriable && number > 1 {
+                        telemetry
+                            .exchange
+                            .flag(Flag::UpstreamRetryLimitExceeded, "");
+                    }
+                    break Err(Some(failure));
+                }
             }
         };
-        match result {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                cluster.stats.response(status);
-                cluster.record(&endpoint, Outcome::Status(status));
-                if status >= 500 {
-                    endpoint.stats.rq_error.inc();
-                } else {
-                    endpoint.stats.rq_success.inc();
+        super::h1::recycle(attempt.headers);
+        match outcome {
+            Ok(mut response) => {
+                telemetry.exchange.details = "via_upstream".into();
+                remove_hop_by_hop(response.headers_mut());
+                // The client side of metadata exchange: the server's proxy named its workload,
+                // which says more (its app and version) than the endpoint's metadata.
+                if announce && let Some(announced) = response.headers_mut().remove(&PEER_METADATA) {
+                    response.headers_mut().remove(&PEER_METADATA_ID);
+                    let peer = telemetry
+                        .metrics
+                        .peer_from_exchange(announced.as_bytes(), None);
+                    telemetry.exchange.set_peer(peer);
                 }
-                let retriable = retry.is_some_and(|r| r.retries_status(status));
-                if !is_last && retriable {
-                    cluster.stats.upstream_rq_retry.inc();
-                    previous = Some(endpoint);
-                    backoff(number).await;
-                    continue;
+                let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                response
+                    .headers_mut()
+                    .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, millis_value(elapsed));
+                apply_response_headers(&mut response, weighted, route, vhost, table);
+                if let Some(cookie) = hashed.set_cookie {
+                    response.headers_mut().append(header::SET_COOKIE, cookie);
                 }
-                if retriable && number > 1 {
-                    telemetry
-                        .exchange
-                        .flag(Flag::UpstreamRetryLimitExceeded, "");
-                }
-                break Ok(response);
+                response
             }
-            Err(failure) => {
-                match failure {
-                    Failure::Connect(_) | Failure::Reset(_) => {
-                        cluster.record(&endpoint, Outcome::LocalFailure);
-                    }
-                    Failure::PerTryTimeout => cluster.record(&endpoint, Outcome::Timeout),
-                    Failure::NoHealthyUpstream | Failure::Overflow => {}
-                }
-                if let Failure::Connect(_) = failure {
-                    endpoint.stats.cx_connect_fail.inc();
-                    cluster.stats.upstream_cx_connect_fail.inc();
-                }
-                let retriable = match &failure {
-                    Failure::Connect(_) => retry.is_some_and(|r| r.retries_failure(true)),
-                    Failure::Reset(_) => retry.is_some_and(|r| r.retries_failure(false)),
-                    Failure::PerTryTimeout => retry.is_some(),
-                    // Envoy never retries an overflow: retrying would add to the load.
-                    Failure::NoHealthyUpstream | Failure::Overflow => false,
-                };
-                if !is_last && retriable {
-                    cluster.stats.upstream_rq_retry.inc();
-                    previous = Some(endpoint);
-                    backoff(number).await;
-                    continue;
-                }
-                if retriable && number > 1 {
-                    telemetry
-                        .exchange
-                        .flag(Flag::UpstreamRetryLimitExceeded, "");
-                }
-                break Err(Some(failure));
-            }
-        }
-    };
-    super::h1::recycle(attempt.headers);
-    match outcome {
-        Ok(mut response) => {
-            telemetry.exchange.details = "via_upstream".into();
-            remove_hop_by_hop(response.headers_mut());
-            // The client side of metadata exchange: the server's proxy named its workload,
-            // which says more (its app and version) than the endpoint's metadata.
-            if announce && let Some(announced) = response.headers_mut().remove(&PEER_METADATA) {
-                response.headers_mut().remove(&PEER_METADATA_ID);
-                let peer = telemetry
-                    .metrics
-                    .peer_from_exchange(announced.as_bytes(), None);
-                telemetry.exchange.set_peer(peer);
-            }
-            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            response
-                .headers_mut()
-                .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, millis_value(elapsed));
-            apply_response_headers(&mut response, weighted, route, vhost, table);
-            if let Some(cookie) = hashed.set_cookie {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
-        Err(None) => {
-            telemetry
-                .exchange
-                .flag(Flag::UpstreamRequestTimeout, "response_timeout");
-            local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
-        }
-        Err(Some(failure)) => match failure {
-            Failure::NoHealthyUpstream => {
+            Err(None) => {
                 telemetry
                     .exchange
-                    .flag(Flag::NoHealthyUpstream, "no_healthy_upstream");
-                local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
-            }
-            Failure::Overflow => {
-                telemetry.exchange.flag(
-                    Flag::UpstreamOverflow,
-                    "upstream_reset_before_response_started{overflow}",
-                );
-                tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
-                let mut r = local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
-                // Envoy tells the client the upstream is overloaded.
-                r.headers_mut()
-                    .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
-                r
-            }
-            Failure::Connect(e) => {
-                telemetry.exchange.flag(
-                    Flag::UpstreamConnectionFailure,
-                    "upstream_reset_before_response_started{connection_failure}",
-                );
-                if let Some(log) = telemetry.exchange.log() {
-                    log.failure = Some(e.clone());
-                }
-                local_reply(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
-                    ),
-                )
-            }
-            Failure::Reset(e) => {
-                telemetry.exchange.flag(
-                    Flag::UpstreamConnectionTermination,
-                    "upstream_reset_before_response_started{connection_termination}",
-                );
-                if let Some(log) = telemetry.exchange.log() {
-                    log.failure = Some(e.clone());
-                }
-                local_reply(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
-                    ),
-                )
-            }
-            Failure::PerTryTimeout => {
-                telemetry
-                    .exchange
-                    .flag(Flag::UpstreamRequestTimeout, "upstream_per_try_timeout");
+                    .flag(Flag::UpstreamRequestTimeout, "response_timeout");
                 local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
             }
-        },
+            Err(Some(failure)) => match failure {
+                Failure::NoHealthyUpstream => {
+                    telemetry
+                        .exchange
+                        .flag(Flag::NoHealthyUpstream, "no_healthy_upstream");
+                    local_reply(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream")
+                }
+                Failure::Overflow => {
+                    telemetry.exchange.flag(
+                        Flag::UpstreamOverflow,
+                        "upstream_reset_before_response_started{overflow}",
+                    );
+                    tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
+                    let mut r =
+                        local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
+                    // Envoy tells the client the upstream is overloaded.
+                    r.headers_mut()
+                        .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
+                    r
+                }
+                Failure::Connect(e) => {
+                    telemetry.exchange.flag(
+                        Flag::UpstreamConnectionFailure,
+                        "upstream_reset_before_response_started{connection_failure}",
+                    );
+                    if let Some(log) = telemetry.exchange.log() {
+                        log.failure = Some(e.clone());
+                    }
+                    local_reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
+                        ),
+                    )
+                }
+                Failure::Reset(e) => {
+                    telemetry.exchange.flag(
+                        Flag::UpstreamConnectionTermination,
+                        "upstream_reset_before_response_started{connection_termination}",
+                    );
+                    if let Some(log) = telemetry.exchange.log() {
+                        log.failure = Some(e.clone());
+                    }
+                    local_reply(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
+                        ),
+                    )
+                }
+                Failure::PerTryTimeout => {
+                    telemetry
+                        .exchange
+                        .flag(Flag::UpstreamRequestTimeout, "upstream_per_try_timeout");
+                    local_reply(StatusCode::GATEWAY_TIMEOUT, "upstream request timeout")
+                }
+            },
+        }
     }
 }
 
@@ -928,7 +985,7 @@ impl Attempt {
                 headers: &self.headers,
                 added: &self.added,
             };
-            return match endpoint.pool.send(&head, &self.body).await {
+            return match std::pin::pin!(endpoint.pool.send(&head, &self.body)).await {
                 Ok(response) => {
                     Ok(response
                         .map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))

@@ -316,32 +316,23 @@ struct Route {
 }
 
 impl Route {
-    async fn respond<B>(
-        &self,
-        runtime: &Runtime,
+    /// The request's answer. Not an async fn: a layer of future around the request path's
+    /// would hold the request a second time (see `forward::handle`).
+    fn respond<'a, B>(
+        &'a self,
+        runtime: &'a Runtime,
         req: Request<B>,
-        exchange: &mut Exchange,
-    ) -> Response<forward::Body>
+        exchange: &'a mut Exchange,
+    ) -> impl Future<Output = Response<forward::Body>> + 'a
     where
-        B: hyper::body::Body<Data = Bytes> + Send,
+        B: hyper::body::Body<Data = Bytes> + Send + 'a,
         B::Error: Into<forward::BoxError>,
     {
-        let http1 = req.version() < hyper::Version::HTTP_2;
         let telemetry = forward::Telemetry {
             metrics: &self.shared.stats.istio,
             exchange,
         };
-        let mut response =
-            forward::handle(runtime, &self.listener, &self.connection, req, telemetry).await;
-        // Draining: the client closes this connection after this response and opens its next
-        // one where the listening socket now leads (a successor, or a refusal).
-        if http1 && self.shared.is_draining() {
-            response.headers_mut().insert(
-                hyper::header::CONNECTION,
-                hyper::header::HeaderValue::from_static("close"),
-            );
-        }
-        response
+        forward::handle(runtime, &self.listener, &self.connection, req, telemetry)
     }
 }
 
@@ -362,6 +353,12 @@ impl downstream::Handler for Http1<'_> {
         let runtime = self.route.shared.cached_runtime(&mut self.cache);
         let exchange = self.pending.insert(Exchange::new(received));
         self.route.respond(runtime, request, exchange)
+    }
+
+    /// Draining: the client closes this connection after this response and opens its next one
+    /// where the listening socket now leads (a successor, or a refusal).
+    fn closing(&self) -> bool {
+        self.route.shared.is_draining()
     }
 
     fn done(&mut self, sent: Sent) {
