@@ -753,7 +753,7 @@ fn forward_request(
                     None => std::pin::pin!(attempt.send(&cluster, &endpoint)).await,
                 }
             };
-            match result {
+            let (retriable, outcome) = match result {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     cluster.stats.response(status);
@@ -763,19 +763,10 @@ fn forward_request(
                     } else {
                         endpoint.stats.rq_success.inc();
                     }
-                    let retriable = retry.is_some_and(|r| r.retries_status(status));
-                    if !is_last && retriable {
-                        cluster.stats.upstream_rq_retry.inc();
-                        previous = Some(endpoint);
-                        backoff(number).await;
-                        continue;
-                    }
-                    if retriable && number > 1 {
-                        telemetry
-                            .exchange
-                            .flag(Flag::UpstreamRetryLimitExceeded, "");
-                    }
-                    break Ok(response);
+                    (
+                        retry.is_some_and(|r| r.retries_status(status)),
+                        Ok(response),
+                    )
                 }
                 Err(failure) => {
                     match failure {
@@ -796,20 +787,21 @@ fn forward_request(
                         // Envoy never retries an overflow: retrying would add to the load.
                         Failure::NoHealthyUpstream | Failure::Overflow => false,
                     };
-                    if !is_last && retriable {
-                        cluster.stats.upstream_rq_retry.inc();
-                        previous = Some(endpoint);
-                        backoff(number).await;
-                        continue;
-                    }
-                    if retriable && number > 1 {
-                        telemetry
-                            .exchange
-                            .flag(Flag::UpstreamRetryLimitExceeded, "");
-                    }
-                    break Err(Some(failure));
+                    (retriable, Err(Some(failure)))
                 }
+            };
+            if !is_last && retriable {
+                cluster.stats.upstream_rq_retry.inc();
+                previous = Some(endpoint);
+                backoff(number).await;
+                continue;
             }
+            if retriable && number > 1 {
+                telemetry
+                    .exchange
+                    .flag(Flag::UpstreamRetryLimitExceeded, "");
+            }
+            break outcome;
         };
         super::h1::recycle(attempt.headers);
         match outcome {
@@ -861,36 +853,20 @@ fn forward_request(
                         .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
                     r
                 }
-                Failure::Connect(e) => {
-                    telemetry.exchange.flag(
-                        Flag::UpstreamConnectionFailure,
-                        "upstream_reset_before_response_started{connection_failure}",
-                    );
-                    if let Some(log) = telemetry.exchange.log() {
-                        log.failure = Some(e.clone());
-                    }
-                    local_reply(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!(
-                            "upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: {e}"
-                        ),
-                    )
-                }
-                Failure::Reset(e) => {
-                    telemetry.exchange.flag(
-                        Flag::UpstreamConnectionTermination,
-                        "upstream_reset_before_response_started{connection_termination}",
-                    );
-                    if let Some(log) = telemetry.exchange.log() {
-                        log.failure = Some(e.clone());
-                    }
-                    local_reply(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &format!(
-                            "upstream connect error or disconnect/reset before headers. reset reason: connection termination, transport failure reason: {e}"
-                        ),
-                    )
-                }
+                Failure::Connect(e) => reset_reply(
+                    telemetry.exchange,
+                    Flag::UpstreamConnectionFailure,
+                    "upstream_reset_before_response_started{connection_failure}",
+                    "connection failure",
+                    e,
+                ),
+                Failure::Reset(e) => reset_reply(
+                    telemetry.exchange,
+                    Flag::UpstreamConnectionTermination,
+                    "upstream_reset_before_response_started{connection_termination}",
+                    "connection termination",
+                    e,
+                ),
                 Failure::PerTryTimeout => {
                     telemetry
                         .exchange
@@ -910,6 +886,25 @@ fn millis_value(n: u64) -> HeaderValue {
         Some(d) => HeaderValue::from_static(d),
         None => HeaderValue::from(n),
     }
+}
+
+/// Envoy's local reply when the upstream failed before a response: 503, the flag, the
+/// transport's reason in the access log and in the body.
+fn reset_reply(
+    exchange: &mut Exchange,
+    flag: Flag,
+    details: &'static str,
+    reason: &str,
+    failure: String,
+) -> Response<Body> {
+    exchange.flag(flag, details);
+    let body = format!(
+        "upstream connect error or disconnect/reset before headers. reset reason: {reason}, transport failure reason: {failure}"
+    );
+    if let Some(log) = exchange.log() {
+        log.failure = Some(failure);
+    }
+    local_reply(StatusCode::SERVICE_UNAVAILABLE, &body)
 }
 
 fn apply_response_headers(
