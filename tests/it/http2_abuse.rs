@@ -296,6 +296,20 @@ fn goaway_code(events: &[Event]) -> Option<u32> {
     })
 }
 
+/// The last stream id a GOAWAY names (RFC 9113 §6.8), its reserved bit cleared.
+fn goaway_last_stream(events: &[Event]) -> Option<u32> {
+    events.iter().find_map(|e| match e {
+        Event::Frame {
+            kind: GOAWAY,
+            payload,
+            ..
+        } if payload.len() >= 8 => {
+            Some(u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]) & 0x7fff_ffff)
+        }
+        _ => None,
+    })
+}
+
 /// Resident memory of `pid`, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
@@ -379,9 +393,13 @@ fn rapid_reset_in_bulk_gets_goaway_and_the_gateway_keeps_serving() {
         Some(ENHANCE_YOUR_CALM),
         "the codec's GOAWAY, after {sent} reset streams"
     );
+    // Judged by the server's word, not by how much the client could write: on a loaded machine
+    // the socket buffers can take all 10,000 before the codec reads the first. GOAWAY names the
+    // last stream the codec processed.
+    let last = goaway_last_stream(&events).expect("GOAWAY");
     assert!(
-        sent < 10_000,
-        "the connection took all {sent} reset streams"
+        last < 2 * 9_999 + 1,
+        "the codec processed all {sent} reset streams (last stream {last})"
     );
     assert!(took < Duration::from_secs(10), "took {took:?}");
     // Let cancelled upstream requests, if any, land before counting.
