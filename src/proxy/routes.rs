@@ -590,7 +590,7 @@ pub struct VirtualHost {
 struct DomainIndex {
     /// foldhash, as the runtime's tables by name: SipHash of the request's host was the
     /// larger part of finding its virtual host. The keys come from configuration; a client's
-    /// host only looks up, in a map seeded per process.
+    /// host only looks up, and each map has its own seed (foldhash's `RandomState`).
     exact: super::state::ByName<usize>,
     /// `*.example.com` as (".example.com", vhost), longest first.
     suffixes: Vec<(String, usize)>,
