@@ -747,12 +747,13 @@ where
         shutdown,
     };
     let mut first = true;
-    let stop = loop {
+    let stop = 'requests: loop {
         // The request is read and made inside the pin, where its future is made: neither the
         // head nor the request is then held beside that future while it runs. Pinned where it
         // is made, the future is awaited through the pin: `.await` on the future itself
         // copies it (into_future, then into this task's state), and a profile at saturation
         // showed those copies as 3.7 % of user time.
+        // (Breaks out of it name the loop: newer `pin!`s wrap their argument in a labeled block.)
         let (method, version, keep_alive): (Method, Version, bool);
         let response = std::pin::pin!({
             let head = match conn.read_head(first).await {
@@ -763,12 +764,12 @@ where
                         read: conn.buf,
                     };
                 }
-                Err(stop) => break stop,
+                Err(stop) => break 'requests stop,
             };
             first = false;
             let body = match conn.read_body(&head).await {
                 Ok(body) => body,
-                Err(stop) => break stop,
+                Err(stop) => break 'requests stop,
             };
             let RequestHead {
                 method: m,
