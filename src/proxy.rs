@@ -24,6 +24,7 @@ pub mod forward;
 pub mod h1;
 pub mod handover;
 pub mod hash_policy;
+pub mod hex;
 pub mod http2;
 pub mod logging;
 pub mod matcher;
