@@ -8,42 +8,89 @@
 //! and the HTTP/1.1 encoder writes them after the map's headers; wherever a map must hold them
 //! (route header rules, the access log, HTTP/2) they are put into it, where appending is the
 //! insert it stands for because the names were absent.
+//!
+//! The names are statics and the values share one buffer: a request's added headers are one
+//! allocation, and dropping them is freeing it (a `HeaderValue` apiece was an allocation for
+//! the request id and a reference count for each trace value, and nine drops through `Bytes`'
+//! vtables; together 2–3 % of the proxy's user time).
 
+use bytes::BytesMut;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-/// Added headers, none of whose names is in the request's map (nor twice here). On the heap,
-/// not inline: the list lives in the request's future, which is moved as a whole.
+/// Room for all a request may get: forwarded proto, request id, five trace headers, two of
+/// metadata exchange.
+const INLINE: usize = 9;
+
+/// Added headers, none of whose names is in the request's map (nor twice here).
 #[derive(Debug, Clone, Default)]
-pub struct Added(Vec<(HeaderName, HeaderValue)>);
+pub struct Added {
+    /// Each name with where its value ends in `values` (it starts where the previous ends).
+    entries: smallvec::SmallVec<[(&'static HeaderName, u32); INLINE]>,
+    values: BytesMut,
+}
 
 impl Added {
-    /// Room for `n` headers: one allocation for a request's.
-    pub fn with_capacity(n: usize) -> Added {
-        Added(Vec::with_capacity(n))
+    /// Room for `bytes` of values: one allocation for a request's.
+    pub fn with_capacity(bytes: usize) -> Added {
+        Added {
+            entries: smallvec::SmallVec::new(),
+            values: BytesMut::with_capacity(bytes),
+        }
     }
 
-    /// Adds `name`, which the caller knows is in neither the map nor here.
-    pub fn push(&mut self, name: HeaderName, value: HeaderValue) {
-        debug_assert!(self.0.iter().all(|(n, _)| *n != name), "{name} added twice");
-        self.0.push((name, value));
+    /// Adds `name`, which the caller knows is in neither the map nor here, with `value`, which
+    /// must be a valid header value (the proxy's own: ids, hex digits, metadata it encoded).
+    pub fn push(&mut self, name: &'static HeaderName, value: &[u8]) {
+        debug_assert!(
+            self.entries.iter().all(|(n, _)| *n != name),
+            "{name} added twice"
+        );
+        debug_assert!(
+            HeaderValue::from_bytes(value).is_ok(),
+            "{name}: invalid value"
+        );
+        self.values.extend_from_slice(value);
+        // A request's values are a few hundred bytes; the head they go into is limited far below
+        // 4 GiB, so the end always fits.
+        self.entries
+            .push((name, u32::try_from(self.values.len()).unwrap_or(u32::MAX)));
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
-        self.0.iter().map(|(n, v)| (n, v))
+    /// Each name with its value, in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
+        let mut start = 0usize;
+        self.entries.iter().map(move |&(name, end)| {
+            let end = end as usize;
+            let value = self.values.get(start..end).unwrap_or_default();
+            start = end;
+            (name, value)
+        })
+    }
+
+    /// The values as `HeaderValue`s, for a map. A value that is not one (which `push` rules
+    /// out) is left out rather than written.
+    fn values(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+        self.iter().filter_map(|(name, value)| {
+            HeaderValue::from_bytes(value)
+                .ok()
+                .map(|v| (name.clone(), v))
+        })
     }
 
     /// Moves the headers into `headers`, which lacks every one of their names.
     pub fn move_into(&mut self, headers: &mut HeaderMap) {
-        for (name, value) in self.0.drain(..) {
+        for (name, value) in self.values() {
             headers.append(name, value);
         }
+        self.entries.clear();
+        self.values.clear();
     }
 
     /// `headers` with these added: the request as forwarded.
     pub fn with(&self, headers: &HeaderMap) -> HeaderMap {
         let mut all = headers.clone();
-        for (name, value) in self.iter() {
-            all.append(name, value.clone());
+        for (name, value) in self.values() {
+            all.append(name, value);
         }
         all
     }
@@ -53,25 +100,46 @@ impl Added {
 mod tests {
     use super::*;
 
+    static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+    static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
     #[test]
     fn added_headers_join_a_map_as_inserts() {
         let mut map = HeaderMap::new();
         map.insert("accept", HeaderValue::from_static("*/*"));
         let mut added = Added::default();
-        added.push(
-            HeaderName::from_static("x-request-id"),
-            HeaderValue::from_static("id"),
-        );
-        added.push(
-            HeaderName::from_static("x-forwarded-proto"),
-            HeaderValue::from_static("http"),
+        added.push(&X_REQUEST_ID, b"id");
+        added.push(&X_FORWARDED_PROTO, b"http");
+        let listed: Vec<_> = added.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                (&X_REQUEST_ID, &b"id"[..]),
+                (&X_FORWARDED_PROTO, &b"http"[..])
+            ]
         );
         let all = added.with(&map);
         assert_eq!(all.len(), 3);
         assert_eq!(all["x-request-id"], "id");
+        assert_eq!(all["x-forwarded-proto"], "http");
         assert_eq!(map.len(), 1, "the map is left as it was");
         added.move_into(&mut map);
         assert_eq!(map, all);
         assert_eq!(added.iter().count(), 0, "moved, not copied");
+    }
+
+    #[test]
+    fn empty_values_keep_their_place() {
+        let mut added = Added::with_capacity(8);
+        added.push(&X_REQUEST_ID, b"");
+        added.push(&X_FORWARDED_PROTO, b"https");
+        let listed: Vec<_> = added.iter().map(|(n, v)| (n.as_str(), v)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("x-request-id", &b""[..]),
+                ("x-forwarded-proto", &b"https"[..])
+            ]
+        );
     }
 }

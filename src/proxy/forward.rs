@@ -54,14 +54,15 @@ static HOP_BY_HOP: [HeaderName; 7] = [
 
 // Named once: a header name given as a string is parsed (and a custom one allocated) at every
 // use.
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+// Statics, not consts, where a name is added beside the map (`Added` keeps `&'static` names).
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overloaded");
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
 const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
-const PEER_METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
-const PEER_METADATA_ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
+static PEER_METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
+static PEER_METADATA_ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// What the request path reports to: the proxy's Istio metrics and the request's record.
@@ -173,8 +174,8 @@ where
             && let Some(ours) = telemetry.metrics.exchange_headers()
         {
             let headers = response.headers_mut();
-            headers.insert(PEER_METADATA_ID, ours.id.clone());
-            headers.insert(PEER_METADATA, ours.metadata.clone());
+            headers.insert(&PEER_METADATA_ID, ours.id.clone());
+            headers.insert(&PEER_METADATA, ours.metadata.clone());
         }
         if let Some(log) = exchange.log() {
             log.response_headers = response.headers().clone();
@@ -575,10 +576,16 @@ fn forward_request(
                 .or_else(|| forward.host_rewrite.clone())
                 .or(original_host)
                 .or_else(|| HeaderValue::from_str(&down.authority).ok());
+            // The client side of metadata exchange (a sidecar's way out, a gateway's): an in-mesh
+            // server learns who calls.
+            let announce = listener.reporter == Reporter::Source && cluster.mesh;
+            let ours = telemetry.metrics.exchange_headers().filter(|_| announce);
             // What the proxy adds, beside the map while the request lacks it (see `added`): which of
             // the names the request has, in one pass over its few.
-            // Room for all: forwarded proto, request id, five trace headers, two of metadata exchange.
-            let mut added = Added::with_capacity(9);
+            // Room for the values of all, so they are never moved: forwarded proto (4), request
+            // id (36), trace context (32 + 16 + 16 + 1 + 55) and metadata exchange's pair.
+            let mut added =
+                Added::with_capacity(160 + ours.map_or(0, |o| o.id.len() + o.metadata.len()));
             let (mut has_proto, mut has_id, mut has_peer) = (false, false, false);
             for name in headers.keys() {
                 has_proto |= *name == X_FORWARDED_PROTO;
@@ -586,10 +593,10 @@ fn forward_request(
                 has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
             }
             if !has_proto {
-                added.push(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+                added.push(&X_FORWARDED_PROTO, b"http");
             }
-            if !has_id && let Ok(v) = HeaderValue::from_bytes(&random::uuid_bytes()) {
-                added.push(X_REQUEST_ID, v);
+            if !has_id {
+                added.push(&X_REQUEST_ID, &random::uuid_bytes());
             }
             // Each hop is a span of the request's trace, where the listener traces at all.
             if let Some(sampling) = hcm.trace_sampling {
@@ -597,27 +604,25 @@ fn forward_request(
                 if next.replaces {
                     next.apply(&mut headers);
                 } else {
-                    for (name, value) in next.headers {
+                    next.write(|name, value| {
                         if let Some(v) = value {
                             added.push(name, v);
                         }
-                    }
+                    });
                 }
             }
             telemetry.exchange.set_service(cluster.service);
             if let Some(log) = telemetry.exchange.log() {
                 log.upstream_cluster = Some(cluster.name.clone());
             }
-            // The client side of metadata exchange: an in-mesh server learns who calls.
-            let announce = listener.reporter == Reporter::Source && cluster.mesh;
-            if announce && let Some(ours) = telemetry.metrics.exchange_headers() {
+            if let Some(ours) = ours {
                 if has_peer {
                     // What a client claimed is replaced.
-                    headers.insert(PEER_METADATA_ID, ours.id.clone());
-                    headers.insert(PEER_METADATA, ours.metadata.clone());
+                    headers.insert(&PEER_METADATA_ID, ours.id.clone());
+                    headers.insert(&PEER_METADATA, ours.metadata.clone());
                 } else {
-                    added.push(PEER_METADATA_ID, ours.id.clone());
-                    added.push(PEER_METADATA, ours.metadata.clone());
+                    added.push(&PEER_METADATA_ID, ours.id.as_bytes());
+                    added.push(&PEER_METADATA, ours.metadata.as_bytes());
                 }
             }
             let rules = [

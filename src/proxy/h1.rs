@@ -79,7 +79,8 @@ pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) 
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     out.extend_from_slice(head.host);
     out.extend_from_slice(b"\r\n");
-    for (name, value) in head.headers.iter().chain(head.added.iter()) {
+    let mapped = head.headers.iter().map(|(n, v)| (n, v.as_bytes()));
+    for (name, value) in mapped.chain(head.added.iter()) {
         // The body is buffered: the upstream must not wait for a 100 Continue it never gets
         // the chance to send. Length is ours to say.
         if name == header::HOST || name == header::CONTENT_LENGTH || name == header::EXPECT {
@@ -87,7 +88,7 @@ pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) 
         }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
     if !body.is_empty() || expects_body(head.method) {
@@ -484,11 +485,9 @@ mod tests {
         headers.insert(header::HOST, HeaderValue::from_static("ignored"));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("99"));
         headers.insert(header::EXPECT, HeaderValue::from_static("100-continue"));
+        static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         let mut added = Added::default();
-        added.push(
-            HeaderName::from_static("x-request-id"),
-            HeaderValue::from_static("r1"),
-        );
+        added.push(&X_REQUEST_ID, b"r1");
         let req = RequestHead {
             method: &Method::POST,
             path: "/p?q=1",

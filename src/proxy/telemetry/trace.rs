@@ -6,11 +6,12 @@
 //! `tracing.random_sampling`, i.e. `defaultConfig.tracing.sampling`). Both header families are
 //! written, so a B3 application and a W3C one downstream see the same trace.
 //!
-//! All the values written share one buffer: a request pays one small allocation for its trace
-//! context, not one per header.
+//! The values are formatted on the stack and copied where they go: the forwarded request's
+//! added headers ([`crate::proxy::added`]) or its map.
 
-use bytes::{BufMut, Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::proxy::hex::hex16;
 
 pub const X_B3_TRACEID: HeaderName = HeaderName::from_static("x-b3-traceid");
 pub const X_B3_SPANID: HeaderName = HeaderName::from_static("x-b3-spanid");
@@ -116,39 +117,67 @@ pub fn incoming(headers: &HeaderMap) -> Option<Incoming> {
     })
 }
 
-fn put_hex(out: &mut BytesMut, n: u64) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Into an array, then one copy: a put per digit checks the capacity each time.
-    let mut digits = [0u8; 16];
-    for (i, d) in digits.iter_mut().enumerate() {
-        *d = HEX[((n >> ((15 - i) * 4)) & 0xf) as usize];
-    }
-    out.put_slice(&digits);
-}
-
-/// The next hop's trace headers: each name [`WRITTEN`] with its value, or `None` for one to
-/// remove (a parent span when this hop has none).
+/// The next hop's trace context, written as the headers [`WRITTEN`] by [`NextHop::write`].
+#[derive(Debug, Clone, Copy)]
 pub struct NextHop {
     /// The request carried one of the names: the values replace (or remove) its headers.
     /// Otherwise they are all new, and may be added without a lookup.
     pub replaces: bool,
-    pub headers: [(HeaderName, Option<HeaderValue>); 5],
+    trace: TraceId,
+    span: u64,
+    parent: Option<u64>,
+    sampled: bool,
 }
 
 impl NextHop {
+    /// Gives each header's name with its value, or `None` for one to remove (a parent span when
+    /// this hop has none). The values are hex digits and dashes, valid header values all, formatted
+    /// on the stack: the caller copies them where they go (no allocation of their own).
+    pub fn write(&self, mut put: impl FnMut(&'static HeaderName, Option<&[u8]>)) {
+        let (high, low) = (hex16(self.trace.high), hex16(self.trace.low));
+        let span = hex16(self.span);
+        // 32 hex digits, or B3's 16 for a short id.
+        let mut trace = [0u8; 32];
+        trace[..16].copy_from_slice(&high);
+        trace[16..].copy_from_slice(&low);
+        put(
+            &WRITTEN[0],
+            Some(if self.trace.short {
+                &low[..]
+            } else {
+                &trace[..]
+            }),
+        );
+        put(&WRITTEN[1], Some(&span[..]));
+        let parent = self.parent.map(hex16);
+        put(&WRITTEN[2], parent.as_ref().map(|p| &p[..]));
+        put(
+            &WRITTEN[3],
+            Some(if self.sampled { &b"1"[..] } else { &b"0"[..] }),
+        );
+        // `00-{trace:32}-{span:16}-{flags:2}`: W3C's version 00.
+        let mut traceparent = [0u8; 55];
+        traceparent[..3].copy_from_slice(b"00-");
+        traceparent[3..35].copy_from_slice(&trace);
+        traceparent[35] = b'-';
+        traceparent[36..52].copy_from_slice(&span);
+        traceparent[52..].copy_from_slice(if self.sampled { b"-01" } else { b"-00" });
+        put(&WRITTEN[4], Some(&traceparent[..]));
+    }
+
     /// Puts the context into `headers`, replacing what the request came with.
-    pub fn apply(self, headers: &mut HeaderMap) {
-        for (name, value) in self.headers {
-            match value {
-                Some(v) => {
-                    headers.insert(name, v);
-                }
-                None if self.replaces => {
-                    headers.remove(name);
-                }
-                None => {}
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        self.write(|name, value| match value.map(HeaderValue::from_bytes) {
+            Some(Ok(v)) => {
+                headers.insert(name, v);
             }
-        }
+            // Hex digits and dashes are always a valid value.
+            Some(Err(_)) => {}
+            None if self.replaces => {
+                headers.remove(name);
+            }
+            None => {}
+        });
     }
 }
 
@@ -183,48 +212,12 @@ pub fn next_hop(headers: &HeaderMap, sampling: f64, mut random: impl FnMut() -> 
         // A draw in [0, 10000): hundredths of a percent, Istio's precision.
         ((nonzero() % 10_000) as f64) < sampling * 100.0
     });
-    let span = nonzero();
-    let parent = incoming.and_then(|i| i.span);
-
-    // trace id (16 or 32) + span (16) + parent (16) + traceparent (55).
-    let mut buf = BytesMut::with_capacity(32 + 16 + 16 + 55);
-    if !trace.short {
-        put_hex(&mut buf, trace.high);
-    }
-    put_hex(&mut buf, trace.low);
-    let trace_end = buf.len();
-    put_hex(&mut buf, span);
-    let span_end = buf.len();
-    if let Some(p) = parent {
-        put_hex(&mut buf, p);
-    }
-    let parent_end = buf.len();
-    buf.put_slice(b"00-");
-    put_hex(&mut buf, trace.high);
-    put_hex(&mut buf, trace.low);
-    buf.put_u8(b'-');
-    put_hex(&mut buf, span);
-    buf.put_slice(if sampled { b"-01" } else { b"-00" });
-    let bytes: Bytes = buf.freeze();
-    let value = |range: std::ops::Range<usize>| {
-        // Hex digits and dashes: always a valid header value.
-        HeaderValue::from_maybe_shared(bytes.slice(range)).ok()
-    };
     NextHop {
         replaces,
-        headers: [
-            (X_B3_TRACEID, value(0..trace_end)),
-            (X_B3_SPANID, value(trace_end..span_end)),
-            (
-                X_B3_PARENTSPANID,
-                parent.and_then(|_| value(span_end..parent_end)),
-            ),
-            (
-                X_B3_SAMPLED,
-                Some(HeaderValue::from_static(if sampled { "1" } else { "0" })),
-            ),
-            (TRACEPARENT, value(parent_end..bytes.len())),
-        ],
+        trace,
+        span: nonzero(),
+        parent: incoming.and_then(|i| i.span),
+        sampled,
     }
 }
 
