@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
 
@@ -336,11 +337,13 @@ where
         } else {
             authority
         };
+        // Shared with the request's URI, not copied: the forwarded request's target unless a
+        // rewrite makes another.
         let path_and_query = req
             .uri()
             .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_string();
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let scheme = req.uri().scheme_str().unwrap_or("http");
         // In a block: the view is not held while the request is forwarded.
         let (vhost, route) = {
@@ -348,7 +351,7 @@ where
                 method: req.method().as_str(),
                 authority: &authority,
                 scheme,
-                path_and_query: &path_and_query,
+                path_and_query: path_and_query.as_str(),
                 headers: req.headers(),
             };
             // Authorization runs before routing, as the RBAC filter sits before the router in
@@ -413,7 +416,7 @@ where
             Action::Redirect(redirect) => {
                 stats.rq_redirect.inc();
                 telemetry.exchange.details = "direct_response".into();
-                redirect_response(redirect, route, scheme, &authority, &path_and_query)
+                redirect_response(redirect, route, scheme, &authority, path_and_query.as_str())
             }
             Action::Forward(forward) => {
                 // The forwarding future is made inside the pin: what it takes (the request's
@@ -511,7 +514,7 @@ struct Downstream {
     version: Version,
     headers: HeaderMap,
     authority: String,
-    path_and_query: String,
+    path_and_query: PathAndQuery,
     body: Bytes,
     received: Instant,
 }
@@ -554,7 +557,7 @@ fn forward_request(
         let hashed = if cluster.balancer.is_hashing() && !forward.hash_policy.is_empty() {
             forward.hash_policy.hash(
                 &down.headers,
-                &down.path_and_query,
+                down.path_and_query.as_str(),
                 down.peer,
                 listener.address,
             )
@@ -642,14 +645,14 @@ fn forward_request(
                 // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
                 log.request_headers = added.with(&headers);
             }
-            let path = match forward.rewrite_path(route, &down.path_and_query) {
-                Some(rewritten) => rewritten,
-                None => down.path_and_query,
+            let path = match forward.rewrite_path(route, down.path_and_query.as_str()) {
+                Some(rewritten) => Target::Rewritten(rewritten),
+                None => Target::Downstream(down.path_and_query),
             };
             // The HTTP/1.1 request line's target, checked once for every attempt and mirror.
-            let origin = match super::h1::origin_form_problem(&path) {
+            let origin = match super::h1::origin_form_problem(path.as_str()) {
                 None => Ok(()),
-                Some(problem) => Err(format!("{problem}: {path}")),
+                Some(problem) => Err(format!("{problem}: {}", path.as_str())),
             };
 
             for mirror in &forward.mirrors {
@@ -936,6 +939,24 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(random::next() % millis + 1)).await;
 }
 
+/// The upstream request's target (origin-form path and query).
+#[derive(Clone)]
+enum Target {
+    /// The downstream request's, shared with its URI (no copy).
+    Downstream(PathAndQuery),
+    /// Made by the route's rewrite.
+    Rewritten(String),
+}
+
+impl Target {
+    fn as_str(&self) -> &str {
+        match self {
+            Target::Downstream(p) => p.as_str(),
+            Target::Rewritten(p) => p,
+        }
+    }
+}
+
 /// One upstream request, reusable across attempts.
 struct Attempt {
     method: Method,
@@ -946,7 +967,7 @@ struct Attempt {
     host: Option<HeaderValue>,
     /// Why `path` cannot be an HTTP/1.1 request target, if it cannot.
     origin: Result<(), String>,
-    path: String,
+    path: Target,
     body: Bytes,
 }
 
@@ -980,7 +1001,7 @@ impl Attempt {
             };
             let head = super::h1::RequestHead {
                 method: &self.method,
-                path: &self.path,
+                path: self.path.as_str(),
                 host,
                 headers: &self.headers,
                 added: &self.added,
@@ -1005,7 +1026,7 @@ impl Attempt {
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
         }
-        *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path)
+        *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path.as_str())
             .parse()
             .map_err(|e: http::uri::InvalidUri| Failure::Reset(e.to_string()))?;
         *req.version_mut() = Version::HTTP_2;
