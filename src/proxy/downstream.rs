@@ -540,29 +540,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
     ) -> Result<bool, Stop> {
         let (parts, mut body) = response.into_parts();
         let status = parts.status;
-        let mut keep_alive = keep_alive
-            && !parts
-                .headers
-                .get(header::CONNECTION)
-                .is_some_and(|c| h1::has_token(c.as_bytes(), b"close"));
         // 1xx, 204 and 304 have no body; HEAD's answer describes one it does not carry.
         let bodiless = status.is_informational()
             || status == StatusCode::NO_CONTENT
             || status == StatusCode::NOT_MODIFIED;
         let send_body = !bodiless && *request_method != Method::HEAD;
-        let declared = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| h1::parse_length(v.as_bytes()).ok());
         let out = &mut self.out;
         encode_status(out, status);
+        // What the connection and framing need from the headers is read in the one pass that
+        // writes them (a lookup apiece costs a hash and a probe, per response).
+        let mut close = false;
+        // The first content-length's value, once seen: `Some(None)` when it is not a length
+        // (then no content-length is written and the body is framed as if there were none).
+        let mut declared: Option<Option<u64>> = None;
         let mut date = false;
         for (name, value) in &parts.headers {
-            if name == header::CONNECTION
-                || name == header::TRANSFER_ENCODING
-                || *name == h1::KEEP_ALIVE
-                || (name == header::CONTENT_LENGTH && (declared.is_none() || bodiless))
-            {
+            if name == header::CONNECTION {
+                close |= h1::has_token(value.as_bytes(), b"close");
+                continue;
+            }
+            if name == header::CONTENT_LENGTH {
+                let first =
+                    *declared.get_or_insert_with(|| h1::parse_length(value.as_bytes()).ok());
+                if first.is_none() || bodiless {
+                    continue;
+                }
+            }
+            if name == header::TRANSFER_ENCODING || *name == h1::KEEP_ALIVE {
                 continue;
             }
             date |= name == header::DATE;
@@ -576,6 +580,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             write_date(out);
             out.extend_from_slice(b"\r\n");
         }
+        let mut keep_alive = keep_alive && !close;
+        let declared = declared.flatten();
         // How the body is framed: the declared length, else a length known now, else chunked
         // (HTTP/1.0 clients: until the connection closes).
         let mut chunked = false;

@@ -246,9 +246,12 @@ fn forward_client_cert(mode: ForwardClientCert, conn: &Connection, headers: &mut
         (ForwardClientCert::SanitizeSet, Some(mine)) => {
             headers.insert(X_FORWARDED_CLIENT_CERT, mine.clone());
         }
-        // SANITIZE, or not mutual TLS: a client must not vouch for its own certificate.
+        // SANITIZE, or not mutual TLS: a client must not vouch for its own certificate. A
+        // pass over the request's few names first: a removal hashes the name, per request.
         _ => {
-            headers.remove(&X_FORWARDED_CLIENT_CERT);
+            if headers.keys().any(|name| *name == X_FORWARDED_CLIENT_CERT) {
+                headers.remove(&X_FORWARDED_CLIENT_CERT);
+            }
         }
     }
 }
@@ -815,7 +818,6 @@ fn forward_request(
         match outcome {
             Ok(mut response) => {
                 telemetry.exchange.details = "via_upstream".into();
-                remove_hop_by_hop(response.headers_mut());
                 // The client side of metadata exchange: the server's proxy named its workload,
                 // which says more (its app and version) than the endpoint's metadata.
                 if announce && let Some(announced) = response.headers_mut().remove(&PEER_METADATA) {
@@ -1033,7 +1035,11 @@ impl Attempt {
         // Boxed, as connecting in the HTTP/1.1 pool: the HTTP/1.1 path's future need not
         // carry room for this one.
         match Box::pin(endpoint.client_h2.request(req)).await {
-            Ok(response) => {
+            Ok(mut response) => {
+                // HTTP/1.1 responses come without hop-by-hop headers (the pool's codec drops
+                // them as it parses: a pass over eight names fewer per response); hyper's
+                // HTTP/2 client passes on what the upstream sent.
+                remove_hop_by_hop(response.headers_mut());
                 Ok(response.map(|b| Admitted::new(b, admission).map_err(BoxError::from).boxed()))
             }
             Err(e) if e.is_connect() => Err(Failure::Connect(error_chain(&e))),
