@@ -27,7 +27,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Full;
 use hyper::body::Body as _;
@@ -269,9 +269,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
         } else if name == header::EXPECT {
             expect_continue = !http10 && raw.eq_ignore_ascii_case(b"100-continue");
         }
-        let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
-            .map_err(|_| Reject::BadRequest("invalid header value"))?;
-        headers.append(name, value);
+        headers.append(name, h1::parsed_value(head.slice(value_start..value_end)));
     }
     if hosts > 1 {
         return Err(Reject::BadRequest("more than one host"));

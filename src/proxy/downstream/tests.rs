@@ -1,5 +1,6 @@
 use std::sync::Mutex;
 
+use http::header::HeaderValue;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
