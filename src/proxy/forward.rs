@@ -370,7 +370,7 @@ where
                 telemetry
                     .exchange
                     .flag(Flag::NoRouteFound, "route_not_found");
-                tracing::debug!(authority = %authority, path = %path_and_query, "no route");
+                tracing::debug!(authority = %authority, path = path_and_query.as_str(), "no route");
                 return local_reply(StatusCode::NOT_FOUND, "");
             };
             found
@@ -382,7 +382,9 @@ where
             stats.rq_redirect.inc();
             telemetry.exchange.details = "direct_response".into();
             let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
-            if let Ok(v) = HeaderValue::from_str(&format!("https://{authority}{path_and_query}")) {
+            // `as_str`, not Display: a target without a path (`http://h?x`) stays as it came.
+            let location = format!("https://{authority}{}", path_and_query.as_str());
+            if let Ok(v) = HeaderValue::from_str(&location) {
                 r.headers_mut().insert(header::LOCATION, v);
             }
             return r;
