@@ -183,6 +183,7 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
     let (consumed, method, target, version, count) = {
         let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut []);
+        // The default config: `h1::parsed_value` relies on it (no obsolete line folding).
         let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
             &mut request,
             buf,

@@ -174,11 +174,18 @@ pub(super) fn offsets(base: usize, h: &httparse::Header<'_>) -> (u32, u32, u32, 
 /// request and its response); httparse accepts exactly that set (its `HEADER_VALUE_MAP`, and the
 /// same ranges in its SIMD paths) and rejects a message with any other byte in a value. hyper
 /// builds its header values from httparse's the same way.
+///
+/// Only for values parsed with `httparse::ParserConfig::default()`: the options that accept
+/// obsolete line folding would leave CR and LF inside a value.
 #[allow(unsafe_code)]
 pub(super) fn parsed_value(value: Bytes) -> HeaderValue {
     debug_assert!(HeaderValue::from_bytes(&value).is_ok(), "{value:?}");
-    // SAFETY: `value` is a header value as httparse parsed it (callers pass only slices of a
-    // head it accepted), whose bytes are all in the set `HeaderValue` allows (see above).
+    // SAFETY: the contract of `from_maybe_shared_unchecked` is that `value` holds only the
+    // bytes `HeaderValue` allows (its docs say "valid UTF-8", but its own check, and the rest
+    // of `HeaderValue`, are about that byte set: obs-text 0x80..=0xff is allowed and is not
+    // UTF-8). Callers pass only slices httparse returned as values of a head it accepted with
+    // the default config (nothing touches the buffer in between), which are in that set and
+    // end before the line's CR LF.
     unsafe { HeaderValue::from_maybe_shared_unchecked(value) }
 }
 
@@ -218,6 +225,7 @@ pub fn parse_response_head(
         let (consumed, code, http10, count) = {
             let mut slots = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut []);
+            // The default config: `parsed_value` relies on it (no obsolete line folding).
             let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
                 &mut response,
                 buf,
