@@ -67,11 +67,17 @@ impl Added {
         })
     }
 
-    /// The values as `HeaderValue`s, for a map. A value that is not one (which `push` rules
-    /// out) is left out rather than written.
+    /// The values as `HeaderValue`s, for a map: slices of one copy of the buffer, not an
+    /// allocation apiece. A value that is not one (which `push` rules out) is left out rather
+    /// than written.
     fn values(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
-        self.iter().filter_map(|(name, value)| {
-            HeaderValue::from_bytes(value)
+        let shared = bytes::Bytes::copy_from_slice(&self.values);
+        let mut start = 0usize;
+        self.entries.iter().filter_map(move |&(name, end)| {
+            let range = start..end as usize;
+            start = end as usize;
+            let value = shared.get(range.clone()).map(|_| shared.slice(range))?;
+            HeaderValue::from_maybe_shared(value)
                 .ok()
                 .map(|v| (name.clone(), v))
         })
