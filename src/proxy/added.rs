@@ -56,15 +56,20 @@ impl Added {
             .push((name, u32::try_from(self.values.len()).unwrap_or(u32::MAX)));
     }
 
-    /// Each name with its value, in the order pushed.
-    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
+    /// Each name with where its value lies in `values`, in the order pushed.
+    fn ranges(&self) -> impl Iterator<Item = (&'static HeaderName, std::ops::Range<usize>)> + '_ {
         let mut start = 0usize;
         self.entries.iter().map(move |&(name, end)| {
-            let end = end as usize;
-            let value = self.values.get(start..end).unwrap_or_default();
-            start = end;
-            (name, value)
+            let range = start..end as usize;
+            start = range.end;
+            (name, range)
         })
+    }
+
+    /// Each name with its value, in the order pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
+        self.ranges()
+            .map(|(name, range)| (name, self.values.get(range).unwrap_or_default()))
     }
 
     /// The values as `HeaderValue`s, for a map: slices of one copy of the buffer, not an
@@ -72,11 +77,9 @@ impl Added {
     /// than written.
     fn values(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
         let shared = bytes::Bytes::copy_from_slice(&self.values);
-        let mut start = 0usize;
-        self.entries.iter().filter_map(move |&(name, end)| {
-            let range = start..end as usize;
-            start = end as usize;
-            let value = shared.get(range.clone()).map(|_| shared.slice(range))?;
+        self.ranges().filter_map(move |(name, range)| {
+            // Ranges come from `push`, within the buffer; checked all the same (no panic).
+            let value = (range.end <= shared.len()).then(|| shared.slice(range))?;
             HeaderValue::from_maybe_shared(value)
                 .ok()
                 .map(|v| (name.clone(), v))
