@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::Path;
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,11 @@ impl Process {
         Process { child, lines }
     }
 
+    /// The stderr lines already received and not yet read, for a failure's message.
+    pub(crate) fn pending_lines(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
     /// Waits for a stderr line starting with `prefix`, returns the rest.
     pub(crate) fn line(&self, prefix: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -103,11 +109,32 @@ impl Process {
     }
 }
 
+/// A port on 127.0.0.1 that nothing listens on, for config that must name a port before the
+/// process that binds it starts. The kernel's pick for `:0` would not do: it comes from the
+/// ephemeral range, and between this check and the real bind, a connection that another test
+/// opens can take it as its local port (a telemetry test met this in CI: its gateway never
+/// listened). So the ports come from the 12,000 below that range, which the kernel never hands
+/// out by itself, in turn from a per-process offset so that two test runs rarely probe the
+/// same ones, and each is checked by binding it.
 pub(crate) fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_low.saturating_sub(12_000).max(1024);
+    let span = ephemeral_low.saturating_sub(low).max(1);
+    let offset = std::process::id().wrapping_mul(7919);
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let Ok(port) = u16::try_from(low + offset.wrapping_add(n) % span) else {
+            continue;
+        };
+        if StdListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {low}..{ephemeral_low}");
 }
 
 /// Starts a backend answering every request with `name`.

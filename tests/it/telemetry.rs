@@ -120,10 +120,17 @@ impl Mesh {
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
         let start = Instant::now();
-        while mesh.get("/ready-check", &[]).await.0 != 200 {
+        loop {
+            let (status, _, body) = mesh.get("/ready-check", &[]).await;
+            if status == 200 {
+                break;
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "the mesh did not route to the backend"
+                "the mesh did not route to the backend (gateway on {http_port}, last answer \
+                 {status} {body:?})\ngateway stderr: {:#?}\nsidecar stderr: {:#?}",
+                mesh.gateway.pending_lines(),
+                mesh.sidecar.pending_lines(),
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
