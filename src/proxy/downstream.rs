@@ -27,7 +27,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Full;
 use hyper::body::Body as _;
@@ -176,7 +176,10 @@ struct RequestHead {
 }
 
 /// Parses a request head from the start of `buf`, consuming it; `Ok(None)` while incomplete.
-fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject> {
+fn parse_request_head(
+    buf: &mut BytesMut,
+    names: &mut h1::Names,
+) -> Result<Option<RequestHead>, Reject> {
     // Where the target, each header's name and value lie in `buf`: values are cut from the
     // head's bytes without a copy once the head is split off (as the upstream codec does).
     let mut found = h1::Offsets::new();
@@ -239,11 +242,12 @@ fn parse_request_head(buf: &mut BytesMut) -> Result<Option<RequestHead>, Reject>
     let http10 = version == Version::HTTP_10;
     let mut keep_alive = !http10;
     let mut expect_continue = false;
-    for &(name_start, name_end, value_start, value_end) in &found {
+    for (index, &(name_start, name_end, value_start, value_end)) in found.iter().enumerate() {
         let (name_start, name_end) = (name_start as usize, name_end as usize);
         let (value_start, value_end) = (value_start as usize, value_end as usize);
         let raw = &head[value_start..value_end];
-        let name = HeaderName::from_bytes(&head[name_start..name_end])
+        let name = names
+            .parse(index, &head[name_start..name_end])
             .map_err(|_| Reject::BadRequest("invalid header name"))?;
         if name == header::CONTENT_LENGTH {
             // One length, said once: two (even equal) are how requests are smuggled past
@@ -391,6 +395,8 @@ struct Conn<'a, S> {
     io: S,
     buf: BytesMut,
     out: BytesMut,
+    /// The previous request's header names.
+    names: h1::Names,
     /// Bytes written so far, and of them body bytes.
     written: u64,
     body_written: u64,
@@ -439,7 +445,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
                 }
             }
             if !self.buf.is_empty() {
-                if let Some(head) = parse_request_head(&mut self.buf).map_err(Stop::Reject)? {
+                if let Some(head) =
+                    parse_request_head(&mut self.buf, &mut self.names).map_err(Stop::Reject)?
+                {
                     self.clock.head_since = None;
                     self.clock.activity += 1;
                     return Ok(Some(head));
@@ -746,6 +754,7 @@ where
         io,
         buf: BytesMut::with_capacity(READ_BUFFER),
         out: BytesMut::with_capacity(READ_BUFFER),
+        names: h1::Names::default(),
         written: 0,
         body_written: 0,
         clock: Clock::new(limits),

@@ -821,8 +821,13 @@ fn forward_request(
             Ok(mut response) => {
                 telemetry.exchange.details = "via_upstream".into();
                 // The client side of metadata exchange: the server's proxy named its workload,
-                // which says more (its app and version) than the endpoint's metadata.
-                if announce && let Some(announced) = response.headers_mut().remove(&PEER_METADATA) {
+                // which says more (its app and version) than the endpoint's metadata. A pass over
+                // the response's few names first: a server outside the mesh announces nothing,
+                // and a removal hashes the name (~200 instructions, per response).
+                if announce
+                    && response.headers().keys().any(|name| *name == PEER_METADATA)
+                    && let Some(announced) = response.headers_mut().remove(&PEER_METADATA)
+                {
                     response.headers_mut().remove(&PEER_METADATA_ID);
                     let peer = telemetry
                         .metrics

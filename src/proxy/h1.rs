@@ -15,6 +15,9 @@ use http::{Method, StatusCode};
 
 use super::added::Added;
 
+mod names;
+pub use names::Names;
+
 /// Largest response head accepted (Envoy's default header limit, 60 KiB, plus the status line).
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most response headers accepted (Envoy's `max_headers_count`).
@@ -217,6 +220,7 @@ pub struct ResponseHead {
 pub fn parse_response_head(
     buf: &mut BytesMut,
     method: &Method,
+    names: &mut Names,
 ) -> Result<Option<ResponseHead>, WireError> {
     loop {
         // Where each header's name and value lie in `buf`: the values are then cut from the
@@ -267,11 +271,12 @@ pub fn parse_response_head(
         let mut chunked = false;
         let mut encoded = false;
         let mut close = http10;
-        for &(name_start, name_end, value_start, value_end) in &found {
+        for (index, &(name_start, name_end, value_start, value_end)) in found.iter().enumerate() {
             let (name_start, name_end) = (name_start as usize, name_end as usize);
             let (value_start, value_end) = (value_start as usize, value_end as usize);
             let raw_value = &head[value_start..value_end];
-            let name = HeaderName::from_bytes(&head[name_start..name_end])
+            let name = names
+                .parse(index, &head[name_start..name_end])
                 .map_err(|_| WireError::Head("header name"))?;
             if name == header::CONTENT_LENGTH {
                 let n = parse_length(raw_value)?;
@@ -496,7 +501,7 @@ mod tests {
     use super::*;
 
     fn head(bytes: &[u8], method: &Method) -> Result<Option<ResponseHead>, WireError> {
-        parse_response_head(&mut BytesMut::from(bytes), method)
+        parse_response_head(&mut BytesMut::from(bytes), method, &mut Names::default())
     }
 
     #[test]
@@ -604,17 +609,62 @@ mod tests {
     fn a_head_arrives_in_pieces_and_informational_responses_are_skipped() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncont"[..]);
         assert_eq!(
-            parse_response_head(&mut buf, &Method::GET)
+            parse_response_head(&mut buf, &Method::GET, &mut Names::default())
                 .expect("ok")
                 .map(|h| h.status),
             None
         );
         buf.extend_from_slice(b"ent-length: 2\r\n\r\nok");
-        let h = parse_response_head(&mut buf, &Method::GET)
+        let h = parse_response_head(&mut buf, &Method::GET, &mut Names::default())
             .expect("ok")
             .expect("complete");
         assert_eq!(h.status, StatusCode::OK);
         assert_eq!(&buf[..], b"ok");
+    }
+
+    #[test]
+    fn one_connections_responses_read_alike_whatever_names_they_repeat() {
+        // The names kept from one response must never leak into the next: same names, other
+        // names at the same places, framing headers moving, a name that only differs in case.
+        let mut names = Names::default();
+        let responses: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 3\r\nX-A: 2\r\n\r\nabc",
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\nConnection: close\r\nX-B: 3\r\ncontent-length: 1\r\n\r\nz",
+            b"HTTP/1.1 200 OK\r\nSERVER: other\r\nTransfer-Encoding: chunked\r\nX-A: 4\r\n\r\n",
+        ];
+        for bytes in responses {
+            let mut buf = BytesMut::from(bytes);
+            let kept = parse_response_head(&mut buf, &Method::GET, &mut names);
+            let fresh = parse_response_head(
+                &mut BytesMut::from(bytes),
+                &Method::GET,
+                &mut Names::default(),
+            );
+            let (kept, fresh) = (
+                kept.expect("ok").expect("complete"),
+                fresh.expect("ok").expect("complete"),
+            );
+            assert_eq!(kept.headers, fresh.headers);
+            assert_eq!(
+                (kept.framing, kept.keep_alive),
+                (fresh.framing, fresh.keep_alive)
+            );
+        }
+        let mut buf = BytesMut::from(responses[3]);
+        let last = parse_response_head(&mut buf, &Method::GET, &mut names)
+            .expect("ok")
+            .expect("complete");
+        assert_eq!(last.framing, Framing::Chunked);
+        assert_eq!(
+            last.headers.get("server").map(|v| v.as_bytes()),
+            Some(&b"other"[..])
+        );
+        assert_eq!(
+            last.headers.get("x-a").map(|v| v.as_bytes()),
+            Some(&b"4"[..])
+        );
+        assert!(last.headers.get("x-b").is_none());
     }
 
     #[test]

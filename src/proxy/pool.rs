@@ -148,6 +148,8 @@ struct Conn {
     stream: Stream,
     buf: BytesMut,
     out: BytesMut,
+    /// The previous response's header names.
+    names: h1::Names,
 }
 
 impl Conn {
@@ -264,8 +266,9 @@ impl HostPool {
                 .map_err(|e| Failed::Other(e.to_string()))?;
         }
         let response = loop {
-            if let Some(response) = h1::parse_response_head(&mut conn.buf, head.method)
-                .map_err(|e| Failed::Other(e.to_string()))?
+            if let Some(response) =
+                h1::parse_response_head(&mut conn.buf, head.method, &mut conn.names)
+                    .map_err(|e| Failed::Other(e.to_string()))?
             {
                 break response;
             }
@@ -359,6 +362,7 @@ impl HostPool {
             stream,
             buf: BytesMut::with_capacity(READ_BUFFER),
             out: BytesMut::with_capacity(1024),
+            names: h1::Names::default(),
         })
     }
 }

@@ -542,3 +542,32 @@ async fn partial_vectored_writes_send_the_whole_head_and_body_once() {
     client.read_exact(&mut got).await.expect("two responses");
     assert_eq!(String::from_utf8_lossy(&got), want);
 }
+
+#[test]
+fn a_connections_kept_header_names_never_change_how_a_request_reads() {
+    // The same requests parsed on one connection (names kept from each one before) and each
+    // on a fresh one read alike, smuggling vectors included, whatever came before them.
+    let requests: [&[u8]; 8] = [
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-A: 1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHOST: x\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nExpect: 100-continue\r\n\r\n",
+        b"GET / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+    ];
+    let mut names = h1::Names::default();
+    for _ in 0..2 {
+        for request in requests {
+            let kept = parse_request_head(&mut BytesMut::from(request), &mut names);
+            let fresh = parse_request_head(&mut BytesMut::from(request), &mut h1::Names::default());
+            assert_eq!(
+                format!("{kept:?}"),
+                format!("{fresh:?}"),
+                "{:?}",
+                String::from_utf8_lossy(request)
+            );
+        }
+    }
+}
