@@ -57,6 +57,7 @@ static HOP_BY_HOP: [HeaderName; 7] = [
 // use.
 // Statics, not consts, where a name is added beside the map (`Added` keeps `&'static` names).
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overloaded");
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
@@ -473,6 +474,8 @@ where
                     };
                     let downstream = Downstream {
                         peer: connection.peer,
+                        local: connection.local,
+                        tls: connection.tls.is_some(),
                         method,
                         version,
                         headers,
@@ -523,6 +526,9 @@ fn redirect_response(
 /// What the downstream sent, body buffered, and when its last byte had arrived.
 struct Downstream {
     peer: SocketAddr,
+    /// Where the connection arrived, and whether it is TLS.
+    local: SocketAddr,
+    tls: bool,
     method: Method,
     version: Version,
     headers: HeaderMap,
@@ -530,6 +536,47 @@ struct Downstream {
     path_and_query: PathAndQuery,
     body: Bytes,
     received: Instant,
+}
+
+/// Appends the client's address to `x-forwarded-for`, as Envoy does where
+/// `use_remote_address` is set: the peer's address, or the address the connection arrived at
+/// when the peer is on loopback (Envoy's local address). Several `x-forwarded-for` lines are
+/// joined first; Envoy's delimiter is a bare comma.
+fn forwarded_for(
+    headers: &mut HeaderMap,
+    added: &mut Added,
+    present: bool,
+    peer: SocketAddr,
+    local: SocketAddr,
+) {
+    use std::io::Write;
+    let ip = if peer.ip().is_loopback() {
+        local.ip()
+    } else {
+        peer.ip()
+    };
+    let mut text = [0u8; 48];
+    let mut cursor = std::io::Cursor::new(&mut text[..]);
+    // 48 bytes hold any IPv4 or IPv6 address's text.
+    if write!(cursor, "{ip}").is_err() {
+        return;
+    }
+    let len = usize::try_from(cursor.position()).unwrap_or(0);
+    let ip = text.get(..len).unwrap_or_default();
+    if !present {
+        added.push(&X_FORWARDED_FOR, ip);
+        return;
+    }
+    let mut joined = Vec::with_capacity(64);
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        joined.extend_from_slice(value.as_bytes());
+        joined.push(b',');
+    }
+    joined.extend_from_slice(ip);
+    // The client's values were valid header values; commas and an address keep it one.
+    if let Ok(value) = HeaderValue::from_bytes(&joined) {
+        headers.insert(&X_FORWARDED_FOR, value);
+    }
 }
 
 /// Why an attempt produced no response.
@@ -598,18 +645,33 @@ fn forward_request(
             let ours = telemetry.metrics.exchange_headers().filter(|_| announce);
             // What the proxy adds, beside the map while the request lacks it (see `added`): which of
             // the names the request has, in one pass over its few.
-            // Room for the values of all, so they are never moved: forwarded proto (4), request
-            // id (36), trace context (32 + 16 + 16 + 1 + 55) and metadata exchange's pair.
+            // Room for the values of all, so they are never moved: forwarded proto (5) and for
+            // (an IPv6 address: 45), request id (36), trace context (32 + 16 + 16 + 1 + 55) and
+            // metadata exchange's pair.
             let mut added =
-                Added::with_capacity(160 + ours.map_or(0, |o| o.id.len() + o.metadata.len()));
-            let (mut has_proto, mut has_id, mut has_peer) = (false, false, false);
+                Added::with_capacity(208 + ours.map_or(0, |o| o.id.len() + o.metadata.len()));
+            let (mut has_proto, mut has_id, mut has_peer, mut has_xff) =
+                (false, false, false, false);
             for name in headers.keys() {
                 has_proto |= *name == X_FORWARDED_PROTO;
                 has_id |= *name == X_REQUEST_ID;
                 has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
+                has_xff |= *name == X_FORWARDED_FOR;
             }
-            if !has_proto {
-                added.push(&X_FORWARDED_PROTO, b"http");
+            let scheme: &[u8] = if down.tls { b"https" } else { b"http" };
+            if hcm.use_remote_address {
+                // The edge (gateways) as Envoy with no trusted proxy in front, Istio's default
+                // (`numTrustedProxies: 0`): the client's x-forwarded-proto is replaced by the
+                // connection's scheme, so an application behind a gateway that terminates TLS
+                // sees `https` (and does not redirect to itself), and the client's address is
+                // appended to x-forwarded-for.
+                if has_proto {
+                    headers.remove(&X_FORWARDED_PROTO);
+                }
+                added.push(&X_FORWARDED_PROTO, scheme);
+                forwarded_for(&mut headers, &mut added, has_xff, down.peer, down.local);
+            } else if !has_proto {
+                added.push(&X_FORWARDED_PROTO, scheme);
             }
             if !has_id {
                 added.push(&X_REQUEST_ID, &random::uuid_bytes());

@@ -15,7 +15,9 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::ferryctl;
-use crate::mesh::{admin_get, backend, free_port, start_discovery, start_router, write_config};
+use crate::mesh::{
+    admin_get, backend, backend_fn, free_port, start_discovery, start_router, write_config,
+};
 
 /// A self-signed CA and a certificate it signed for `host`, for servers and clients alike:
 /// (CA PEM, cert PEM, key PEM).
@@ -183,9 +185,25 @@ fn add_ratings_server(dir: &Path, https_port: u16) {
 /// served to new connections without restarting anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_terminates_tls_with_the_credential_of_each_server() {
-    let v1 = backend("v1").await;
+    // v1 and v3 answer their name only when the gateway told them the client used https
+    // (`x-forwarded-proto`, from the connection the gateway terminated).
+    let over_https = |name: &'static str| {
+        backend_fn(move |_, _, headers| {
+            let proto = headers.get("x-forwarded-proto");
+            if proto.is_some_and(|p| p == "https") {
+                (200, name.to_string(), Duration::ZERO)
+            } else {
+                (
+                    200,
+                    format!("{name} saw x-forwarded-proto {proto:?}"),
+                    Duration::ZERO,
+                )
+            }
+        })
+    };
+    let v1 = over_https("v1").await;
     let v2 = backend("v2").await;
-    let v3 = backend("v3").await;
+    let v3 = over_https("v3").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("config");
     std::fs::create_dir_all(&config).expect("config dir");

@@ -953,6 +953,11 @@ async fn trace_context_reaches_the_backend_with_a_span_per_hop() {
     assert_eq!(h["traceparent"], format!("00-{trace}-{span}-01"));
     assert_eq!(h["x-request-id"].len(), 36, "{h:?}");
     assert!(!response.contains_key("x-b3-traceid"), "nothing flows back");
+    // The gateway is the edge (`use_remote_address`): it names the client's scheme and address
+    // (a loopback client: the address the gateway was reached at, as Envoy's local address);
+    // the sidecar behind it adds nothing.
+    assert_eq!(h["x-forwarded-proto"], "http", "{h:?}");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1", "{h:?}");
 
     // The client's B3 context: its 64-bit trace and its decision (not sampled) go on; the
     // client's span is the gateway span's parent, so not the backend's.
@@ -964,10 +969,16 @@ async fn trace_context_reaches_the_backend_with_a_span_per_hop() {
                 ("x-b3-spanid", "a2fb4a1d1a96d312"),
                 ("x-b3-sampled", "0"),
                 ("x-request-id", "client-chose-this"),
+                ("x-forwarded-for", "203.0.113.7"),
+                ("x-forwarded-proto", "https"),
             ],
         )
         .await;
     let h = seen(&body);
+    // What the client claimed: its scheme is replaced (no trusted proxy in front, Istio's
+    // default), its addresses kept with the gateway's view appended (Envoy's bare comma).
+    assert_eq!(h["x-forwarded-proto"], "http", "{h:?}");
+    assert_eq!(h["x-forwarded-for"], "203.0.113.7,127.0.0.1", "{h:?}");
     assert_eq!(h["x-b3-traceid"], "463ac35c9f6413ad");
     assert_eq!(h["x-b3-sampled"], "0");
     assert_ne!(h["x-b3-parentspanid"], "a2fb4a1d1a96d312");
