@@ -21,6 +21,7 @@ pub mod connector;
 pub mod downstream;
 pub mod dump;
 pub mod forward;
+pub mod forwarded;
 pub mod h1;
 pub mod handover;
 pub mod hash_policy;

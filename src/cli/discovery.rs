@@ -534,6 +534,26 @@ fn apply_telemetry(
         }
     };
     mesh.trace_sampling = tracing.then_some(sampling);
+    apply_gateway_topology(mesh, rest)
+}
+
+/// `defaultConfig.gatewayTopology.numTrustedProxies`: the gateways' trusted hops.
+fn apply_gateway_topology(
+    mesh: &mut MeshOptions,
+    rest: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    const KEY: &str = "defaultConfig.gatewayTopology.numTrustedProxies";
+    mesh.num_trusted_proxies = match rest
+        .get("defaultConfig")
+        .and_then(|c| c.pointer("/gatewayTopology/numTrustedProxies"))
+    {
+        None | Some(Value::Null) => 0,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("{KEY}: {n} is not a count of proxies (0 or more)"))?,
+        Some(other) => return Err(format!("{KEY}: expected a count of proxies, got {other}")),
+    };
     Ok(())
 }
 
@@ -1135,6 +1155,29 @@ mod tests {
         let err = apply_mesh_config(&mut mesh, "defaultConfig:\n  tracing:\n    sampling: 200\n")
             .expect_err("bad");
         assert!(err.contains("200"), "{err}");
+    }
+
+    #[test]
+    fn gateway_topology_sets_the_trusted_proxies() {
+        let mut mesh = MeshOptions::default();
+        assert_eq!(
+            mesh.num_trusted_proxies, 0,
+            "Istio trusts no proxy by default"
+        );
+        apply_mesh_config(
+            &mut mesh,
+            "defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 2\n",
+        )
+        .expect("valid mesh config");
+        assert_eq!(mesh.num_trusted_proxies, 2);
+        for bad in ["-1", "1.5", "\"one\""] {
+            let err = apply_mesh_config(
+                &mut mesh,
+                &format!("defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: {bad}\n"),
+            )
+            .expect_err("not a count");
+            assert!(err.contains("numTrustedProxies"), "{err}");
+        }
     }
 
     #[test]

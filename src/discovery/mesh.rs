@@ -40,6 +40,10 @@ pub struct MeshOptions {
     /// The share of requests sampled for tracing, in hundredths of a percent
     /// (`defaultConfig.tracing.sampling`, 1 % by default); `None` when `enableTracing` is false.
     pub trace_sampling: Option<u32>,
+    /// How many proxies (load balancers) stand in front of the gateways and are trusted to set
+    /// `x-forwarded-for` and `x-forwarded-proto` (`defaultConfig.gatewayTopology.numTrustedProxies`,
+    /// 0 by default): the gateways' `xff_num_trusted_hops`.
+    pub num_trusted_proxies: u32,
 }
 
 /// `accessLogEncoding`.
@@ -80,6 +84,7 @@ impl Default for MeshOptions {
             cluster_id: DEFAULT_CLUSTER_ID.to_string(),
             access_log: None,
             trace_sampling: Some(DEFAULT_TRACE_SAMPLING),
+            num_trusted_proxies: 0,
         }
     }
 }

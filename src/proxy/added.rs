@@ -1,5 +1,5 @@
 //! Headers the proxy adds to a forwarded request that did not carry them: `x-forwarded-proto`,
-//! `x-request-id`, the trace context and metadata exchange's pair.
+//! the edge's `x-forwarded-for`, `x-request-id`, the trace context and metadata exchange's pair.
 //!
 //! Each insert into an `http::HeaderMap` hashes its name, byte by byte for a name that is not
 //! a standard header, and every one of these is custom. A profile at saturation showed those
@@ -17,9 +17,9 @@
 use bytes::BytesMut;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-/// Room for all a request may get: forwarded proto, request id, five trace headers, two of
-/// metadata exchange.
-const INLINE: usize = 9;
+/// Room for all a request may get: forwarded proto and for, request id, five trace headers, two
+/// of metadata exchange.
+const INLINE: usize = 10;
 
 /// Added headers, none of whose names is in the request's map (nor twice here).
 #[derive(Debug, Clone, Default)]

@@ -16,6 +16,7 @@ use super::added::Added;
 use super::circuit::{self, Admitted};
 use super::cluster::{ClusterEntry, Endpoint, Protocol};
 use super::connection::Connection;
+use super::forwarded::Forwarded;
 use super::hash_policy::RequestHash;
 use super::outlier::Outcome;
 use super::pool::PoolError;
@@ -211,7 +212,7 @@ fn authorize(
         request: view,
         peer: connection.peer,
         local: connection.local,
-        remote: rbac::remote_ip(view, connection.peer.ip(), hcm.use_remote_address),
+        remote: rbac::remote_ip(view, connection.peer.ip()),
         principal: connection.principal.as_deref(),
         sni: connection.sni.as_deref(),
     };
@@ -357,6 +358,12 @@ where
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let scheme = req.uri().scheme_str().unwrap_or("http");
+        let forwarded = Forwarded::new(
+            hcm.forwarded,
+            connection.peer,
+            connection.local,
+            connection.tls.is_some(),
+        );
         // In a block: the view is not held while the request is forwarded.
         let (vhost, route) = {
             let view = RequestView {
@@ -365,6 +372,7 @@ where
                 scheme,
                 path_and_query: path_and_query.as_str(),
                 headers: req.headers(),
+                forwarded,
             };
             // Authorization runs before routing, as the RBAC filter sits before the router in
             // Envoy's chain: a denied request learns nothing about the routes.
@@ -474,8 +482,7 @@ where
                     };
                     let downstream = Downstream {
                         peer: connection.peer,
-                        local: connection.local,
-                        tls: connection.tls.is_some(),
+                        forwarded,
                         method,
                         version,
                         headers,
@@ -526,9 +533,7 @@ fn redirect_response(
 /// What the downstream sent, body buffered, and when its last byte had arrived.
 struct Downstream {
     peer: SocketAddr,
-    /// Where the connection arrived, and whether it is TLS.
-    local: SocketAddr,
-    tls: bool,
+    forwarded: Forwarded,
     method: Method,
     version: Version,
     headers: HeaderMap,
@@ -538,43 +543,23 @@ struct Downstream {
     received: Instant,
 }
 
-/// Appends the client's address to `x-forwarded-for`, as Envoy does where
-/// `use_remote_address` is set: the peer's address, or the address the connection arrived at
-/// when the peer is on loopback (Envoy's local address). Several `x-forwarded-for` lines are
-/// joined first; Envoy's delimiter is a bare comma.
-fn forwarded_for(
-    headers: &mut HeaderMap,
-    added: &mut Added,
-    present: bool,
-    peer: SocketAddr,
-    local: SocketAddr,
-) {
-    use std::io::Write;
-    let ip = if peer.ip().is_loopback() {
-        local.ip()
-    } else {
-        peer.ip()
-    };
-    let mut text = [0u8; 48];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    // 48 bytes hold any IPv4 or IPv6 address's text.
-    if write!(cursor, "{ip}").is_err() {
-        return;
-    }
-    let len = usize::try_from(cursor.position()).unwrap_or(0);
-    let ip = text.get(..len).unwrap_or_default();
+/// The edge's `x-forwarded-for` (see [`Forwarded::forwarded_for`]): beside the map when the
+/// client sent none, else in it, replacing the client's lines.
+fn forwarded_for(headers: &mut HeaderMap, added: &mut Added, present: bool, f: &Forwarded) {
     if !present {
-        added.push(&X_FORWARDED_FOR, ip);
+        if let Some((text, len)) = f.appended() {
+            added.push(&X_FORWARDED_FOR, text.get(..len).unwrap_or_default());
+        }
         return;
     }
-    let mut joined = Vec::with_capacity(64);
-    for value in headers.get_all(&X_FORWARDED_FOR) {
-        joined.extend_from_slice(value.as_bytes());
-        joined.push(b',');
-    }
-    joined.extend_from_slice(ip);
+    let joined = f.forwarded_for(
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .map(|v| v.as_bytes()),
+    );
     // The client's values were valid header values; commas and an address keep it one.
-    if let Ok(value) = HeaderValue::from_bytes(&joined) {
+    if let Some(value) = joined.and_then(|j| HeaderValue::from_bytes(&j).ok()) {
         headers.insert(&X_FORWARDED_FOR, value);
     }
 }
@@ -658,21 +643,18 @@ fn forward_request(
                 has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
                 has_xff |= *name == X_FORWARDED_FOR;
             }
-            let scheme: &[u8] = if down.tls { b"https" } else { b"http" };
-            if hcm.use_remote_address {
-                // The edge (gateways) as Envoy with no trusted proxy in front, Istio's default
-                // (`numTrustedProxies: 0`): the client's x-forwarded-proto is replaced by the
-                // connection's scheme, so an application behind a gateway that terminates TLS
-                // sees `https` (and does not redirect to itself), and the client's address is
-                // appended to x-forwarded-for.
+            // As routing saw them (see `forwarded`): the connection's scheme where the client
+            // named none or, at the edge with no trusted proxy in front, could not be believed
+            // (an application behind a gateway that terminates TLS sees `https` and does not
+            // redirect to itself); the edge appends the client's address.
+            let fwd = &down.forwarded;
+            if !has_proto || fwd.replaces_proto() {
                 if has_proto {
                     headers.remove(&X_FORWARDED_PROTO);
                 }
-                added.push(&X_FORWARDED_PROTO, scheme);
-                forwarded_for(&mut headers, &mut added, has_xff, down.peer, down.local);
-            } else if !has_proto {
-                added.push(&X_FORWARDED_PROTO, scheme);
+                added.push(&X_FORWARDED_PROTO, fwd.scheme().as_bytes());
             }
+            forwarded_for(&mut headers, &mut added, has_xff, fwd);
             if !has_id {
                 added.push(&X_REQUEST_ID, &random::uuid_bytes());
             }

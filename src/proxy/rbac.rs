@@ -463,21 +463,13 @@ impl Id {
     }
 }
 
-/// The client a request comes from (`remote.ip`), as Envoy's connection manager works it out:
-/// the peer, unless the manager is not the edge (`use_remote_address: false`, sidecars) and an
-/// `x-forwarded-for` arrived, whose last address is then the client as the previous hop saw it.
-pub fn remote_ip(request: &RequestView<'_>, peer: IpAddr, use_remote_address: bool) -> IpAddr {
-    if use_remote_address {
-        return peer;
-    }
+/// The client a request comes from (`remote.ip`), as Envoy's connection manager works it out
+/// (see [`crate::proxy::forwarded::Forwarded::client`]): the peer at the edge, otherwise what
+/// `x-forwarded-for` says.
+pub fn remote_ip(request: &RequestView<'_>, peer: IpAddr) -> IpAddr {
     request
-        .header("x-forwarded-for")
-        .and_then(|xff| {
-            xff.rsplit(',')
-                .next()
-                .and_then(|last| last.trim().parse().ok())
-        })
-        .unwrap_or(peer)
+        .forwarded
+        .client(peer, || request.header("x-forwarded-for"))
 }
 
 #[cfg(test)]

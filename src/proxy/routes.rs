@@ -18,6 +18,7 @@ use envoy_types::pb::envoy::r#type::v3::{FractionalPercent, fractional_percent};
 use http::{HeaderName, HeaderValue};
 use regex::Regex;
 
+use super::forwarded::Forwarded;
 use super::matcher::{Header, MatcherError, Path, Query};
 use crate::xds::types::unpack_any;
 
@@ -519,6 +520,9 @@ pub struct RequestView<'a> {
     /// Path and query, as received.
     pub path_and_query: &'a str,
     pub headers: &'a http::HeaderMap,
+    /// What the connection manager makes of `x-forwarded-proto` and `x-forwarded-for`: matches
+    /// see them as the request goes on, as Envoy's do.
+    pub forwarded: Forwarded,
 }
 
 impl RequestView<'_> {
@@ -536,13 +540,27 @@ impl RequestView<'_> {
             ":authority" | "host" => Some(self.authority.to_string()),
             ":path" => Some(self.path_and_query.to_string()),
             ":scheme" => Some(self.scheme.to_string()),
-            _ => {
-                let mut values = self.headers.get_all(name).iter().peekable();
-                values.peek()?;
-                let joined: Vec<&str> = values.filter_map(|v| v.to_str().ok()).collect();
-                Some(joined.join(","))
+            "x-forwarded-proto" => {
+                let sent = self.joined(name);
+                Some(self.forwarded.proto(sent.as_deref()).to_string())
             }
+            "x-forwarded-for" => match self
+                .forwarded
+                .forwarded_for(self.headers.get_all(name).iter().map(|v| v.as_bytes()))
+            {
+                Some(out) => String::from_utf8(out).ok(),
+                None => self.joined(name),
+            },
+            _ => self.joined(name),
         }
+    }
+
+    /// A header's lines joined by `,`, as the client sent them.
+    fn joined(&self, name: &str) -> Option<String> {
+        let mut values = self.headers.get_all(name).iter().peekable();
+        values.peek()?;
+        let joined: Vec<&str> = values.filter_map(|v| v.to_str().ok()).collect();
+        Some(joined.join(","))
     }
 
     fn query_param(&self, name: &str) -> Option<&str> {

@@ -66,8 +66,9 @@ pub struct Hcm {
     pub stat_prefix: String,
     pub routes: RouteSource,
     pub strip_any_host_port: bool,
-    /// Whether the proxy is the edge: `remote.ip` is then the peer, not `x-forwarded-for`.
-    pub use_remote_address: bool,
+    /// What it makes of `x-forwarded-proto` and `x-forwarded-for`: the edge (gateways) names
+    /// its client itself unless proxies in front are trusted.
+    pub forwarded: super::forwarded::Stance,
     /// The RBAC filters; `None` (nothing to evaluate) where no AuthorizationPolicy applies.
     pub rbac: Option<Arc<Engine>>,
     pub stats: Arc<HttpStats>,
@@ -875,7 +876,10 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
     };
     Ok(Hcm {
         stats: http_stats,
-        use_remote_address: hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
+        forwarded: super::forwarded::Stance {
+            edge: hcm.use_remote_address.as_ref().is_some_and(|b| b.value),
+            trusted_hops: hcm.xff_num_trusted_hops,
+        },
         rbac: rbac.map(Arc::new),
         stat_prefix: hcm.stat_prefix.clone(),
         routes,

@@ -1011,3 +1011,86 @@ async fn trace_context_reaches_the_backend_with_a_span_per_hop() {
     );
     assert!(!h["traceparent"].contains("00f067aa0ba902b7"), "a new span");
 }
+
+/// A gateway behind load balancers (`defaultConfig.gatewayTopology.numTrustedProxies`)
+/// believes their `x-forwarded-proto` and takes its client from their `x-forwarded-for`; a
+/// gateway with none in front (Istio's default) believes neither. Authorization sees the
+/// headers as they go on, as Envoy's filters see them after its connection manager: a DENY on
+/// the client's address (`remoteIpBlocks`) and one on `x-forwarded-proto: https`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_believes_forwarded_headers_only_from_trusted_proxies() {
+    let backend = backend_fn(|_, _, headers| {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_string()
+        };
+        let seen = format!(
+            "{} {}",
+            header("x-forwarded-proto"),
+            header("x-forwarded-for")
+        );
+        (200, seen, Duration::ZERO)
+    })
+    .await;
+    let deny = "apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: no-blocked-clients
+  namespace: istio-system
+spec:
+  selector:
+    matchLabels:
+      istio: ingressgateway
+  action: DENY
+  rules:
+  - from:
+    - source:
+        remoteIpBlocks: [198.51.100.0/24]
+  - to:
+    - operation:
+        paths: [/over-tls-only]
+    when:
+    - key: request.headers[x-forwarded-proto]
+      values: [https]
+";
+    let behind_lb = Mesh::start_with(
+        backend,
+        Some("defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 1\n"),
+        &[("deny.yaml", deny)],
+    )
+    .await;
+    // The load balancer's word: the client used https and is 203.0.113.7; the gateway appends
+    // the load balancer's address (here the loopback client's: the address it was reached at).
+    let lb = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-for", "203.0.113.7"),
+    ];
+    let (status, _, body) = behind_lb.get("/ok", &lb).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "https 203.0.113.7,127.0.0.1")
+    );
+    // A client in the blocked range, as the load balancer saw it.
+    let blocked = [("x-forwarded-for", "198.51.100.20")];
+    assert_eq!(behind_lb.get("/ok", &blocked).await.0, 403);
+    // Entries left of the trusted one are the client's own claims: not its address.
+    let claimed = [("x-forwarded-for", "198.51.100.20, 203.0.113.7")];
+    assert_eq!(behind_lb.get("/ok", &claimed).await.0, 200);
+    assert_eq!(behind_lb.get("/over-tls-only", &lb).await.0, 403);
+    // No x-forwarded-proto from the load balancer: the connection's scheme.
+    let (_, _, body) = behind_lb
+        .get("/ok", &[("x-forwarded-for", "203.0.113.7")])
+        .await;
+    assert_eq!(body, "http 203.0.113.7,127.0.0.1");
+    drop(behind_lb);
+
+    // At the edge itself, a client's claims are not believed: its address is the peer's and
+    // its scheme the connection's.
+    let edge = Mesh::start_with(backend, None, &[("deny.yaml", deny)]).await;
+    assert_eq!(edge.get("/ok", &blocked).await.0, 200);
+    let (status, _, body) = edge.get("/over-tls-only", &lb).await;
+    assert_eq!((status, body.as_str()), (200, "http 203.0.113.7,127.0.0.1"));
+}

@@ -34,7 +34,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
 use prost::Message;
 
 use super::httproute::{RouteContext, is_catch_all, virtual_service_routes};
-use super::listener::{Routes, http_connection_manager_with};
+use super::listener::{Position, Routes, http_connection_manager_with};
 use super::names;
 use super::proto::{address, ads_config_source, boolean, pack, uint32};
 use super::route::MAX_DIRECT_RESPONSE_BODY_BYTES;
@@ -90,9 +90,14 @@ pub fn build(
     // A gateway's listeners are its inbound side: the AuthorizationPolicies selecting the
     // gateway workload apply to every one of them.
     let authz = super::authz::http_filters(scope.push, scope.proxy, notes);
+    let edge = Position::Edge {
+        trusted_proxies: scope.push.mesh().num_trusted_proxies,
+    };
     let listeners = by_listener
         .into_iter()
-        .map(|((bind, port), servers)| listener(bind, port, &servers, &authz, &scope.telemetry))
+        .map(|((bind, port), servers)| {
+            listener(bind, port, &servers, edge, &authz, &scope.telemetry)
+        })
         .collect();
     (listeners, routes)
 }
@@ -315,6 +320,7 @@ fn listener(
     bind: &str,
     port: u32,
     servers: &[&BoundServer<'_>],
+    edge: Position,
     authz: &[HttpFilter],
     telemetry: &HcmTelemetry,
 ) -> Listener {
@@ -342,7 +348,7 @@ fn listener(
                 filters: vec![http_connection_manager_with(
                     &stat_prefix,
                     Routes::Rds(s.route_name.clone()),
-                    true,
+                    edge,
                     authz,
                     telemetry,
                 )],
@@ -354,7 +360,7 @@ fn listener(
             filters: vec![http_connection_manager_with(
                 &stat_prefix,
                 Routes::Rds(first.route_name.clone()),
-                true,
+                edge,
                 authz,
                 telemetry,
             )],

@@ -47,15 +47,26 @@ pub enum Routes {
     Inline(Box<RouteConfiguration>),
 }
 
+/// Where a connection manager stands, which decides whose word it takes for the client's address
+/// and scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Behind another proxy of the mesh (sidecars): `x-forwarded-for` names the client.
+    Inner,
+    /// The mesh's edge (gateways, Envoy's `use_remote_address`), behind `trusted_proxies` load
+    /// balancers whose `x-forwarded-for` and `x-forwarded-proto` it believes (Istio's
+    /// `gatewayTopology.numTrustedProxies`, Envoy's `xff_num_trusted_hops`).
+    Edge { trusted_proxies: u32 },
+}
+
 /// An HTTP connection manager with the fault filter (so per-route faults apply) and the router.
-/// `use_remote_address` is set where the proxy is the edge (gateways), as Istio does.
 pub fn http_connection_manager(
     stat_prefix: &str,
     routes: Routes,
-    use_remote_address: bool,
+    position: Position,
     telemetry: &HcmTelemetry,
 ) -> Filter {
-    http_connection_manager_with(stat_prefix, routes, use_remote_address, &[], telemetry)
+    http_connection_manager_with(stat_prefix, routes, position, &[], telemetry)
 }
 
 /// [`http_connection_manager`] with `authz` (the RBAC filters of [`super::authz`]) ahead of
@@ -64,17 +75,11 @@ pub fn http_connection_manager(
 pub fn http_connection_manager_with(
     stat_prefix: &str,
     routes: Routes,
-    use_remote_address: bool,
+    position: Position,
     authz: &[HttpFilter],
     telemetry: &HcmTelemetry,
 ) -> Filter {
-    hcm_filter(&hcm_config(
-        stat_prefix,
-        routes,
-        use_remote_address,
-        authz,
-        telemetry,
-    ))
+    hcm_filter(&hcm_config(stat_prefix, routes, position, authz, telemetry))
 }
 
 /// A sidecar's inbound connection manager: as [`http_connection_manager_with`], and the
@@ -86,7 +91,7 @@ pub fn inbound_http_connection_manager(
     authz: &[HttpFilter],
     telemetry: &HcmTelemetry,
 ) -> Filter {
-    let mut hcm = hcm_config(stat_prefix, routes, false, authz, telemetry);
+    let mut hcm = hcm_config(stat_prefix, routes, Position::Inner, authz, telemetry);
     hcm.forward_client_cert_details =
         http_connection_manager::ForwardClientCertDetails::AppendForward as i32;
     hcm.set_current_client_cert_details =
@@ -109,10 +114,14 @@ fn hcm_filter(hcm: &HttpConnectionManager) -> Filter {
 fn hcm_config(
     stat_prefix: &str,
     routes: Routes,
-    use_remote_address: bool,
+    position: Position,
     authz: &[HttpFilter],
     telemetry: &HcmTelemetry,
 ) -> HttpConnectionManager {
+    let (use_remote_address, xff_num_trusted_hops) = match position {
+        Position::Inner => (false, 0),
+        Position::Edge { trusted_proxies } => (true, trusted_proxies),
+    };
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
             config_source: Some(ads_config_source()),
@@ -144,6 +153,7 @@ fn hcm_config(
             ])
             .collect(),
         use_remote_address: boolean(use_remote_address),
+        xff_num_trusted_hops,
         normalize_path: boolean(true),
         upgrade_configs: vec![http_connection_manager::UpgradeConfig {
             upgrade_type: "websocket".to_string(),
@@ -235,7 +245,7 @@ pub fn build_sidecar_listeners(
                 filters: vec![http_connection_manager(
                     &format!("outbound_{name}"),
                     Routes::Rds(rc.name.clone()),
-                    false,
+                    Position::Inner,
                     &scope.telemetry,
                 )],
                 ..Default::default()

@@ -15,6 +15,8 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher}
 use envoy_types::pb::google::api::expr::v1alpha1::Expr;
 use envoy_types::pb::google::protobuf::UInt32Value;
 use http::HeaderMap;
+
+use crate::proxy::forwarded::{Forwarded, Stance};
 use prost::{Message, Name};
 
 use super::*;
@@ -78,6 +80,7 @@ fn check(engine: &Engine, peer: &str, principal: Option<&str>, stats: &HttpStats
         scheme: "http",
         path_and_query: "/",
         headers: &headers,
+        forwarded: Default::default(),
     };
     let peer: SocketAddr = peer.parse().expect("peer");
     engine.check(
@@ -242,11 +245,36 @@ fn the_remote_address_comes_from_x_forwarded_for_only_behind_another_proxy() {
         scheme: "http",
         path_and_query: "/",
         headers: &headers,
+        forwarded: Default::default(),
     };
     let peer: IpAddr = "10.0.0.9".parse().expect("ip");
-    assert_eq!(remote_ip(&view, peer, true), peer);
+    let edge = |trusted_hops| {
+        Forwarded::new(
+            Stance {
+                edge: true,
+                trusted_hops,
+            },
+            SocketAddr::new(peer, 4000),
+            "10.0.0.1:8080".parse().expect("local"),
+            false,
+        )
+    };
+    let at_edge = RequestView {
+        forwarded: edge(0),
+        ..view
+    };
+    assert_eq!(remote_ip(&at_edge, peer), peer);
+    // Behind one trusted load balancer: the entry left of the one the edge appended (its peer).
+    let behind_one = RequestView {
+        forwarded: edge(1),
+        ..view
+    };
     assert_eq!(
-        remote_ip(&view, peer, false),
+        remote_ip(&behind_one, peer),
+        "10.0.0.5".parse::<IpAddr>().expect("ip")
+    );
+    assert_eq!(
+        remote_ip(&view, peer),
         "10.0.0.5".parse::<IpAddr>().expect("ip")
     );
     let bare = HeaderMap::new();
@@ -254,5 +282,5 @@ fn the_remote_address_comes_from_x_forwarded_for_only_behind_another_proxy() {
         headers: &bare,
         ..view
     };
-    assert_eq!(remote_ip(&view, peer, false), peer);
+    assert_eq!(remote_ip(&view, peer), peer);
 }

@@ -99,6 +99,7 @@ fn decide(t: &RouteTable, r: &Req<'_>) -> Option<String> {
         scheme: "http",
         path_and_query: r.path,
         headers: &r.headers,
+        forwarded: Default::default(),
     };
     let (_, route) = t.route(&view, 0)?;
     Some(match &route.action {
@@ -167,6 +168,7 @@ fn weighted_picks_follow_the_weights() {
         scheme: "http",
         path_and_query: "/",
         headers: &HeaderMap::new(),
+        forwarded: Default::default(),
     };
     let (_, route) = t.route(&view, 0).expect("a route");
     let Action::Forward(f) = &route.action else {
@@ -285,6 +287,7 @@ spec:
         scheme: "http",
         path_and_query: "/api",
         headers: &HeaderMap::new(),
+        forwarded: Default::default(),
     };
     let (_, route) = t.route(&v, 0).expect("route");
     let Action::Forward(f) = &route.action else {
@@ -342,6 +345,7 @@ spec:
         scheme: "http",
         path_and_query: path,
         headers: Box::leak(Box::new(HeaderMap::new())),
+        forwarded: Default::default(),
     };
     let v = view("/api/v1/items?page=2");
     let (_, route) = t.route(&v, 0).expect("route");

@@ -138,13 +138,14 @@ fn judge(engine: &Engine, r: &Req<'_>) -> Decision {
         scheme: "http",
         path_and_query: r.path,
         headers: &r.headers,
+        forwarded: Default::default(),
     };
     let peer: SocketAddr = r.peer.parse().expect("peer");
     let subject = Subject {
         request: &view,
         peer,
         local: r.local.parse().expect("local"),
-        remote: crate::proxy::rbac::remote_ip(&view, peer.ip(), false),
+        remote: crate::proxy::rbac::remote_ip(&view, peer.ip()),
         principal: r.principal,
         sni: None,
     };
@@ -356,6 +357,7 @@ spec:
             scheme: "http",
             path_and_query: path,
             headers: &headers,
+            forwarded: Default::default(),
         };
         let subject = Subject {
             request: &view,

@@ -13,7 +13,7 @@ use super::*;
 use crate::discovery::translate::PortMapping;
 
 /// The seed's gateway file, and the productpage Service it routes to.
-fn bookinfo() -> PushContext {
+fn bookinfo_store() -> crate::config::store::Store {
     let gateway = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/fixtures/seed/bookinfo-gateway.yaml"
@@ -27,7 +27,11 @@ spec:
   selector: {app: productpage}
   ports: [{name: http, port: 9080}]
 "#;
-    let push = push(&format!("{gateway}\n---\n{service}"));
+    store(&format!("{gateway}\n---\n{service}"))
+}
+
+fn bookinfo() -> PushContext {
+    let push = PushContext::new(&bookinfo_store(), MeshOptions::default());
     assert!(push.rejected().is_empty(), "{:?}", push.rejected());
     push
 }
@@ -48,6 +52,37 @@ fn with_ports(push: &PushContext, proxy: &Proxy, ports: PortMapping) -> ProxyCon
             ..TranslateOptions::default()
         },
     )
+}
+
+#[test]
+fn trusted_proxies_in_front_of_gateways_are_their_trusted_hops() {
+    let mesh = MeshOptions {
+        num_trusted_proxies: 2,
+        ..Default::default()
+    };
+    let push = PushContext::new(&bookinfo_store(), mesh);
+    let cfg = with_ports(&push, &ingress(), PortMapping::istio_ingress());
+    let h = hcm(listener(&cfg, "0.0.0.0_8080"), 0);
+    assert_eq!(h.use_remote_address.map(|b| b.value), Some(true));
+    assert_eq!(h.xff_num_trusted_hops, 2);
+    // Sidecars are not the edge: the setting is the gateways' only.
+    let cfg = with_ports(&push, &sidecar("default", &[]), PortMapping::identity());
+    let mut checked = 0;
+    for l in &cfg.listeners {
+        for chain in &l.filter_chains {
+            for f in &chain.filters {
+                if let Some(filter::ConfigType::TypedConfig(any)) = &f.config_type
+                    && let Ok(h) = HttpConnectionManager::decode(any.value.as_slice())
+                    && any.type_url.ends_with("HttpConnectionManager")
+                {
+                    assert_eq!(h.xff_num_trusted_hops, 0, "{}", l.name);
+                    assert_ne!(h.use_remote_address.map(|b| b.value), Some(true));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "the sidecar has HTTP listeners to check");
 }
 
 fn hcm(l: &Listener, chain: usize) -> HttpConnectionManager {
@@ -71,6 +106,11 @@ fn bookinfo_gateway_http_server_routes_productpage() {
     let l = listener(&cfg, "0.0.0.0_8080");
     assert_eq!(rds_name(&hcm(l, 0)), "http.8080");
     assert_eq!(hcm(l, 0).use_remote_address.map(|b| b.value), Some(true));
+    assert_eq!(
+        hcm(l, 0).xff_num_trusted_hops,
+        0,
+        "no trusted proxy in front"
+    );
     let rc = route_config(&cfg, "http.8080");
     assert!(rc.ignore_port_in_host_matching);
     let vh = vhost(rc, "bookinfo.example.com:80");

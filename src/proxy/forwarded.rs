@@ -1,0 +1,199 @@
+//! `x-forwarded-proto` and `x-forwarded-for` as Envoy's connection manager treats them
+//! (`ConnectionManagerUtility::mutateRequestHeaders`): what a request carries on in them, and
+//! whom the proxy takes for its client. Routing and authorization read the headers as they go
+//! on, as Envoy mutates them before its filters run; the upstream request gets the same values.
+
+use std::net::{IpAddr, SocketAddr};
+
+/// A connection manager's stance (`use_remote_address`, `xff_num_trusted_hops`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stance {
+    /// The mesh's edge (gateways): it appends its peer to `x-forwarded-for` and, with no
+    /// trusted proxy in front, names the scheme itself.
+    pub edge: bool,
+    /// Proxies in front whose `x-forwarded-for` entries and `x-forwarded-proto` are believed.
+    pub trusted_hops: u32,
+}
+
+/// One request's forwarded headers: its manager's stance and its connection's facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Forwarded {
+    stance: Stance,
+    tls: bool,
+    /// What the edge appends to `x-forwarded-for`; `None` elsewhere.
+    appended: Option<IpAddr>,
+}
+
+/// Room for any IPv4 or IPv6 address's text.
+pub type IpText = ([u8; 48], usize);
+
+impl Forwarded {
+    /// A connection from `peer` to `local`. A loopback peer is named by `local`'s address
+    /// (Envoy uses the node's address;
+    /// the connection's is the same but for a proxy that binds loopback).
+    pub fn new(stance: Stance, peer: SocketAddr, local: SocketAddr, tls: bool) -> Forwarded {
+        let appended = stance.edge.then(|| {
+            if peer.ip().is_loopback() {
+                local.ip()
+            } else {
+                peer.ip()
+            }
+        });
+        Forwarded {
+            stance,
+            tls,
+            appended,
+        }
+    }
+
+    /// The connection's scheme.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// Whether the client's `x-forwarded-proto` is replaced by the connection's scheme: at the
+    /// edge with no trusted proxy in front, where a client could claim `https` over plain text.
+    pub fn replaces_proto(&self) -> bool {
+        self.stance.edge && self.stance.trusted_hops == 0
+    }
+
+    /// The `x-forwarded-proto` a request goes on with, given the client's.
+    pub fn proto<'a>(&self, client: Option<&'a str>) -> &'a str {
+        match client {
+            Some(sent) if !self.replaces_proto() => sent,
+            _ => self.scheme(),
+        }
+    }
+
+    /// The address the edge appends to `x-forwarded-for`, as text.
+    pub fn appended(&self) -> Option<IpText> {
+        use std::io::Write;
+        let ip = self.appended?;
+        let mut text = [0u8; 48];
+        let mut cursor = std::io::Cursor::new(&mut text[..]);
+        write!(cursor, "{ip}").ok()?;
+        let len = usize::try_from(cursor.position()).ok()?;
+        Some((text, len))
+    }
+
+    /// `x-forwarded-for` as the request goes on, from the client's lines: joined by bare commas
+    /// (Envoy's delimiter), empty ones skipped, the edge's address last. `None` where the
+    /// proxy appends nothing (the client's lines go on as they are).
+    pub fn forwarded_for<'a>(&self, client: impl Iterator<Item = &'a [u8]>) -> Option<Vec<u8>> {
+        let (text, len) = self.appended()?;
+        let mut joined = Vec::with_capacity(64);
+        for value in client.filter(|v| !v.is_empty()) {
+            joined.extend_from_slice(value);
+            joined.push(b',');
+        }
+        joined.extend_from_slice(text.get(..len).unwrap_or_default());
+        Some(joined)
+    }
+
+    /// The client's address (Envoy's trusted client address): the peer at the edge with no
+    /// trusted proxy in front; otherwise the address `trusted_hops` entries from the right of
+    /// `x-forwarded-for` as it goes on (`xff`), or the peer when it has fewer or none parses.
+    pub fn client(&self, peer: IpAddr, xff: impl FnOnce() -> Option<String>) -> IpAddr {
+        if self.replaces_proto() {
+            return peer;
+        }
+        let Ok(skip) = usize::try_from(self.stance.trusted_hops) else {
+            return peer;
+        };
+        xff()
+            .and_then(|xff| {
+                xff.rsplit(',')
+                    .nth(skip)
+                    .and_then(|entry| entry.trim().parse().ok())
+            })
+            .unwrap_or(peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT: &str = "203.0.113.7:40000";
+    const LOCAL: &str = "10.1.2.3:8080";
+
+    fn forwarded(edge: bool, trusted_hops: u32, peer: &str, tls: bool) -> Forwarded {
+        Forwarded::new(
+            Stance { edge, trusted_hops },
+            peer.parse().expect("peer"),
+            LOCAL.parse().expect("local"),
+            tls,
+        )
+    }
+
+    fn xff(f: &Forwarded, lines: &[&str]) -> Option<String> {
+        f.forwarded_for(lines.iter().map(|l| l.as_bytes()))
+            .map(|v| String::from_utf8(v).expect("text"))
+    }
+
+    #[test]
+    fn the_edge_with_no_trusted_proxy_names_the_scheme_and_the_peer() {
+        let f = forwarded(true, 0, CLIENT, true);
+        assert_eq!(f.proto(None), "https");
+        assert_eq!(
+            f.proto(Some("http")),
+            "https",
+            "the client's claim is replaced"
+        );
+        assert_eq!(xff(&f, &[]).as_deref(), Some("203.0.113.7"));
+        assert_eq!(
+            xff(&f, &["1.1.1.1, 2.2.2.2", "", "3.3.3.3"]).as_deref(),
+            Some("1.1.1.1, 2.2.2.2,3.3.3.3,203.0.113.7"),
+            "lines joined, the empty one skipped"
+        );
+        let spoofed = || Some("9.9.9.9,203.0.113.7".to_string());
+        assert_eq!(
+            f.client("203.0.113.7".parse().expect("ip"), spoofed),
+            f.appended.expect("edge")
+        );
+    }
+
+    #[test]
+    fn a_loopback_peer_is_named_by_the_local_address() {
+        let f = forwarded(true, 0, "127.0.0.1:5000", false);
+        assert_eq!(xff(&f, &[]).as_deref(), Some("10.1.2.3"));
+        assert_eq!(f.proto(None), "http");
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_edge_believes_them() {
+        let peer: IpAddr = "192.0.2.10".parse().expect("ip");
+        let f = forwarded(true, 1, "192.0.2.10:3000", false);
+        assert_eq!(
+            f.proto(Some("https")),
+            "https",
+            "the load balancer's word is kept"
+        );
+        assert_eq!(f.proto(None), "http");
+        let out = xff(&f, &["198.51.100.1"]);
+        assert_eq!(out.as_deref(), Some("198.51.100.1,192.0.2.10"));
+        // One trusted hop: the second address from the right is the client.
+        assert_eq!(
+            f.client(peer, || out.clone()),
+            "198.51.100.1".parse::<IpAddr>().expect("ip")
+        );
+        // Fewer entries than trusted hops: the peer.
+        let two = forwarded(true, 2, "192.0.2.10:3000", false);
+        assert_eq!(two.client(peer, || xff(&two, &["198.51.100.1"])), peer);
+    }
+
+    #[test]
+    fn inside_the_mesh_headers_pass_and_the_last_entry_is_the_client() {
+        let peer: IpAddr = "10.0.0.9".parse().expect("ip");
+        let f = forwarded(false, 0, "10.0.0.9:1234", false);
+        assert_eq!(f.proto(Some("https")), "https");
+        assert_eq!(f.proto(None), "http");
+        assert_eq!(xff(&f, &["198.51.100.1"]), None, "nothing appended");
+        assert_eq!(
+            f.client(peer, || Some("198.51.100.1, 203.0.113.7".into())),
+            "203.0.113.7".parse::<IpAddr>().expect("ip")
+        );
+        assert_eq!(f.client(peer, || Some("garbage".into())), peer);
+        assert_eq!(f.client(peer, || None), peer);
+    }
+}
