@@ -474,7 +474,8 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
             ));
         }
     };
-    apply_telemetry(mesh, &config.rest)
+    apply_telemetry(mesh, &config.rest)?;
+    apply_gateway_topology(mesh, &config.rest)
 }
 
 /// `accessLogFile`, `accessLogEncoding`, `accessLogFormat`, `enableTracing` and
@@ -534,7 +535,7 @@ fn apply_telemetry(
         }
     };
     mesh.trace_sampling = tracing.then_some(sampling);
-    apply_gateway_topology(mesh, rest)
+    Ok(())
 }
 
 /// `defaultConfig.gatewayTopology.numTrustedProxies`: the gateways' trusted hops.

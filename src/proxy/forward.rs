@@ -358,12 +358,6 @@ where
             .cloned()
             .unwrap_or_else(|| PathAndQuery::from_static("/"));
         let scheme = req.uri().scheme_str().unwrap_or("http");
-        let forwarded = Forwarded::new(
-            hcm.forwarded,
-            connection.peer,
-            connection.local,
-            connection.tls.is_some(),
-        );
         // In a block: the view is not held while the request is forwarded.
         let (vhost, route) = {
             let view = RequestView {
@@ -372,7 +366,7 @@ where
                 scheme,
                 path_and_query: path_and_query.as_str(),
                 headers: req.headers(),
-                forwarded,
+                forwarded: forwarded(hcm, connection),
             };
             // Authorization runs before routing, as the RBAC filter sits before the router in
             // Envoy's chain: a denied request learns nothing about the routes.
@@ -395,7 +389,15 @@ where
         if let Some(log) = telemetry.exchange.log() {
             log.route_name = Some(route.name.clone());
         }
-        if vhost.require_tls && scheme == "http" {
+        // Envoy's `require_tls` asks the scheme the client used, which is `x-forwarded-proto`
+        // as it goes on: behind a balancer that terminated TLS, the balancer's word.
+        if vhost.require_tls
+            && forwarded(hcm, connection).proto(
+                req.headers()
+                    .get(&X_FORWARDED_PROTO)
+                    .and_then(|v| v.to_str().ok()),
+            ) != "https"
+        {
             stats.rq_redirect.inc();
             telemetry.exchange.details = "direct_response".into();
             let mut r = local_reply(StatusCode::MOVED_PERMANENTLY, "");
@@ -482,7 +484,9 @@ where
                     };
                     let downstream = Downstream {
                         peer: connection.peer,
-                        forwarded,
+                        // Made again rather than held across the body's collection: the
+                        // request's future stays smaller.
+                        forwarded: forwarded(hcm, connection),
                         method,
                         version,
                         headers,
@@ -543,6 +547,16 @@ struct Downstream {
     received: Instant,
 }
 
+/// The request's forwarded headers, as its connection manager and connection make them.
+fn forwarded(hcm: &Hcm, connection: &Connection) -> Forwarded {
+    Forwarded::new(
+        hcm.forwarded,
+        connection.peer,
+        connection.local,
+        connection.tls.is_some(),
+    )
+}
+
 /// The edge's `x-forwarded-for` (see [`Forwarded::forwarded_for`]): beside the map when the
 /// client sent none, else in it, replacing the client's lines.
 fn forwarded_for(headers: &mut HeaderMap, added: &mut Added, present: bool, f: &Forwarded) {
@@ -600,10 +614,16 @@ fn forward_request(
         };
         // Only a hashing balancer reads the hash, and only then may a cookie be generated.
         let hashed = if cluster.balancer.is_hashing() && !forward.hash_policy.is_empty() {
+            // The client as Envoy's connection manager names it (`source_ip` hashes it): behind
+            // trusted balancers, not the balancer.
+            let lines = down.headers.get_all(&X_FORWARDED_FOR);
+            let client = down
+                .forwarded
+                .client(down.peer.ip(), lines.iter().map(|v| v.as_bytes()));
             forward.hash_policy.hash(
                 &down.headers,
                 down.path_and_query.as_str(),
-                down.peer,
+                SocketAddr::new(client, down.peer.port()),
                 listener.address,
             )
         } else {

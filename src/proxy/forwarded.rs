@@ -51,10 +51,15 @@ impl Forwarded {
         if self.tls { "https" } else { "http" }
     }
 
-    /// Whether the client's `x-forwarded-proto` is replaced by the connection's scheme: at the
-    /// edge with no trusted proxy in front, where a client could claim `https` over plain text.
-    pub fn replaces_proto(&self) -> bool {
+    /// The edge with no trusted proxy in front: it believes none of the client's claims.
+    fn believes_no_one(&self) -> bool {
         self.stance.edge && self.stance.trusted_hops == 0
+    }
+
+    /// Whether the client's `x-forwarded-proto` is replaced by the connection's scheme: where
+    /// nobody in front is believed, a client could claim `https` over plain text.
+    pub fn replaces_proto(&self) -> bool {
+        self.believes_no_one()
     }
 
     /// The `x-forwarded-proto` a request goes on with, given the client's.
@@ -91,21 +96,29 @@ impl Forwarded {
     }
 
     /// The client's address (Envoy's trusted client address): the peer at the edge with no
-    /// trusted proxy in front; otherwise the address `trusted_hops` entries from the right of
-    /// `x-forwarded-for` as it goes on (`xff`), or the peer when it has fewer or none parses.
-    pub fn client(&self, peer: IpAddr, xff: impl FnOnce() -> Option<String>) -> IpAddr {
-        if self.replaces_proto() {
+    /// trusted proxy in front; otherwise the entry `trusted_hops` from the right of
+    /// `x-forwarded-for` as it goes on, or the peer when it has fewer or that one is no
+    /// address. `lines` are the client's `x-forwarded-for` lines, raw: only the chosen entry is
+    /// read as text, so bytes elsewhere that are not UTF-8 cannot hide it.
+    pub fn client<'a, I>(&self, peer: IpAddr, lines: I) -> IpAddr
+    where
+        I: DoubleEndedIterator<Item = &'a [u8]>,
+    {
+        if self.believes_no_one() {
             return peer;
         }
-        let Ok(skip) = usize::try_from(self.stance.trusted_hops) else {
+        let Ok(hops) = usize::try_from(self.stance.trusted_hops) else {
             return peer;
         };
-        xff()
-            .and_then(|xff| {
-                xff.rsplit(',')
-                    .nth(skip)
-                    .and_then(|entry| entry.trim().parse().ok())
-            })
+        // At the edge its own entry (the peer) is the rightmost of the header as it goes on.
+        let skip = if self.stance.edge { hops - 1 } else { hops };
+        lines
+            .rev()
+            .filter(|line| !line.is_empty())
+            .flat_map(|line| line.rsplit(|b| *b == b','))
+            .nth(skip)
+            .and_then(|entry| std::str::from_utf8(entry).ok())
+            .and_then(|entry| entry.trim().parse().ok())
             .unwrap_or(peer)
     }
 }
@@ -131,6 +144,10 @@ mod tests {
             .map(|v| String::from_utf8(v).expect("text"))
     }
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("ip")
+    }
+
     #[test]
     fn the_edge_with_no_trusted_proxy_names_the_scheme_and_the_peer() {
         let f = forwarded(true, 0, CLIENT, true);
@@ -146,10 +163,12 @@ mod tests {
             Some("1.1.1.1, 2.2.2.2,3.3.3.3,203.0.113.7"),
             "lines joined, the empty one skipped"
         );
-        let spoofed = || Some("9.9.9.9,203.0.113.7".to_string());
+        let peer = ip("203.0.113.7");
+        let spoofed: [&[u8]; 1] = [b"203.0.113.8, 9.9.9.9"];
         assert_eq!(
-            f.client("203.0.113.7".parse().expect("ip"), spoofed),
-            f.appended.expect("edge")
+            f.client(peer, spoofed.into_iter()),
+            peer,
+            "claims are not believed"
         );
     }
 
@@ -158,42 +177,61 @@ mod tests {
         let f = forwarded(true, 0, "127.0.0.1:5000", false);
         assert_eq!(xff(&f, &[]).as_deref(), Some("10.1.2.3"));
         assert_eq!(f.proto(None), "http");
+        // The client is still the peer itself.
+        let peer = ip("127.0.0.1");
+        assert_eq!(f.client(peer, [&b"9.9.9.9"[..]].into_iter()), peer);
     }
 
     #[test]
     fn behind_trusted_proxies_the_edge_believes_them() {
-        let peer: IpAddr = "192.0.2.10".parse().expect("ip");
+        let peer = ip("192.0.2.10");
         let f = forwarded(true, 1, "192.0.2.10:3000", false);
         assert_eq!(
             f.proto(Some("https")),
             "https",
-            "the load balancer's word is kept"
+            "the balancer's word is kept"
         );
         assert_eq!(f.proto(None), "http");
         let out = xff(&f, &["198.51.100.1"]);
         assert_eq!(out.as_deref(), Some("198.51.100.1,192.0.2.10"));
-        // One trusted hop: the second address from the right is the client.
+        // One trusted hop: the entry left of the edge's own is the client.
+        let one = |lines: &[&'static [u8]]| f.client(peer, lines.iter().copied());
+        let client = ip("198.51.100.1");
+        assert_eq!(one(&[b"198.51.100.1"]), client);
         assert_eq!(
-            f.client(peer, || out.clone()),
-            "198.51.100.1".parse::<IpAddr>().expect("ip")
+            one(&[b"6.6.6.6, 198.51.100.1"]),
+            client,
+            "left of it: claims"
         );
-        // Fewer entries than trusted hops: the peer.
+        assert_eq!(
+            one(&[b"6.6.6.6", b"", b"198.51.100.1"]),
+            client,
+            "across lines"
+        );
+        assert_eq!(
+            one(&[b"\xff\xfe", b"198.51.100.1"]),
+            client,
+            "not text elsewhere"
+        );
+        assert_eq!(one(&[b"not-an-address"]), peer);
+        assert_eq!(one(&[]), peer);
+        // Two trusted hops: the entry two left of the edge's own, or the peer with fewer.
         let two = forwarded(true, 2, "192.0.2.10:3000", false);
-        assert_eq!(two.client(peer, || xff(&two, &["198.51.100.1"])), peer);
+        let two = |lines: &[&'static [u8]]| two.client(peer, lines.iter().copied());
+        assert_eq!(two(&[b"198.51.100.1"]), peer);
+        assert_eq!(two(&[b"198.51.100.9, 198.51.100.1"]), ip("198.51.100.9"));
     }
 
     #[test]
     fn inside_the_mesh_headers_pass_and_the_last_entry_is_the_client() {
-        let peer: IpAddr = "10.0.0.9".parse().expect("ip");
+        let peer = ip("10.0.0.9");
         let f = forwarded(false, 0, "10.0.0.9:1234", false);
         assert_eq!(f.proto(Some("https")), "https");
         assert_eq!(f.proto(None), "http");
         assert_eq!(xff(&f, &["198.51.100.1"]), None, "nothing appended");
-        assert_eq!(
-            f.client(peer, || Some("198.51.100.1, 203.0.113.7".into())),
-            "203.0.113.7".parse::<IpAddr>().expect("ip")
-        );
-        assert_eq!(f.client(peer, || Some("garbage".into())), peer);
-        assert_eq!(f.client(peer, || None), peer);
+        let last = [&b"198.51.100.1, 203.0.113.7"[..]];
+        assert_eq!(f.client(peer, last.into_iter()), ip("203.0.113.7"));
+        assert_eq!(f.client(peer, [&b"garbage"[..]].into_iter()), peer);
+        assert_eq!(f.client(peer, std::iter::empty()), peer);
     }
 }

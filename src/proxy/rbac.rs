@@ -467,9 +467,10 @@ impl Id {
 /// (see [`crate::proxy::forwarded::Forwarded::client`]): the peer at the edge, otherwise what
 /// `x-forwarded-for` says.
 pub fn remote_ip(request: &RequestView<'_>, peer: IpAddr) -> IpAddr {
+    let lines = request.headers.get_all("x-forwarded-for");
     request
         .forwarded
-        .client(peer, || request.header("x-forwarded-for"))
+        .client(peer, lines.iter().map(|v| v.as_bytes()))
 }
 
 #[cfg(test)]

@@ -548,7 +548,7 @@ impl RequestView<'_> {
                 .forwarded
                 .forwarded_for(self.headers.get_all(name).iter().map(|v| v.as_bytes()))
             {
-                Some(out) => String::from_utf8(out).ok(),
+                Some(out) => Some(String::from_utf8_lossy(&out).into_owned()),
                 None => self.joined(name),
             },
             _ => self.joined(name),

@@ -143,9 +143,19 @@ impl Mesh {
         path: &str,
         headers: &[(&str, &str)],
     ) -> (u16, http::HeaderMap, String) {
+        self.get_host("bookinfo.example.com", path, headers).await
+    }
+
+    /// [`Mesh::get`] for another host.
+    pub(crate) async fn get_host(
+        &self,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, http::HeaderMap, String) {
         let mut req = http::Request::builder()
             .uri(format!("http://127.0.0.1:{}{path}", self.http_port))
-            .header("host", "bookinfo.example.com");
+            .header("host", host);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -1016,7 +1026,8 @@ async fn trace_context_reaches_the_backend_with_a_span_per_hop() {
 /// believes their `x-forwarded-proto` and takes its client from their `x-forwarded-for`; a
 /// gateway with none in front (Istio's default) believes neither. Authorization sees the
 /// headers as they go on, as Envoy's filters see them after its connection manager: a DENY on
-/// the client's address (`remoteIpBlocks`) and one on `x-forwarded-proto: https`.
+/// the client's address (`remoteIpBlocks`) and one on `x-forwarded-proto: https`. A server
+/// with `httpsRedirect` redirects what the believed scheme says was plain HTTP.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_believes_forwarded_headers_only_from_trusted_proxies() {
     let backend = backend_fn(|_, _, headers| {
@@ -1062,6 +1073,7 @@ spec:
         &[("deny.yaml", deny)],
     )
     .await;
+    add_secure_server(&behind_lb).await;
     // The load balancer's word: the client used https and is 203.0.113.7; the gateway appends
     // the load balancer's address (here the loopback client's: the address it was reached at).
     let lb = [
@@ -1085,6 +1097,12 @@ spec:
         .get("/ok", &[("x-forwarded-for", "203.0.113.7")])
         .await;
     assert_eq!(body, "http 203.0.113.7,127.0.0.1");
+    // The balancer terminated TLS: no redirect; it did not: to https.
+    assert_eq!(secure_get(&behind_lb, &lb).await, (200, None));
+    assert_eq!(
+        secure_get(&behind_lb, &[("x-forwarded-proto", "http")]).await,
+        (301, Some("https://secure.example.com/login".to_string()))
+    );
     drop(behind_lb);
 
     // At the edge itself, a client's claims are not believed: its address is the peer's and
@@ -1093,4 +1111,70 @@ spec:
     assert_eq!(edge.get("/ok", &blocked).await.0, 200);
     let (status, _, body) = edge.get("/over-tls-only", &lb).await;
     assert_eq!((status, body.as_str()), (200, "http 203.0.113.7,127.0.0.1"));
+    add_secure_server(&edge).await;
+    assert_eq!(
+        secure_get(&edge, &lb).await.0,
+        301,
+        "a client's https claim"
+    );
+}
+
+/// A second server on the mesh gateway's port for `secure.example.com`, with `httpsRedirect`
+/// and a direct response, added to the running mesh's config directory.
+async fn add_secure_server(mesh: &Mesh) {
+    let port = mesh.http_port;
+    let config = format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: secure-gateway
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {port}
+      name: http-secure
+      protocol: HTTP
+    hosts:
+    - secure.example.com
+    tls:
+      httpsRedirect: true
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: secure
+  namespace: default
+spec:
+  hosts:
+  - secure.example.com
+  gateways:
+  - secure-gateway
+  http:
+  - directResponse:
+      status: 200
+      body:
+        string: secure
+"
+    );
+    std::fs::write(mesh._dir.path().join("config").join("secure.yaml"), config)
+        .expect("config written");
+    let start = Instant::now();
+    // Routed once the gateway answers for the host at all (a redirect or the response).
+    while ![200, 301].contains(&secure_get(mesh, &[]).await.0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the gateway did not take the secure server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A GET of `/login` on `secure.example.com` through the gateway: the status and `location`.
+async fn secure_get(mesh: &Mesh, headers: &[(&str, &str)]) -> (u16, Option<String>) {
+    let (status, response, _) = mesh.get_host("secure.example.com", "/login", headers).await;
+    let location = response.get("location").and_then(|v| v.to_str().ok());
+    (status, location.map(str::to_string))
 }
