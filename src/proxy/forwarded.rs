@@ -73,11 +73,36 @@ impl Forwarded {
     /// The address the edge appends to `x-forwarded-for`, as text.
     pub fn appended(&self) -> Option<IpText> {
         use std::io::Write;
-        let ip = self.appended?;
         let mut text = [0u8; 48];
-        let mut cursor = std::io::Cursor::new(&mut text[..]);
-        write!(cursor, "{ip}").ok()?;
-        let len = usize::try_from(cursor.position()).ok()?;
+        let len = match self.appended? {
+            // Written by hand: `Display` goes through the formatting machinery, ~600
+            // instructions per request at a gateway, a few percent of its user time.
+            IpAddr::V4(v4) => {
+                let mut len = 0;
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        text[len] = b'.';
+                        len += 1;
+                    }
+                    if octet >= 100 {
+                        text[len] = b'0' + octet / 100;
+                        len += 1;
+                    }
+                    if octet >= 10 {
+                        text[len] = b'0' + octet / 10 % 10;
+                        len += 1;
+                    }
+                    text[len] = b'0' + octet % 10;
+                    len += 1;
+                }
+                len
+            }
+            ip @ IpAddr::V6(_) => {
+                let mut cursor = std::io::Cursor::new(&mut text[..]);
+                write!(cursor, "{ip}").ok()?;
+                usize::try_from(cursor.position()).ok()?
+            }
+        };
         Some((text, len))
     }
 
@@ -170,6 +195,28 @@ mod tests {
             peer,
             "claims are not believed"
         );
+    }
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for text in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "255.255.255.255",
+            "203.0.113.7",
+            "::2",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:192.0.2.1",
+        ] {
+            let edge = Stance {
+                edge: true,
+                trusted_hops: 0,
+            };
+            let peer = SocketAddr::new(ip(text), 1);
+            let f = Forwarded::new(edge, peer, LOCAL.parse().expect("local"), false);
+            let (bytes, len) = f.appended().expect("edge");
+            assert_eq!(&bytes[..len], ip(text).to_string().as_bytes());
+        }
     }
 
     #[test]
