@@ -12,7 +12,8 @@
 #               are judged on the one-core placement; both are printed.
 #   saturation: wrk -t1 -c32 against each proxy; the proxy pinned to core 0, wrk and the backend
 #               to core 1; requests per core-second = requests / the proxy's CPU use
-#               (utime+stime). Ferry and nginx take turns in 2 s slices (20 rounds; 6 with
+#               (utime+stime), with "busy" (CPU-s over wall-s) printed to show the proxy, not
+#               the load's core, set the pace. Ferry and nginx take turns in 2 s slices (20 rounds; 6 with
 #               --quick), and each side's requests and CPU are summed over all its slices: one
 #               slice's ratio varies ±5 % for the same build on this VM (and a 10 s round's
 #               0.86 … 1.11), so only a pooled figure over interleaved slices tells a 2 %
@@ -82,7 +83,10 @@ http {
 }
 EOF
 }
-nginx_conf backend "$backend_port" "" "root $work/www;"
+# The backend keeps the file open (open_file_cache): without it each request costs it an open,
+# fstat and close, and the core it shares with wrk, not the proxy's, sets the pace; the proxies
+# then idle ~20 % of each slice and "per core" counts their sleeps and wake-ups as well.
+nginx_conf backend "$backend_port" "open_file_cache max=16; open_file_cache_valid 3600s;" "root $work/www;"
 nginx_conf nginx-proxy "$nginx_port" "upstream backend { server 127.0.0.1:$backend_port; keepalive 64; keepalive_requests 10000000; }" \
   'location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; }'
 taskset -c "$load_cpu" "$nginx" -e "$work/backend.log" -p "$work" -c "$work/backend.conf" &
@@ -194,28 +198,31 @@ field() { # placement target key
 
 # Saturation: wrk against each proxy; CPU use of the proxy process over the same slice.
 slice_seconds=2
-saturate() { # url pid -> "requests cpu_ticks errors"
-  local url=$1 pid=$2 c0 c1 out
-  c0=$(cpu_ticks "$pid")
+saturate() { # url pid -> "requests cpu_ticks errors wall_seconds"
+  local url=$1 pid=$2 c0 c1 t0 t1 out
+  c0=$(cpu_ticks "$pid"); t0=$EPOCHREALTIME
   out=$(taskset -c "$load_cpu" wrk -t1 -c32 -d"${slice_seconds}s" -H "Host: $host" "$url")
-  c1=$(cpu_ticks "$pid")
-  awk -v c=$((c1 - c0)) '/ requests in / { r = $1 } /Non-2xx|Socket errors/ { e++ }
-    END { printf "%d %d %d\n", r, c, e + 0 }' <<<"$out"
+  c1=$(cpu_ticks "$pid"); t1=$EPOCHREALTIME
+  awk -v c=$((c1 - c0)) -v w="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    '/ requests in / { r = $1 } /Non-2xx|Socket errors/ { e++ }
+    END { printf "%d %d %d %.3f\n", r, c, e + 0, w }' <<<"$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 : >"$work/saturation"
 for _ in $(seq "$sat_rounds"); do
-  read -r f_req f_ticks f_err < <(saturate "$ferry" "$ferry_pid")
-  read -r n_req n_ticks n_err < <(saturate "$via_nginx" "$nginx_pid")
-  echo "$f_req $f_ticks $f_err $n_req $n_ticks $n_err" >>"$work/saturation"
+  read -r f_req f_ticks f_err f_wall < <(saturate "$ferry" "$ferry_pid")
+  read -r n_req n_ticks n_err n_wall < <(saturate "$via_nginx" "$nginx_pid")
+  echo "$f_req $f_ticks $f_err $n_req $n_ticks $n_err $f_wall $n_wall" >>"$work/saturation"
 done
 # Pooled per side: requests per core-second over all its slices, and CPU per request.
 hz=$(getconf CLK_TCK)
-read -r f_req f_sec ferry_core f_us ferry_err n_req n_sec nginx_core n_us nginx_err < <(
-  awk -v hz="$hz" '{ fr += $1; fc += $2; fe += $3; nr += $4; nc += $5; ne += $6 }
-    END { printf "%d %.2f %.0f %.2f %d %d %.2f %.0f %.2f %d\n",
+# Busy: the share of the slices' wall time the proxy was on its core (saturated near 1).
+read -r f_req f_sec ferry_core f_us ferry_err n_req n_sec nginx_core n_us nginx_err f_busy n_busy < <(
+  awk -v hz="$hz" '{ fr += $1; fc += $2; fe += $3; nr += $4; nc += $5; ne += $6; fw += $7; nw += $8 }
+    END { printf "%d %.2f %.0f %.2f %d %d %.2f %.0f %.2f %d %.2f %.2f\n",
       fr, fc / hz, fc ? fr * hz / fc : 0, fr ? fc / hz * 1e6 / fr : 0, fe,
-      nr, nc / hz, nc ? nr * hz / nc : 0, nr ? nc / hz * 1e6 / nr : 0, ne }' "$work/saturation")
+      nr, nc / hz, nc ? nr * hz / nc : 0, nr ? nc / hz * 1e6 / nr : 0, ne,
+      fw ? fc / hz / fw : 0, nw ? nc / hz / nw : 0 }' "$work/saturation")
 core_ratio=$(awk -v a="$ferry_core" -v b="$nginx_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 # The spread of single rounds, for the reader: how much one short run can mislead.
 awk '$2 > 0 && $5 > 0 { printf "%.3f\n", ($1 / $2) / ($4 / $5) }' "$work/saturation" | sort -n >"$work/round-ratios"
@@ -247,8 +254,8 @@ for pl in one split; do
 done
 printf '  bars (one core): added P50 +%s µs ≤ +100, P99 +%s µs ≤ +250\n' "$add50" "$add99"
 printf '  saturation (wrk -t1 -c32, proxy on cpu %s), %d rounds of %d s slices taking turns:\n' "$proxy_cpu" "$sat_rounds" "$slice_seconds"
-printf '    ferry %s requests in %s CPU-s = %s per core-second (%s µs CPU per request)\n' "$f_req" "$f_sec" "$ferry_core" "$f_us"
-printf '    nginx %s requests in %s CPU-s = %s per core-second (%s µs CPU per request)\n' "$n_req" "$n_sec" "$nginx_core" "$n_us"
+printf '    ferry %s requests in %s CPU-s = %s per core-second (%s µs CPU per request; busy %s of the time)\n' "$f_req" "$f_sec" "$ferry_core" "$f_us" "$f_busy"
+printf '    nginx %s requests in %s CPU-s = %s per core-second (%s µs CPU per request; busy %s of the time)\n' "$n_req" "$n_sec" "$nginx_core" "$n_us" "$n_busy"
 printf '    one round'"'"'s ratio: median %s, range %s … %s (wrk errors: ferry %s, nginx %s)\n' "$round_median" "$round_min" "$round_max" "$ferry_err" "$nginx_err"
 printf '    ferry/nginx per core, pooled over the rounds: %s (bar ≥ 1.00)\n' "$core_ratio"
 printf '  ferry RSS: idle %.1f MB (bar 20), peak %.1f MB (bar 50), after load %.1f MB\n' \
