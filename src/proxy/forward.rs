@@ -147,12 +147,21 @@ where
             return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
         };
         if let Some(log) = &hcm.access_log {
+            // The client as the connection manager names it: behind trusted proxies (or, in
+            // a sidecar, the last hop's word) the one `x-forwarded-for` names.
+            let remote = forwarded(hcm, connection).remote_address(
+                connection.peer,
+                req.headers()
+                    .get_all(&X_FORWARDED_FOR)
+                    .iter()
+                    .map(|v| v.as_bytes()),
+            );
             telemetry.exchange.log = Some(Box::new(log_record(
                 log,
                 &req,
                 telemetry.exchange.started,
                 Some(connection.local),
-                connection.peer,
+                (remote, connection.peer),
             )));
         }
         telemetry.exchange.key.grpc = req
@@ -272,7 +281,7 @@ fn log_record<B>(
     req: &Request<B>,
     started: Instant,
     local: Option<SocketAddr>,
-    remote: SocketAddr,
+    (remote, direct): (SocketAddr, SocketAddr),
 ) -> LogRecord {
     let elapsed = started.elapsed();
     LogRecord {
@@ -301,6 +310,7 @@ fn log_record<B>(
         failure: None,
         downstream_local: local,
         downstream_remote: Some(remote),
+        downstream_direct_remote: Some(direct),
     }
 }
 

@@ -129,12 +129,20 @@ impl Forwarded {
     where
         I: DoubleEndedIterator<Item = &'a [u8]>,
     {
+        self.client_from_header(lines).unwrap_or(peer)
+    }
+
+    /// The client's address where [`Forwarded::client`] takes it from `x-forwarded-for`, and
+    /// `None` where it is the peer. Envoy's `%DOWNSTREAM_REMOTE_ADDRESS%` is such an address
+    /// with port 0 (a header names no port), and the peer with its port otherwise.
+    pub fn client_from_header<'a, I>(&self, lines: I) -> Option<IpAddr>
+    where
+        I: DoubleEndedIterator<Item = &'a [u8]>,
+    {
         if self.believes_no_one() {
-            return peer;
+            return None;
         }
-        let Ok(hops) = usize::try_from(self.stance.trusted_hops) else {
-            return peer;
-        };
+        let hops = usize::try_from(self.stance.trusted_hops).ok()?;
         // At the edge its own entry (the peer) is the rightmost of the header as it goes on.
         let skip = if self.stance.edge { hops - 1 } else { hops };
         lines
@@ -144,7 +152,17 @@ impl Forwarded {
             .nth(skip)
             .and_then(|entry| std::str::from_utf8(entry).ok())
             .and_then(|entry| entry.trim().parse().ok())
-            .unwrap_or(peer)
+    }
+
+    /// The downstream remote address as Envoy's stream info names it (its access log's
+    /// `%DOWNSTREAM_REMOTE_ADDRESS%`): the client taken from `x-forwarded-for` with port 0, or
+    /// the peer itself.
+    pub fn remote_address<'a, I>(&self, peer: SocketAddr, lines: I) -> SocketAddr
+    where
+        I: DoubleEndedIterator<Item = &'a [u8]>,
+    {
+        self.client_from_header(lines)
+            .map_or(peer, |ip| SocketAddr::new(ip, 0))
     }
 }
 
@@ -280,5 +298,31 @@ mod tests {
         assert_eq!(f.client(peer, last.into_iter()), ip("203.0.113.7"));
         assert_eq!(f.client(peer, [&b"garbage"[..]].into_iter()), peer);
         assert_eq!(f.client(peer, std::iter::empty()), peer);
+    }
+
+    #[test]
+    fn the_remote_address_is_the_header_s_client_with_port_0_or_the_peer() {
+        let peer: SocketAddr = CLIENT.parse().expect("peer");
+        let lines = [&b"198.51.100.20, 203.0.113.9"[..]];
+        // Behind one trusted balancer: its entry names the client, with no port.
+        let behind = forwarded(true, 1, CLIENT, false);
+        assert_eq!(
+            behind.remote_address(peer, lines.into_iter()),
+            "203.0.113.9:0".parse().expect("addr")
+        );
+        // The edge believing no one, and a header with no address: the peer, port and all.
+        let edge = forwarded(true, 0, CLIENT, false);
+        assert_eq!(edge.remote_address(peer, lines.into_iter()), peer);
+        assert_eq!(
+            behind.remote_address(peer, [&b"unknown"[..]].into_iter()),
+            peer
+        );
+        // A sidecar takes the last entry (Envoy's `getLastAddressFromXFF`).
+        let sidecar = forwarded(false, 0, CLIENT, false);
+        assert_eq!(
+            sidecar.client_from_header(lines.into_iter()),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(sidecar.remote_address(peer, std::iter::empty()), peer);
     }
 }

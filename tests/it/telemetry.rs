@@ -1067,9 +1067,15 @@ spec:
     - key: request.headers[x-forwarded-proto]
       values: [https]
 ";
+    let logs = tempfile::tempdir().expect("tempdir");
+    let log = logs.path().join("access.json");
     let behind_lb = Mesh::start_with(
         backend,
-        Some("defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 1\n"),
+        Some(&format!(
+            "accessLogFile: {}\naccessLogEncoding: JSON\n\
+             defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 1\n",
+            log.display()
+        )),
         &[("deny.yaml", deny)],
     )
     .await;
@@ -1084,6 +1090,29 @@ spec:
     assert_eq!(
         (status, body.as_str()),
         (200, "https 203.0.113.7,127.0.0.1")
+    );
+    // The access logs name the client as Envoy's stream info does: the gateway the one its
+    // balancer named, the sidecar the last hop's entry, both with port 0 (a header has none).
+    let mut remote: Vec<(String, String)> = log_lines(&log, "\"/ok\"", 2)
+        .await
+        .iter()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
+            let field = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            (
+                field("upstream_cluster"),
+                field("downstream_remote_address"),
+            )
+        })
+        .collect();
+    remote.sort();
+    assert!(
+        remote[0].0.starts_with("inbound|") && remote[1].0.starts_with("outbound|"),
+        "{remote:?}"
+    );
+    assert_eq!(
+        (remote[0].1.as_str(), remote[1].1.as_str()),
+        ("127.0.0.1:0", "203.0.113.7:0")
     );
     // A client in the blocked range, as the load balancer saw it.
     let blocked = [("x-forwarded-for", "198.51.100.20")];

@@ -83,6 +83,8 @@ pub enum Op {
     DownstreamLocalAddress,
     DownstreamRemoteAddress,
     DownstreamRemoteAddressWithoutPort,
+    DownstreamDirectRemoteAddress,
+    DownstreamDirectRemoteAddressWithoutPort,
     RequestedServerName,
     RouteName,
 }
@@ -175,6 +177,10 @@ fn parse_op(command: &str) -> Result<Op, FormatError> {
         "DOWNSTREAM_LOCAL_ADDRESS" => Op::DownstreamLocalAddress,
         "DOWNSTREAM_REMOTE_ADDRESS" | "DOWNSTREAM_PEER_ADDRESS" => Op::DownstreamRemoteAddress,
         "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT" => Op::DownstreamRemoteAddressWithoutPort,
+        "DOWNSTREAM_DIRECT_REMOTE_ADDRESS" => Op::DownstreamDirectRemoteAddress,
+        "DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT" => {
+            Op::DownstreamDirectRemoteAddressWithoutPort
+        }
         "REQUESTED_SERVER_NAME" => Op::RequestedServerName,
         "ROUTE_NAME" => Op::RouteName,
         _ => return Err(unknown()),
@@ -289,7 +295,11 @@ pub struct Entry<'a> {
     pub upstream_cluster: Option<&'a str>,
     pub route_name: Option<&'a str>,
     pub downstream_local: Option<SocketAddr>,
+    /// The client: behind trusted proxies (and past a sidecar's forwarding gateway) the one
+    /// `x-forwarded-for` names, with port 0, as Envoy's stream info has it.
     pub downstream_remote: Option<SocketAddr>,
+    /// The connection's peer, whatever the headers say.
+    pub downstream_direct_remote: Option<SocketAddr>,
 }
 
 fn cut(s: &str, max: Option<usize>) -> String {
@@ -350,6 +360,12 @@ fn value(op: &Op, e: &Entry<'_>) -> Option<Value> {
         Op::DownstreamRemoteAddressWithoutPort => {
             e.downstream_remote.map(|a| Value::Text(a.ip().to_string()))
         }
+        Op::DownstreamDirectRemoteAddress => e
+            .downstream_direct_remote
+            .map(|a| Value::Text(a.to_string())),
+        Op::DownstreamDirectRemoteAddressWithoutPort => e
+            .downstream_direct_remote
+            .map(|a| Value::Text(a.ip().to_string())),
     }
 }
 

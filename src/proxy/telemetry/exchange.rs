@@ -33,7 +33,10 @@ pub struct LogRecord {
     pub route_name: Option<String>,
     pub failure: Option<String>,
     pub downstream_local: Option<SocketAddr>,
+    /// The client as the connection manager names it (see `Forwarded::remote_address`).
     pub downstream_remote: Option<SocketAddr>,
+    /// The connection's peer.
+    pub downstream_direct_remote: Option<SocketAddr>,
 }
 
 /// How much of the response was written.
@@ -153,6 +156,7 @@ impl Exchange {
                 route_name: record.route_name.as_deref(),
                 downstream_local: record.downstream_local,
                 downstream_remote: record.downstream_remote,
+                downstream_direct_remote: record.downstream_direct_remote,
             };
             record.log.writer.write(record.log.format.render(&entry));
         }

@@ -37,7 +37,8 @@ fn entry<'a>(request: &'a HeaderMap, response: &'a HeaderMap) -> Entry<'a> {
         upstream_cluster: Some("outbound|9080||reviews.default.svc.cluster.local"),
         route_name: Some("default"),
         downstream_local: Some("10.0.0.1:9080".parse().expect("addr")),
-        downstream_remote: Some("10.0.0.2:51234".parse().expect("addr")),
+        downstream_remote: Some("203.0.113.7:0".parse().expect("addr")),
+        downstream_direct_remote: Some("10.0.0.2:51234".parse().expect("addr")),
     }
 }
 
@@ -57,7 +58,7 @@ fn istios_text_format_renders_as_envoy_writes_it() {
          upstream_reset_before_response_started{connection_failure} - \"-\" 0 91 2 2 \"-\" \
          \"curl/8.0\" \"6c1b5d04-8c2b-4ea4-a1f8-6a9c8e3f3b1e\" \"reviews:9080\" \
          \"10.0.0.7:9080\" outbound|9080||reviews.default.svc.cluster.local - 10.0.0.1:9080 \
-         10.0.0.2:51234 - default\n"
+         203.0.113.7:0 - default\n"
     );
 }
 
@@ -92,6 +93,20 @@ fn operators_with_fallbacks_lengths_and_literal_percent() {
     let response = HeaderMap::new();
     let f = Format::text("%REQ(X-MISSING?X-B3-TRACEID):6% 100%% %REQ(:METHOD)%").expect("parses");
     assert_eq!(f.render(&entry(&request, &response)), "463ac3 100% GET\n");
+}
+
+#[test]
+fn the_remote_address_is_the_client_and_the_direct_one_the_peer() {
+    let (request, response) = (HeaderMap::new(), HeaderMap::new());
+    let f = Format::text(
+        "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% \
+         %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%",
+    )
+    .expect("parses");
+    assert_eq!(
+        f.render(&entry(&request, &response)),
+        "203.0.113.7:0 203.0.113.7 10.0.0.2:51234 10.0.0.2\n"
+    );
 }
 
 #[test]
