@@ -109,10 +109,72 @@ fn config_dump_descriptors() {
     .expect("OUT_DIR is writable");
 }
 
-/// The source directory of the envoy-types package this crate builds against, as Cargo resolved
-/// it (registry, vendored or patched): asked of `cargo metadata` rather than guessed from
-/// `CARGO_HOME`, since a package exposes no path to its dependents' build scripts.
+/// The source directory of the envoy-types package this crate builds against: as Cargo resolved
+/// it (registry, vendored or patched) when `cargo metadata` can answer offline, else the
+/// registry's copy of the version `Cargo.lock` pins.
 fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
+    match envoy_types_dir_from_metadata(manifest_dir) {
+        Ok(dir) => dir,
+        // `cargo metadata` reads the manifest of every package in the lock file, dev-dependencies
+        // included, and a fresh machine's first `cargo build` or `cargo run` downloads only what
+        // it builds: offline, metadata fails there (and online it would wait on the package-cache
+        // lock the outer cargo holds). The downloaded envoy-types is in the registry's sources.
+        Err(metadata) => envoy_types_dir_from_registry(manifest_dir).unwrap_or_else(|registry| {
+            panic!("finding envoy-types' .proto files: {metadata}; and {registry}")
+        }),
+    }
+}
+
+/// The envoy-types `Cargo.lock` pins, unpacked under `$CARGO_HOME/registry/src/<index>/`.
+fn envoy_types_dir_from_registry(manifest_dir: &Path) -> Result<PathBuf, String> {
+    let lock_path = manifest_dir.join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path)
+        .map_err(|e| format!("reading {}: {e}", lock_path.display()))?;
+    let versions = locked_versions(&lock, "envoy-types");
+    let [version] = versions.as_slice() else {
+        return Err(format!(
+            "{} pins {} versions of envoy-types, not one",
+            lock_path.display(),
+            versions.len()
+        ));
+    };
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let sources = cargo_home.join("registry").join("src");
+    let indexes =
+        std::fs::read_dir(&sources).map_err(|e| format!("reading {}: {e}", sources.display()))?;
+    indexes
+        .filter_map(Result::ok)
+        .map(|index| index.path().join(format!("envoy-types-{version}")))
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .ok_or_else(|| format!("no envoy-types-{version} under {}", sources.display()))
+}
+
+/// The versions of package `name` in a `Cargo.lock`: each `[[package]]` table names the package,
+/// then its version.
+fn locked_versions<'a>(lock: &'a str, name: &str) -> Vec<&'a str> {
+    let name_line = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    let mut versions = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.trim() == name_line
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+                .and_then(|v| v.strip_suffix('"'))
+        {
+            versions.push(version);
+        }
+    }
+    versions
+}
+
+/// The source directory of the envoy-types package this crate builds against, as Cargo resolved
+/// it: asked of `cargo metadata` rather than guessed from `CARGO_HOME`, since a package exposes
+/// no path to its dependents' build scripts.
+fn envoy_types_dir_from_metadata(manifest_dir: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Filtered to the target platform: unfiltered, `cargo metadata` wants every package of the
     // lock file on disk, and a fresh machine's registry holds only this platform's (a build on
@@ -123,12 +185,13 @@ fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
         .args(["--filter-platform", &target])
         .current_dir(manifest_dir)
         .output()
-        .unwrap_or_else(|e| panic!("running {cargo} metadata: {e}"));
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .map_err(|e| format!("running {cargo} metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
     let meta: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
     // The envoy-types this package depends on, not any other version elsewhere in the graph.
@@ -158,8 +221,8 @@ fn envoy_types_dir(manifest_dir: &Path) -> PathBuf {
         .and_then(|ps| ps.iter().find(|p| p["id"] == id))
         .and_then(|p| p["manifest_path"].as_str())
         .expect("metadata lists envoy-types");
-    Path::new(manifest)
+    Ok(Path::new(manifest)
         .parent()
         .expect("a manifest has a directory")
-        .to_path_buf()
+        .to_path_buf())
 }
