@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::Response;
@@ -125,6 +125,18 @@ const CHECK_AFTER: Duration = Duration::from_millis(200);
 /// Read buffer per connection: a typical response head and body arrive in one read.
 const READ_BUFFER: usize = 16 * 1024;
 
+/// The monotonic clock at the kernel's tick (1–10 ms): enough for idle times measured against
+/// CHECK_AFTER and idle timeouts, and read from the vDSO without the TSC, which a checkout and a
+/// checkin per request otherwise read (~30 ns each on a VM, ~0.4 % of a proxied request).
+fn coarse_now() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    // The kernel keeps tv_nsec below a second and the monotonic clock is never negative.
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
 /// Why no response came back.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
@@ -185,7 +197,8 @@ pub struct HostPool {
     /// Per worker ([`super::workers`]), since a connection wakes the event loop it was opened
     /// on; newest last: reusing the most recently used connection keeps the others idle long
     /// enough to expire when load drops.
-    idle: Mutex<Vec<Vec<(Conn, Instant)>>>,
+    /// Each with when it came back, on [`coarse_now`]'s clock.
+    idle: Mutex<Vec<Vec<(Conn, Duration)>>>,
 }
 
 impl std::fmt::Debug for HostPool {
@@ -329,7 +342,7 @@ impl HostPool {
                 .unwrap_or_else(PoisonError::into_inner)
                 .get_mut(worker)?
                 .pop()?;
-            let idle_for = since.elapsed();
+            let idle_for = coarse_now().saturating_sub(since);
             if idle_for > self.options.idle_timeout {
                 continue;
             }
@@ -349,7 +362,7 @@ impl HostPool {
         {
             return;
         }
-        let now = Instant::now();
+        let now = coarse_now();
         let worker = super::workers::current();
         let mut lists = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if lists.len() <= worker {
@@ -359,7 +372,7 @@ impl HostPool {
         // The oldest are first: drop the ones nobody reused in time.
         let expired = idle
             .iter()
-            .take_while(|(_, since)| now.duration_since(*since) > self.options.idle_timeout)
+            .take_while(|(_, since)| now.saturating_sub(*since) > self.options.idle_timeout)
             .count();
         idle.drain(..expired);
         idle.push((conn, now));
