@@ -172,8 +172,8 @@ fn locked_versions<'a>(lock: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 /// The source directory of the envoy-types package this crate builds against, as Cargo resolved
-/// it: asked of `cargo metadata` rather than guessed from `CARGO_HOME`, since a package exposes
-/// no path to its dependents' build scripts.
+/// it: `cargo metadata` knows a vendored or patched copy that a look under `CARGO_HOME` would
+/// miss, and a package exposes no path to its dependents' build scripts.
 fn envoy_types_dir_from_metadata(manifest_dir: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Filtered to the target platform: unfiltered, `cargo metadata` wants every package of the

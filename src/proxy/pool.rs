@@ -335,6 +335,7 @@ impl HostPool {
     /// The newest idle connection that is still open.
     fn checkout(&self) -> Option<Conn> {
         let worker = super::workers::current();
+        let now = coarse_now();
         loop {
             let (conn, since) = self
                 .idle
@@ -342,7 +343,7 @@ impl HostPool {
                 .unwrap_or_else(PoisonError::into_inner)
                 .get_mut(worker)?
                 .pop()?;
-            let idle_for = coarse_now().saturating_sub(since);
+            let idle_for = now.saturating_sub(since);
             if idle_for > self.options.idle_timeout {
                 continue;
             }
