@@ -18,6 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::eventually;
 use crate::mesh::{Process, admin_get, backend_fn, free_port};
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -367,8 +368,21 @@ async fn both_proxies_report_istios_standard_metrics() {
         );
         assert!(!headers.contains_key("x-envoy-peer-metadata-id"));
     }
-    let gateway = prom(&mesh.gateway_admin);
-    let sidecar = prom(&mesh.sidecar_admin);
+    // Each proxy records an exchange once its response is written, so the last one may not be
+    // counted yet when the client holds its answer: wait for all of them (the gateway's 50, the
+    // sidecar's 40 + 3 × 10) before reading anything else.
+    let total = |page: &str| -> f64 {
+        samples(page, "istio_requests_total", &[])
+            .iter()
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let (mut gateway, mut sidecar) = (String::new(), String::new());
+    eventually(Duration::from_secs(5), "every request in the stats", || {
+        gateway = prom(&mesh.gateway_admin);
+        sidecar = prom(&mesh.sidecar_admin);
+        total(&gateway) - total(&gw0) >= 50.0 && total(&sidecar) - total(&sc0) >= 70.0
+    });
 
     let common = [
         ("source_workload", "istio-ingressgateway"),
@@ -484,18 +498,25 @@ async fn a_request_without_a_route_is_flagged_nr() {
         .map(|r| r.status().as_u16())
         .unwrap_or(0);
     assert_eq!(status, 404);
-    let (_, page) = admin_get(&mesh.gateway_admin, "/stats/prometheus");
-    let nr = samples(
-        &page,
-        "istio_requests_total",
-        &[
-            ("reporter", "source"),
-            ("response_code", "404"),
-            ("response_flags", "NR"),
-            ("destination_service", "unknown"),
-            ("destination_workload", "unknown"),
-        ],
+    let want = [
+        ("reporter", "source"),
+        ("response_code", "404"),
+        ("response_flags", "NR"),
+        ("destination_service", "unknown"),
+        ("destination_workload", "unknown"),
+    ];
+    // The proxy records an exchange once its response is written, as Envoy does at stream end:
+    // the client may hold the 404 before the counter moves.
+    let mut page = String::new();
+    eventually(
+        Duration::from_secs(5),
+        "the 404 in the gateway's stats",
+        || {
+            page = admin_get(&mesh.gateway_admin, "/stats/prometheus").1;
+            !samples(&page, "istio_requests_total", &want).is_empty()
+        },
     );
+    let nr = samples(&page, "istio_requests_total", &want);
     assert_eq!(nr.len(), 1, "{page}");
     assert_eq!(nr[0].1, 1.0);
 }
