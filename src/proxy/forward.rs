@@ -60,6 +60,7 @@ static HOP_BY_HOP: [HeaderName; 7] = [
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_ENVOY_ATTEMPT_COUNT: HeaderName = HeaderName::from_static("x-envoy-attempt-count");
 const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overloaded");
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
@@ -181,6 +182,8 @@ where
             &mut telemetry
         ))
         .await;
+        // After the route's header rules, as Envoy's connection manager sets it last.
+        hcm.server.apply(response.headers_mut());
         let status = response.status().as_u16();
         stats.response(status);
         let exchange = &mut *telemetry.exchange;
@@ -665,13 +668,18 @@ fn forward_request(
             // metadata exchange's pair.
             let mut added =
                 Added::with_capacity(208 + ours.map_or(0, |o| o.id.len() + o.metadata.len()));
-            let (mut has_proto, mut has_id, mut has_peer, mut has_xff) =
-                (false, false, false, false);
+            let (mut has_proto, mut has_id, mut has_peer, mut has_xff, mut has_attempt) =
+                (false, false, false, false, false);
             for name in headers.keys() {
                 has_proto |= *name == X_FORWARDED_PROTO;
                 has_id |= *name == X_REQUEST_ID;
                 has_peer |= *name == PEER_METADATA || *name == PEER_METADATA_ID;
                 has_xff |= *name == X_FORWARDED_FOR;
+                has_attempt |= *name == X_ENVOY_ATTEMPT_COUNT;
+            }
+            // The proxy's count replaces a client's (Envoy sets the header, per attempt).
+            if has_attempt && vhost.attempt_count {
+                headers.remove(&X_ENVOY_ATTEMPT_COUNT);
             }
             // As routing saw them (see `forwarded`): the connection's scheme where the client
             // named none or, at the edge with no trusted proxy in front, could not be believed
@@ -768,10 +776,13 @@ fn forward_request(
                         origin: origin.clone(),
                         path: path.clone(),
                         body: down.body.clone(),
+                        count_attempts: vhost.attempt_count,
                     };
                     tokio::spawn(async move {
                         if let Some(ep) = target.pick(random::next(), None, None) {
-                            let _ = attempt.send(&target, &ep).await;
+                            // Envoy copies the request for its shadow after counting the
+                            // first attempt.
+                            let _ = attempt.send(&target, &ep, 1).await;
                         }
                     });
                 }
@@ -787,6 +798,7 @@ fn forward_request(
                     origin,
                     path,
                     body: down.body,
+                    count_attempts: vhost.attempt_count,
                 },
                 announce,
             )
@@ -829,8 +841,11 @@ fn forward_request(
                     // Boxed: a route with a timeout pays an allocation, and every request's
                     // future is smaller by the timer's room.
                     Some(l) => {
-                        match Box::pin(tokio::time::timeout(l, attempt.send(&cluster, &endpoint)))
-                            .await
+                        match Box::pin(tokio::time::timeout(
+                            l,
+                            attempt.send(&cluster, &endpoint, number),
+                        ))
+                        .await
                         {
                             Ok(r) => r,
                             Err(_) => {
@@ -845,7 +860,7 @@ fn forward_request(
                             }
                         }
                     }
-                    None => std::pin::pin!(attempt.send(&cluster, &endpoint)).await,
+                    None => std::pin::pin!(attempt.send(&cluster, &endpoint, number)).await,
                 }
             };
             let (retriable, outcome) = match result {
@@ -1055,13 +1070,18 @@ struct Attempt {
     origin: Result<(), String>,
     path: Target,
     body: Bytes,
+    /// `x-envoy-attempt-count` goes with each try (the virtual host's
+    /// `include_request_attempt_count`).
+    count_attempts: bool,
 }
 
 impl Attempt {
+    /// Sends the request as its `number`th try (1 for the first).
     async fn send(
         &self,
         cluster: &ClusterEntry,
         endpoint: &Endpoint,
+        number: u32,
     ) -> Result<Response<Body>, Failure> {
         let http2 = match cluster.protocol {
             Protocol::Http1 => false,
@@ -1091,6 +1111,7 @@ impl Attempt {
                 host,
                 headers: &self.headers,
                 added: &self.added,
+                attempt_count: self.count_attempts.then_some(number),
             };
             return match std::pin::pin!(endpoint.pool.send(&head, &self.body)).await {
                 Ok(response) => {
@@ -1111,6 +1132,10 @@ impl Attempt {
         *req.headers_mut() = self.added.with(&self.headers);
         if let Some(h) = &self.host {
             req.headers_mut().insert(header::HOST, h.clone());
+        }
+        if self.count_attempts {
+            req.headers_mut()
+                .insert(X_ENVOY_ATTEMPT_COUNT, HeaderValue::from(number));
         }
         *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path.as_str())
             .parse()

@@ -53,6 +53,9 @@ pub struct RequestHead<'a> {
     pub headers: &'a HeaderMap,
     /// Written after `headers`, whose names they do not share.
     pub added: &'a Added,
+    /// `x-envoy-attempt-count`, where the virtual host asks for it
+    /// (`include_request_attempt_count`); `headers` then holds none.
+    pub attempt_count: Option<u32>,
 }
 
 /// What is wrong with `path` as an HTTP/1.1 request target in origin form, if anything.
@@ -92,6 +95,11 @@ pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) 
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(n) = head.attempt_count {
+        out.extend_from_slice(b"x-envoy-attempt-count: ");
+        out.extend_from_slice(itoa(u64::from(n), &mut [0u8; 20]));
         out.extend_from_slice(b"\r\n");
     }
     if !body.is_empty() || expects_body(head.method) {
@@ -520,6 +528,7 @@ mod tests {
             host: b"reviews:9080",
             headers: &headers,
             added: &added,
+            attempt_count: None,
         };
         let mut out = BytesMut::new();
         assert!(encode_request(
@@ -540,6 +549,17 @@ mod tests {
         assert_eq!(
             &out[..],
             b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\n\r\n"
+        );
+        // A retry's head says which attempt it is (Envoy's `include_request_attempt_count`).
+        let retry = RequestHead {
+            attempt_count: Some(2),
+            ..get
+        };
+        out.clear();
+        encode_request(&retry, &Bytes::new(), &mut out);
+        assert_eq!(
+            &out[..],
+            b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\nx-envoy-attempt-count: 2\r\n\r\n"
         );
     }
 

@@ -668,6 +668,7 @@ mod tests {
             host: b"backend",
             headers: &headers,
             added: &Default::default(),
+            attempt_count: None,
         };
         pool.send(&head, &Bytes::new()).await
     }

@@ -600,6 +600,9 @@ pub struct VirtualHost {
     pub routes: Vec<Route>,
     pub request_headers: HeaderOps,
     pub response_headers: HeaderOps,
+    /// `include_request_attempt_count`: each upstream request says which try it is in
+    /// `x-envoy-attempt-count` (Istio sets it on every virtual host).
+    pub attempt_count: bool,
 }
 
 /// Domains to virtual hosts, searched as Envoy searches: exact, then the longest `*suffix`,
@@ -762,6 +765,7 @@ fn compile_vhost(config: &str, vh: &VirtualHostProto) -> Result<VirtualHost, Rou
     Ok(VirtualHost {
         name: vh.name.clone(),
         require_tls: vh.require_tls != 0,
+        attempt_count: vh.include_request_attempt_count,
         routes,
         request_headers: HeaderOps::compile(
             &vh.request_headers_to_add,

@@ -78,6 +78,8 @@ pub struct Hcm {
     /// The share of new traces it samples, in percent (`tracing.random_sampling`); `None`
     /// without tracing.
     pub trace_sampling: Option<f64>,
+    /// What responses' `server` header says.
+    pub server: super::server_name::ServerHeader,
 }
 
 /// Envoy's `forward_client_cert_details`: what becomes of `x-forwarded-client-cert`.
@@ -862,6 +864,8 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
             .map_or(100.0, |p| p.value.clamp(0.0, 100.0))
     });
     let rbac = Engine::compile(&hcm).map_err(|e| format!("listener {}: {e}", l.name))?;
+    let server = super::server_name::ServerHeader::compile(&hcm)
+        .map_err(|e| format!("listener {}: {e}", l.name))?;
     let http_stats = stats.http(&hcm.stat_prefix);
     if rbac.is_some() {
         http_stats.rbac_configured.store(true, Ordering::Relaxed);
@@ -892,6 +896,7 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
         forward_client_cert,
         access_log,
         trace_sampling,
+        server,
     })
 }
 

@@ -598,17 +598,25 @@ async fn gateway_applies_rewrites_faults_retries_timeouts_and_mirrors() {
                 .to_string()
         };
         let body = format!(
-            "{m} {uri} host={} x-added={} x-secret={}",
+            "{m} {uri} host={} x-added={} x-secret={} attempt={}",
             get("host"),
             get("x-added"),
-            get("x-secret")
+            get("x-secret"),
+            get("x-envoy-attempt-count")
         );
         (200, body, Duration::ZERO)
     })
     .await;
     let flaky_calls = Arc::new(AtomicUsize::new(0));
     let calls = flaky_calls.clone();
-    let flaky = backend_fn(move |_, _, _| {
+    let flaky_attempts = Arc::new(Mutex::new(Vec::<String>::new()));
+    let attempts = flaky_attempts.clone();
+    let flaky = backend_fn(move |_, _, h| {
+        let attempt = h.get("x-envoy-attempt-count").and_then(|v| v.to_str().ok());
+        attempts
+            .lock()
+            .expect("lock")
+            .push(attempt.unwrap_or("-").to_string());
         // Fails twice out of three: only retries get a request through.
         let n = calls.fetch_add(1, Ordering::SeqCst);
         if n % 3 == 2 {
@@ -776,11 +784,22 @@ spec:
     .await;
 
     // Rewrite of path and authority, request headers set and removed, response header added.
-    let (status, headers, body) = send("/rewrite/a?b=1", &[("x-secret", "s")]).await;
+    // The client's `x-envoy-attempt-count` is replaced by the gateway's count (Istio sets
+    // `include_request_attempt_count` on every virtual host).
+    let (status, headers, body) = send(
+        "/rewrite/a?b=1",
+        &[("x-secret", "s"), ("x-envoy-attempt-count", "9")],
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        "GET /internal/a?b=1 host=internal.example.com x-added=yes x-secret=-"
+        "GET /internal/a?b=1 host=internal.example.com x-added=yes x-secret=- attempt=1"
+    );
+    // The gateway answers as Istio's do, whatever the upstream called itself.
+    assert_eq!(
+        headers.get("server").map(|v| v.as_bytes()),
+        Some(&b"istio-envoy"[..])
     );
     assert_eq!(
         headers.get("x-resp").map(|v| v.as_bytes()),
@@ -791,6 +810,8 @@ spec:
     let (status, _, body) = send("/flaky", &[]).await;
     assert_eq!((status, body.as_str()), (200, "finally"));
     assert_eq!(flaky_calls.load(Ordering::SeqCst), 3);
+    // Each try says which it is.
+    assert_eq!(*flaky_attempts.lock().expect("lock"), ["1", "2", "3"]);
 
     // Route timeout.
     let started = Instant::now();

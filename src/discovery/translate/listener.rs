@@ -59,6 +59,9 @@ pub enum Position {
     Edge { trusted_proxies: u32 },
 }
 
+/// The name gateways and inbound listeners give responses' `server` header.
+const ISTIO_SERVER_NAME: &str = "istio-envoy";
+
 /// An HTTP connection manager with the fault filter (so per-route faults apply) and the router.
 pub fn http_connection_manager(
     stat_prefix: &str,
@@ -85,6 +88,7 @@ pub fn http_connection_manager_with(
 /// A sidecar's inbound connection manager: as [`http_connection_manager_with`], and the
 /// client's certificate forwarded to the application in `x-forwarded-client-cert` (Istio's
 /// `APPEND_FORWARD` with the subject, URI and DNS SANs), so it learns its caller's identity.
+/// Its responses answer as `istio-envoy`, a gateway's do too.
 pub fn inbound_http_connection_manager(
     stat_prefix: &str,
     routes: Routes,
@@ -92,6 +96,7 @@ pub fn inbound_http_connection_manager(
     telemetry: &HcmTelemetry,
 ) -> Filter {
     let mut hcm = hcm_config(stat_prefix, routes, Position::Inner, authz, telemetry);
+    hcm.server_name = ISTIO_SERVER_NAME.to_string();
     hcm.forward_client_cert_details =
         http_connection_manager::ForwardClientCertDetails::AppendForward as i32;
     hcm.set_current_client_cert_details =
@@ -121,6 +126,12 @@ fn hcm_config(
     let (use_remote_address, xff_num_trusted_hops) = match position {
         Position::Inner => (false, 0),
         Position::Edge { trusted_proxies } => (true, trusted_proxies),
+    };
+    // Istio's `ProxyHeaders.ServerName`: gateways (and inbound listeners, below) answer as
+    // `istio-envoy`; a sidecar's outbound side keeps Envoy's default, `envoy`.
+    let server_name = match position {
+        Position::Inner => String::new(),
+        Position::Edge { .. } => ISTIO_SERVER_NAME.to_string(),
     };
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
@@ -154,6 +165,7 @@ fn hcm_config(
             .collect(),
         use_remote_address: boolean(use_remote_address),
         xff_num_trusted_hops,
+        server_name,
         normalize_path: boolean(true),
         upgrade_configs: vec![http_connection_manager::UpgradeConfig {
             upgrade_type: "websocket".to_string(),

@@ -85,6 +85,17 @@ fn trusted_proxies_in_front_of_gateways_are_their_trusted_hops() {
     assert!(checked > 0, "the sidecar has HTTP listeners to check");
 }
 
+#[test]
+fn gateways_answer_as_istio_envoy() {
+    // Istio's `ProxyHeaders.ServerName` for every listener class but a sidecar's outbound one
+    // (see `tests::listeners` for those).
+    let cfg = with_ports(&bookinfo(), &ingress(), PortMapping::istio_ingress());
+    assert_eq!(
+        hcm(listener(&cfg, "0.0.0.0_8080"), 0).server_name,
+        "istio-envoy"
+    );
+}
+
 fn hcm(l: &Listener, chain: usize) -> HttpConnectionManager {
     let f = &l.filter_chains[chain].filters[0];
     let Some(filter::ConfigType::TypedConfig(any)) = &f.config_type else {

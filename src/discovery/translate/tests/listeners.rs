@@ -40,6 +40,8 @@ fn outbound_http_listeners_use_rds_named_by_port_and_end_in_the_router() {
     let l = listener(&cfg, "0.0.0.0_80");
     assert_eq!(l.bind_to_port.as_ref().map(|b| b.value), Some(false));
     let h = hcm(l);
+    // Envoy's default name (`envoy`): Istio names only the other listener classes.
+    assert_eq!(h.server_name, "");
     assert!(matches!(
         &h.route_specifier,
         Some(http_connection_manager::RouteSpecifier::Rds(r)) if r.route_config_name == "80"
@@ -94,6 +96,7 @@ fn the_virtual_inbound_listener_serves_the_proxys_own_ports() {
         panic!("typed config");
     };
     let h = HttpConnectionManager::decode(any.value.as_slice()).expect("decodes");
+    assert_eq!(h.server_name, "istio-envoy");
     let Some(http_connection_manager::RouteSpecifier::RouteConfig(rc)) = h.route_specifier else {
         panic!("inline route");
     };

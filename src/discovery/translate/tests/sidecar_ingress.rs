@@ -120,6 +120,7 @@ fn ingress_binds_a_listener_in_front_of_the_default_endpoint() {
     );
     let h = hcm(l);
     assert_eq!(h.stat_prefix, "inbound_127.0.0.2_9080");
+    assert_eq!(h.server_name, "istio-envoy");
     let Some(http_connection_manager::RouteSpecifier::RouteConfig(rc)) = &h.route_specifier else {
         panic!("inline route: {:?}", h.route_specifier);
     };
