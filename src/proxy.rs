@@ -36,7 +36,7 @@ pub mod rbac;
 pub mod routes;
 pub mod secrets;
 pub mod server;
-pub mod server_name;
+pub mod server_header;
 pub mod state;
 pub mod stats;
 pub mod status;

@@ -735,6 +735,11 @@ fn forward_request(
                 for r in rules.into_iter().flatten() {
                     r.apply(&mut headers);
                 }
+                // The count is the proxy's to say on every try (the HTTP/1.1 encoder writes it
+                // beside the map): a rule's would go out as a second header line.
+                if vhost.attempt_count {
+                    headers.remove(&X_ENVOY_ATTEMPT_COUNT);
+                }
             }
             if let Some(log) = telemetry.exchange.log() {
                 // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
@@ -913,6 +918,13 @@ fn forward_request(
             }
             break outcome;
         };
+        if attempt.count_attempts
+            && let Some(log) = telemetry.exchange.log()
+        {
+            // Envoy counts in the request's own headers, so its log shows the last try's number.
+            log.request_headers
+                .insert(X_ENVOY_ATTEMPT_COUNT, millis_value(u64::from(number)));
+        }
         super::h1::recycle(attempt.headers);
         match outcome {
             Ok(mut response) => {
@@ -987,8 +999,8 @@ fn forward_request(
     }
 }
 
-/// A header value for a count of milliseconds; the common single digits are static (a value
-/// made from a number is allocated).
+/// A header value for a count (of milliseconds, of tries); the common single digits are
+/// static (a value made from a number is allocated).
 fn millis_value(n: u64) -> HeaderValue {
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     match usize::try_from(n).ok().and_then(|i| DIGITS.get(i)) {
@@ -1135,7 +1147,7 @@ impl Attempt {
         }
         if self.count_attempts {
             req.headers_mut()
-                .insert(X_ENVOY_ATTEMPT_COUNT, HeaderValue::from(number));
+                .insert(X_ENVOY_ATTEMPT_COUNT, millis_value(u64::from(number)));
         }
         *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path.as_str())
             .parse()

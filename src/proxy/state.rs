@@ -79,7 +79,7 @@ pub struct Hcm {
     /// without tracing.
     pub trace_sampling: Option<f64>,
     /// What responses' `server` header says.
-    pub server: super::server_name::ServerHeader,
+    pub server: super::server_header::ServerHeader,
 }
 
 /// Envoy's `forward_client_cert_details`: what becomes of `x-forwarded-client-cert`.
@@ -864,7 +864,7 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
             .map_or(100.0, |p| p.value.clamp(0.0, 100.0))
     });
     let rbac = Engine::compile(&hcm).map_err(|e| format!("listener {}: {e}", l.name))?;
-    let server = super::server_name::ServerHeader::compile(&hcm)
+    let server = super::server_header::ServerHeader::compile(&hcm)
         .map_err(|e| format!("listener {}: {e}", l.name))?;
     let http_stats = stats.http(&hcm.stat_prefix);
     if rbac.is_some() {

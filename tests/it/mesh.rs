@@ -690,6 +690,8 @@ spec:
       response:
         add:
           x-resp: r1
+        set:
+          server: app/1.0
     route:
     - destination:
         host: echo.default.svc.cluster.local
@@ -796,7 +798,8 @@ spec:
         body,
         "GET /internal/a?b=1 host=internal.example.com x-added=yes x-secret=- attempt=1"
     );
-    // The gateway answers as Istio's do, whatever the upstream called itself.
+    // The gateway answers as Istio's do, whatever the route (or the upstream) said: Envoy's
+    // connection manager overwrites the header after the route's rules.
     assert_eq!(
         headers.get("server").map(|v| v.as_bytes()),
         Some(&b"istio-envoy"[..])
