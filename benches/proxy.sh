@@ -20,11 +20,12 @@
 #               difference from drift in the host's load. A third slice per round sends ferry's
 #               load to the same backend routed as a MESH_EXTERNAL destination: no metadata-exchange
 #               headers go upstream then, which shows what the mesh's own bytes cost per request.
+#               The three slices of a round take turns in a rotating order.
 #   memory:     ferry's VmRSS once configured and idle, VmHWM after all the load
 # Bars (issue "proxy overhead"): added P50 ≤ 0.1 ms and P99 ≤ 0.25 ms over the direct call;
 # requests/s per core ≥ nginx's; RSS ≤ 20 MB idle and ≤ 50 MB peak.
-#   bash benches/proxy.sh           # 10 s per latency target, 10 s per wrk run
-#   bash benches/proxy.sh --quick   # 3 s per latency target, 4 s per wrk run (CI)
+#   bash benches/proxy.sh           # 10 s per latency target, 20 saturation rounds
+#   bash benches/proxy.sh --quick   # 3 s per latency target, 6 saturation rounds (CI)
 #   bash benches/proxy.sh --check   # also exit non-zero when a bar is missed
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -251,11 +252,17 @@ saturate() { # url pid [host] -> "requests cpu_ticks errors wall_seconds"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 : >"$work/saturation"; : >"$work/saturation-external"
-for _ in $(seq "$sat_rounds"); do
-  read -r f_req f_ticks f_err f_wall < <(saturate "$ferry" "$ferry_pid")
-  read -r n_req n_ticks n_err n_wall < <(saturate "$via_nginx" "$nginx_pid")
+slice_failed() { echo "a saturation slice failed (wrk or the proxy's CPU count)" >&2; exit 1; }
+for round in $(seq "$sat_rounds"); do
+  # The three slices take turns in a rotating order, so none always follows the same one.
+  for k in 0 1 2; do
+    case $(((round + k) % 3)) in
+      0) read -r f_req f_ticks f_err f_wall < <(saturate "$ferry" "$ferry_pid") || slice_failed ;;
+      1) read -r n_req n_ticks n_err n_wall < <(saturate "$via_nginx" "$nginx_pid") || slice_failed ;;
+      2) read -r x_req x_ticks x_err _ < <(saturate "$ferry" "$ferry_pid" "$external_host") || slice_failed ;;
+    esac
+  done
   echo "$f_req $f_ticks $f_err $n_req $n_ticks $n_err $f_wall $n_wall" >>"$work/saturation"
-  read -r x_req x_ticks x_err _ < <(saturate "$ferry" "$ferry_pid" "$external_host")
   echo "$x_req $x_ticks $x_err" >>"$work/saturation-external"
 done
 # Pooled per side: requests per core-second over all its slices, and CPU per request.
@@ -271,6 +278,12 @@ core_ratio=$(awk -v a="$ferry_core" -v b="$nginx_core" 'BEGIN { printf "%.3f", (
 # The out-of-mesh destination's slices, against the same nginx slices.
 read -r x_core x_err < <(awk -v hz="$hz" '{ r += $1; c += $2; e += $3 } END { printf "%.0f %d\n", c ? r * hz / c : 0, e }' "$work/saturation-external")
 external_ratio=$(awk -v a="$x_core" -v b="$nginx_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
+# In mesh over out of mesh, ferry against itself: pooled, and the spread of single rounds.
+mesh_ratio=$(awk -v a="$ferry_core" -v b="$x_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
+paste -d' ' "$work/saturation" "$work/saturation-external" |
+  awk '$2 > 0 && $10 > 0 { printf "%.3f\n", ($1 / $2) / ($9 / $10) }' | sort -n >"$work/mesh-ratios"
+mesh_min=$(head -1 "$work/mesh-ratios"); mesh_max=$(tail -1 "$work/mesh-ratios")
+mesh_median=$(median "$work/mesh-ratios")
 # The spread of single rounds, for the reader: how much one short run can mislead.
 awk '$2 > 0 && $5 > 0 { printf "%.3f\n", ($1 / $2) / ($4 / $5) }' "$work/saturation" | sort -n >"$work/round-ratios"
 round_min=$(head -1 "$work/round-ratios"); round_max=$(tail -1 "$work/round-ratios")
@@ -308,6 +321,8 @@ printf '    ferry/nginx per core, pooled over the rounds: %s (bar ≥ 1.00)\n' "
 printf '    ferry to the same backend as a MESH_EXTERNAL destination: %s per core-second, %s × nginx\n' "$x_core" "$external_ratio"
 printf '      (no metadata-exchange headers: the in-mesh request upstream carries ~520 bytes more of them;\n'
 printf '      both carry x-forwarded-*, x-request-id, B3 and traceparent, x-envoy-attempt-count; nginx adds none)\n'
+printf '    ferry in mesh / out of mesh per core: pooled %s, one round'"'"'s median %s, range %s … %s\n' \
+  "$mesh_ratio" "$mesh_median" "$mesh_min" "$mesh_max"
 printf '  ferry RSS: idle %.1f MB (bar 20), peak %.1f MB (bar 50), after load %.1f MB\n' \
   "$(awk "BEGIN{print $rss_idle/1024}")" "$(awk "BEGIN{print $rss_peak/1024}")" "$(awk "BEGIN{print $rss_after/1024}")"
 printf '  runtime %s s\n' "$runtime"
