@@ -837,6 +837,41 @@ async fn log_lines(path: &Path, needle: &str, n: usize) -> Vec<String> {
     }
 }
 
+/// The request headers an access log shows are the ones that went upstream, the proxy's try
+/// count included (Envoy counts in the request's own headers), and the `server` it shows is the
+/// one the client got: both hops answer as `istio-envoy` (Istio's name for gateways and inbound
+/// listeners), whatever the backend called itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_logs_show_the_try_count_and_the_server_header_sent() {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("access.log");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let mesh = Mesh::start(
+        backend,
+        Some(&format!(
+            "accessLogFile: {}\naccessLogFormat: \"%REQ(:PATH)% try=%REQ(X-ENVOY-ATTEMPT-COUNT)% server=%RESP(SERVER)%\\n\"\n",
+            file.display()
+        )),
+    )
+    .await;
+    let (status, headers, _) = mesh
+        .get("/reviews/counted", &[("x-envoy-attempt-count", "5")])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers.get("server").map(|v| v.as_bytes()),
+        Some(&b"istio-envoy"[..])
+    );
+    // The gateway's line and the sidecar's.
+    let lines = log_lines(&file, "/reviews/counted", 2).await;
+    for line in &lines {
+        assert_eq!(
+            line, "/reviews/counted try=1 server=istio-envoy",
+            "{lines:?}"
+        );
+    }
+}
+
 /// `meshConfig.accessLogFile` turns on both proxies' access logs in Istio's text format: one
 /// line per request at each hop, the gateway's naming the outbound cluster and the sidecar's
 /// the inbound one, with the request id the gateway gave the request on both.
