@@ -677,10 +677,6 @@ fn forward_request(
                 has_xff |= *name == X_FORWARDED_FOR;
                 has_attempt |= *name == X_ENVOY_ATTEMPT_COUNT;
             }
-            // The proxy's count replaces a client's (Envoy sets the header, per attempt).
-            if has_attempt && vhost.attempt_count {
-                headers.remove(&X_ENVOY_ATTEMPT_COUNT);
-            }
             // As routing saw them (see `forwarded`): the connection's scheme where the client
             // named none or, at the edge with no trusted proxy in front, could not be believed
             // (an application behind a gateway that terminates TLS sees `https` and does not
@@ -729,17 +725,19 @@ fn forward_request(
                 Some(&vhost.request_headers),
                 Some(&table.request_headers),
             ];
-            if rules.iter().flatten().any(|r| !r.is_empty()) {
+            let has_rules = rules.iter().flatten().any(|r| !r.is_empty());
+            if has_rules {
                 // The rules see (and may change) the request as forwarded.
                 added.move_into(&mut headers);
                 for r in rules.into_iter().flatten() {
                     r.apply(&mut headers);
                 }
-                // The count is the proxy's to say on every try (the HTTP/1.1 encoder writes it
-                // beside the map): a rule's would go out as a second header line.
-                if vhost.attempt_count {
-                    headers.remove(&X_ENVOY_ATTEMPT_COUNT);
-                }
+            }
+            // The count is the proxy's to say on every try (Envoy sets the header per attempt;
+            // the HTTP/1.1 encoder writes it beside the map): a client's or a rule's would go
+            // out as a second header line.
+            if vhost.attempt_count && (has_attempt || has_rules) {
+                headers.remove(&X_ENVOY_ATTEMPT_COUNT);
             }
             if let Some(log) = telemetry.exchange.log() {
                 // The request as forwarded: `%REQ(X-REQUEST-ID)%` is the id the proxy gave it.
@@ -923,7 +921,7 @@ fn forward_request(
         {
             // Envoy counts in the request's own headers, so its log shows the last try's number.
             log.request_headers
-                .insert(X_ENVOY_ATTEMPT_COUNT, millis_value(u64::from(number)));
+                .insert(X_ENVOY_ATTEMPT_COUNT, count_value(u64::from(number)));
         }
         super::h1::recycle(attempt.headers);
         match outcome {
@@ -941,7 +939,7 @@ fn forward_request(
                 let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 response
                     .headers_mut()
-                    .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, millis_value(elapsed));
+                    .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, count_value(elapsed));
                 apply_response_headers(&mut response, weighted, route, vhost, table);
                 if let Some(cookie) = hashed.set_cookie {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -1001,7 +999,7 @@ fn forward_request(
 
 /// A header value for a count (of milliseconds, of tries); the common single digits are
 /// static (a value made from a number is allocated).
-fn millis_value(n: u64) -> HeaderValue {
+fn count_value(n: u64) -> HeaderValue {
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     match usize::try_from(n).ok().and_then(|i| DIGITS.get(i)) {
         Some(d) => HeaderValue::from_static(d),
@@ -1147,7 +1145,7 @@ impl Attempt {
         }
         if self.count_attempts {
             req.headers_mut()
-                .insert(X_ENVOY_ATTEMPT_COUNT, millis_value(u64::from(number)));
+                .insert(X_ENVOY_ATTEMPT_COUNT, count_value(u64::from(number)));
         }
         *req.uri_mut() = format!("http://{}{}", endpoint.address, self.path.as_str())
             .parse()
