@@ -25,7 +25,8 @@ use crate::discovery::ca::tokenreview::KubeTokenReview;
 use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource, cacerts};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::{
-    AccessLogEncoding, AccessLogOptions, DEFAULT_CLUSTER_ID, DEFAULT_TRACE_SAMPLING,
+    AccessLogEncoding, AccessLogOptions, DEFAULT_CLUSTER_ID, DEFAULT_TRACE_SAMPLING, ProxyHeaders,
+    ServerHeaderPolicy,
 };
 use crate::discovery::registry::{Resolution, ServiceSource};
 use crate::discovery::source::dir::DirSource;
@@ -475,7 +476,8 @@ fn apply_mesh_config(mesh: &mut MeshOptions, text: &str) -> Result<(), String> {
         }
     };
     apply_telemetry(mesh, &config.rest)?;
-    apply_gateway_topology(mesh, &config.rest)
+    apply_gateway_topology(mesh, &config.rest)?;
+    apply_proxy_headers(mesh, &config.rest)
 }
 
 /// `accessLogFile`, `accessLogEncoding`, `accessLogFormat`, `enableTracing` and
@@ -555,6 +557,116 @@ fn apply_gateway_topology(
             .ok_or_else(|| format!("{KEY}: {n} is not a count of proxies (0 or more)"))?,
         Some(other) => return Err(format!("{KEY}: expected a count of proxies, got {other}")),
     };
+    Ok(())
+}
+
+/// `defaultConfig.proxyHeaders` (Istio's `ProxyConfig.ProxyHeaders`). Two fields are accepted
+/// and have no effect: `metadataExchangeHeaders`, because Ferry's proxies only ever send
+/// metadata exchange to destinations in the mesh (its `IN_MESH` mode), and
+/// `setCurrentClientCertDetails`, because inbound listeners always forward the subject, URI and
+/// DNS SANs.
+fn apply_proxy_headers(
+    mesh: &mut MeshOptions,
+    rest: &serde_json::Map<String, Value>,
+) -> Result<(), String> {
+    const KEY: &str = "defaultConfig.proxyHeaders";
+    let mut out = ProxyHeaders::default();
+    let headers = match rest
+        .get("defaultConfig")
+        .and_then(|c| c.get("proxyHeaders"))
+    {
+        None | Some(Value::Null) => {
+            mesh.proxy_headers = out;
+            return Ok(());
+        }
+        Some(headers) => headers,
+    };
+    let Some(headers) = headers.as_object() else {
+        return Err(format!("{KEY}: expected an object, got {headers}"));
+    };
+    const FIELDS: [&str; 7] = [
+        "server",
+        "requestId",
+        "attemptCount",
+        "envoyDebugHeaders",
+        "forwardedClientCert",
+        "metadataExchangeHeaders",
+        "setCurrentClientCertDetails",
+    ];
+    if let Some(unknown) = headers.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "{KEY}: unknown field {unknown:?} (Istio's are {})",
+            FIELDS.join(", ")
+        ));
+    }
+    // The header settings are objects (`{disabled: true}`); `null` is absent.
+    let object = |field: &str| -> Result<Option<&serde_json::Map<String, Value>>, String> {
+        match headers.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o)),
+            Some(other) => Err(format!(
+                "{KEY}.{field}: expected an object like {{disabled: true}}, got {other}"
+            )),
+        }
+    };
+    // `disabled` is a `BoolValue`, which YAML writes as a plain boolean.
+    let disabled = |field: &str| -> Result<bool, String> {
+        match object(field)?.and_then(|o| o.get("disabled")) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(format!(
+                "{KEY}.{field}.disabled: expected true or false, got {other}"
+            )),
+        }
+    };
+    out.request_id = !disabled("requestId")?;
+    out.attempt_count = !disabled("attemptCount")?;
+    out.envoy_debug_headers = !disabled("envoyDebugHeaders")?;
+    out.server = if disabled("server")? {
+        ServerHeaderPolicy::Disabled
+    } else {
+        match object("server")?.and_then(|s| s.get("value")) {
+            None | Some(Value::Null) => ServerHeaderPolicy::Istio,
+            Some(Value::String(v)) if v.is_empty() => ServerHeaderPolicy::Istio,
+            Some(Value::String(v)) if http::HeaderValue::from_str(v).is_ok() => {
+                ServerHeaderPolicy::Named(v.clone())
+            }
+            Some(Value::String(v)) => {
+                return Err(format!(
+                    "{KEY}.server.value: {v:?} is not a header value (printable ASCII)"
+                ));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{KEY}.server.value: expected a string, got {other}"
+                ));
+            }
+        }
+    };
+    use crate::discovery::mesh::ForwardedClientCert as F;
+    out.forwarded_client_cert = match headers.get("forwardedClientCert") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match s.as_str() {
+            "UNDEFINED" => None,
+            "SANITIZE" => Some(F::Sanitize),
+            "FORWARD_ONLY" => Some(F::ForwardOnly),
+            "APPEND_FORWARD" => Some(F::AppendForward),
+            "SANITIZE_SET" => Some(F::SanitizeSet),
+            "ALWAYS_FORWARD_ONLY" => Some(F::AlwaysForwardOnly),
+            other => {
+                return Err(format!(
+                    "{KEY}.forwardedClientCert: {other:?} is not SANITIZE, FORWARD_ONLY, \
+                     APPEND_FORWARD, SANITIZE_SET or ALWAYS_FORWARD_ONLY"
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(format!(
+                "{KEY}.forwardedClientCert: expected a string, got {other}"
+            ));
+        }
+    };
+    mesh.proxy_headers = out;
     Ok(())
 }
 
@@ -1156,6 +1268,55 @@ mod tests {
         let err = apply_mesh_config(&mut mesh, "defaultConfig:\n  tracing:\n    sampling: 200\n")
             .expect_err("bad");
         assert!(err.contains("200"), "{err}");
+    }
+
+    #[test]
+    fn proxy_headers_turn_headers_off_or_rename_the_server() {
+        let mut mesh = MeshOptions::default();
+        assert_eq!(mesh.proxy_headers, ProxyHeaders::default());
+        apply_mesh_config(
+            &mut mesh,
+            "defaultConfig:\n  proxyHeaders:\n    server:\n      disabled: true\n    \
+             requestId:\n      disabled: true\n    attemptCount:\n      disabled: true\n    \
+             envoyDebugHeaders:\n      disabled: true\n    forwardedClientCert: SANITIZE\n    \
+             metadataExchangeHeaders:\n      mode: IN_MESH\n",
+        )
+        .expect("valid mesh config");
+        let h = &mesh.proxy_headers;
+        assert_eq!(h.server, ServerHeaderPolicy::Disabled);
+        assert!(!h.request_id && !h.attempt_count && !h.envoy_debug_headers);
+        assert_eq!(
+            h.forwarded_client_cert,
+            Some(crate::discovery::mesh::ForwardedClientCert::Sanitize)
+        );
+        apply_mesh_config(
+            &mut mesh,
+            "defaultConfig:\n  proxyHeaders:\n    server:\n      value: edge/1\n",
+        )
+        .expect("valid mesh config");
+        assert_eq!(
+            mesh.proxy_headers,
+            ProxyHeaders {
+                server: ServerHeaderPolicy::Named("edge/1".into()),
+                ..ProxyHeaders::default()
+            },
+            "what is not named is on again"
+        );
+        for (bad, field) in [
+            ("requestId: {disabled: 1}", "requestId.disabled"),
+            ("server: {value: \"a\\nb\"}", "server.value"),
+            ("forwardedClientCert: APPEND", "forwardedClientCert"),
+            ("requestId: true", "requestId: expected an object"),
+            ("server: {value: 5}", "server.value: expected a string"),
+            ("requestID: {disabled: true}", "unknown field \"requestID\""),
+        ] {
+            let err = apply_mesh_config(
+                &mut mesh,
+                &format!("defaultConfig:\n  proxyHeaders:\n    {bad}\n"),
+            )
+            .expect_err("invalid");
+            assert!(err.contains(field), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -44,6 +44,62 @@ pub struct MeshOptions {
     /// `x-forwarded-for` and `x-forwarded-proto` (`defaultConfig.gatewayTopology.numTrustedProxies`,
     /// 0 by default): the gateways' `xff_num_trusted_hops`.
     pub num_trusted_proxies: u32,
+    /// The headers proxies add to what they forward (`defaultConfig.proxyHeaders`).
+    pub proxy_headers: ProxyHeaders,
+}
+
+/// `defaultConfig.proxyHeaders`, Istio's defaults in [`Default`]: everything on. Users turn
+/// headers off to hide that a mesh is there (`server`, the `x-envoy-*` debug headers) or to
+/// save their bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyHeaders {
+    pub server: ServerHeaderPolicy,
+    /// `requestId` not disabled: a request without `x-request-id` gets one.
+    pub request_id: bool,
+    /// `attemptCount` not disabled: each upstream try says its number in
+    /// `x-envoy-attempt-count`.
+    pub attempt_count: bool,
+    /// `envoyDebugHeaders` not disabled: responses carry `x-envoy-upstream-service-time`
+    /// (the router's `suppress_envoy_headers` otherwise).
+    pub envoy_debug_headers: bool,
+    /// `forwardedClientCert`: what a sidecar's inbound side does with `x-forwarded-client-cert`;
+    /// `None` is Istio's `APPEND_FORWARD`.
+    pub forwarded_client_cert: Option<ForwardedClientCert>,
+}
+
+impl Default for ProxyHeaders {
+    fn default() -> Self {
+        ProxyHeaders {
+            server: ServerHeaderPolicy::Istio,
+            request_id: true,
+            attempt_count: true,
+            envoy_debug_headers: true,
+            forwarded_client_cert: None,
+        }
+    }
+}
+
+/// `proxyHeaders.server`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ServerHeaderPolicy {
+    /// Istio's names: `istio-envoy` from gateways and sidecars' inbound side, Envoy's `envoy`
+    /// from a sidecar's outbound side, replacing what the upstream said.
+    #[default]
+    Istio,
+    /// `disabled: true`: the upstream's `server` header passes through (none when it sent none).
+    Disabled,
+    /// `value`: this name, from every listener.
+    Named(String),
+}
+
+/// `proxyHeaders.forwardedClientCert` (Istio's `ForwardClientCertDetails`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardedClientCert {
+    Sanitize,
+    ForwardOnly,
+    AppendForward,
+    SanitizeSet,
+    AlwaysForwardOnly,
 }
 
 /// `accessLogEncoding`.
@@ -85,6 +141,7 @@ impl Default for MeshOptions {
             access_log: None,
             trace_sampling: Some(DEFAULT_TRACE_SAMPLING),
             num_trusted_proxies: 0,
+            proxy_headers: ProxyHeaders::default(),
         }
     }
 }

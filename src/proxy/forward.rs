@@ -689,7 +689,7 @@ fn forward_request(
                 added.push(&X_FORWARDED_PROTO, fwd.scheme().as_bytes());
             }
             forwarded_for(&mut headers, &mut added, has_xff, fwd);
-            if !has_id {
+            if !has_id && hcm.generate_request_id {
                 added.push(&X_REQUEST_ID, &random::uuid_bytes());
             }
             // Each hop is a span of the request's trace, where the listener traces at all.
@@ -936,10 +936,12 @@ fn forward_request(
                         .peer_from_exchange(announced.as_bytes(), None);
                     telemetry.exchange.set_peer(peer);
                 }
-                let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                response
-                    .headers_mut()
-                    .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, count_value(elapsed));
+                if hcm.envoy_headers {
+                    let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    response
+                        .headers_mut()
+                        .insert(X_ENVOY_UPSTREAM_SERVICE_TIME, count_value(elapsed));
+                }
                 apply_response_headers(&mut response, weighted, route, vhost, table);
                 if let Some(cookie) = hashed.set_cookie {
                     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -967,9 +969,12 @@ fn forward_request(
                     tracing::debug!(cluster = %cluster.name, response_flags = circuit::RESPONSE_FLAG, "circuit breaker overflow");
                     let mut r =
                         local_reply(StatusCode::SERVICE_UNAVAILABLE, circuit::OVERFLOW_BODY);
-                    // Envoy tells the client the upstream is overloaded.
-                    r.headers_mut()
-                        .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
+                    // Envoy tells the client the upstream is overloaded, unless its router
+                    // suppresses its headers.
+                    if hcm.envoy_headers {
+                        r.headers_mut()
+                            .insert(X_ENVOY_OVERLOADED, HeaderValue::from_static("true"));
+                    }
                     r
                 }
                 Failure::Connect(e) => reset_reply(

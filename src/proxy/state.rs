@@ -16,8 +16,9 @@ use envoy_types::pb::envoy::config::core::v3::{TransportSocket, transport_socket
 use envoy_types::pb::envoy::config::endpoint::v3::ClusterLoadAssignment;
 use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
 use envoy_types::pb::envoy::config::route::v3::RouteConfiguration;
+use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
-    HttpConnectionManager, http_connection_manager,
+    HttpConnectionManager, http_connection_manager, http_filter,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::DownstreamTlsContext;
 
@@ -35,6 +36,7 @@ use crate::xds::types::{TypeUrl, TypedResource, unpack_any};
 
 const HCM_FILTER: &str = "envoy.filters.network.http_connection_manager";
 const HCM_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const ROUTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
 const DOWNSTREAM_TLS_CONTEXT: &str =
     "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 
@@ -80,6 +82,12 @@ pub struct Hcm {
     pub trace_sampling: Option<f64>,
     /// What responses' `server` header says.
     pub server: super::server_header::ServerHeader,
+    /// `generate_request_id` (Envoy's default, true): a request without `x-request-id` gets
+    /// one.
+    pub generate_request_id: bool,
+    /// The router's `suppress_envoy_headers` negated: responses carry
+    /// `x-envoy-upstream-service-time`.
+    pub envoy_headers: bool,
 }
 
 /// Envoy's `forward_client_cert_details`: what becomes of `x-forwarded-client-cert`.
@@ -866,6 +874,20 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
     let rbac = Engine::compile(&hcm).map_err(|e| format!("listener {}: {e}", l.name))?;
     let server = super::server_header::ServerHeader::compile(&hcm)
         .map_err(|e| format!("listener {}: {e}", l.name))?;
+    // The router filter's config; a chain without one has the defaults.
+    let router = hcm
+        .http_filters
+        .iter()
+        .find_map(|f| match &f.config_type {
+            Some(http_filter::ConfigType::TypedConfig(any)) if any.type_url == ROUTER_TYPE => {
+                Some(any)
+            }
+            _ => None,
+        })
+        .map(unpack_any::<Router>)
+        .transpose()
+        .map_err(|e| format!("listener {}: the router filter: {e}", l.name))?
+        .unwrap_or_default();
     let http_stats = stats.http(&hcm.stat_prefix);
     if rbac.is_some() {
         http_stats.rbac_configured.store(true, Ordering::Relaxed);
@@ -897,6 +919,8 @@ fn compile_hcm(l: &Listener, hcm: &Filter, stats: &Stats, files: &Files) -> Resu
         access_log,
         trace_sampling,
         server,
+        generate_request_id: hcm.generate_request_id.as_ref().is_none_or(|b| b.value),
+        envoy_headers: !router.suppress_envoy_headers,
     })
 }
 

@@ -872,6 +872,49 @@ async fn access_logs_show_the_try_count_and_the_server_header_sent() {
     }
 }
 
+/// `defaultConfig.proxyHeaders` turns off what Istio's proxies add by default: no request id
+/// or try count goes upstream from either hop, the upstream's (absent) `server` header passes
+/// through, and no `x-envoy-upstream-service-time` comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_headers_turn_off_what_the_proxies_add() {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("access.log");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let format = "accessLogFormat: \"%REQ(:PATH)% id=%REQ(X-REQUEST-ID)% try=%REQ(X-ENVOY-ATTEMPT-COUNT)% server=%RESP(SERVER)%\\n\"\n";
+    let headers_off = "defaultConfig:\n  proxyHeaders:\n    server: {disabled: true}\n    requestId: {disabled: true}\n    attemptCount: {disabled: true}\n    envoyDebugHeaders: {disabled: true}\n";
+    let mesh = Mesh::start(
+        backend,
+        Some(&format!(
+            "accessLogFile: {}\n{format}{headers_off}",
+            file.display()
+        )),
+    )
+    .await;
+    let (status, headers, _) = mesh.get("/reviews/plain", &[]).await;
+    assert_eq!(status, 200);
+    assert!(!headers.contains_key("server"), "{headers:?}");
+    assert!(
+        !headers.contains_key("x-envoy-upstream-service-time"),
+        "{headers:?}"
+    );
+    let lines = log_lines(&file, "/reviews/plain", 2).await;
+    for line in &lines {
+        assert_eq!(line, "/reviews/plain id=- try=- server=-", "{lines:?}");
+    }
+    // A client's own request id still goes through: only generating one is off.
+    let (status, _, _) = mesh
+        .get("/reviews/own-id", &[("x-request-id", "client-chosen")])
+        .await;
+    assert_eq!(status, 200);
+    let lines = log_lines(&file, "/reviews/own-id", 2).await;
+    for line in &lines {
+        assert_eq!(
+            line, "/reviews/own-id id=client-chosen try=- server=-",
+            "{lines:?}"
+        );
+    }
+}
+
 /// `meshConfig.accessLogFile` turns on both proxies' access logs in Istio's text format: one
 /// line per request at each hop, the gateway's naming the outbound cluster and the sidecar's
 /// the inbound one, with the request id the gateway gave the request on both.

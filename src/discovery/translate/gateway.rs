@@ -252,7 +252,7 @@ fn route_configuration(
                 let vh = vhosts.entry(h.clone()).or_insert_with(|| VirtualHost {
                     name: names::domain_name(&h, bs.port.number),
                     domains: gateway_domains(&h),
-                    include_request_attempt_count: true,
+                    include_request_attempt_count: scope.telemetry.headers.attempt_count,
                     ..Default::default()
                 });
                 vh.routes.extend(routes.iter().cloned());
@@ -269,7 +269,7 @@ fn route_configuration(
                     .or_insert_with(|| VirtualHost {
                         name: names::domain_name(&h, bs.port.number),
                         domains: gateway_domains(&h),
-                        include_request_attempt_count: true,
+                        include_request_attempt_count: scope.telemetry.headers.attempt_count,
                         ..Default::default()
                     })
                     .require_tls = virtual_host::TlsRequirementType::All as i32;

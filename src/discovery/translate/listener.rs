@@ -35,7 +35,7 @@ use super::route::http_ports;
 use super::scope::Scope;
 use super::telemetry::HcmTelemetry;
 use super::tls;
-use crate::discovery::mesh::OutboundTrafficPolicy;
+use crate::discovery::mesh::{OutboundTrafficPolicy, ServerHeaderPolicy};
 use crate::discovery::registry::Protocol;
 
 /// Where an HTTP connection manager gets its routes.
@@ -96,9 +96,16 @@ pub fn inbound_http_connection_manager(
     telemetry: &HcmTelemetry,
 ) -> Filter {
     let mut hcm = hcm_config(stat_prefix, routes, Position::Inner, authz, telemetry);
-    hcm.server_name = ISTIO_SERVER_NAME.to_string();
-    hcm.forward_client_cert_details =
-        http_connection_manager::ForwardClientCertDetails::AppendForward as i32;
+    hcm.server_name = server_name(&telemetry.headers.server, true);
+    use crate::discovery::mesh::ForwardedClientCert as F;
+    use http_connection_manager::ForwardClientCertDetails as D;
+    hcm.forward_client_cert_details = match telemetry.headers.forwarded_client_cert {
+        None | Some(F::AppendForward) => D::AppendForward,
+        Some(F::Sanitize) => D::Sanitize,
+        Some(F::ForwardOnly) => D::ForwardOnly,
+        Some(F::SanitizeSet) => D::SanitizeSet,
+        Some(F::AlwaysForwardOnly) => D::AlwaysForwardOnly,
+    } as i32;
     hcm.set_current_client_cert_details =
         Some(http_connection_manager::SetCurrentClientCertDetails {
             subject: boolean(true),
@@ -107,6 +114,19 @@ pub fn inbound_http_connection_manager(
             ..Default::default()
         });
     hcm_filter(&hcm)
+}
+
+/// Istio's `ProxyHeaders.ServerName`: gateways and inbound listeners (`istio_named`) answer as
+/// `istio-envoy`, a sidecar's outbound side keeps Envoy's default (`""`, meaning `envoy`); a
+/// name set in `proxyHeaders.server.value` is every listener's. With the header disabled the
+/// name is unused (the transformation passes the upstream's through).
+fn server_name(policy: &ServerHeaderPolicy, istio_named: bool) -> String {
+    match policy {
+        ServerHeaderPolicy::Named(name) => name.clone(),
+        ServerHeaderPolicy::Disabled => String::new(),
+        ServerHeaderPolicy::Istio if istio_named => ISTIO_SERVER_NAME.to_string(),
+        ServerHeaderPolicy::Istio => String::new(),
+    }
 }
 
 fn hcm_filter(hcm: &HttpConnectionManager) -> Filter {
@@ -127,12 +147,14 @@ fn hcm_config(
         Position::Inner => (false, 0),
         Position::Edge { trusted_proxies } => (true, trusted_proxies),
     };
-    // Istio's `ProxyHeaders.ServerName`: gateways (and inbound listeners, below) answer as
-    // `istio-envoy`; a sidecar's outbound side keeps Envoy's default, `envoy`.
-    let server_name = match position {
-        Position::Inner => String::new(),
-        Position::Edge { .. } => ISTIO_SERVER_NAME.to_string(),
-    };
+    let headers = &telemetry.headers;
+    let server_name = server_name(&headers.server, matches!(position, Position::Edge { .. }));
+    let server_header_transformation = match headers.server {
+        ServerHeaderPolicy::Disabled => {
+            http_connection_manager::ServerHeaderTransformation::PassThrough
+        }
+        _ => http_connection_manager::ServerHeaderTransformation::Overwrite,
+    } as i32;
     let route_specifier = match routes {
         Routes::Rds(name) => http_connection_manager::RouteSpecifier::Rds(Rds {
             config_source: Some(ads_config_source()),
@@ -156,9 +178,10 @@ fn hcm_config(
                 },
                 HttpFilter {
                     name: names::ROUTER_FILTER.to_string(),
-                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                        &Router::default(),
-                    ))),
+                    config_type: Some(http_filter::ConfigType::TypedConfig(pack(&Router {
+                        suppress_envoy_headers: !headers.envoy_debug_headers,
+                        ..Default::default()
+                    }))),
                     ..Default::default()
                 },
             ])
@@ -166,6 +189,13 @@ fn hcm_config(
         use_remote_address: boolean(use_remote_address),
         xff_num_trusted_hops,
         server_name,
+        server_header_transformation,
+        // Envoy generates ids unless told not to (`None`), as Istio leaves it.
+        generate_request_id: if headers.request_id {
+            None
+        } else {
+            boolean(false)
+        },
         normalize_path: boolean(true),
         upgrade_configs: vec![http_connection_manager::UpgradeConfig {
             upgrade_type: "websocket".to_string(),

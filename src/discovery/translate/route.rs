@@ -166,12 +166,15 @@ fn route_configuration(scope: &Scope<'_>, port: u32, notes: &mut Notes) -> Route
             name,
             domains,
             routes,
-            include_request_attempt_count: true,
+            include_request_attempt_count: scope.telemetry.headers.attempt_count,
             ..Default::default()
         });
     }
     virtual_hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    virtual_hosts.push(catch_all(scope.outbound_traffic_policy()));
+    virtual_hosts.push(catch_all(
+        scope.outbound_traffic_policy(),
+        scope.telemetry.headers.attempt_count,
+    ));
     RouteConfiguration {
         name: port.to_string(),
         virtual_hosts,
@@ -276,7 +279,8 @@ fn alt_hosts(hostname: &str, proxy_domain: &str) -> Vec<String> {
 }
 
 /// `buildCatchAllVirtualHost`.
-fn catch_all(policy: OutboundTrafficPolicy) -> VirtualHost {
+/// `attempt_count`: `proxyHeaders.attemptCount` not disabled.
+fn catch_all(policy: OutboundTrafficPolicy, attempt_count: bool) -> VirtualHost {
     let prefix_all = || {
         Some(RouteMatch {
             path_specifier: Some(route_match::PathSpecifier::Prefix("/".to_string())),
@@ -299,7 +303,7 @@ fn catch_all(policy: OutboundTrafficPolicy) -> VirtualHost {
                 })),
                 ..Default::default()
             }],
-            include_request_attempt_count: true,
+            include_request_attempt_count: attempt_count,
             ..Default::default()
         },
         OutboundTrafficPolicy::RegistryOnly => VirtualHost {
@@ -314,7 +318,7 @@ fn catch_all(policy: OutboundTrafficPolicy) -> VirtualHost {
                 })),
                 ..Default::default()
             }],
-            include_request_attempt_count: true,
+            include_request_attempt_count: attempt_count,
             ..Default::default()
         },
     }

@@ -23,6 +23,7 @@ use super::Proxy;
 use super::proto::pack;
 use crate::config::telemetry::{Telemetry, TelemetryEntry};
 use crate::discovery::accepted::Config;
+use crate::discovery::mesh::ProxyHeaders;
 use crate::discovery::mesh::{AccessLogEncoding, AccessLogOptions};
 use crate::discovery::push_context::PushContext;
 
@@ -71,11 +72,14 @@ pub const FILE_ACCESS_LOG: &str = "envoy.access_loggers.file";
 /// Istio's built-in access log provider: the file logger on the proxy's standard output.
 const ENVOY_PROVIDER: &str = "envoy";
 
-/// The access logging and tracing of one proxy's HTTP connection managers.
+/// The access logging and tracing of one proxy's HTTP connection managers, and the headers
+/// they add to what they forward (the request id and server name are part of what a request
+/// is traced and logged by).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HcmTelemetry {
     pub access_log: Vec<AccessLog>,
     pub tracing: Option<Tracing>,
+    pub headers: ProxyHeaders,
 }
 
 /// What applies to `proxy`, from the mesh config and the Telemetry resources.
@@ -103,6 +107,7 @@ pub fn for_proxy(push: &PushContext, proxy: &Proxy) -> HcmTelemetry {
             overall_sampling: Some(Percent { value: 100.0 }),
             ..Default::default()
         }),
+        headers: mesh.proxy_headers.clone(),
     }
 }
 

@@ -96,6 +96,74 @@ fn gateways_answer_as_istio_envoy() {
     );
 }
 
+#[test]
+fn proxy_headers_reach_the_connection_manager_router_and_virtual_hosts() {
+    use crate::discovery::mesh::{ProxyHeaders, ServerHeaderPolicy};
+    use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
+    use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_filter;
+    let router_of = |h: &HttpConnectionManager| {
+        let f = h.http_filters.last().expect("the router is last");
+        let Some(http_filter::ConfigType::TypedConfig(any)) = &f.config_type else {
+            panic!("typed config");
+        };
+        Router::decode(any.value.as_slice()).expect("decodes")
+    };
+    // Istio's defaults: nothing suppressed, Envoy's own defaults left unset.
+    let cfg = with_ports(&bookinfo(), &ingress(), PortMapping::istio_ingress());
+    let h = hcm(listener(&cfg, "0.0.0.0_8080"), 0);
+    assert_eq!(h.generate_request_id, None);
+    assert_eq!(
+        h.server_header_transformation,
+        http_connection_manager::ServerHeaderTransformation::Overwrite as i32
+    );
+    assert!(!router_of(&h).suppress_envoy_headers);
+    let rc = route_config(&cfg, rds_name(&h));
+    assert!(
+        rc.virtual_hosts
+            .iter()
+            .all(|v| v.include_request_attempt_count)
+    );
+
+    let off = MeshOptions {
+        proxy_headers: ProxyHeaders {
+            server: ServerHeaderPolicy::Disabled,
+            request_id: false,
+            attempt_count: false,
+            envoy_debug_headers: false,
+            forwarded_client_cert: None,
+        },
+        ..Default::default()
+    };
+    let push = PushContext::new(&bookinfo_store(), off);
+    let cfg = with_ports(&push, &ingress(), PortMapping::istio_ingress());
+    let h = hcm(listener(&cfg, "0.0.0.0_8080"), 0);
+    assert_eq!(h.server_name, "");
+    assert_eq!(
+        h.server_header_transformation,
+        http_connection_manager::ServerHeaderTransformation::PassThrough as i32
+    );
+    assert_eq!(h.generate_request_id.map(|b| b.value), Some(false));
+    assert!(router_of(&h).suppress_envoy_headers);
+    let rc = route_config(&cfg, rds_name(&h));
+    assert!(!rc.virtual_hosts.is_empty());
+    assert!(
+        rc.virtual_hosts
+            .iter()
+            .all(|v| !v.include_request_attempt_count)
+    );
+
+    let named = MeshOptions {
+        proxy_headers: ProxyHeaders {
+            server: ServerHeaderPolicy::Named("edge/1".into()),
+            ..ProxyHeaders::default()
+        },
+        ..Default::default()
+    };
+    let push = PushContext::new(&bookinfo_store(), named);
+    let cfg = with_ports(&push, &ingress(), PortMapping::istio_ingress());
+    assert_eq!(hcm(listener(&cfg, "0.0.0.0_8080"), 0).server_name, "edge/1");
+}
+
 fn hcm(l: &Listener, chain: usize) -> HttpConnectionManager {
     let f = &l.filter_chains[chain].filters[0];
     let Some(filter::ConfigType::TypedConfig(any)) = &f.config_type else {

@@ -146,3 +146,54 @@ spec:
         .expect("decodes");
     assert_eq!(tcp.stat_prefix, "BlackHoleCluster");
 }
+
+#[test]
+fn proxy_headers_name_the_server_and_the_client_cert_on_both_sides() {
+    use crate::discovery::mesh::{ForwardedClientCert, ProxyHeaders, ServerHeaderPolicy};
+    let with = |headers: ProxyHeaders| {
+        let mesh = MeshOptions {
+            proxy_headers: headers,
+            ..Default::default()
+        };
+        let push = PushContext::new(&store(YAML), mesh);
+        config_for(&push, &sidecar("shop", &[("app", "web")]))
+    };
+    let inbound = |cfg: &ProxyConfig| {
+        let chain = listener(cfg, "virtualInbound")
+            .filter_chains
+            .iter()
+            .find(|c| c.name == "0.0.0.0_8080")
+            .expect("a chain for the application port")
+            .clone();
+        let Some(filter::ConfigType::TypedConfig(any)) = &chain.filters[0].config_type else {
+            panic!("typed config");
+        };
+        HttpConnectionManager::decode(any.value.as_slice()).expect("decodes")
+    };
+    use http_connection_manager::{ForwardClientCertDetails as D, ServerHeaderTransformation as T};
+
+    // A name is every listener's, the outbound side's too.
+    let cfg = with(ProxyHeaders {
+        server: ServerHeaderPolicy::Named("shop/2".into()),
+        forwarded_client_cert: Some(ForwardedClientCert::Sanitize),
+        ..ProxyHeaders::default()
+    });
+    assert_eq!(hcm(listener(&cfg, "0.0.0.0_80")).server_name, "shop/2");
+    let h = inbound(&cfg);
+    assert_eq!(h.server_name, "shop/2");
+    assert_eq!(h.forward_client_cert_details, D::Sanitize as i32);
+
+    // Disabled: the application's own `server` passes through, inbound as well.
+    let cfg = with(ProxyHeaders {
+        server: ServerHeaderPolicy::Disabled,
+        ..ProxyHeaders::default()
+    });
+    let h = inbound(&cfg);
+    assert_eq!(
+        (h.server_name.as_str(), h.server_header_transformation),
+        ("", T::PassThrough as i32)
+    );
+    assert_eq!(h.forward_client_cert_details, D::AppendForward as i32);
+    let h = hcm(listener(&cfg, "0.0.0.0_80"));
+    assert_eq!(h.server_header_transformation, T::PassThrough as i32);
+}
