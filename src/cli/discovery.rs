@@ -643,23 +643,19 @@ fn apply_proxy_headers(
             }
         }
     };
-    use crate::discovery::mesh::ForwardedClientCert as F;
+    // Istio's value names are Envoy's `ForwardClientCertDetails`, with `UNDEFINED` for unset.
+    use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::ForwardClientCertDetails;
     out.forwarded_client_cert = match headers.get("forwardedClientCert") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match s.as_str() {
-            "UNDEFINED" => None,
-            "SANITIZE" => Some(F::Sanitize),
-            "FORWARD_ONLY" => Some(F::ForwardOnly),
-            "APPEND_FORWARD" => Some(F::AppendForward),
-            "SANITIZE_SET" => Some(F::SanitizeSet),
-            "ALWAYS_FORWARD_ONLY" => Some(F::AlwaysForwardOnly),
-            other => {
-                return Err(format!(
-                    "{KEY}.forwardedClientCert: {other:?} is not SANITIZE, FORWARD_ONLY, \
+        Some(Value::String(s)) if s == "UNDEFINED" => None,
+        Some(Value::String(s)) => {
+            Some(ForwardClientCertDetails::from_str_name(s).ok_or_else(|| {
+                format!(
+                    "{KEY}.forwardedClientCert: {s:?} is not SANITIZE, FORWARD_ONLY, \
                      APPEND_FORWARD, SANITIZE_SET or ALWAYS_FORWARD_ONLY"
-                ));
-            }
-        },
+                )
+            })?)
+        }
         Some(other) => {
             return Err(format!(
                 "{KEY}.forwardedClientCert: expected a string, got {other}"
@@ -1287,7 +1283,7 @@ mod tests {
         assert!(!h.request_id && !h.attempt_count && !h.envoy_debug_headers);
         assert_eq!(
             h.forwarded_client_cert,
-            Some(crate::discovery::mesh::ForwardedClientCert::Sanitize)
+            Some(envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::ForwardClientCertDetails::Sanitize)
         );
         apply_mesh_config(
             &mut mesh,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::ForwardClientCertDetails;
+
 /// What a sidecar does with traffic to hosts it has no route for (`outboundTrafficPolicy.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutboundTrafficPolicy {
@@ -63,8 +65,8 @@ pub struct ProxyHeaders {
     /// (the router's `suppress_envoy_headers` otherwise).
     pub envoy_debug_headers: bool,
     /// `forwardedClientCert`: what a sidecar's inbound side does with `x-forwarded-client-cert`;
-    /// `None` is Istio's `APPEND_FORWARD`.
-    pub forwarded_client_cert: Option<ForwardedClientCert>,
+    /// `None` is Istio's `APPEND_FORWARD`. Istio's names are Envoy's.
+    pub forwarded_client_cert: Option<ForwardClientCertDetails>,
 }
 
 impl Default for ProxyHeaders {
@@ -90,16 +92,6 @@ pub enum ServerHeaderPolicy {
     Disabled,
     /// `value`: this name, from every listener.
     Named(String),
-}
-
-/// `proxyHeaders.forwardedClientCert` (Istio's `ForwardClientCertDetails`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForwardedClientCert {
-    Sanitize,
-    ForwardOnly,
-    AppendForward,
-    SanitizeSet,
-    AlwaysForwardOnly,
 }
 
 /// `accessLogEncoding`.

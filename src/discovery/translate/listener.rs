@@ -97,15 +97,11 @@ pub fn inbound_http_connection_manager(
 ) -> Filter {
     let mut hcm = hcm_config(stat_prefix, routes, Position::Inner, authz, telemetry);
     hcm.server_name = server_name(&telemetry.headers.server, true);
-    use crate::discovery::mesh::ForwardedClientCert as F;
-    use http_connection_manager::ForwardClientCertDetails as D;
-    hcm.forward_client_cert_details = match telemetry.headers.forwarded_client_cert {
-        None | Some(F::AppendForward) => D::AppendForward,
-        Some(F::Sanitize) => D::Sanitize,
-        Some(F::ForwardOnly) => D::ForwardOnly,
-        Some(F::SanitizeSet) => D::SanitizeSet,
-        Some(F::AlwaysForwardOnly) => D::AlwaysForwardOnly,
-    } as i32;
+    hcm.forward_client_cert_details = telemetry
+        .headers
+        .forwarded_client_cert
+        .unwrap_or(http_connection_manager::ForwardClientCertDetails::AppendForward)
+        as i32;
     hcm.set_current_client_cert_details =
         Some(http_connection_manager::SetCurrentClientCertDetails {
             subject: boolean(true),

@@ -149,7 +149,7 @@ spec:
 
 #[test]
 fn proxy_headers_name_the_server_and_the_client_cert_on_both_sides() {
-    use crate::discovery::mesh::{ForwardedClientCert, ProxyHeaders, ServerHeaderPolicy};
+    use crate::discovery::mesh::{ProxyHeaders, ServerHeaderPolicy};
     let with = |headers: ProxyHeaders| {
         let mesh = MeshOptions {
             proxy_headers: headers,
@@ -175,7 +175,7 @@ fn proxy_headers_name_the_server_and_the_client_cert_on_both_sides() {
     // A name is every listener's, the outbound side's too.
     let cfg = with(ProxyHeaders {
         server: ServerHeaderPolicy::Named("shop/2".into()),
-        forwarded_client_cert: Some(ForwardedClientCert::Sanitize),
+        forwarded_client_cert: Some(D::Sanitize),
         ..ProxyHeaders::default()
     });
     assert_eq!(hcm(listener(&cfg, "0.0.0.0_80")).server_name, "shop/2");
