@@ -843,15 +843,8 @@ async fn log_lines(path: &Path, needle: &str, n: usize) -> Vec<String> {
 /// listeners), whatever the backend called itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_logs_show_the_try_count_and_the_server_header_sent() {
-    let logs = tempfile::tempdir().expect("tempdir");
-    let file = logs.path().join("access.log");
-    let backend = reviews_backend(Duration::ZERO).await;
-    let mesh = Mesh::start(
-        backend,
-        Some(&format!(
-            "accessLogFile: {}\naccessLogFormat: \"%REQ(:PATH)% try=%REQ(X-ENVOY-ATTEMPT-COUNT)% server=%RESP(SERVER)%\\n\"\n",
-            file.display()
-        )),
+    let (_logs, file, mesh) = logging_mesh(
+        "accessLogFormat: \"%REQ(:PATH)% try=%REQ(X-ENVOY-ATTEMPT-COUNT)% server=%RESP(SERVER)%\\n\"\n",
     )
     .await;
     let (status, headers, _) = mesh
@@ -862,13 +855,33 @@ async fn access_logs_show_the_try_count_and_the_server_header_sent() {
         headers.get("server").map(|v| v.as_bytes()),
         Some(&b"istio-envoy"[..])
     );
-    // The gateway's line and the sidecar's.
-    let lines = log_lines(&file, "/reviews/counted", 2).await;
+    both_hops_log(
+        &file,
+        "/reviews/counted",
+        "/reviews/counted try=1 server=istio-envoy",
+    )
+    .await;
+}
+
+/// A mesh whose proxies log to one file (returned with the directory that holds it), with
+/// `config` after `accessLogFile` in the mesh config.
+async fn logging_mesh(config: &str) -> (tempfile::TempDir, std::path::PathBuf, Mesh) {
+    let logs = tempfile::tempdir().expect("tempdir");
+    let file = logs.path().join("access.log");
+    let backend = reviews_backend(Duration::ZERO).await;
+    let mesh = Mesh::start(
+        backend,
+        Some(&format!("accessLogFile: {}\n{config}", file.display())),
+    )
+    .await;
+    (logs, file, mesh)
+}
+
+/// The gateway's line for `path` and the sidecar's both read `want`.
+async fn both_hops_log(file: &std::path::Path, path: &str, want: &str) {
+    let lines = log_lines(file, path, 2).await;
     for line in &lines {
-        assert_eq!(
-            line, "/reviews/counted try=1 server=istio-envoy",
-            "{lines:?}"
-        );
+        assert_eq!(line, want, "{lines:?}");
     }
 }
 
@@ -877,19 +890,9 @@ async fn access_logs_show_the_try_count_and_the_server_header_sent() {
 /// through, and no `x-envoy-upstream-service-time` comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_headers_turn_off_what_the_proxies_add() {
-    let logs = tempfile::tempdir().expect("tempdir");
-    let file = logs.path().join("access.log");
-    let backend = reviews_backend(Duration::ZERO).await;
     let format = "accessLogFormat: \"%REQ(:PATH)% id=%REQ(X-REQUEST-ID)% try=%REQ(X-ENVOY-ATTEMPT-COUNT)% server=%RESP(SERVER)%\\n\"\n";
     let headers_off = "defaultConfig:\n  proxyHeaders:\n    server: {disabled: true}\n    requestId: {disabled: true}\n    attemptCount: {disabled: true}\n    envoyDebugHeaders: {disabled: true}\n";
-    let mesh = Mesh::start(
-        backend,
-        Some(&format!(
-            "accessLogFile: {}\n{format}{headers_off}",
-            file.display()
-        )),
-    )
-    .await;
+    let (_logs, file, mesh) = logging_mesh(&format!("{format}{headers_off}")).await;
     let (status, headers, _) = mesh.get("/reviews/plain", &[]).await;
     assert_eq!(status, 200);
     assert!(!headers.contains_key("server"), "{headers:?}");
@@ -897,22 +900,23 @@ async fn proxy_headers_turn_off_what_the_proxies_add() {
         !headers.contains_key("x-envoy-upstream-service-time"),
         "{headers:?}"
     );
-    let lines = log_lines(&file, "/reviews/plain", 2).await;
-    for line in &lines {
-        assert_eq!(line, "/reviews/plain id=- try=- server=-", "{lines:?}");
-    }
+    both_hops_log(
+        &file,
+        "/reviews/plain",
+        "/reviews/plain id=- try=- server=-",
+    )
+    .await;
     // A client's own request id still goes through: only generating one is off.
     let (status, _, _) = mesh
         .get("/reviews/own-id", &[("x-request-id", "client-chosen")])
         .await;
     assert_eq!(status, 200);
-    let lines = log_lines(&file, "/reviews/own-id", 2).await;
-    for line in &lines {
-        assert_eq!(
-            line, "/reviews/own-id id=client-chosen try=- server=-",
-            "{lines:?}"
-        );
-    }
+    both_hops_log(
+        &file,
+        "/reviews/own-id",
+        "/reviews/own-id id=client-chosen try=- server=-",
+    )
+    .await;
 }
 
 /// `meshConfig.accessLogFile` turns on both proxies' access logs in Istio's text format: one
@@ -920,14 +924,7 @@ async fn proxy_headers_turn_off_what_the_proxies_add() {
 /// the inbound one, with the request id the gateway gave the request on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_logs_follow_istios_default_text_format() {
-    let logs = tempfile::tempdir().expect("tempdir");
-    let file = logs.path().join("access.log");
-    let backend = reviews_backend(Duration::ZERO).await;
-    let mesh = Mesh::start(
-        backend,
-        Some(&format!("accessLogFile: {}\n", file.display())),
-    )
-    .await;
+    let (_logs, file, mesh) = logging_mesh("").await;
     let (status, _, _) = mesh
         .get("/reviews/7?x=1", &[("user-agent", "telemetry-test/1.0")])
         .await;
@@ -969,17 +966,7 @@ async fn access_logs_follow_istios_default_text_format() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_logs_in_json_and_switched_off() {
-    let logs = tempfile::tempdir().expect("tempdir");
-    let file = logs.path().join("access.json");
-    let backend = reviews_backend(Duration::ZERO).await;
-    let mesh = Mesh::start(
-        backend,
-        Some(&format!(
-            "accessLogFile: {}\naccessLogEncoding: JSON\n",
-            file.display()
-        )),
-    )
-    .await;
+    let (logs, file, mesh) = logging_mesh("accessLogEncoding: JSON\n").await;
     assert_eq!(mesh.get("/error", &[]).await.0, 500);
     for line in &log_lines(&file, "/error", 2).await {
         let v: serde_json::Value = serde_json::from_str(line).expect("a JSON object per line");
