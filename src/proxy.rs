@@ -37,6 +37,7 @@ pub mod routes;
 pub mod secrets;
 pub mod server;
 pub mod server_header;
+pub mod shard;
 pub mod state;
 pub mod stats;
 pub mod status;

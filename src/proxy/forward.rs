@@ -133,7 +133,9 @@ where
     B::Error: Into<BoxError>,
 {
     async move {
-        let Some(entry) = runtime.listeners.get(listener).cloned() else {
+        // Borrowed, not cloned: `runtime` outlives the request (an `Arc` clone is a locked
+        // instruction each way, on every request).
+        let Some(entry) = runtime.listeners.get(listener) else {
             // The listener was removed while this connection was open.
             telemetry.exchange.key.code = 503;
             return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
@@ -169,13 +171,13 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-        let stats = hcm.stats.clone();
+        let stats = &hcm.stats;
         stats.downstream_rq_total.inc();
         let _active = GaugeGuard::new(&stats.downstream_rq_active);
         // Pinned in place: see `downstream::serve` (awaiting the future itself copies it).
         let mut response = std::pin::pin!(route_request(
             runtime,
-            &entry,
+            entry,
             hcm,
             connection,
             req,
@@ -447,7 +449,7 @@ where
                 telemetry.exchange.details = "direct_response".into();
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
                 let mut r = local_reply(status, body);
-                apply_response_headers(&mut r, None, route, vhost, &table);
+                apply_response_headers(&mut r, None, route, vhost, table);
                 r
             }
             Action::Redirect(redirect) => {
@@ -509,8 +511,7 @@ where
                         received,
                     };
                     forward_request(
-                        runtime, listener, hcm, &table, vhost, route, forward, downstream,
-                        telemetry,
+                        runtime, listener, hcm, table, vhost, route, forward, downstream, telemetry,
                     )
                 })
                 .await
@@ -617,7 +618,7 @@ fn forward_request(
     async move {
         let started = down.received;
         let (cluster_name, weighted) = forward.pick(random::next());
-        let Some(cluster) = runtime.clusters.get(cluster_name).cloned() else {
+        let Some(cluster) = runtime.clusters.get(cluster_name) else {
             hcm.stats.no_cluster.inc();
             telemetry
                 .exchange
@@ -846,7 +847,7 @@ fn forward_request(
                     Some(l) => {
                         match Box::pin(tokio::time::timeout(
                             l,
-                            attempt.send(&cluster, &endpoint, number),
+                            attempt.send(cluster, &endpoint, number),
                         ))
                         .await
                         {
@@ -863,7 +864,7 @@ fn forward_request(
                             }
                         }
                     }
-                    None => std::pin::pin!(attempt.send(&cluster, &endpoint, number)).await,
+                    None => std::pin::pin!(attempt.send(cluster, &endpoint, number)).await,
                 }
             };
             let (retriable, outcome) = match result {

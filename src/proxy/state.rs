@@ -217,10 +217,10 @@ pub struct Runtime {
 pub type ByName<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 impl Runtime {
-    pub fn route_table(&self, hcm: &Hcm) -> Option<Arc<RouteTable>> {
+    pub fn route_table<'a>(&'a self, hcm: &'a Hcm) -> Option<&'a Arc<RouteTable>> {
         match &hcm.routes {
-            RouteSource::Rds(name) => self.routes.get(name).cloned(),
-            RouteSource::Inline(t) => Some(t.clone()),
+            RouteSource::Rds(name) => self.routes.get(name),
+            RouteSource::Inline(t) => Some(t),
         }
     }
 }

@@ -7,34 +7,51 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use super::shard::Shard;
 use super::telemetry::metrics::IstioMetrics;
+
+/// Shards per counter and gauge: the first worker threads own one each ([`super::shard`]).
+/// Istio's sidecars run two workers; a gateway may run more, and its other workers then share
+/// the last shard, as every thread shared the one cell before.
+const SHARDS: usize = 4;
 
 /// A monotonically increasing counter.
 #[derive(Debug, Default)]
-pub struct Counter(AtomicU64);
+pub struct Counter([AtomicU64; SHARDS]);
 
 impl Counter {
     pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.add(1);
+    }
+    pub fn add(&self, n: u64) {
+        let shard = Shard::of(SHARDS);
+        shard.add(&self.0[shard.index], n);
     }
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0
+            .iter()
+            .fold(0u64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
     }
 }
 
-/// A value that goes up and down.
+/// A value that goes up and down: one thread may raise it and another lower it, so a shard
+/// alone may be negative; their sum is the value.
 #[derive(Debug, Default)]
-pub struct Gauge(AtomicI64);
+pub struct Gauge([AtomicI64; SHARDS]);
 
 impl Gauge {
     pub fn inc(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        let shard = Shard::of(SHARDS);
+        shard.add_signed(&self.0[shard.index], 1);
     }
     pub fn dec(&self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        let shard = Shard::of(SHARDS);
+        shard.add_signed(&self.0[shard.index], -1);
     }
     pub fn get(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+        self.0
+            .iter()
+            .fold(0i64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
     }
 }
 
@@ -419,16 +436,12 @@ impl TcpStats {
 
     /// Adds `n` bytes read from the downstream.
     pub fn received(&self, n: u64) {
-        self.downstream_cx_rx_bytes_total
-            .0
-            .fetch_add(n, Ordering::Relaxed);
+        self.downstream_cx_rx_bytes_total.add(n);
     }
 
     /// Adds `n` bytes written to the downstream.
     pub fn sent(&self, n: u64) {
-        self.downstream_cx_tx_bytes_total
-            .0
-            .fetch_add(n, Ordering::Relaxed);
+        self.downstream_cx_tx_bytes_total.add(n);
     }
 }
 

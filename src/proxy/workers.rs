@@ -19,6 +19,8 @@ use std::thread::JoinHandle;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use super::shard;
+
 thread_local! {
     /// The worker this thread runs: 0 on the main runtime and on any thread not started here.
     static INDEX: Cell<usize> = const { Cell::new(0) };
@@ -55,6 +57,8 @@ pub enum Next<'a> {
 impl Workers {
     /// `concurrency` workers in all: the caller's runtime and `concurrency − 1` new threads.
     pub fn start(concurrency: usize) -> std::io::Result<Workers> {
+        // The workers own the first counter shards: the caller's runtime, then each thread.
+        shard::claim();
         let mut extra = Vec::new();
         for index in 1..concurrency.max(1) {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -65,6 +69,7 @@ impl Workers {
             let thread = std::thread::Builder::new()
                 .name(format!("ferry-worker-{index}"))
                 .spawn(move || {
+                    shard::claim();
                     INDEX.with(|i| i.set(index));
                     runtime.block_on(async {
                         let _ = stopped.await;
@@ -84,6 +89,7 @@ impl Workers {
 
     /// One worker: the caller's runtime.
     pub fn single() -> Workers {
+        shard::claim();
         Workers {
             extra: Vec::new(),
             next: AtomicUsize::new(0),

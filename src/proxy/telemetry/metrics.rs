@@ -12,24 +12,26 @@
 //! response flags bits, …). Each thread keeps a map from keys to their [`Series`], so a
 //! report is one lookup without allocation and a few atomic additions; only a key the thread
 //! has not seen before takes the registry's lock. Every series keeps one slot of counters per
-//! thread (by a per-thread index), so two workers reporting the same series never write to
-//! the same cache line. A scrape sums the slots and spells the labels.
+//! thread ([`crate::proxy::shard`]), so two workers reporting the same series never write to
+//! the same cache line, and a worker adds to its own slot without a locked instruction. A
+//! scrape sums the slots and spells the labels.
 //!
 //! Peers and services are interned by content for the life of the proxy, as Envoy's symbol
 //! table keeps stat names: a config update that rebuilds a cluster keeps reporting into the same
 //! series, and the numbers stay small.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use http::HeaderValue;
 
 use super::flags::ResponseFlags;
+use crate::proxy::shard::Shard;
 use crate::xds::peer::Workload;
 
 /// Envoy's default histogram buckets, which Istio's histograms use: milliseconds for the
@@ -144,9 +146,9 @@ impl Buckets {
         }
     }
 
-    fn observe(&self, index: usize, amount: u64) {
-        self.counts[index].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(amount, Ordering::Relaxed);
+    fn observe(&self, shard: Shard, index: usize, amount: u64) {
+        shard.add(&self.counts[index], 1);
+        shard.add(&self.sum, amount);
     }
 }
 
@@ -289,29 +291,15 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// Registries are told apart in the per-thread caches by a number, not an address: a dropped
 /// registry's address may be reused by the next one (tests make many).
 static NEXT_REGISTRY: AtomicU64 = AtomicU64::new(1);
-/// Per-thread slot indexes, handed out in the order threads first report.
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 /// A thread cache holding more series than this is dropped and refilled: only a proxy that
 /// saw that many label sets gets there, and then a lock per new key is fine.
 const CACHE_LIMIT: usize = 4096;
 
 thread_local! {
-    static THREAD_INDEX: Cell<Option<usize>> = const { Cell::new(None) };
     static SERIES: RefCell<FxMap<(u64, Key), Arc<Series>>> = RefCell::default();
     /// The last `x-envoy-peer-metadata` value read on this thread and its peer: the callers of
     /// a proxy are few, and the header repeats byte for byte.
     static LAST_PEER: RefCell<LastPeer> = const { RefCell::new(None) };
-}
-
-fn thread_index() -> usize {
-    THREAD_INDEX.with(|i| match i.get() {
-        Some(n) => n,
-        None => {
-            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-            i.set(Some(n));
-            n
-        }
-    })
 }
 
 /// What one finished request adds.
@@ -389,7 +377,8 @@ impl Default for IstioMetrics {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         IstioMetrics {
             id: NEXT_REGISTRY.fetch_add(1, Ordering::Relaxed),
-            // Room for the workers and the odd other thread, so two workers rarely share.
+            // Room for the workers and the odd other thread: threads past the last owned slot
+            // share that one.
             slots: (threads * 2).clamp(4, 16),
             local: OnceLock::new(),
             exchange: OnceLock::new(),
@@ -459,17 +448,21 @@ impl IstioMetrics {
 
     /// Counts one finished request.
     pub fn record(&self, key: Key, observation: Observation) {
-        let slot = thread_index() % self.slots;
+        let shard = Shard::of(self.slots);
         let micros = u64::try_from(observation.duration.as_micros()).unwrap_or(u64::MAX);
         let report = |series: &Series| {
-            let s = &series.slots[slot];
-            s.requests.fetch_add(1, Ordering::Relaxed);
+            let s = &series.slots[shard.index];
+            shard.add(&s.requests, 1);
             s.duration
-                .observe(MICROS.partition_point(|b| micros > *b), micros);
+                .observe(shard, MICROS.partition_point(|b| micros > *b), micros);
             let bytes = |n: u64| DOUBLED.partition_point(|b| n.saturating_mul(2) > *b);
-            s.request_bytes
-                .observe(bytes(observation.request_bytes), observation.request_bytes);
+            s.request_bytes.observe(
+                shard,
+                bytes(observation.request_bytes),
+                observation.request_bytes,
+            );
             s.response_bytes.observe(
+                shard,
                 bytes(observation.response_bytes),
                 observation.response_bytes,
             );
