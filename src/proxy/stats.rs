@@ -3,7 +3,7 @@
 //! keeps stats across updates too).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -35,23 +35,24 @@ impl Counter {
 }
 
 /// A value that goes up and down: one thread may raise it and another lower it, so a shard
-/// alone may be negative; their sum is the value.
+/// alone may be negative; their sum is the value. The shards hold it in two's complement
+/// ([`Shard::add`]).
 #[derive(Debug, Default)]
-pub struct Gauge([AtomicI64; SHARDS]);
+pub struct Gauge([AtomicU64; SHARDS]);
 
 impl Gauge {
     pub fn inc(&self) {
         let shard = Shard::of(SHARDS);
-        shard.add_signed(&self.0[shard.index], 1);
+        shard.add(&self.0[shard.index], 1);
     }
     pub fn dec(&self) {
         let shard = Shard::of(SHARDS);
-        shard.add_signed(&self.0[shard.index], -1);
+        shard.add(&self.0[shard.index], 1u64.wrapping_neg());
     }
     pub fn get(&self) -> i64 {
         self.0
             .iter()
-            .fold(0i64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
+            .fold(0u64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed))) as i64
     }
 }
 
