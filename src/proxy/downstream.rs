@@ -27,7 +27,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderMap};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::Full;
 use hyper::body::Body as _;
@@ -98,6 +98,12 @@ pub trait Handler {
     /// The answer to the last request was written, as far as `sent` says (telemetry reports
     /// the request here, when its last byte left).
     fn done(&mut self, _sent: Sent) {}
+
+    /// The `server` header of the codec's own answers (a refused request), as the connection
+    /// manager names the proxy; `None` sends none.
+    fn server(&mut self) -> Option<HeaderValue> {
+        None
+    }
 }
 
 /// How a connection ended.
@@ -708,7 +714,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
 
     /// Answers a refused request and reads what the client still sends, for a while, so the
     /// close that follows does not reset the connection before the client read the answer.
-    async fn refuse(&mut self, reject: Reject) {
+    async fn refuse(&mut self, reject: Reject, server: Option<HeaderValue>) {
         let status = reject.status();
         self.out.clear();
         encode_status(&mut self.out, status);
@@ -719,6 +725,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             .extend_from_slice(itoa(reason.len() as u64, &mut [0u8; 20]));
         self.out.extend_from_slice(b"\r\ndate: ");
         write_date(&mut self.out);
+        if let Some(server) = server {
+            self.out.extend_from_slice(b"\r\nserver: ");
+            self.out.extend_from_slice(server.as_bytes());
+        }
         self.out.extend_from_slice(b"\r\nconnection: close\r\n\r\n");
         self.out.extend_from_slice(reason.as_bytes());
         if self.flush().await.is_err() || self.io.shutdown().await.is_err() {
@@ -836,7 +846,7 @@ where
                 tracing::debug!("refused a request: {reject}");
                 // Boxed: its 16 KiB drain buffer would otherwise be in every connection's
                 // task, for the rare connection that is refused.
-                Box::pin(conn.refuse(reject)).await;
+                Box::pin(conn.refuse(reject, handler.server())).await;
             }
         }
         Stop::Idle => {

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -365,6 +365,17 @@ impl downstream::Handler for Http1<'_> {
         if let Some(exchange) = self.pending.take() {
             exchange.finish(&self.route.shared.stats.istio, sent);
         }
+    }
+
+    /// Envoy's connection manager names itself on the codec's answers (a 400 or 431) as on
+    /// every other response.
+    fn server(&mut self) -> Option<HeaderValue> {
+        let runtime = self.route.shared.cached_runtime(&mut self.cache);
+        let hcm = runtime
+            .listeners
+            .get(&*self.route.listener)?
+            .hcm_for(self.route.connection.tls_chain)?;
+        hcm.server.own().cloned()
     }
 }
 

@@ -65,6 +65,17 @@ impl ServerHeader {
     }
 }
 
+impl ServerHeader {
+    /// The header of a response the proxy makes itself, which has no upstream `server` to
+    /// keep: the name, unless the header is passed through (then there is none).
+    pub fn own(&self) -> Option<&HeaderValue> {
+        match self {
+            ServerHeader::Overwrite(name) | ServerHeader::AppendIfAbsent(name) => Some(name),
+            ServerHeader::PassThrough => None,
+        }
+    }
+}
+
 impl Default for ServerHeader {
     /// Envoy's: overwritten with `envoy`.
     fn default() -> ServerHeader {

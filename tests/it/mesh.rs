@@ -573,17 +573,22 @@ spec:
 
 /// Raw bytes to the gateway; the status code of the answer.
 fn raw_status(port: u16, request: &[u8]) -> u16 {
+    raw_answer(port, request)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The start of the gateway's answer to `request`, sent as raw bytes.
+fn raw_answer(port: u16, request: &[u8]) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("gateway accepts");
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let _ = s.write_all(request);
     let mut buf = [0u8; 512];
     let n = s.read(&mut buf).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n])
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -884,7 +889,10 @@ spec:
         "a".repeat(70 * 1024)
     );
     assert_eq!(raw_status(port, big.as_bytes()), 431);
-    assert_eq!(raw_status(port, b"NOT HTTP AT ALL\r\n\r\n"), 400);
+    let refused = raw_answer(port, b"NOT HTTP AT ALL\r\n\r\n");
+    assert!(refused.starts_with("HTTP/1.1 400 "), "{refused}");
+    // The gateway names itself on the codec's answers too, as Istio's does (`istio-envoy`).
+    assert!(refused.contains("\r\nserver: istio-envoy\r\n"), "{refused}");
     let body = vec![b'x'; 2 << 20];
     let mut req = format!(
         "POST / HTTP/1.1\r\nHost: features.example.com\r\nContent-Length: {}\r\n\r\n",

@@ -173,6 +173,56 @@ async fn smuggling_vectors_get_400_and_the_connection_closes() {
     assert_eq!(status_of(&response), 501, "{response}");
 }
 
+/// Names the proxy as a connection manager does; answers what it is asked with an empty 200.
+struct Named;
+
+impl Handler for Named {
+    async fn handle(&mut self, _request: Request<Full<Bytes>>, _received: u64) -> Response<Body> {
+        Response::new(
+            Full::new(Bytes::new())
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+    }
+
+    fn server(&mut self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("istio-envoy"))
+    }
+}
+
+#[tokio::test]
+async fn a_refused_request_is_answered_in_the_handlers_name() {
+    // Envoy's connection manager sets `server` on its codec's answers as on all others.
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let task = tokio::spawn(async move {
+        serve(
+            server,
+            limits(),
+            None,
+            std::future::pending::<()>(),
+            &mut Named,
+        )
+        .await;
+    });
+    client
+        .write_all(b"NOT HTTP AT ALL\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out)).await;
+    drop(client);
+    let _ = task.await;
+    let response = String::from_utf8_lossy(&out);
+    assert_eq!(status_of(&response), 400, "{response}");
+    assert!(
+        response.contains("\r\nserver: istio-envoy\r\n"),
+        "{response}"
+    );
+    // A handler that names no one (the default) sends no `server` at all.
+    let response = exchange(b"NOT HTTP AT ALL\r\n\r\n").await;
+    assert!(!response.contains("server:"), "{response}");
+}
+
 #[tokio::test]
 async fn oversized_heads_get_431_and_bodies_413() {
     let big = format!(
