@@ -20,7 +20,12 @@
 #               difference from drift in the host's load. A third slice per round sends ferry's
 #               load to the same backend routed as a MESH_EXTERNAL destination: no metadata-exchange
 #               headers go upstream then, which shows what the mesh's own bytes cost per request.
-#               The three slices of a round take turns in a rotating order.
+#               A fourth slice loads a second nginx that adds to each upstream request the
+#               headers ferry's gateway adds (the same names and, captured from ferry's own
+#               request at the backend, the same values): the reference doing the mesh's work on
+#               the wire, which tells the proxy's own cost from what the mesh's bytes cost the
+#               backend's core and, through it, every proxy's idle wake-ups. The bar stays ferry
+#               against the plain nginx. The four slices of a round take turns in a rotating order.
 #   memory:     ferry's VmRSS once configured and idle, VmHWM after all the load
 # Bars (issue "proxy overhead"): added P50 ≤ 0.1 ms and P99 ≤ 0.25 ms over the direct call;
 # requests/s per core ≥ nginx's; RSS ≤ 20 MB idle and ≤ 50 MB peak.
@@ -59,7 +64,7 @@ bench_cores
 host=bench.example.com
 # The same backend as a destination outside the mesh: what the mesh's own request headers cost.
 external_host=external.bench.example.com
-backend_port=$(free_port); nginx_port=$(free_port); gateway_port=$(free_port)
+backend_port=$(free_port); nginx_port=$(free_port); gateway_port=$(free_port); nginx_mesh_port=$(free_port)
 mkdir -p "$work/www" "$work/tmp" "$work/config"
 head -c 1024 /dev/urandom | base64 -w 64 | head -c 1024 >"$work/www/1k.html"
 
@@ -88,10 +93,16 @@ http {
 }
 EOF
 }
+# The headers ferry's gateway adds upstream, by name: the backend echoes their values (see the
+# fourth saturation slice).
+mesh_headers="x-forwarded-proto x-forwarded-for x-request-id x-b3-traceid x-b3-spanid x-b3-sampled traceparent x-envoy-peer-metadata-id x-envoy-peer-metadata x-envoy-attempt-count"
+echoed=""
+for h in $mesh_headers; do echoed+="\$http_${h//-/_}\\n"; done
 # The backend keeps the file open (open_file_cache): without it each request costs it an open,
 # fstat and close, and the core it shares with wrk, not the proxy's, sets the pace; the proxies
 # then idle ~20 % of each slice and "per core" counts their sleeps and wake-ups as well.
-nginx_conf backend "$backend_port" "open_file_cache max=16; open_file_cache_valid 3600s;" "root $work/www;"
+nginx_conf backend "$backend_port" "open_file_cache max=16; open_file_cache_valid 3600s;" \
+  "root $work/www; location = /mesh-headers { default_type text/plain; return 200 \"$echoed\"; }"
 nginx_conf nginx-proxy "$nginx_port" "upstream backend { server 127.0.0.1:$backend_port; keepalive 64; keepalive_requests 10000000; }" \
   'location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; }'
 taskset -c "$load_cpu" "$nginx" -e "$work/backend.log" -p "$work" -c "$work/backend.conf" &
@@ -222,6 +233,28 @@ wait_for "the backend" http_ok "$direct" "$host" "$work/www/1k.html"
 wait_for "nginx as proxy" http_ok "$via_nginx" "$host" "$work/www/1k.html"
 wait_for "ferry to route $host with the 1 KB body" http_ok "$ferry" "$host" "$work/www/1k.html"
 wait_for "ferry to route $external_host" http_ok "$ferry" "$external_host" "$work/www/1k.html"
+
+# The reference doing the mesh's work on the wire: nginx adding ferry's upstream headers, with
+# the values ferry sent (the backend echoes them, one per line, in `mesh_headers` order).
+python3 - "http://127.0.0.1:$gateway_port/mesh-headers" "$host" >"$work/mesh-headers" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Host": sys.argv[2]})
+sys.stdout.write(urllib.request.urlopen(req, timeout=5).read().decode())
+PY
+set_headers=""
+i=0
+for h in $mesh_headers; do
+  i=$((i + 1))
+  v=$(sed -n "${i}p" "$work/mesh-headers")
+  [ -n "$v" ] || { echo "ferry's upstream request had no $h: update mesh_headers in $0" >&2; exit 1; }
+  set_headers+="proxy_set_header $h \"$v\"; "
+done
+nginx_conf nginx-mesh "$nginx_mesh_port" "upstream backend { server 127.0.0.1:$backend_port; keepalive 64; keepalive_requests 10000000; }" \
+  "location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; $set_headers}"
+taskset -c "$proxy_cpu" "$nginx" -e "$work/nginx-mesh.log" -p "$work" -c "$work/nginx-mesh.conf" &
+nginx_mesh_pid=$!; pids+=("$nginx_mesh_pid")
+via_nginx_mesh=http://127.0.0.1:$nginx_mesh_port/1k.html
+wait_for "nginx with the mesh's headers" http_ok "$via_nginx_mesh" "$host" "$work/www/1k.html"
 sleep 1
 rss_idle=$(kb "$ferry_pid" VmRSS)
 
@@ -251,17 +284,19 @@ saturate() { # url pid [host] -> "requests cpu_ticks errors wall_seconds"
     END { printf "%d %d %d %.3f\n", r, c, e + 0, w }' <<<"$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
-: >"$work/saturation"; : >"$work/saturation-external"
+: >"$work/saturation"; : >"$work/saturation-external"; : >"$work/saturation-nginx-mesh"
 slice_failed() { echo "a saturation slice failed (wrk or the proxy's CPU count)" >&2; exit 1; }
 for round in $(seq "$sat_rounds"); do
-  # The three slices take turns in a rotating order, so none always follows the same one.
-  for k in 0 1 2; do
-    case $(((round + k) % 3)) in
+  # The four slices take turns in a rotating order, so none always follows the same one.
+  for k in 0 1 2 3; do
+    case $(((round + k) % 4)) in
       0) read -r f_req f_ticks f_err f_wall < <(saturate "$ferry" "$ferry_pid") || slice_failed ;;
       1) read -r n_req n_ticks n_err n_wall < <(saturate "$via_nginx" "$nginx_pid") || slice_failed ;;
       2) read -r x_req x_ticks x_err _ < <(saturate "$ferry" "$ferry_pid" "$external_host") || slice_failed ;;
+      3) read -r m_req m_ticks m_err _ < <(saturate "$via_nginx_mesh" "$nginx_mesh_pid") || slice_failed ;;
     esac
   done
+  echo "$m_req $m_ticks $m_err" >>"$work/saturation-nginx-mesh"
   echo "$f_req $f_ticks $f_err $n_req $n_ticks $n_err $f_wall $n_wall" >>"$work/saturation"
   echo "$x_req $x_ticks $x_err" >>"$work/saturation-external"
 done
@@ -278,6 +313,9 @@ core_ratio=$(awk -v a="$ferry_core" -v b="$nginx_core" 'BEGIN { printf "%.3f", (
 # The out-of-mesh destination's slices, against the same nginx slices.
 read -r x_core x_err < <(awk -v hz="$hz" '{ r += $1; c += $2; e += $3 } END { printf "%.0f %d\n", c ? r * hz / c : 0, e }' "$work/saturation-external")
 external_ratio=$(awk -v a="$x_core" -v b="$nginx_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
+# The nginx that adds the mesh's headers, pooled the same way.
+read -r m_core m_us m_err < <(awk -v hz="$hz" '{ r += $1; c += $2; e += $3 } END { printf "%.0f %.2f %d\n", c ? r * hz / c : 0, r ? c / hz * 1e6 / r : 0, e }' "$work/saturation-nginx-mesh")
+mesh_nginx_ratio=$(awk -v a="$ferry_core" -v b="$m_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 # In mesh over out of mesh, ferry against itself: pooled, and the spread of single rounds.
 mesh_ratio=$(awk -v a="$ferry_core" -v b="$x_core" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 paste -d' ' "$work/saturation" "$work/saturation-external" |
@@ -323,10 +361,12 @@ printf '      (no metadata-exchange headers: the in-mesh request upstream carrie
 printf '      both carry x-forwarded-*, x-request-id, B3 and traceparent, x-envoy-attempt-count; nginx adds none)\n'
 printf '    ferry in mesh / out of mesh per core: pooled %s, one round'"'"'s median %s, range %s … %s\n' \
   "$mesh_ratio" "$mesh_median" "$mesh_min" "$mesh_max"
+printf '    nginx adding the same upstream headers as ferry: %s per core-second (%s µs CPU per request)\n' "$m_core" "$m_us"
+printf '      ferry/that nginx per core: %s (the proxies'"'"' own cost with the same bytes on the wire; not the bar)\n' "$mesh_nginx_ratio"
 printf '  ferry RSS: idle %.1f MB (bar 20), peak %.1f MB (bar 50), after load %.1f MB\n' \
   "$(awk "BEGIN{print $rss_idle/1024}")" "$(awk "BEGIN{print $rss_peak/1024}")" "$(awk "BEGIN{print $rss_after/1024}")"
 printf '  runtime %s s\n' "$runtime"
-if [ "$errors" -ne 0 ] || [ "$ferry_err" -ne 0 ] || [ "$nginx_err" -ne 0 ] || [ "$x_err" -ne 0 ]; then
+if [ "$errors" -ne 0 ] || [ "$ferry_err" -ne 0 ] || [ "$nginx_err" -ne 0 ] || [ "$x_err" -ne 0 ] || [ "$m_err" -ne 0 ]; then
   echo "requests failed (see above)" >&2; exit 1
 fi
 if [ "$check" = 1 ]; then
