@@ -22,6 +22,7 @@ pub mod downstream;
 pub mod dump;
 pub mod forward;
 pub mod forwarded;
+pub mod gated;
 pub mod h1;
 pub mod handover;
 pub mod hash_policy;

@@ -513,11 +513,15 @@ async fn serve_stream<S>(
     // they learn from `Connection: close` on their next response instead (closing an idle one
     // races the client's next request on it).
     let mut shutdown = drain.clone();
-    let shutdown = async move {
+    let wait = async move {
         if shutdown.wait_for(|d| *d == Drain::Shutdown).await.is_err() {
             std::future::pending::<()>().await;
         }
     };
+    // The wait is polled between every two requests; a drain is rare. Gated, it is polled
+    // again only once the drain state changed (an atomic load; see `gated`).
+    let changed = drain.clone();
+    let shutdown = super::gated::Gated::new(wait, move || changed.has_changed().unwrap_or(true));
     let mut http1 = Http1 {
         route: &route,
         cache: RuntimeCache::default(),

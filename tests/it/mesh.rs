@@ -905,6 +905,91 @@ spec:
     assert_eq!(status, 200);
 }
 
+/// SIGTERM with no successor (Envoy's drain, then exit): a keep-alive HTTP/1.1 connection
+/// waiting for its next request is closed at once, not held for the drain time (5 s), and the
+/// proxy exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_an_idle_keep_alive_connection_at_once() {
+    use std::io::{Read, Write};
+    const HOST: &str = "idle.example.com";
+    let backend = backend("idle").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut config = service_entry("idle", backend);
+    config.push_str(&format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: idle
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {port}
+      name: http
+      protocol: HTTP
+    hosts:
+    - {HOST}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: idle
+  namespace: default
+spec:
+  hosts:
+  - {HOST}
+  gateways:
+  - idle
+  http:
+  - route:
+    - destination:
+        host: idle.default.svc.cluster.local
+"
+    ));
+    std::fs::write(dir.path().join("idle.yaml"), config).expect("config written");
+    let grpc = free_port();
+    let (_discovery, _debug) = start_discovery(dir.path(), grpc);
+    let (mut proxy, _admin) = start_router(grpc);
+    let addr = format!("127.0.0.1:{port}");
+    crate::eventually(Duration::from_secs(20), "the gateway to route", || {
+        http_request(&addr, "GET", HOST, "/").is_some_and(|(status, _)| status == 200)
+    });
+
+    // One request answered on a keep-alive connection, which then waits for the next.
+    let mut conn = std::net::TcpStream::connect(&addr).expect("gateway accepts");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout set");
+    conn.write_all(format!("GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n").as_bytes())
+        .expect("request written");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).ends_with("idle") {
+        let n = conn.read(&mut buf).expect("the answer");
+        assert!(n > 0, "closed before answering: {answer:?}");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200 "), "{answer:?}");
+
+    let terminated = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &proxy.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    // The proxy closes the idle connection: end of stream, not the read timeout.
+    let read = conn.read(&mut buf);
+    assert!(matches!(read, Ok(0)), "{read:?}");
+    let status = proxy.child.wait().expect("the proxy exits");
+    assert!(status.success(), "{status:?}");
+    let took = terminated.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "the idle connection held the proxy for {took:?} (drain time 5 s)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sidecar_without_capture_routes_outbound_calls_by_the_mesh_virtual_service() {
     let v1 = backend("v1").await;
