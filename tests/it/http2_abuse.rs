@@ -15,10 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
-use crate::eventually;
-use crate::mesh::{
-    Process, admin_get, free_port, http_request, service_entry, start_discovery, start_router,
-};
+use crate::mesh::{admin_get, gateway};
 
 const HOST: &str = "h2.example.com";
 /// The proxy's `SETTINGS_MAX_CONCURRENT_STREAMS` (`src/proxy/http2.rs`).
@@ -96,70 +93,6 @@ async fn counting_backend(delay: Duration) -> (SocketAddr, Arc<Seen>) {
         }
     });
     (addr, seen)
-}
-
-/// A gateway routing `HOST` to `backend`: the processes (kept alive while held) and the
-/// gateway's port and admin address.
-struct Gateway {
-    _discovery: Process,
-    proxy: Process,
-    _dir: tempfile::TempDir,
-    port: u16,
-    admin: String,
-}
-
-fn gateway(backend: SocketAddr) -> Gateway {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let mut config = service_entry("h2backend", backend);
-    config.push_str(&format!(
-        "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: h2
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - {HOST}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: h2
-  namespace: default
-spec:
-  hosts:
-  - {HOST}
-  gateways:
-  - h2
-  http:
-  - route:
-    - destination:
-        host: h2backend.default.svc.cluster.local
-"
-    ));
-    std::fs::write(dir.path().join("h2.yaml"), config).expect("config written");
-    let grpc = free_port();
-    let (discovery, _debug) = start_discovery(dir.path(), grpc);
-    let (proxy, admin) = start_router(grpc);
-    let addr = format!("127.0.0.1:{port}");
-    eventually(Duration::from_secs(20), "the gateway to route", || {
-        http_request(&addr, "GET", HOST, "/").is_some_and(|(status, _)| status == 200)
-    });
-    Gateway {
-        _discovery: discovery,
-        proxy,
-        _dir: dir,
-        port,
-        admin,
-    }
 }
 
 /// A frame the server sent, or the end of the connection.
@@ -367,7 +300,7 @@ fn stat(admin: &str, name: &str) -> u64 {
 fn rapid_reset_in_bulk_gets_goaway_and_the_gateway_keeps_serving() {
     let rt = runtime();
     let (backend, seen) = rt.block_on(counting_backend(Duration::from_millis(200)));
-    let gw = gateway(backend);
+    let gw = gateway("h2", HOST, backend);
     let before = seen.total.load(Ordering::SeqCst);
 
     let attacker = RawH2::connect(gw.port);
@@ -419,7 +352,7 @@ fn rapid_reset_in_bulk_gets_goaway_and_the_gateway_keeps_serving() {
 fn rapid_reset_after_accept_closes_the_connection_on_premature_resets() {
     let rt = runtime();
     let (backend, seen) = rt.block_on(counting_backend(Duration::from_secs(5)));
-    let gw = gateway(backend);
+    let gw = gateway("h2", HOST, backend);
     let before = seen.total.load(Ordering::SeqCst);
 
     let attacker = RawH2::connect(gw.port);
@@ -466,7 +399,7 @@ fn rapid_reset_after_accept_closes_the_connection_on_premature_resets() {
 fn a_stream_flood_is_refused_beyond_the_concurrency_limit() {
     let rt = runtime();
     let (backend, seen) = rt.block_on(counting_backend(Duration::from_secs(2)));
-    let gw = gateway(backend);
+    let gw = gateway("h2", HOST, backend);
     let pid = gw.proxy.pid();
     let rss_before = rss_kib(pid);
 

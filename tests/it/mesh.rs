@@ -544,6 +544,72 @@ where
     addr
 }
 
+/// A gateway routing `host` to `backend` (a ServiceEntry named `name`): the processes (kept
+/// alive while held), the gateway's port and the proxy's admin address.
+pub(crate) struct Gateway {
+    _discovery: Process,
+    pub(crate) proxy: Process,
+    _dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) admin: String,
+}
+
+/// Starts a control plane and a router proxy whose Gateway and VirtualService route `host` to
+/// `backend`, and waits until the gateway answers 200 there.
+pub(crate) fn gateway(name: &str, host: &str, backend: SocketAddr) -> Gateway {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut config = service_entry(name, backend);
+    config.push_str(&format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {port}
+      name: http
+      protocol: HTTP
+    hosts:
+    - {host}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  hosts:
+  - {host}
+  gateways:
+  - {name}
+  http:
+  - route:
+    - destination:
+        host: {name}.default.svc.cluster.local
+"
+    ));
+    std::fs::write(dir.path().join(format!("{name}.yaml")), config).expect("config written");
+    let grpc = free_port();
+    let (discovery, _debug) = start_discovery(dir.path(), grpc);
+    let (proxy, admin) = start_router(grpc);
+    let addr = format!("127.0.0.1:{port}");
+    crate::eventually(Duration::from_secs(20), "the gateway to route", || {
+        http_request(&addr, "GET", host, "/").is_some_and(|(status, _)| status == 200)
+    });
+    Gateway {
+        _discovery: discovery,
+        proxy,
+        _dir: dir,
+        port,
+        admin,
+    }
+}
+
 pub(crate) fn service_entry(name: &str, addr: SocketAddr) -> String {
     format!(
         "apiVersion: networking.istio.io/v1
@@ -913,50 +979,8 @@ async fn shutdown_closes_an_idle_keep_alive_connection_at_once() {
     use std::io::{Read, Write};
     const HOST: &str = "idle.example.com";
     let backend = backend("idle").await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let mut config = service_entry("idle", backend);
-    config.push_str(&format!(
-        "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: idle
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - {HOST}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: idle
-  namespace: default
-spec:
-  hosts:
-  - {HOST}
-  gateways:
-  - idle
-  http:
-  - route:
-    - destination:
-        host: idle.default.svc.cluster.local
-"
-    ));
-    std::fs::write(dir.path().join("idle.yaml"), config).expect("config written");
-    let grpc = free_port();
-    let (_discovery, _debug) = start_discovery(dir.path(), grpc);
-    let (mut proxy, _admin) = start_router(grpc);
-    let addr = format!("127.0.0.1:{port}");
-    crate::eventually(Duration::from_secs(20), "the gateway to route", || {
-        http_request(&addr, "GET", HOST, "/").is_some_and(|(status, _)| status == 200)
-    });
+    let mut gw = gateway("idle", HOST, backend);
+    let addr = format!("127.0.0.1:{}", gw.port);
 
     // One request answered on a keep-alive connection, which then waits for the next.
     let mut conn = std::net::TcpStream::connect(&addr).expect("gateway accepts");
@@ -975,13 +999,13 @@ spec:
 
     let terminated = Instant::now();
     std::process::Command::new("kill")
-        .args(["-TERM", &proxy.pid().to_string()])
+        .args(["-TERM", &gw.proxy.pid().to_string()])
         .status()
         .expect("kill runs");
     // The proxy closes the idle connection: end of stream, not the read timeout.
     let read = conn.read(&mut buf);
     assert!(matches!(read, Ok(0)), "{read:?}");
-    let status = proxy.child.wait().expect("the proxy exits");
+    let status = gw.proxy.child.wait().expect("the proxy exits");
     assert!(status.success(), "{status:?}");
     let took = terminated.elapsed();
     assert!(

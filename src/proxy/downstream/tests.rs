@@ -93,6 +93,29 @@ async fn exchange(request: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Sends `request` to `handler` on a fresh connection and reads until the server closes it.
+async fn served_by<H: Handler + Send + 'static>(mut handler: H, request: &[u8]) -> String {
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let task = tokio::spawn(async move {
+        serve(
+            server,
+            limits(),
+            None,
+            std::future::pending::<()>(),
+            &mut handler,
+        )
+        .await;
+    });
+    client.write_all(request).await.expect("write");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out))
+        .await
+        .expect("the server closes the connection")
+        .expect("closed");
+    let _ = task.await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn status_of(response: &str) -> u16 {
     response
         .split(' ')
@@ -193,26 +216,7 @@ impl Handler for Named {
 #[tokio::test]
 async fn a_refused_request_is_answered_in_the_handlers_name() {
     // Envoy's connection manager sets `server` on its codec's answers as on all others.
-    let (mut client, server) = tokio::io::duplex(1 << 16);
-    let task = tokio::spawn(async move {
-        serve(
-            server,
-            limits(),
-            None,
-            std::future::pending::<()>(),
-            &mut Named,
-        )
-        .await;
-    });
-    client
-        .write_all(b"NOT HTTP AT ALL\r\n\r\n")
-        .await
-        .expect("write");
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out)).await;
-    drop(client);
-    let _ = task.await;
-    let response = String::from_utf8_lossy(&out);
+    let response = served_by(Named, b"NOT HTTP AT ALL\r\n\r\n").await;
     assert_eq!(status_of(&response), 400, "{response}");
     assert!(
         response.contains("\r\nserver: istio-envoy\r\n"),
@@ -441,22 +445,7 @@ async fn bodies_of_unknown_length_are_chunked_and_head_gets_none() {
         (b"GET /204 HTTP/1.1\r\nConnection: close\r\n\r\n", "", false),
         (b"GET / HTTP/1.0\r\n\r\n", "onetwo", false),
     ] {
-        let (mut client, server) = tokio::io::duplex(1 << 20);
-        let task = tokio::spawn(async move {
-            serve(
-                server,
-                limits(),
-                None,
-                std::future::pending::<()>(),
-                &mut Streaming,
-            )
-            .await;
-        });
-        client.write_all(request).await.expect("write");
-        let mut out = Vec::new();
-        client.read_to_end(&mut out).await.expect("closed");
-        let _ = task.await;
-        let out = String::from_utf8_lossy(&out);
+        let out = served_by(Streaming, request).await;
         let (head, body) = out.split_once("\r\n\r\n").expect("a head");
         assert_eq!(body, want_body, "{out}");
         assert_eq!(
