@@ -560,24 +560,9 @@ pub(crate) fn gateway(name: &str, host: &str, backend: SocketAddr) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut config = service_entry(name, backend);
+    config.push_str(&http_gateway(name, port, host));
     config.push_str(&format!(
         "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: {name}
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - {host}
----
-apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: {name}
@@ -608,6 +593,30 @@ spec:
         port,
         admin,
     }
+}
+
+/// A Gateway with one plain-HTTP server on `port` for `host`, as a YAML document and the
+/// separator after it.
+pub(crate) fn http_gateway(name: &str, port: u16, host: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  selector:
+    istio: ingressgateway
+  servers:
+  - port:
+      number: {port}
+      name: http
+      protocol: HTTP
+    hosts:
+    - {host}
+---
+"
+    )
 }
 
 pub(crate) fn service_entry(name: &str, addr: SocketAddr) -> String {
@@ -718,24 +727,9 @@ async fn gateway_applies_rewrites_faults_retries_timeouts_and_mirrors() {
     ] {
         config.push_str(&service_entry(name, addr));
     }
-    config.push_str(&format!(
+    config.push_str(&http_gateway("features", port, "features.example.com"));
+    config.push_str(
         "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: features
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - features.example.com
----
-apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: features
@@ -817,8 +811,8 @@ spec:
       host: mirror.default.svc.cluster.local
     mirrorPercentage:
       value: 100
-"
-    ));
+",
+    );
     std::fs::write(dir.path().join("features.yaml"), config).expect("config written");
     let grpc = free_port();
     let (_discovery, _debug) = start_discovery(dir.path(), grpc);

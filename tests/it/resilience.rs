@@ -17,7 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::ferryctl;
-use crate::mesh::{admin_get, backend_fn, free_port, start_discovery, start_router};
+use crate::mesh::{admin_get, backend_fn, free_port, http_gateway, start_discovery, start_router};
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -111,24 +111,9 @@ async fn gateway_applies_destination_rule_traffic_policies() {
     config.push_str(&service("cookie", &hashed));
     config.push_str(&service("slow", &[slow]));
     config.push_str(&service("pair", &[good, bad]));
-    config.push_str(&format!(
+    config.push_str(&http_gateway("resilience", port, "resilience.example.com"));
+    config.push_str(
         "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: resilience
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - resilience.example.com
----
-apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: resilience
@@ -219,8 +204,8 @@ spec:
       interval: 1s
       baseEjectionTime: 3s
       maxEjectionPercent: 50
-"
-    ));
+",
+    );
     std::fs::write(dir.path().join("resilience.yaml"), config).expect("config written");
     let grpc = free_port();
     let (_discovery, _debug) = start_discovery(dir.path(), grpc);

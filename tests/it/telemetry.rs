@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::eventually;
-use crate::mesh::{Process, admin_get, backend_fn, free_port};
+use crate::mesh::{Process, admin_get, backend_fn, free_port, http_gateway};
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -191,24 +191,9 @@ fn write_config(dir: &Path, http_port: u16, service_port: u16, backend: SocketAd
     let files = [
         (
             "gateway.yaml",
-            format!(
-                "apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata:
-  name: bookinfo-gateway
-  namespace: default
-spec:
-  selector:
-    istio: ingressgateway
-  servers:
-  - port:
-      number: {http_port}
-      name: http
-      protocol: HTTP
-    hosts:
-    - bookinfo.example.com
----
-apiVersion: networking.istio.io/v1
+            http_gateway("bookinfo-gateway", http_port, "bookinfo.example.com")
+                + &format!(
+                    "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
   name: bookinfo
@@ -225,7 +210,7 @@ spec:
         port:
           number: {service_port}
 "
-            ),
+                ),
         ),
         (
             "reviews.yaml",
