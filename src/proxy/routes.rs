@@ -354,6 +354,10 @@ impl Forward {
     /// an origin-form path: a rewrite that leaves none (`^/api(.*)$` → `\1` on `/api`, or on
     /// `/api?b=1`) starts it at `/`.
     pub fn rewrite_path(&self, route: &Route, path_and_query: &str) -> Option<String> {
+        // Most routes rewrite nothing: asked first, before the path is searched for its query.
+        if self.regex_rewrite.is_none() && self.prefix_rewrite.is_none() {
+            return None;
+        }
         let (path, query) = match path_and_query.find('?') {
             Some(i) => path_and_query.split_at(i),
             None => (path_and_query, ""),
