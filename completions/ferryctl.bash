@@ -1459,7 +1459,7 @@ _ferryctl() {
             return 0
             ;;
         ferryctl__subcmd__proxy)
-            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --workload-name --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --status-port --readiness-port --app-probers --token-file --ca-address --secret-ttl --secret-grace-period-ratio --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
+            opts="-c -n -i -h -V --discovery-address --pod-name --pod-namespace --ip --labels --workload-name --domain --admin-address --interception-mode --concurrency --proxyLogLevel --proxyComponentLogLevel --socket-path --drain-time-s --request-headers-timeout --status-port --readiness-port --app-probers --proxy-config --token-file --ca-address --secret-ttl --secret-grace-period-ratio --kubeconfig --context --namespace --istioNamespace --local --help --version sidecar router"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1534,6 +1534,10 @@ _ferryctl() {
                     return 0
                     ;;
                 --app-probers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

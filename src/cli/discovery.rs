@@ -26,7 +26,6 @@ use crate::discovery::ca::{CertTtl, CertificateAuthority, RootSource, cacerts};
 use crate::discovery::ctrlz::{ScopeError, ScopeInfo, Scopes};
 use crate::discovery::mesh::{
     AccessLogEncoding, AccessLogOptions, DEFAULT_CLUSTER_ID, DEFAULT_TRACE_SAMPLING, ProxyHeaders,
-    ServerHeaderPolicy,
 };
 use crate::discovery::registry::{Resolution, ServiceSource};
 use crate::discovery::source::dir::DirSource;
@@ -560,109 +559,18 @@ fn apply_gateway_topology(
     Ok(())
 }
 
-/// `defaultConfig.proxyHeaders` (Istio's `ProxyConfig.ProxyHeaders`). Two fields are accepted
-/// and have no effect: `metadataExchangeHeaders`, because Ferry's proxies only ever send
-/// metadata exchange to destinations in the mesh (its `IN_MESH` mode), and
-/// `setCurrentClientCertDetails`, because inbound listeners always forward the subject, URI and
-/// DNS SANs.
+/// `defaultConfig.proxyHeaders` (see [`ProxyHeaders::from_json`]); absent, Istio's defaults.
 fn apply_proxy_headers(
     mesh: &mut MeshOptions,
     rest: &serde_json::Map<String, Value>,
 ) -> Result<(), String> {
-    const KEY: &str = "defaultConfig.proxyHeaders";
-    let mut out = ProxyHeaders::default();
-    let headers = match rest
+    mesh.proxy_headers = match rest
         .get("defaultConfig")
         .and_then(|c| c.get("proxyHeaders"))
     {
-        None | Some(Value::Null) => {
-            mesh.proxy_headers = out;
-            return Ok(());
-        }
-        Some(headers) => headers,
+        None | Some(Value::Null) => ProxyHeaders::default(),
+        Some(headers) => ProxyHeaders::from_json("defaultConfig.proxyHeaders", headers)?,
     };
-    let Some(headers) = headers.as_object() else {
-        return Err(format!("{KEY}: expected an object, got {headers}"));
-    };
-    const FIELDS: [&str; 7] = [
-        "server",
-        "requestId",
-        "attemptCount",
-        "envoyDebugHeaders",
-        "forwardedClientCert",
-        "metadataExchangeHeaders",
-        "setCurrentClientCertDetails",
-    ];
-    if let Some(unknown) = headers.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(format!(
-            "{KEY}: unknown field {unknown:?} (Istio's are {})",
-            FIELDS.join(", ")
-        ));
-    }
-    // The header settings are objects (`{disabled: true}`); `null` is absent.
-    let object = |field: &str| -> Result<Option<&serde_json::Map<String, Value>>, String> {
-        match headers.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Object(o)) => Ok(Some(o)),
-            Some(other) => Err(format!(
-                "{KEY}.{field}: expected an object like {{disabled: true}}, got {other}"
-            )),
-        }
-    };
-    // `disabled` is a `BoolValue`, which YAML writes as a plain boolean.
-    let disabled = |field: &str| -> Result<bool, String> {
-        match object(field)?.and_then(|o| o.get("disabled")) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(format!(
-                "{KEY}.{field}.disabled: expected true or false, got {other}"
-            )),
-        }
-    };
-    out.request_id = !disabled("requestId")?;
-    out.attempt_count = !disabled("attemptCount")?;
-    out.envoy_debug_headers = !disabled("envoyDebugHeaders")?;
-    out.server = if disabled("server")? {
-        ServerHeaderPolicy::Disabled
-    } else {
-        match object("server")?.and_then(|s| s.get("value")) {
-            None | Some(Value::Null) => ServerHeaderPolicy::Istio,
-            Some(Value::String(v)) if v.is_empty() => ServerHeaderPolicy::Istio,
-            Some(Value::String(v)) if http::HeaderValue::from_str(v).is_ok() => {
-                ServerHeaderPolicy::Named(v.clone())
-            }
-            Some(Value::String(v)) => {
-                return Err(format!(
-                    "{KEY}.server.value: {v:?} is not a header value (printable ASCII)"
-                ));
-            }
-            Some(other) => {
-                return Err(format!(
-                    "{KEY}.server.value: expected a string, got {other}"
-                ));
-            }
-        }
-    };
-    // Istio's value names are Envoy's `ForwardClientCertDetails`, with `UNDEFINED` for unset.
-    use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::ForwardClientCertDetails;
-    out.forwarded_client_cert = match headers.get("forwardedClientCert") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s == "UNDEFINED" => None,
-        Some(Value::String(s)) => {
-            Some(ForwardClientCertDetails::from_str_name(s).ok_or_else(|| {
-                format!(
-                    "{KEY}.forwardedClientCert: {s:?} is not SANITIZE, FORWARD_ONLY, \
-                     APPEND_FORWARD, SANITIZE_SET or ALWAYS_FORWARD_ONLY"
-                )
-            })?)
-        }
-        Some(other) => {
-            return Err(format!(
-                "{KEY}.forwardedClientCert: expected a string, got {other}"
-            ));
-        }
-    };
-    mesh.proxy_headers = out;
     Ok(())
 }
 
@@ -1214,6 +1122,7 @@ fn registryz(push: &PushContext) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discovery::mesh::ServerHeaderPolicy;
 
     #[test]
     fn mesh_config_fields_apply_over_defaults() {

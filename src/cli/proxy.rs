@@ -153,6 +153,16 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub app_probers: Option<String>,
+    /// The workload's ProxyConfig, as JSON (Istio's PROXY_CONFIG, which injection sets from the
+    /// mesh's defaultConfig and the pod's proxy.istio.io/config); the control plane reads its
+    /// proxyHeaders
+    #[arg(
+        long = "proxy-config",
+        env = "PROXY_CONFIG",
+        value_name = "JSON",
+        hide_env_values = true
+    )]
+    pub proxy_config: Option<String>,
     /// File holding the workload's token, presented to the CA for a certificate (the local
     /// mesh writes one per service account). Without it the proxy gets no certificate, so it
     /// neither originates nor accepts Istio mTLS
@@ -198,6 +208,8 @@ enum ProxyError {
     Concurrency,
     #[error("--app-probers (ISTIO_KUBE_APP_PROBERS): {0}")]
     AppProbers(String),
+    #[error("--proxy-config (PROXY_CONFIG): {0}")]
+    ProxyConfig(String),
     #[error("--secret-grace-period-ratio must be more than 0 and at most 1")]
     GraceRatio,
     #[error("--secret-ttl must be at least 1s")]
@@ -240,7 +252,13 @@ pub fn run(args: &ProxyArgs) -> Result<Exit> {
             .map_err(|e| ProxyError::AppProbers(e.to_string()))?,
         _ => AppProbers::new(),
     };
-    let node = node(args)?;
+    let proxy_config = match &args.proxy_config {
+        Some(text) if !text.trim().is_empty() => {
+            Some(proxy_config(text).map_err(ProxyError::ProxyConfig)?)
+        }
+        _ => None,
+    };
+    let node = node(args, proxy_config)?;
     let logging = Arc::new(init_tracing(loggers)?);
     // One worker is one event loop, as an Envoy worker: no cross-thread wake-ups per request.
     // This is worker 0; `serve` starts the others (`proxy::workers`).
@@ -279,7 +297,23 @@ fn init_tracing(loggers: Loggers) -> Result<LogControl> {
     ))
 }
 
-fn node(args: &ProxyArgs) -> Result<Node> {
+/// `PROXY_CONFIG`: a JSON object, whose `proxyHeaders` are checked here so that a mistake
+/// stops the proxy with its name rather than reaching the control plane.
+fn proxy_config(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON ({e}): {text:?}"))?;
+    let Value::Object(config) = value else {
+        return Err(format!(
+            "expected a JSON object (a ProxyConfig), got {value}"
+        ));
+    };
+    if let Some(headers) = config.get("proxyHeaders") {
+        crate::discovery::mesh::ProxyHeaders::from_json("proxyHeaders", headers)?;
+    }
+    Ok(config)
+}
+
+fn node(args: &ProxyArgs, proxy_config: Option<serde_json::Map<String, Value>>) -> Result<Node> {
     let router = args.r#type == ProxyType::Router;
     let namespace = args
         .pod_namespace
@@ -329,9 +363,12 @@ fn node(args: &ProxyArgs) -> Result<Node> {
             InterceptionMode::Tproxy => "TPROXY",
         },
     });
-    let Value::Object(map) = metadata else {
+    let Value::Object(mut map) = metadata else {
         unreachable!("json! of an object literal is an object")
     };
+    if let Some(config) = proxy_config {
+        map.insert("PROXY_CONFIG".into(), Value::Object(config));
+    }
     Ok(Node {
         id,
         cluster: if router {
@@ -578,5 +615,49 @@ mod tests {
         };
         assert_eq!(args.admin_address.to_string(), "127.0.0.1:15000");
         assert!(args.admin_address.ip().is_loopback());
+    }
+
+    /// `PROXY_CONFIG` goes to the control plane in the node metadata, as Istio's agent sends
+    /// it; proxy headers it cannot take stop the proxy, naming the variable and the field.
+    #[test]
+    fn the_proxy_config_reaches_the_node_metadata_once_checked() {
+        let cli = Cli::try_parse_from([
+            "ferryctl",
+            "proxy",
+            "sidecar",
+            "--discovery-address",
+            "127.0.0.1:15010",
+            "--proxy-config",
+            r#"{"proxyHeaders":{"server":{"disabled":true}}}"#,
+        ])
+        .expect("parses");
+        let Command::Proxy(args) = cli.command else {
+            panic!("not the proxy command");
+        };
+        let config = super::proxy_config(args.proxy_config.as_deref().expect("given"))
+            .expect("a valid ProxyConfig");
+        let node = super::node(&args, Some(config)).expect("a node");
+        let meta = crate::xds::node::struct_to_json(node.metadata.as_ref().expect("metadata"));
+        assert_eq!(
+            meta["PROXY_CONFIG"],
+            serde_json::json!({"proxyHeaders": {"server": {"disabled": true}}})
+        );
+        let without = super::node(&args, None).expect("a node");
+        let meta = crate::xds::node::struct_to_json(without.metadata.as_ref().expect("metadata"));
+        assert!(!meta.contains_key("PROXY_CONFIG"), "{meta:?}");
+
+        for (bad, says) in [
+            ("[1]", "expected a JSON object"),
+            ("{\"proxyHeaders\": ", "not JSON"),
+            (
+                r#"{"proxyHeaders":{"requestId":{"disabled":"yes"}}}"#,
+                "proxyHeaders.requestId.disabled",
+            ),
+        ] {
+            let err = super::proxy_config(bad).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = super::ProxyError::ProxyConfig("x".into()).to_string();
+        assert!(err.starts_with("--proxy-config (PROXY_CONFIG): "), "{err}");
     }
 }

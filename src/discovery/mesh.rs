@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::http_connection_manager::ForwardClientCertDetails;
+use serde_json::Value;
 
 /// What a sidecar does with traffic to hosts it has no route for (`outboundTrafficPolicy.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,8 +53,8 @@ pub struct MeshOptions {
 
 /// `defaultConfig.proxyHeaders`, Istio's defaults in [`Default`]: everything on. Users turn
 /// headers off to hide that a mesh is there (`server`, the `x-envoy-*` debug headers) or to
-/// save their bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// save their bytes, for the mesh or for one workload (its `proxy.istio.io/config`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProxyHeaders {
     pub server: ServerHeaderPolicy,
     /// `requestId` not disabled: a request without `x-request-id` gets one.
@@ -81,8 +82,103 @@ impl Default for ProxyHeaders {
     }
 }
 
+impl ProxyHeaders {
+    /// Istio's `ProxyConfig.ProxyHeaders` as JSON (YAML read as JSON), under `key` in errors.
+    /// What it does not name is on, as in Istio. Two fields are accepted and have no effect:
+    /// `metadataExchangeHeaders`, because Ferry's proxies only ever send metadata exchange to
+    /// destinations in the mesh (its `IN_MESH` mode), and `setCurrentClientCertDetails`,
+    /// because inbound listeners always forward the subject, URI and DNS SANs.
+    pub fn from_json(key: &str, headers: &Value) -> Result<ProxyHeaders, String> {
+        let mut out = ProxyHeaders::default();
+        if headers.is_null() {
+            return Ok(out);
+        }
+        let Some(headers) = headers.as_object() else {
+            return Err(format!("{key}: expected an object, got {headers}"));
+        };
+        const FIELDS: [&str; 7] = [
+            "server",
+            "requestId",
+            "attemptCount",
+            "envoyDebugHeaders",
+            "forwardedClientCert",
+            "metadataExchangeHeaders",
+            "setCurrentClientCertDetails",
+        ];
+        if let Some(unknown) = headers.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(format!(
+                "{key}: unknown field {unknown:?} (Istio's are {})",
+                FIELDS.join(", ")
+            ));
+        }
+        // The header settings are objects (`{disabled: true}`); `null` is absent.
+        let object = |field: &str| -> Result<Option<&serde_json::Map<String, Value>>, String> {
+            match headers.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Object(o)) => Ok(Some(o)),
+                Some(other) => Err(format!(
+                    "{key}.{field}: expected an object like {{disabled: true}}, got {other}"
+                )),
+            }
+        };
+        // `disabled` is a `BoolValue`, which YAML writes as a plain boolean.
+        let disabled = |field: &str| -> Result<bool, String> {
+            match object(field)?.and_then(|o| o.get("disabled")) {
+                None | Some(Value::Null) => Ok(false),
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(other) => Err(format!(
+                    "{key}.{field}.disabled: expected true or false, got {other}"
+                )),
+            }
+        };
+        out.request_id = !disabled("requestId")?;
+        out.attempt_count = !disabled("attemptCount")?;
+        out.envoy_debug_headers = !disabled("envoyDebugHeaders")?;
+        out.server = if disabled("server")? {
+            ServerHeaderPolicy::Disabled
+        } else {
+            match object("server")?.and_then(|s| s.get("value")) {
+                None | Some(Value::Null) => ServerHeaderPolicy::Istio,
+                Some(Value::String(v)) if v.is_empty() => ServerHeaderPolicy::Istio,
+                Some(Value::String(v)) if http::HeaderValue::from_str(v).is_ok() => {
+                    ServerHeaderPolicy::Named(v.clone())
+                }
+                Some(Value::String(v)) => {
+                    return Err(format!(
+                        "{key}.server.value: {v:?} is not a header value (printable ASCII)"
+                    ));
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "{key}.server.value: expected a string, got {other}"
+                    ));
+                }
+            }
+        };
+        // Istio's value names are Envoy's `ForwardClientCertDetails`, with `UNDEFINED` for unset.
+        out.forwarded_client_cert = match headers.get("forwardedClientCert") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s == "UNDEFINED" => None,
+            Some(Value::String(s)) => {
+                Some(ForwardClientCertDetails::from_str_name(s).ok_or_else(|| {
+                    format!(
+                        "{key}.forwardedClientCert: {s:?} is not SANITIZE, FORWARD_ONLY, \
+                         APPEND_FORWARD, SANITIZE_SET or ALWAYS_FORWARD_ONLY"
+                    )
+                })?)
+            }
+            Some(other) => {
+                return Err(format!(
+                    "{key}.forwardedClientCert: expected a string, got {other}"
+                ));
+            }
+        };
+        Ok(out)
+    }
+}
+
 /// `proxyHeaders.server`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum ServerHeaderPolicy {
     /// Istio's names: `istio-envoy` from gateways and sidecars' inbound side, Envoy's `envoy`
     /// from a sidecar's outbound side, replacing what the upstream said.

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use crate::config::resource::Resource;
 use crate::config::store::Store;
 use crate::discovery::dependency::{self, Digest, ObjectKey, SidecarView};
+use crate::discovery::mesh::ProxyHeaders;
 use crate::discovery::translate::{self as translation, PortMapping, scope};
 use crate::discovery::{MeshOptions, Proxy, PushContext, Role, TranslateOptions, translate};
 use crate::metrics::Histogram;
@@ -55,6 +56,8 @@ struct ProxyKey {
     namespace: String,
     labels: BTreeMap<String, String>,
     ip: IpAddr,
+    /// Its own `proxyHeaders` (see [`TranslateOptions::proxy_headers`]).
+    proxy_headers: Option<ProxyHeaders>,
 }
 
 /// A [`SnapshotSource`] over whatever a source last published: snapshots are computed on demand
@@ -289,12 +292,28 @@ impl ConfigSnapshots {
                     .collect()
             })
             .unwrap_or_default();
+        // Istio's agent sends the proxy's ProxyConfig as `PROXY_CONFIG`; Ferry's proxies send
+        // what injection put in their environment (the mesh's `defaultConfig` under the pod's
+        // `proxy.istio.io/config`), having checked it.
+        let proxy_headers = node
+            .metadata
+            .get("PROXY_CONFIG")
+            .and_then(|c| c.get("proxyHeaders"))
+            .filter(|h| !h.is_null())
+            .and_then(|h| {
+                ProxyHeaders::from_json("PROXY_CONFIG proxyHeaders", h)
+                    .inspect_err(|e| {
+                        tracing::warn!(proxy = %node.proxy_id, "{e}; the mesh's proxyHeaders apply")
+                    })
+                    .ok()
+            });
         ProxyKey {
             router: node.role == ProxyRole::Router,
             no_capture: node.metadata_str("INTERCEPTION_MODE") == "NONE",
             namespace: node.namespace.clone(),
             labels,
             ip: node.ip,
+            proxy_headers,
         }
     }
 
@@ -317,6 +336,7 @@ impl ConfigSnapshots {
                 PortMapping::identity()
             },
             no_capture: key.no_capture,
+            proxy_headers: key.proxy_headers.clone(),
         };
         let signature = translation::outbound_signature(push, &proxy, &opts)
             .map(|sig| (generation, key.no_capture, sig));
@@ -442,5 +462,89 @@ impl SnapshotSource for ConfigSnapshots {
             .iter()
             .find(|(g, _)| *g == after + 1 && *g <= generation)
             .map(|(_, at)| *at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::{LoadOptions, parse_file};
+    use crate::xds::node::json_to_struct;
+    use envoy_types::pb::envoy::config::core::v3::Node;
+    use envoy_types::pb::envoy::config::listener::v3::{Listener, filter};
+    use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
+    use prost::Message;
+    use serde_json::json;
+
+    const SHOP: &str = "apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.1.1
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+";
+
+    fn sidecar(ip: &str, metadata: Value) -> NodeInfo {
+        let Value::Object(metadata) = metadata else {
+            panic!("metadata is an object");
+        };
+        NodeInfo::parse(&Node {
+            id: format!("sidecar~{ip}~client-{ip}.shop~shop.svc.cluster.local"),
+            metadata: Some(json_to_struct(&metadata)),
+            ..Node::default()
+        })
+        .expect("a valid node")
+    }
+
+    /// The server name of the sidecar's outbound HTTP listener on port 80.
+    fn outbound_server_name(snapshot: &Snapshot) -> String {
+        let any = snapshot
+            .of(TypeUrl::Listener)
+            .get("0.0.0.0_80")
+            .expect("the outbound listener for web")
+            .any();
+        let listener = Listener::decode(any.value.as_slice()).expect("a listener");
+        let Some(filter::ConfigType::TypedConfig(hcm)) =
+            &listener.filter_chains[0].filters[0].config_type
+        else {
+            panic!("typed config");
+        };
+        HttpConnectionManager::decode(hcm.value.as_slice())
+            .expect("a connection manager")
+            .server_name
+    }
+
+    /// A proxy's `PROXY_CONFIG` (its pod's `proxy.istio.io/config`) names the headers for it
+    /// alone: a sidecar beside it in the same namespace, whose outbound config is otherwise
+    /// the same and shared, keeps the mesh's.
+    #[test]
+    fn a_proxys_own_proxy_headers_replace_the_meshs_for_it_alone() {
+        let (raw, changes) = watch::channel(0);
+        let snapshots = ConfigSnapshots::new(MeshOptions::default(), raw, changes);
+        let parsed = parse_file("shop.yaml", SHOP, &LoadOptions::default());
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        snapshots.publish(parsed.resources, Vec::new());
+
+        let plain = snapshots.snapshot(&sidecar("10.0.0.1", json!({})));
+        let own = json!({"PROXY_CONFIG": {"concurrency": 2,
+            "proxyHeaders": {"server": {"value": "shop/2"}}}});
+        let named = snapshots.snapshot(&sidecar("10.0.0.2", own));
+        let unset = json!({"PROXY_CONFIG": {"concurrency": 2}});
+        let without = snapshots.snapshot(&sidecar("10.0.0.3", unset));
+        // Envoy's default name (`envoy`) on a sidecar's outbound side, as Istio leaves it.
+        assert_eq!(outbound_server_name(&plain), "");
+        assert_eq!(outbound_server_name(&named), "shop/2");
+        assert_eq!(outbound_server_name(&without), "");
+        // Asked again (the cached snapshots), the answers hold.
+        let again = snapshots.snapshot(&sidecar("10.0.0.1", json!({})));
+        assert_eq!(outbound_server_name(&again), "");
+
+        // Headers the control plane cannot read leave the proxy with the mesh's.
+        let bad = json!({"PROXY_CONFIG": {"proxyHeaders": {"server": {"value": 5}}}});
+        assert_eq!(
+            outbound_server_name(&snapshots.snapshot(&sidecar("10.0.0.4", bad))),
+            ""
+        );
     }
 }

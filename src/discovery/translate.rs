@@ -40,6 +40,7 @@ use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::Secret;
 
 pub use encode::{EncodeError, EncodedConfig, EncodedResource};
 
+use super::mesh::ProxyHeaders;
 use super::push_context::PushContext;
 use scope::Scope;
 
@@ -119,6 +120,9 @@ pub struct TranslateOptions {
     /// listener's `bind` when it has one; and a Sidecar's `ingress` entries become bound
     /// inbound listeners in place of `virtualInbound` (see [`ingress`]).
     pub no_capture: bool,
+    /// The proxy's own `proxyHeaders` (its `PROXY_CONFIG` node metadata, which injection makes
+    /// from `proxy.istio.io/config` over the mesh's `defaultConfig`): in place of the mesh's.
+    pub proxy_headers: Option<ProxyHeaders>,
 }
 
 /// Everything one proxy receives, each list sorted by resource name.
@@ -147,7 +151,7 @@ impl Notes {
 
 /// Builds the configuration of `proxy`.
 pub fn translate(push: &PushContext, proxy: &Proxy, opts: &TranslateOptions) -> ProxyConfig {
-    let scope = Scope::new(push, proxy);
+    let scope = Scope::new(push, proxy, opts);
     let mut notes = Notes::default();
     let clusters = cluster::build(&scope, &mut notes);
     let endpoints = endpoint::build(&clusters.outbound);
@@ -209,6 +213,8 @@ pub struct OutboundSignature {
     /// their listeners may bind it, so proxies sharing the rest still translate them apart.
     /// A captured proxy's Sidecar `ingress` makes no listeners (see [`ingress::plan`]).
     ingress_ip: Option<IpAddr>,
+    /// The proxy's own `proxyHeaders`, also in every HTTP connection manager.
+    proxy_headers: Option<ProxyHeaders>,
 }
 
 /// The [`OutboundSignature`] of a sidecar translated with `opts`; `None` for routers (their
@@ -256,6 +262,7 @@ pub fn outbound_signature(
         } else {
             None
         },
+        proxy_headers: opts.proxy_headers.clone(),
     })
 }
 
@@ -270,7 +277,7 @@ pub fn translate_inbound(
     proxy: &Proxy,
     opts: &TranslateOptions,
 ) -> (Vec<Cluster>, Vec<Listener>) {
-    let scope = Scope::new(push, proxy);
+    let scope = Scope::new(push, proxy, opts);
     inbound_side(&scope, opts, &mut Notes::default())
 }
 

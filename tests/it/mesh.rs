@@ -145,14 +145,22 @@ pub(crate) async fn backend(name: &'static str) -> SocketAddr {
 /// Starts `ferryctl proxy router` on the control plane at `grpc`; returns it and its admin
 /// address.
 pub(crate) fn start_router(grpc: u16) -> (Process, String) {
-    let proxy = Process::start(&[
-        "proxy",
-        "router",
-        "--discovery-address",
-        &format!("127.0.0.1:{grpc}"),
-        "--admin-address",
-        "127.0.0.1:0",
-    ]);
+    start_router_with_env(grpc, &[])
+}
+
+/// [`start_router`] with `env` added to the proxy's environment.
+fn start_router_with_env(grpc: u16, env: &[(&str, &str)]) -> (Process, String) {
+    let proxy = Process::start_with_env(
+        &[
+            "proxy",
+            "router",
+            "--discovery-address",
+            &format!("127.0.0.1:{grpc}"),
+            "--admin-address",
+            "127.0.0.1:0",
+        ],
+        env,
+    );
     let admin = proxy.line("ferryctl proxy: admin on ");
     let admin = admin.split(',').next().expect("admin address").to_string();
     (proxy, admin)
@@ -557,6 +565,11 @@ pub(crate) struct Gateway {
 /// Starts a control plane and a router proxy whose Gateway and VirtualService route `host` to
 /// `backend`, and waits until the gateway answers 200 there.
 pub(crate) fn gateway(name: &str, host: &str, backend: SocketAddr) -> Gateway {
+    gateway_with_env(name, host, backend, &[])
+}
+
+/// [`gateway`] with `env` added to the router proxy's environment.
+fn gateway_with_env(name: &str, host: &str, backend: SocketAddr, env: &[(&str, &str)]) -> Gateway {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut config = service_entry(name, backend);
@@ -581,7 +594,7 @@ spec:
     std::fs::write(dir.path().join(format!("{name}.yaml")), config).expect("config written");
     let grpc = free_port();
     let (discovery, _debug) = start_discovery(dir.path(), grpc);
-    let (proxy, admin) = start_router(grpc);
+    let (proxy, admin) = start_router_with_env(grpc, env);
     let addr = format!("127.0.0.1:{port}");
     crate::eventually(Duration::from_secs(20), "the gateway to route", || {
         http_request(&addr, "GET", host, "/").is_some_and(|(status, _)| status == 200)
@@ -963,6 +976,47 @@ spec:
     assert_eq!(raw_status(port, &req), 413);
     let (status, _, _) = send("/", &[]).await;
     assert_eq!(status, 200);
+}
+
+/// A proxy's `PROXY_CONFIG` (injection's merge of its pod's `proxy.istio.io/config` over the
+/// mesh's `defaultConfig`) reaches the control plane, whose config for that proxy alone names
+/// the server as its `proxyHeaders` say; one it cannot take stops the proxy with its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxys_own_proxy_config_names_its_server_header() {
+    const HOST: &str = "own.example.com";
+    let request = format!("GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
+    let server = |answer: &str| {
+        answer
+            .lines()
+            .find_map(|l| l.strip_prefix("server: "))
+            .map(str::to_string)
+    };
+    let plain = gateway("plain", HOST, backend("plain").await);
+    let answer = raw_answer(plain.port, request.as_bytes());
+    assert_eq!(server(&answer).as_deref(), Some("istio-envoy"), "{answer}");
+
+    let config = r#"{"concurrency":2,"proxyHeaders":{"server":{"value":"edge/7"}}}"#;
+    let own = gateway_with_env(
+        "own",
+        HOST,
+        backend("own").await,
+        &[("PROXY_CONFIG", config)],
+    );
+    let answer = raw_answer(own.port, request.as_bytes());
+    assert_eq!(server(&answer).as_deref(), Some("edge/7"), "{answer}");
+
+    let bad = r#"{"proxyHeaders":{"server":{"value":5}}}"#;
+    let out = crate::ferryctl()
+        .args(["proxy", "router", "--discovery-address", "127.0.0.1:1"])
+        .env("PROXY_CONFIG", bad)
+        .output()
+        .expect("ferryctl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--proxy-config (PROXY_CONFIG): proxyHeaders.server.value"),
+        "{stderr}"
+    );
 }
 
 /// SIGTERM with no successor (Envoy's drain, then exit): a keep-alive HTTP/1.1 connection

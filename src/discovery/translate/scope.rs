@@ -15,7 +15,7 @@ use crate::discovery::registry::{Port, Service};
 use crate::validation::hosts::{host_matches, host_subset_of};
 
 use super::telemetry::HcmTelemetry;
-use super::{Proxy, Role};
+use super::{Proxy, Role, TranslateOptions};
 
 /// The proxy's view of the mesh.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
-    pub fn new(push: &'a PushContext, proxy: &'a Proxy) -> Scope<'a> {
+    pub fn new(push: &'a PushContext, proxy: &'a Proxy, opts: &TranslateOptions) -> Scope<'a> {
         let sidecar = match proxy.role {
             Role::Sidecar => sidecar_for(push, proxy),
             // Sidecar resources never apply to gateways.
@@ -95,7 +95,7 @@ impl<'a> Scope<'a> {
             sidecar,
             services,
             virtual_services,
-            telemetry: super::telemetry::for_proxy(push, proxy),
+            telemetry: super::telemetry::for_proxy(push, proxy, opts.proxy_headers.as_ref()),
         }
     }
 

@@ -82,8 +82,13 @@ pub struct HcmTelemetry {
     pub headers: ProxyHeaders,
 }
 
-/// What applies to `proxy`, from the mesh config and the Telemetry resources.
-pub fn for_proxy(push: &PushContext, proxy: &Proxy) -> HcmTelemetry {
+/// What applies to `proxy`, from the mesh config and the Telemetry resources; its own
+/// `proxyHeaders`, when it has them, in place of the mesh's.
+pub fn for_proxy(
+    push: &PushContext,
+    proxy: &Proxy,
+    own_headers: Option<&ProxyHeaders>,
+) -> HcmTelemetry {
     let mesh = push.mesh();
     let mut access_log = mesh.access_log.clone();
     let mut sampling = mesh.trace_sampling.map(|s| f64::from(s) / 100.0);
@@ -107,7 +112,7 @@ pub fn for_proxy(push: &PushContext, proxy: &Proxy) -> HcmTelemetry {
             overall_sampling: Some(Percent { value: 100.0 }),
             ..Default::default()
         }),
-        headers: mesh.proxy_headers.clone(),
+        headers: own_headers.unwrap_or(&mesh.proxy_headers).clone(),
     }
 }
 

@@ -47,7 +47,7 @@ fn logging_mesh(encoding: AccessLogEncoding) -> MeshOptions {
 #[test]
 fn istios_defaults_log_nothing_and_sample_one_percent() {
     let push = push_with(MeshOptions::default(), "");
-    let t = for_proxy(&push, &sidecar("default", &[("app", "a")]));
+    let t = for_proxy(&push, &sidecar("default", &[("app", "a")]), None);
     assert!(t.access_log.is_empty());
     let tracing = t.tracing.expect("tracing is on by default");
     assert_eq!(tracing.random_sampling.map(|p| p.value), Some(1.0));
@@ -57,7 +57,7 @@ fn istios_defaults_log_nothing_and_sample_one_percent() {
         ..MeshOptions::default()
     };
     assert!(
-        for_proxy(&push_with(off, ""), &router("istio-system", &[]))
+        for_proxy(&push_with(off, ""), &router("istio-system", &[]), None)
             .tracing
             .is_none()
     );
@@ -66,13 +66,13 @@ fn istios_defaults_log_nothing_and_sample_one_percent() {
 #[test]
 fn access_log_file_gives_istios_text_or_json_format() {
     let push = push_with(logging_mesh(AccessLogEncoding::Text), "");
-    let t = for_proxy(&push, &router("istio-system", &[]));
+    let t = for_proxy(&push, &router("istio-system", &[]), None);
     let log = file_log(&t).expect("a file access log");
     assert_eq!(log.path, "/dev/stdout");
     assert_eq!(text_format(&log), Some(ISTIO_TEXT_FORMAT));
 
     let push = push_with(logging_mesh(AccessLogEncoding::Json), "");
-    let log = file_log(&for_proxy(&push, &router("istio-system", &[]))).expect("a log");
+    let log = file_log(&for_proxy(&push, &router("istio-system", &[]), None)).expect("a log");
     let Some(file_access_log::AccessLogFormat::LogFormat(SubstitutionFormatString {
         format: Some(substitution_format_string::Format::JsonFormat(s)),
         ..
@@ -97,7 +97,7 @@ fn a_custom_format_gets_its_newline() {
         }),
         ..MeshOptions::default()
     };
-    let t = for_proxy(&push_with(mesh, ""), &sidecar("default", &[]));
+    let t = for_proxy(&push_with(mesh, ""), &sidecar("default", &[]), None);
     let log = file_log(&t).expect("a log");
     assert_eq!(text_format(&log), Some("%RESPONSE_CODE% %REQ(:PATH)%\n"));
 }
@@ -117,7 +117,7 @@ fn telemetry_resources_override_the_mesh_from_root_to_workload() {
     // The root namespace's Telemetry turns the mesh's logging off everywhere...
     let push = push_with(logging_mesh(AccessLogEncoding::Text), DISABLE_IN_ROOT);
     assert!(
-        for_proxy(&push, &sidecar("default", &[("app", "a")]))
+        for_proxy(&push, &sidecar("default", &[("app", "a")]), None)
             .access_log
             .is_empty()
     );
@@ -142,7 +142,7 @@ spec:
 "
     );
     let push = push_with(MeshOptions::default(), &yaml);
-    let reviews = for_proxy(&push, &sidecar("default", &[("app", "reviews")]));
+    let reviews = for_proxy(&push, &sidecar("default", &[("app", "reviews")]), None);
     assert_eq!(
         file_log(&reviews).map(|l| l.path),
         Some("/dev/stdout".to_string())
@@ -154,7 +154,7 @@ spec:
             .map(|p| p.value),
         Some(50.0)
     );
-    let other = for_proxy(&push, &sidecar("default", &[("app", "ratings")]));
+    let other = for_proxy(&push, &sidecar("default", &[("app", "ratings")]), None);
     assert!(other.access_log.is_empty());
     assert_eq!(
         other
