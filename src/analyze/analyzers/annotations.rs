@@ -219,14 +219,23 @@ fn parse_prefix(s: &str) -> Result<(), String> {
 }
 
 /// `validateProxyConfig`, reduced to what Ferry can check without Istio's ProxyConfig schema:
-/// the value must be a YAML mapping (or empty). Field-level validation is not reproduced.
+/// the value must be a YAML mapping (or empty), and its `proxyHeaders`, which Ferry's proxies
+/// act on, must be readable. Other fields are not checked.
 fn validate_proxy_config(value: &str) -> Result<(), String> {
     let stream = parse_stream(value, Limits::default());
     if let Some(e) = stream.errors.first() {
         return Err(format!("failed to convert to apply proxy config: {e}"));
     }
     match stream.documents.first().map(|d| d.root.to_json()) {
-        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Object(_)) => Ok(()),
+        None | Some(serde_json::Value::Null) => Ok(()),
+        Some(serde_json::Value::Object(config)) => match config.get("proxyHeaders") {
+            Some(headers) => {
+                crate::discovery::mesh::ProxyHeaders::from_json("proxyHeaders", headers)
+                    .map(|_| ())
+                    .map_err(|e| format!("failed to convert to apply proxy config: {e}"))
+            }
+            None => Ok(()),
+        },
         Some(_) => {
             Err("failed to convert to apply proxy config: the value is not a YAML mapping".into())
         }
@@ -392,6 +401,25 @@ metadata:
             validate("proxy.istio.io/config", "- a"),
             Some(Err(_))
         ));
+        // The proxy headers are what a proxy acts on: ones it could not read refuse the pod.
+        assert_eq!(
+            validate(
+                "proxy.istio.io/config",
+                "proxyHeaders:\n  server:\n    value: edge/2\n"
+            ),
+            Some(Ok(()))
+        );
+        assert_eq!(
+            validate(
+                "proxy.istio.io/config",
+                "proxyHeaders:\n  requestId:\n    disabled: maybe\n"
+            ),
+            Some(Err(
+                "failed to convert to apply proxy config: proxyHeaders.requestId.disabled: \
+                 expected true or false, got \"maybe\""
+                    .into()
+            ))
+        );
         assert_eq!(validate("sidecar.istio.io/logLevel", "anything"), None);
     }
 }
