@@ -115,10 +115,22 @@ impl ProxyConfig {
     }
 
     /// `over` merged onto this one: its fields win, mappings (messages and maps such as
-    /// `proxyMetadata`) are merged key by key, lists and scalars replaced.
+    /// `proxyMetadata`) are merged key by key, lists and scalars replaced. Each of
+    /// `proxyHeaders`' settings comes whole from one side, as Istio's `correctProxyHeaders`
+    /// takes them: a pod's `server: {value: x}` over the mesh's `server: {disabled: true}`
+    /// names the server rather than leaving it off.
     pub fn merged(&self, over: &ProxyConfig) -> ProxyConfig {
         let mut out = self.0.clone();
         merge(&mut out, &over.0);
+        if let (Some(Value::Object(base)), Some(Value::Object(pod))) =
+            (self.get("proxyHeaders"), over.get("proxyHeaders"))
+        {
+            let mut headers = base.clone();
+            for (name, setting) in pod {
+                headers.insert(name.clone(), setting.clone());
+            }
+            out.insert("proxyHeaders".into(), Value::Object(headers));
+        }
         ProxyConfig(out)
     }
 
@@ -207,6 +219,19 @@ mod tests {
 
     fn config(v: Value) -> ProxyConfig {
         ProxyConfig::from_map(v.as_object().cloned().expect("object"))
+    }
+
+    /// A pod's header setting replaces the mesh's for that header whole; the headers it does
+    /// not name keep the mesh's.
+    #[test]
+    fn proxy_header_settings_come_whole_from_one_side() {
+        let mesh = config(json!({"proxyHeaders": {
+            "server": {"disabled": true}, "requestId": {"disabled": true}}}));
+        let pod = config(json!({"proxyHeaders": {"server": {"value": "edge/2"}}}));
+        assert_eq!(
+            mesh.merged(&pod).env_value(),
+            "{\"proxyHeaders\":{\"server\":{\"value\":\"edge/2\"},\"requestId\":{\"disabled\":true}}}\n"
+        );
     }
 
     /// Istio's testdata `hello-probes-noProxyHoldApplication-ProxyConfig`: the annotation's
