@@ -677,7 +677,7 @@ set edit:completion:arg-completer[ferryctl] = {|@words|
             cand --status-port 'Port of the status server (Istio''s agent --statusPort, 15020), on every address: readiness on /healthz/ready, and the application''s probes that injection rewrote to /app-health/<container>/livez|readyz|startupz, run against the application as the kubelet would have. Off when unset; 0 picks a free port'
             cand --readiness-port 'Port serving only /healthz/ready, on every address (Envoy''s health listener in Istio''s proxies, 15021, which the rendered readiness probes name). Off when unset; 0 picks a free port'
             cand --app-probers 'The application''s original probes by path, as JSON (Istio''s ISTIO_KUBE_APP_PROBERS, which injection sets)'
-            cand --proxy-config 'The workload''s ProxyConfig, as JSON (Istio''s PROXY_CONFIG, which injection sets from the mesh''s defaultConfig and the pod''s proxy.istio.io/config); the control plane reads its proxyHeaders'
+            cand --proxy-config 'The workload''s ProxyConfig, as JSON or YAML (Istio''s PROXY_CONFIG, which injection sets from the mesh''s defaultConfig and the pod''s proxy.istio.io/config); the control plane reads its proxyHeaders'
             cand --token-file 'File holding the workload''s token, presented to the CA for a certificate (the local mesh writes one per service account). Without it the proxy gets no certificate, so it neither originates nor accepts Istio mTLS'
             cand --ca-address 'Address of the CA''s gRPC service (Istio''s CA_ADDR); default: --discovery-address'
             cand --secret-ttl 'Lifetime of the workload certificate asked for (Istio''s SECRET_TTL)'

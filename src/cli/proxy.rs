@@ -14,6 +14,8 @@ use envoy_types::pb::envoy::config::core::v3::Node;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::config::yaml::{self, parse_stream};
+use crate::discovery::mesh::ProxyHeaders;
 use crate::exit::Exit;
 use crate::inject::probe::AppProbers;
 use crate::local::announce;
@@ -153,13 +155,13 @@ pub struct ProxyArgs {
         hide_env_values = true
     )]
     pub app_probers: Option<String>,
-    /// The workload's ProxyConfig, as JSON (Istio's PROXY_CONFIG, which injection sets from the
-    /// mesh's defaultConfig and the pod's proxy.istio.io/config); the control plane reads its
-    /// proxyHeaders
+    /// The workload's ProxyConfig, as JSON or YAML (Istio's PROXY_CONFIG, which injection sets
+    /// from the mesh's defaultConfig and the pod's proxy.istio.io/config); the control plane
+    /// reads its proxyHeaders
     #[arg(
         long = "proxy-config",
         env = "PROXY_CONFIG",
-        value_name = "JSON",
+        value_name = "CONFIG",
         hide_env_values = true
     )]
     pub proxy_config: Option<String>,
@@ -297,18 +299,38 @@ fn init_tracing(loggers: Loggers) -> Result<LogControl> {
     ))
 }
 
-/// `PROXY_CONFIG`: a JSON object, whose `proxyHeaders` are checked here so that a mistake
-/// stops the proxy with its name rather than reaching the control plane.
+/// The variables a proxy reads as its pod's, which injection sets: a proxy the local mesh
+/// starts takes none of them from the user's shell.
+pub const POD_ENVIRONMENT: [&str; 9] = [
+    "POD_NAME",
+    "POD_NAMESPACE",
+    "INSTANCE_IP",
+    "ISTIO_META_WORKLOAD_NAME",
+    "ISTIO_KUBE_APP_PROBERS",
+    "PROXY_CONFIG",
+    "CA_ADDR",
+    "SECRET_TTL",
+    "SECRET_GRACE_PERIOD_RATIO",
+];
+
+/// `PROXY_CONFIG`: a ProxyConfig as YAML or JSON (Istio's agent applies it as YAML, which JSON
+/// is), whose `proxyHeaders` are checked here so that a mistake stops the proxy with its name
+/// rather than reaching the control plane. The value itself is not repeated: it may carry
+/// `proxyMetadata` secrets.
 fn proxy_config(text: &str) -> Result<serde_json::Map<String, Value>, String> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("not JSON ({e}): {text:?}"))?;
-    let Value::Object(config) = value else {
-        return Err(format!(
-            "expected a JSON object (a ProxyConfig), got {value}"
-        ));
+    const WHERE: &str = "injection sets it from the pod's proxy.istio.io/config over \
+                         meshConfig.defaultConfig";
+    let stream = parse_stream(text, yaml::Limits::default());
+    if let Some(e) = stream.errors.first() {
+        return Err(format!("not YAML or JSON ({e}); {WHERE}"));
+    }
+    let config = match stream.documents.first().map(|d| d.root.to_json()) {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(config)) => config,
+        Some(_) => return Err(format!("expected a mapping (a ProxyConfig); {WHERE}")),
     };
     if let Some(headers) = config.get("proxyHeaders") {
-        crate::discovery::mesh::ProxyHeaders::from_json("proxyHeaders", headers)?;
+        ProxyHeaders::from_json("proxyHeaders", headers).map_err(|e| format!("{e}; {WHERE}"))?;
     }
     Ok(config)
 }
@@ -646,9 +668,16 @@ mod tests {
         let meta = crate::xds::node::struct_to_json(without.metadata.as_ref().expect("metadata"));
         assert!(!meta.contains_key("PROXY_CONFIG"), "{meta:?}");
 
+        // YAML, as Istio's agent reads it, is taken too; JSON is YAML.
+        let yaml = super::proxy_config("proxyHeaders:\n  attemptCount:\n    disabled: true\n")
+            .expect("YAML");
+        assert_eq!(
+            serde_json::Value::Object(yaml),
+            serde_json::json!({"proxyHeaders": {"attemptCount": {"disabled": true}}})
+        );
         for (bad, says) in [
-            ("[1]", "expected a JSON object"),
-            ("{\"proxyHeaders\": ", "not JSON"),
+            ("[1]", "expected a mapping"),
+            ("{\"proxyHeaders\": ", "not YAML or JSON"),
             (
                 r#"{"proxyHeaders":{"requestId":{"disabled":"yes"}}}"#,
                 "proxyHeaders.requestId.disabled",
@@ -656,6 +685,10 @@ mod tests {
         ] {
             let err = super::proxy_config(bad).expect_err(bad);
             assert!(err.contains(says), "{bad}: {err}");
+            assert!(
+                err.contains("proxy.istio.io/config"),
+                "where to fix it: {err}"
+            );
         }
         let err = super::ProxyError::ProxyConfig("x".into()).to_string();
         assert!(err.starts_with("--proxy-config (PROXY_CONFIG): "), "{err}");

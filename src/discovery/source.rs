@@ -281,7 +281,7 @@ impl ConfigSnapshots {
         (kept, stale)
     }
 
-    fn key(node: &NodeInfo) -> ProxyKey {
+    fn key(&self, node: &NodeInfo) -> ProxyKey {
         let labels = node
             .metadata
             .get("LABELS")
@@ -292,9 +292,12 @@ impl ConfigSnapshots {
                     .collect()
             })
             .unwrap_or_default();
-        // Istio's agent sends the proxy's ProxyConfig as `PROXY_CONFIG`; Ferry's proxies send
-        // what injection put in their environment (the mesh's `defaultConfig` under the pod's
-        // `proxy.istio.io/config`), having checked it.
+        // Istio's agent sends the proxy's ProxyConfig as `PROXY_CONFIG`, its environment's
+        // merged over the mesh's `defaultConfig`; Ferry's proxies send their environment's
+        // (injection's merge of the pod's `proxy.istio.io/config` over `defaultConfig`),
+        // having checked it. So where it names no headers, or ones that cannot be read, the
+        // mesh's apply, as they would after the agent's merge. Headers equal to the mesh's
+        // are no headers of its own: such proxies share config with the others.
         let proxy_headers = node
             .metadata
             .get("PROXY_CONFIG")
@@ -306,7 +309,8 @@ impl ConfigSnapshots {
                         tracing::warn!(proxy = %node.proxy_id, "{e}; the mesh's proxyHeaders apply")
                     })
                     .ok()
-            });
+            })
+            .filter(|h| *h != self.mesh.proxy_headers);
         ProxyKey {
             router: node.role == ProxyRole::Router,
             no_capture: node.metadata_str("INTERCEPTION_MODE") == "NONE",
@@ -424,7 +428,7 @@ impl ConfigSnapshots {
 
 impl SnapshotSource for ConfigSnapshots {
     fn snapshot(&self, node: &NodeInfo) -> Arc<Snapshot> {
-        let key = ConfigSnapshots::key(node);
+        let key = self.key(node);
         let loaded = self.current();
         if let Some(s) = self
             .cache
@@ -469,6 +473,7 @@ impl SnapshotSource for ConfigSnapshots {
 mod tests {
     use super::*;
     use crate::config::source::{LoadOptions, parse_file};
+    use crate::discovery::mesh::ServerHeaderPolicy;
     use crate::xds::node::json_to_struct;
     use envoy_types::pb::envoy::config::core::v3::Node;
     use envoy_types::pb::envoy::config::listener::v3::{Listener, filter};
@@ -521,7 +526,14 @@ spec:
     #[test]
     fn a_proxys_own_proxy_headers_replace_the_meshs_for_it_alone() {
         let (raw, changes) = watch::channel(0);
-        let snapshots = ConfigSnapshots::new(MeshOptions::default(), raw, changes);
+        let mesh = MeshOptions {
+            proxy_headers: ProxyHeaders {
+                server: ServerHeaderPolicy::Named("mesh/1".into()),
+                ..ProxyHeaders::default()
+            },
+            ..MeshOptions::default()
+        };
+        let snapshots = ConfigSnapshots::new(mesh, raw, changes);
         let parsed = parse_file("shop.yaml", SHOP, &LoadOptions::default());
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         snapshots.publish(parsed.resources, Vec::new());
@@ -532,19 +544,23 @@ spec:
         let named = snapshots.snapshot(&sidecar("10.0.0.2", own));
         let unset = json!({"PROXY_CONFIG": {"concurrency": 2}});
         let without = snapshots.snapshot(&sidecar("10.0.0.3", unset));
-        // Envoy's default name (`envoy`) on a sidecar's outbound side, as Istio leaves it.
-        assert_eq!(outbound_server_name(&plain), "");
+        assert_eq!(outbound_server_name(&plain), "mesh/1");
         assert_eq!(outbound_server_name(&named), "shop/2");
-        assert_eq!(outbound_server_name(&without), "");
+        assert_eq!(outbound_server_name(&without), "mesh/1");
         // Asked again (the cached snapshots), the answers hold.
         let again = snapshots.snapshot(&sidecar("10.0.0.1", json!({})));
-        assert_eq!(outbound_server_name(&again), "");
+        assert_eq!(outbound_server_name(&again), "mesh/1");
+        // The headers are the proxy's own, not its address's: a proxy at the same address
+        // (a restarted pod) with other headers gets its own.
+        let other = json!({"PROXY_CONFIG": {"proxyHeaders": {"server": {"value": "shop/3"}}}});
+        let moved = snapshots.snapshot(&sidecar("10.0.0.2", other));
+        assert_eq!(outbound_server_name(&moved), "shop/3");
 
         // Headers the control plane cannot read leave the proxy with the mesh's.
         let bad = json!({"PROXY_CONFIG": {"proxyHeaders": {"server": {"value": 5}}}});
         assert_eq!(
             outbound_server_name(&snapshots.snapshot(&sidecar("10.0.0.4", bad))),
-            ""
+            "mesh/1"
         );
     }
 }

@@ -477,6 +477,9 @@ impl Keep {
                 command.env("POD_NAME", control_plane_name(&self.plan.revision));
             }
             Unit::Gateway { gateway, .. } => {
+                for name in crate::cli::proxy::POD_ENVIRONMENT {
+                    command.env_remove(name);
+                }
                 // The gateway's service account token, for its workload certificate.
                 identity::token_file(
                     &self.home.tokens_dir(),

@@ -640,7 +640,11 @@ impl Run {
             &spec.namespace,
             &spec.service_account,
         )?;
-        Command::new(exe)
+        let mut command = Command::new(exe);
+        for name in crate::cli::proxy::POD_ENVIRONMENT {
+            command.env_remove(name);
+        }
+        command
             .args(["proxy", "sidecar", "--discovery-address"])
             .arg(xds.to_string())
             .args(["--ip", &addrs.workload.to_string()])

@@ -44,6 +44,9 @@ use std::process::Command;
 /// The built `ferryctl`, with a clean environment for reproducible output.
 pub fn ferryctl() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferryctl"));
+    for name in ferry::cli::proxy::POD_ENVIRONMENT {
+        cmd.env_remove(name);
+    }
     cmd.env_remove("KUBECONFIG")
         .env_remove("NO_COLOR")
         .env("HOME", "/nonexistent-home-for-tests")

@@ -1005,12 +1005,24 @@ async fn a_proxys_own_proxy_config_names_its_server_header() {
     let answer = raw_answer(own.port, request.as_bytes());
     assert_eq!(server(&answer).as_deref(), Some("edge/7"), "{answer}");
 
+    // A proxy that took these would retry its control plane forever: the wait is bounded.
     let bad = r#"{"proxyHeaders":{"server":{"value":5}}}"#;
-    let out = crate::ferryctl()
+    let mut child = crate::ferryctl()
         .args(["proxy", "router", "--discovery-address", "127.0.0.1:1"])
+        .args(["--admin-address", "127.0.0.1:0"])
         .env("PROXY_CONFIG", bad)
-        .output()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("ferryctl runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().ok().flatten().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the proxy took proxy headers it cannot read: still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("its output");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(

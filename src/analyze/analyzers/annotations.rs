@@ -16,6 +16,7 @@ use crate::analyze::catalog::{IST0107, IST0108, IST0125, IST0135};
 use crate::analyze::context::{Analyzer, Context};
 use crate::config::kind::Kind;
 use crate::config::yaml::{Limits, parse_stream};
+use crate::discovery::mesh::ProxyHeaders;
 
 pub const ANALYZER: Analyzer = Analyzer {
     name: "annotations.K8sAnalyzer",
@@ -229,11 +230,9 @@ fn validate_proxy_config(value: &str) -> Result<(), String> {
     match stream.documents.first().map(|d| d.root.to_json()) {
         None | Some(serde_json::Value::Null) => Ok(()),
         Some(serde_json::Value::Object(config)) => match config.get("proxyHeaders") {
-            Some(headers) => {
-                crate::discovery::mesh::ProxyHeaders::from_json("proxyHeaders", headers)
-                    .map(|_| ())
-                    .map_err(|e| format!("failed to convert to apply proxy config: {e}"))
-            }
+            Some(headers) => ProxyHeaders::from_json("proxyHeaders", headers)
+                .map(|_| ())
+                .map_err(|e| format!("failed to convert to apply proxy config: {e}")),
             None => Ok(()),
         },
         Some(_) => {
