@@ -14,10 +14,9 @@ use envoy_types::pb::envoy::config::core::v3::Node;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::config::yaml::{self, parse_stream};
-use crate::discovery::mesh::ProxyHeaders;
 use crate::exit::Exit;
 use crate::inject::probe::AppProbers;
+use crate::inject::proxy_config::ProxyConfig;
 use crate::local::announce;
 use crate::proxy::admin::{self, AdminContext, CommandLine};
 use crate::proxy::downstream::Limits;
@@ -313,26 +312,18 @@ pub const POD_ENVIRONMENT: [&str; 9] = [
     "SECRET_GRACE_PERIOD_RATIO",
 ];
 
-/// `PROXY_CONFIG`: a ProxyConfig as YAML or JSON (Istio's agent applies it as YAML, which JSON
-/// is), whose `proxyHeaders` are checked here so that a mistake stops the proxy with its name
-/// rather than reaching the control plane. The value itself is not repeated: it may carry
-/// `proxyMetadata` secrets.
+/// `PROXY_CONFIG`, checked as injection checks the annotation it comes from, so that a mistake
+/// stops the proxy with its name rather than reaching the control plane. The value itself is
+/// not repeated: it may carry `proxyMetadata` secrets.
 fn proxy_config(text: &str) -> Result<serde_json::Map<String, Value>, String> {
-    const WHERE: &str = "injection sets it from the pod's proxy.istio.io/config over \
-                         meshConfig.defaultConfig";
-    let stream = parse_stream(text, yaml::Limits::default());
-    if let Some(e) = stream.errors.first() {
-        return Err(format!("not YAML or JSON ({e}); {WHERE}"));
-    }
-    let config = match stream.documents.first().map(|d| d.root.to_json()) {
-        None | Some(Value::Null) => serde_json::Map::new(),
-        Some(Value::Object(config)) => config,
-        Some(_) => return Err(format!("expected a mapping (a ProxyConfig); {WHERE}")),
-    };
-    if let Some(headers) = config.get("proxyHeaders") {
-        ProxyHeaders::from_json("proxyHeaders", headers).map_err(|e| format!("{e}; {WHERE}"))?;
-    }
-    Ok(config)
+    ProxyConfig::parse(text)
+        .map(ProxyConfig::into_map)
+        .map_err(|e| {
+            format!(
+                "{e}; injection sets it from the pod's proxy.istio.io/config over \
+                 meshConfig.defaultConfig"
+            )
+        })
 }
 
 fn node(args: &ProxyArgs, proxy_config: Option<serde_json::Map<String, Value>>) -> Result<Node> {
@@ -676,8 +667,11 @@ mod tests {
             serde_json::json!({"proxyHeaders": {"attemptCount": {"disabled": true}}})
         );
         for (bad, says) in [
-            ("[1]", "expected a mapping"),
-            ("{\"proxyHeaders\": ", "not YAML or JSON"),
+            ("[1]", "the value is not a YAML mapping"),
+            (
+                "{\"proxyHeaders\": ",
+                "failed to convert to apply proxy config: ",
+            ),
             (
                 r#"{"proxyHeaders":{"requestId":{"disabled":"yes"}}}"#,
                 "proxyHeaders.requestId.disabled",

@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::config::yaml::{Limits, parse_stream};
+use crate::discovery::mesh::ProxyHeaders;
 
 /// The pod annotation with the pod's own ProxyConfig.
 pub const ANNOTATION: &str = "proxy.istio.io/config";
@@ -99,19 +100,30 @@ impl ProxyConfig {
         ProxyConfig(map)
     }
 
-    /// The annotation's value: a YAML or JSON mapping (Istio's `protomarshal.ApplyYAML`).
+    /// The annotation's value, or the proxy's `PROXY_CONFIG`: a YAML or JSON mapping (Istio's
+    /// `protomarshal.ApplyYAML`) whose `proxyHeaders`, which Ferry's proxies act on, must be
+    /// readable. Other fields are not checked.
     pub fn parse(text: &str) -> Result<ProxyConfig, String> {
+        const FAILED: &str = "failed to convert to apply proxy config";
         let stream = parse_stream(text, Limits::default());
         if let Some(e) = stream.errors.first() {
-            return Err(format!("failed to convert to apply proxy config: {e}"));
+            return Err(format!("{FAILED}: {e}"));
         }
-        match stream.documents.first().map(|d| d.root.to_json()) {
-            None | Some(Value::Null) => Ok(ProxyConfig::default()),
-            Some(Value::Object(m)) => Ok(ProxyConfig(m)),
-            Some(_) => Err(
-                "failed to convert to apply proxy config: the value is not a YAML mapping".into(),
-            ),
+        let config = match stream.documents.first().map(|d| d.root.to_json()) {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(format!("{FAILED}: the value is not a YAML mapping")),
+        };
+        if let Some(headers) = config.get("proxyHeaders") {
+            ProxyHeaders::from_json("proxyHeaders", headers)
+                .map_err(|e| format!("{FAILED}: {e}"))?;
         }
+        Ok(ProxyConfig(config))
+    }
+
+    /// The fields, as JSON.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
     }
 
     /// `over` merged onto this one: its fields win, mappings (messages and maps such as

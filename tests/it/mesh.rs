@@ -1026,7 +1026,10 @@ async fn a_proxys_own_proxy_config_names_its_server_header() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("--proxy-config (PROXY_CONFIG): proxyHeaders.server.value"),
+        stderr.contains(
+            "--proxy-config (PROXY_CONFIG): failed to convert to apply proxy config: \
+             proxyHeaders.server.value"
+        ),
         "{stderr}"
     );
 }

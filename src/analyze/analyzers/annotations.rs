@@ -15,8 +15,7 @@ use super::annotations_table::{ResourceType, lookup};
 use crate::analyze::catalog::{IST0107, IST0108, IST0125, IST0135};
 use crate::analyze::context::{Analyzer, Context};
 use crate::config::kind::Kind;
-use crate::config::yaml::{Limits, parse_stream};
-use crate::discovery::mesh::ProxyHeaders;
+use crate::inject::proxy_config::ProxyConfig;
 
 pub const ANALYZER: Analyzer = Analyzer {
     name: "annotations.K8sAnalyzer",
@@ -220,25 +219,9 @@ fn parse_prefix(s: &str) -> Result<(), String> {
 }
 
 /// `validateProxyConfig`, reduced to what Ferry can check without Istio's ProxyConfig schema:
-/// the value must be a YAML mapping (or empty), and its `proxyHeaders`, which Ferry's proxies
-/// act on, must be readable. Other fields are not checked.
+/// the checks of [`ProxyConfig::parse`], which injection and the proxy apply too.
 fn validate_proxy_config(value: &str) -> Result<(), String> {
-    let stream = parse_stream(value, Limits::default());
-    if let Some(e) = stream.errors.first() {
-        return Err(format!("failed to convert to apply proxy config: {e}"));
-    }
-    match stream.documents.first().map(|d| d.root.to_json()) {
-        None | Some(serde_json::Value::Null) => Ok(()),
-        Some(serde_json::Value::Object(config)) => match config.get("proxyHeaders") {
-            Some(headers) => ProxyHeaders::from_json("proxyHeaders", headers)
-                .map(|_| ())
-                .map_err(|e| format!("failed to convert to apply proxy config: {e}")),
-            None => Ok(()),
-        },
-        Some(_) => {
-            Err("failed to convert to apply proxy config: the value is not a YAML mapping".into())
-        }
-    }
+    ProxyConfig::parse(value).map(|_| ())
 }
 
 #[cfg(test)]
