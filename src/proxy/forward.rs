@@ -136,7 +136,8 @@ where
         // Borrowed, not cloned: `runtime` outlives the request (an `Arc` clone is a locked
         // instruction each way, on every request).
         let Some(entry) = runtime.listeners.get(listener) else {
-            // The listener was removed while this connection was open.
+            // The listener was removed before this connection started (one open before keeps
+            // the runtime it had: see `Shared::connection_runtime`).
             telemetry.exchange.key.code = 503;
             return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
         };
@@ -145,7 +146,7 @@ where
             telemetry.exchange.set_mutual_tls();
         }
         let Some(hcm) = entry.hcm_for(connection.tls_chain) else {
-            // The listener's chains were replaced by TCP ones while this connection was open.
+            // The listener's chains were replaced by TCP ones before this connection started.
             telemetry.exchange.key.code = 503;
             return local_reply(StatusCode::SERVICE_UNAVAILABLE, "listener draining");
         };

@@ -2,7 +2,8 @@
 //! update), or taken over from the proxy this one replaces ([`super::handover`]); served with
 //! HTTP/1.1 and HTTP/2 (h2c prior knowledge) on every connection of an HTTP filter chain, or
 //! by the TCP proxy ([`super::tcp_proxy`]) on a TCP one, and closed when LDS removes the
-//! listener (connections in flight finish).
+//! listener. Its open HTTP connections then drain as below, each served with the config it had
+//! ([`Shared::connection_runtime`]).
 //!
 //! Draining (Envoy's, on shutdown or after a hot restart): accepting stops, HTTP/2 connections
 //! get a GOAWAY, and HTTP/1.1 responses carry `Connection: close` ([`Shared::is_draining`]),
@@ -27,7 +28,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::connection::Connection;
 use super::state::{Binder, ChainFilter, Runtime, RuntimeCache, Shared};
@@ -316,6 +317,12 @@ struct Route {
 }
 
 impl Route {
+    /// The runtime this connection's next request is served by ([`Shared::connection_runtime`]).
+    fn runtime<'c>(&self, cache: &'c mut RuntimeCache) -> &'c Arc<Runtime> {
+        self.shared
+            .connection_runtime(cache, &self.listener, self.connection.tls_chain)
+    }
+
     /// The request's answer. Not an async fn: a layer of future around the request path's
     /// would hold the request a second time (see `forward::handle`).
     fn respond<'a, B>(
@@ -350,15 +357,16 @@ impl downstream::Handler for Http1<'_> {
         request: Request<Full<Bytes>>,
         received: u64,
     ) -> impl Future<Output = Response<forward::Body>> + Send + '_ {
-        let runtime = self.route.shared.cached_runtime(&mut self.cache);
+        let runtime = self.route.runtime(&mut self.cache);
         let exchange = self.pending.insert(Exchange::new(received));
         self.route.respond(runtime, request, exchange)
     }
 
-    /// Draining: the client closes this connection after this response and opens its next one
-    /// where the listening socket now leads (a successor, or a refusal).
+    /// Draining (the proxy, or this connection whose listener is gone): the client closes
+    /// this connection after this response and opens its next one where the listening socket
+    /// now leads (a successor, another listener, or a refusal).
     fn closing(&self) -> bool {
-        self.route.shared.is_draining()
+        self.route.shared.is_draining() || self.cache.retired()
     }
 
     fn done(&mut self, sent: Sent) {
@@ -370,7 +378,7 @@ impl downstream::Handler for Http1<'_> {
     /// Envoy's connection manager names itself on the codec's answers (a 400 or 431) as on
     /// every other response.
     fn server(&mut self) -> Option<HeaderValue> {
-        let runtime = self.route.shared.cached_runtime(&mut self.cache);
+        let runtime = self.route.runtime(&mut self.cache);
         let hcm = runtime
             .listeners
             .get(&*self.route.listener)?
@@ -397,7 +405,9 @@ async fn serve_connection(
     // one address each (`destination.ip`). A connected socket always knows it; should it not,
     // the peer stands in, which no destination rule is written for.
     let local = stream.local_addr().unwrap_or(peer);
-    let entry = shared.runtime().listeners.get(&*name).cloned();
+    // The runtime the connection starts with, and drains with should its listener go.
+    let cache = shared.runtime_cache();
+    let entry = cache.runtime().listeners.get(&*name).cloned();
     let Some(entry) = entry.clone().filter(|l| !l.tls.is_empty()) else {
         let conn = Connection::plaintext(peer, local);
         if let Some(l) = &entry
@@ -412,7 +422,13 @@ async fn serve_connection(
             .as_ref()
             .and_then(|l| l.hcm_for(None))
             .map(|h| h.stats.clone());
-        serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+        let serving = Serving {
+            conn,
+            name,
+            shared,
+            cache,
+        };
+        serve_stream(stream, serving, drain, limits, http_stats).await;
         return;
     };
     // TLS or plain text, by the first byte (within the header timeout: a client that sends
@@ -430,7 +446,13 @@ async fn serve_connection(
         match &entry.plain {
             Some(ChainFilter::Http(hcm)) => {
                 let http_stats = Some(hcm.stats.clone());
-                serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+                let serving = Serving {
+                    conn,
+                    name,
+                    shared,
+                    cache,
+                };
+                serve_stream(stream, serving, drain, limits, http_stats).await;
             }
             Some(ChainFilter::Tcp(proxy)) => {
                 tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
@@ -476,7 +498,13 @@ async fn serve_connection(
         ChainFilter::Http(hcm) => {
             hcm.stats.downstream_cx_ssl_total.inc();
             let http_stats = Some(hcm.stats.clone());
-            serve_stream(stream, conn, name, shared, drain, limits, http_stats).await;
+            let serving = Serving {
+                conn,
+                name,
+                shared,
+                cache,
+            };
+            serve_stream(stream, serving, drain, limits, http_stats).await;
         }
         ChainFilter::Tcp(proxy) => {
             proxy.stats.downstream_cx_ssl_total.inc();
@@ -485,12 +513,19 @@ async fn serve_connection(
     }
 }
 
-/// Serves HTTP/1.1 on `stream`, or HTTP/2 when it opens with the preface.
-async fn serve_stream<S>(
-    stream: S,
+/// What an HTTP connection is served with: its addresses, its listener's name, and the
+/// runtime it started with.
+struct Serving {
     conn: Connection,
     name: Arc<str>,
     shared: Arc<Shared>,
+    cache: RuntimeCache,
+}
+
+/// Serves HTTP/1.1 on `stream`, or HTTP/2 when it opens with the preface.
+async fn serve_stream<S>(
+    stream: S,
+    serving: Serving,
     drain: watch::Receiver<Drain>,
     limits: downstream::Limits,
     http_stats: Option<Arc<super::stats::HttpStats>>,
@@ -503,6 +538,12 @@ async fn serve_stream<S>(
     let _active = http_stats
         .as_ref()
         .map(|s| GaugeGuard::new(&s.downstream_cx_active));
+    let Serving {
+        conn,
+        name,
+        shared,
+        cache,
+    } = serving;
     let peer = conn.peer;
     let route = Arc::new(Route {
         shared,
@@ -524,19 +565,23 @@ async fn serve_stream<S>(
     let shutdown = super::gated::Gated::new(wait, move || changed.has_changed().unwrap_or(true));
     let mut http1 = Http1 {
         route: &route,
-        cache: RuntimeCache::default(),
+        cache,
         pending: None,
     };
     let ended =
         downstream::serve(stream, limits, http_stats.as_deref(), shutdown, &mut http1).await;
-    drop(http1);
+    let Http1 { cache, .. } = http1;
     match ended {
         downstream::Ended::Closed => {}
         downstream::Ended::Http2 { io, read } => {
+            let runtime = Http2Runtime {
+                cache: Mutex::new(cache),
+                retired: Notify::new(),
+            };
             serve_http2(
                 Rewind::new(read.freeze(), io),
                 peer,
-                route,
+                (route, Arc::new(runtime)),
                 drain,
                 http_stats.clone(),
             )
@@ -545,13 +590,21 @@ async fn serve_stream<S>(
     }
 }
 
+/// An HTTP/2 connection's runtime, which its streams share, and the signal that its listener
+/// is gone (then the connection gets a GOAWAY, as when the proxy drains).
+struct Http2Runtime {
+    cache: Mutex<RuntimeCache>,
+    retired: Notify,
+}
+
 /// HTTP/2 (h2c with prior knowledge) on hyper's server, within [`http2`]'s bounds. Draining
-/// (shutdown or hand-over) sends a GOAWAY; streams in flight finish. A client that keeps
-/// cancelling its streams early is disconnected outright, as Envoy aborts it.
+/// (shutdown or hand-over, or this connection's listener removed) sends a GOAWAY; streams in
+/// flight finish. A client that keeps cancelling its streams early is disconnected outright,
+/// as Envoy aborts it.
 async fn serve_http2<S>(
     io: Rewind<S>,
     peer: SocketAddr,
-    route: Arc<Route>,
+    (route, runtime): (Arc<Route>, Arc<Http2Runtime>),
     mut drain: watch::Receiver<Drain>,
     stats: Option<Arc<HttpStats>>,
 ) where
@@ -559,13 +612,25 @@ async fn serve_http2<S>(
 {
     let abuse = http2::Abuse::new(stats.clone());
     let streams = abuse.clone();
+    let retired = runtime.clone();
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         let route = route.clone();
+        let connection_runtime = runtime.clone();
         // Created when hyper accepts the stream, dropped with the request's future: a stream
         // the client resets before its response drops it unanswered.
         let mut stream = streams.stream();
         async move {
-            let runtime = route.shared.runtime();
+            let runtime = {
+                let mut cache = connection_runtime
+                    .cache
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let runtime = route.runtime(&mut cache).clone();
+                if cache.retired() {
+                    connection_runtime.retired.notify_one();
+                }
+                runtime
+            };
             let mut exchange = Exchange::new(head_bytes(req.headers()));
             let response = route.respond(&runtime, req, &mut exchange).await;
             stream.answered();
@@ -612,6 +677,10 @@ async fn serve_http2<S>(
                 );
                 // Returning drops the connection: its socket closes and its streams end.
                 return;
+            }
+            () = retired.retired.notified(), if !told => {
+                connection.as_mut().graceful_shutdown();
+                told = true;
             }
             changed = drain.changed(), if !told => {
                 if changed.is_err() {

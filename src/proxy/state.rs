@@ -256,10 +256,23 @@ pub trait Binder: Send + Sync + 'static {
 
 /// One connection's copy of the runtime: the lock and reference count of [`Shared::runtime`]
 /// per request showed in profiles at saturation, and the runtime changes only with xDS.
-#[derive(Default)]
 pub struct RuntimeCache {
     generation: u64,
-    runtime: Option<Arc<Runtime>>,
+    runtime: Arc<Runtime>,
+    /// The connection's listener (or its filter chain) is gone from the newest runtime: the
+    /// connection keeps this one and drains (see [`Shared::connection_runtime`]).
+    retired: bool,
+}
+
+impl RuntimeCache {
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Whether the connection drains with the runtime it had because its listener is gone.
+    pub fn retired(&self) -> bool {
+        self.retired
+    }
 }
 
 /// Everything the proxy's tasks share.
@@ -321,16 +334,47 @@ impl Shared {
             .clone()
     }
 
-    /// The runtime as `cache` holds it, refreshed when a newer one was applied.
-    pub fn cached_runtime<'c>(&self, cache: &'c mut RuntimeCache) -> &'c Arc<Runtime> {
+    /// A connection's copy of the newest runtime (taken when it is accepted).
+    pub fn runtime_cache(&self) -> RuntimeCache {
+        RuntimeCache {
+            // Read before the runtime: at worst a newer runtime under an older number, which
+            // the next request reads again.
+            generation: self.generation.load(Ordering::Acquire),
+            runtime: self.runtime(),
+            retired: false,
+        }
+    }
+
+    /// The runtime a request on a connection of `listener` (on TLS filter chain `tls_chain`)
+    /// is served by: `cache`'s, refreshed when a newer one was applied, unless the newer one
+    /// has no connection manager there (the listener was removed, or its chain is now TCP).
+    /// Then the connection keeps the runtime it had and is retired: Envoy drains a removed
+    /// listener's connections with the config they were accepted with, each closed after
+    /// its response (HTTP/1.1) or by a GOAWAY (HTTP/2), rather than failing requests its
+    /// client sent before it could know.
+    pub fn connection_runtime<'c>(
+        &self,
+        cache: &'c mut RuntimeCache,
+        listener: &str,
+        tls_chain: Option<usize>,
+    ) -> &'c Arc<Runtime> {
         let generation = self.generation.load(Ordering::Acquire);
-        if cache.runtime.is_none() || cache.generation != generation {
-            // Read after the generation: at worst a newer runtime under an older number,
-            // which the next request reads again.
-            cache.runtime = Some(self.runtime());
+        if cache.generation != generation && !cache.retired {
+            let newest = self.runtime();
+            let serves = |runtime: &Runtime| {
+                runtime
+                    .listeners
+                    .get(listener)
+                    .is_some_and(|l| l.hcm_for(tls_chain).is_some())
+            };
+            if serves(&newest) || !serves(&cache.runtime) {
+                cache.runtime = newest;
+            } else {
+                cache.retired = true;
+            }
             cache.generation = generation;
         }
-        cache.runtime.get_or_insert_with(|| self.runtime())
+        &cache.runtime
     }
 
     /// A copy of the received resources.

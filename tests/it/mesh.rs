@@ -557,7 +557,8 @@ where
 pub(crate) struct Gateway {
     _discovery: Process,
     pub(crate) proxy: Process,
-    _dir: tempfile::TempDir,
+    /// The control plane's config directory.
+    dir: tempfile::TempDir,
     pub(crate) port: u16,
     pub(crate) admin: String,
 }
@@ -602,7 +603,7 @@ spec:
     Gateway {
         _discovery: discovery,
         proxy,
-        _dir: dir,
+        dir,
         port,
         admin,
     }
@@ -1074,6 +1075,91 @@ async fn shutdown_closes_an_idle_keep_alive_connection_at_once() {
     assert!(
         took < Duration::from_secs(4),
         "the idle connection held the proxy for {took:?} (drain time 5 s)"
+    );
+}
+
+/// A listener removed while connections are open (its Gateway deleted): as Envoy drains a
+/// removed listener's connections, each one's next request is served with the config it was
+/// accepted with, and the connection then ends (HTTP/1.1: `connection: close` on the answer;
+/// HTTP/2: a GOAWAY), where a 503 would fail a request the client sent before it could know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_listeners_open_connection_is_served_then_closed() {
+    use std::io::{Read, Write};
+    const HOST: &str = "removed.example.com";
+    let backend = backend("removed").await;
+    let gw = gateway("removed", HOST, backend);
+    let addr = format!("127.0.0.1:{}", gw.port);
+    let request = format!("GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    let mut conn = std::net::TcpStream::connect(&addr).expect("gateway accepts");
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout set");
+    // Reads until the backend's body, or (`to_end`) until the proxy closes the connection.
+    let read_answer = |conn: &mut std::net::TcpStream, to_end: bool| {
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut buf).unwrap_or_else(|e| {
+                panic!("{e}, after: {}", String::from_utf8_lossy(&answer));
+            });
+            if n == 0 {
+                assert!(to_end, "closed after {answer:?}");
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if !to_end && answer.ends_with(b"removed") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    conn.write_all(request.as_bytes()).expect("request written");
+    let first = read_answer(&mut conn, false);
+    assert!(first.starts_with("HTTP/1.1 200 "), "{first}");
+    assert!(!first.contains("connection: close"), "{first}");
+    // And an HTTP/2 connection (h2c, prior knowledge).
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("gateway accepts");
+    let (mut sender, h2) = hyper::client::conn::http2::handshake(
+        TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2c handshake");
+    let h2 = tokio::spawn(h2);
+    let h2_get = || {
+        http::Request::builder()
+            .uri(format!("http://{HOST}/"))
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+    };
+    let r = sender.send_request(h2_get()).await.expect("h2c answers");
+    assert_eq!(r.status(), 200);
+
+    // The Gateway goes (its service stays): the proxy stops listening on its port.
+    std::fs::write(
+        gw.dir.path().join("removed.yaml"),
+        service_entry("removed", backend),
+    )
+    .expect("config written");
+    crate::eventually(Duration::from_secs(20), "the listener to go", || {
+        std::net::TcpStream::connect(&addr).is_err()
+    });
+
+    conn.write_all(request.as_bytes()).expect("request written");
+    let second = read_answer(&mut conn, true);
+    assert!(second.starts_with("HTTP/1.1 200 "), "{second}");
+    assert!(second.contains("\r\nconnection: close\r\n"), "{second}");
+    assert!(second.ends_with("removed"), "{second}");
+
+    let r = sender.send_request(h2_get()).await.expect("h2c answers");
+    assert_eq!(r.status(), 200);
+    let body = r.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], b"removed");
+    let ended = tokio::time::timeout(Duration::from_secs(10), h2).await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "the HTTP/2 connection did not end: {ended:?}"
     );
 }
 

@@ -458,3 +458,51 @@ async fn a_tcp_listener_that_cannot_be_bound_is_left_out_without_a_nack() {
     assert_eq!(*rec.calls.lock().unwrap(), ["bind 0.0.0.0_8080"]);
     assert_eq!(s.bound().keys().collect::<Vec<_>>(), ["0.0.0.0_8080"]);
 }
+
+#[tokio::test]
+async fn a_connection_keeps_its_runtime_only_once_its_listener_is_gone() {
+    let (s, _) = shared(None);
+    let lds = |version: &str, listeners: Vec<Listener>| {
+        let resources = listeners
+            .into_iter()
+            .map(|l| TypedResource::Listener(Box::new(l)))
+            .collect();
+        s.apply(&update(TypeUrl::Listener, version, resources))
+            .expect("applies");
+    };
+    lds("v1", vec![listener(8080, "8080"), listener(8081, "8081")]);
+    let mut cache = s.runtime_cache();
+    let mut early = s.runtime_cache();
+    let started_with = s.runtime();
+    assert!(Arc::ptr_eq(
+        s.connection_runtime(&mut cache, "0.0.0.0_8080", None),
+        &started_with
+    ));
+
+    // Another listener changes: the connection moves to the newest runtime.
+    lds("v2", vec![listener(8080, "8080")]);
+    let newest = s.runtime();
+    assert!(Arc::ptr_eq(
+        s.connection_runtime(&mut cache, "0.0.0.0_8080", None),
+        &newest
+    ));
+    assert!(!cache.retired());
+
+    // Its own listener turns into a TCP one: it keeps what it had, for good.
+    lds("v3", vec![tcp_listener(8080, "outbound|8080||db")]);
+    assert!(Arc::ptr_eq(
+        s.connection_runtime(&mut cache, "0.0.0.0_8080", None),
+        &newest
+    ));
+    assert!(cache.retired());
+    lds("v4", vec![listener(8080, "8080")]);
+    assert!(Arc::ptr_eq(
+        s.connection_runtime(&mut cache, "0.0.0.0_8080", None),
+        &newest
+    ));
+
+    // A connection whose runtime never had its listener has nothing to keep.
+    let ghost = s.connection_runtime(&mut early, "0.0.0.0_9999", None);
+    assert!(Arc::ptr_eq(ghost, &s.runtime()));
+    assert!(!early.retired());
+}
