@@ -446,7 +446,8 @@ async fn serve(
         ..Limits::default()
     };
     let workers = Workers::start(args.concurrency).context("starting the worker threads")?;
-    let listeners = Listeners::new(inherited, limits, workers);
+    let drain_time = Duration::from_secs(args.drain_time_s);
+    let listeners = Listeners::new(inherited, limits, workers, drain_time);
     let shared = Arc::new(Shared::new(Box::new(listeners.clone())));
     let (workload, instance) = workload_of(&node);
     shared.stats.istio.set_local(workload, &node.id, &instance);

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -69,6 +70,9 @@ pub struct Listeners {
     connections: watch::Sender<usize>,
     /// Timeouts of downstream HTTP/1.1 connections.
     limits: downstream::Limits,
+    /// How long a removed listener's idle HTTP/1.1 connections are kept (Envoy's
+    /// `--drain-time-s`).
+    drain_time: Duration,
     /// The event loops connections are spread over.
     workers: Workers,
 }
@@ -76,11 +80,13 @@ pub struct Listeners {
 impl Listeners {
     /// Must be called inside a Tokio runtime. `inherited`: listening sockets a predecessor
     /// handed over, used for the addresses LDS asks for instead of binding them again.
-    /// Accepted connections are spread over `workers`.
+    /// Accepted connections are spread over `workers`; a removed listener's idle ones close
+    /// after `drain_time`.
     pub fn new(
         inherited: super::handover::Inherited,
         limits: downstream::Limits,
         workers: Workers,
+        drain_time: Duration,
     ) -> Arc<Listeners> {
         Arc::new(Listeners {
             runtime: tokio::runtime::Handle::current(),
@@ -91,6 +97,7 @@ impl Listeners {
             handed: watch::channel(false).0,
             connections: watch::channel(0).0,
             limits,
+            drain_time,
             workers,
         })
     }
@@ -274,7 +281,11 @@ async fn accept_loop(
             return;
         };
         let open = Open::new(&listeners);
-        let drain = listeners.drain.subscribe();
+        let drain = Drains {
+            proxy: listeners.drain.subscribe(),
+            listener: stop.clone(),
+            time: listeners.drain_time,
+        };
         let limits = listeners.limits;
         let name = name.clone();
         match listeners.workers.next() {
@@ -306,6 +317,15 @@ async fn accept_loop(
             }
         }
     }
+}
+
+/// What ends a connection besides its client: the proxy's drain, and its listener's removal
+/// (LDS, or the proxy's drain), after which idle HTTP/1.1 connections close once `time` has
+/// passed and HTTP/2 ones get a GOAWAY at once, as Envoy drains a removed listener.
+struct Drains {
+    proxy: watch::Receiver<Drain>,
+    listener: watch::Receiver<bool>,
+    time: Duration,
 }
 
 /// Routes one connection's requests: HTTP/1.1 ones come from [`downstream`], HTTP/2 ones from
@@ -396,10 +416,11 @@ async fn serve_connection(
     peer: SocketAddr,
     name: Arc<str>,
     shared: Arc<Shared>,
-    drain: watch::Receiver<Drain>,
+    drains: Drains,
     limits: downstream::Limits,
     _open: Open,
 ) {
+    let drain = drains.proxy.clone();
     let _ = stream.set_nodelay(true);
     // The real local address, not the listener's: a wildcard listener's connections arrive at
     // one address each (`destination.ip`). A connected socket always knows it; should it not,
@@ -428,7 +449,7 @@ async fn serve_connection(
             shared,
             cache,
         };
-        serve_stream(stream, serving, drain, limits, http_stats).await;
+        serve_stream(stream, serving, drains, limits, http_stats).await;
         return;
     };
     // TLS or plain text, by the first byte (within the header timeout: a client that sends
@@ -452,7 +473,7 @@ async fn serve_connection(
                     shared,
                     cache,
                 };
-                serve_stream(stream, serving, drain, limits, http_stats).await;
+                serve_stream(stream, serving, drains, limits, http_stats).await;
             }
             Some(ChainFilter::Tcp(proxy)) => {
                 tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
@@ -504,7 +525,7 @@ async fn serve_connection(
                 shared,
                 cache,
             };
-            serve_stream(stream, serving, drain, limits, http_stats).await;
+            serve_stream(stream, serving, drains, limits, http_stats).await;
         }
         ChainFilter::Tcp(proxy) => {
             proxy.stats.downstream_cx_ssl_total.inc();
@@ -526,7 +547,7 @@ struct Serving {
 async fn serve_stream<S>(
     stream: S,
     serving: Serving,
-    drain: watch::Receiver<Drain>,
+    drains: Drains,
     limits: downstream::Limits,
     http_stats: Option<Arc<super::stats::HttpStats>>,
 ) where
@@ -552,17 +573,39 @@ async fn serve_stream<S>(
     });
     // HTTP/1.1 connections between requests close when the proxy shuts down; on a hand-over
     // they learn from `Connection: close` on their next response instead (closing an idle one
-    // races the client's next request on it).
-    let mut shutdown = drain.clone();
+    // races the client's next request on it), until the drain time is over, as when their
+    // listener is removed.
+    let mut shutdown = drains.proxy.clone();
     let wait = async move {
         if shutdown.wait_for(|d| *d == Drain::Shutdown).await.is_err() {
             std::future::pending::<()>().await;
         }
     };
-    // The wait is polled between every two requests; a drain is rare. Gated, it is polled
-    // again only once the drain state changed (an atomic load; see `gated`).
-    let changed = drain.clone();
+    // The waits are polled between every two requests; a drain is rare. Gated, each is polled
+    // again only once its state changed (an atomic load; see `gated`).
+    let changed = drains.proxy.clone();
     let shutdown = super::gated::Gated::new(wait, move || changed.has_changed().unwrap_or(true));
+    let mut removed = drains.listener.clone();
+    let draining = Arc::new(AtomicBool::new(false));
+    let timing = draining.clone();
+    let drain_time = drains.time;
+    let wait = async move {
+        // The sender goes with its listener, after saying so: an error is the same news.
+        let _ = removed.wait_for(|gone| *gone).await;
+        timing.store(true, Ordering::Relaxed);
+        tokio::time::sleep(drain_time).await;
+    };
+    let changed = drains.listener.clone();
+    let removed = super::gated::Gated::new(wait, move || {
+        changed.has_changed().unwrap_or(true) || draining.load(Ordering::Relaxed)
+    });
+    let shutdown = async move {
+        tokio::select! {
+            biased;
+            () = shutdown => {}
+            () = removed => {}
+        }
+    };
     let mut http1 = Http1 {
         route: &route,
         cache,
@@ -581,8 +624,9 @@ async fn serve_stream<S>(
             serve_http2(
                 Rewind::new(read.freeze(), io),
                 peer,
-                (route, Arc::new(runtime)),
-                drain,
+                route,
+                runtime,
+                drains,
                 http_stats.clone(),
             )
             .await;
@@ -604,14 +648,16 @@ struct Http2Runtime {
 async fn serve_http2<S>(
     io: Rewind<S>,
     peer: SocketAddr,
-    (route, runtime): (Arc<Route>, Arc<Http2Runtime>),
-    mut drain: watch::Receiver<Drain>,
+    route: Arc<Route>,
+    runtime: Http2Runtime,
+    drains: Drains,
     stats: Option<Arc<HttpStats>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let abuse = http2::Abuse::new(stats.clone());
     let streams = abuse.clone();
+    let runtime = Arc::new(runtime);
     let retired = runtime.clone();
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         let route = route.clone();
@@ -658,6 +704,11 @@ async fn serve_http2<S>(
     );
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
+    let Drains {
+        proxy: mut drain,
+        listener: mut removed,
+        ..
+    } = drains;
     let mut told = false;
     if *drain.borrow_and_update() != Drain::No {
         connection.as_mut().graceful_shutdown();
@@ -679,6 +730,11 @@ async fn serve_http2<S>(
                 return;
             }
             () = retired.retired.notified(), if !told => {
+                connection.as_mut().graceful_shutdown();
+                told = true;
+            }
+            // Removed, or its sender gone with it: the listener is gone either way.
+            _ = removed.wait_for(|gone| *gone), if !told => {
                 connection.as_mut().graceful_shutdown();
                 told = true;
             }
