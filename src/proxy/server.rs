@@ -328,6 +328,19 @@ struct Drains {
     time: Duration,
 }
 
+impl Drains {
+    /// Resolves once the listener is removed and its drain time is over.
+    fn drained(&self) -> impl Future<Output = ()> + use<> {
+        let mut removed = self.listener.clone();
+        let time = self.time;
+        async move {
+            // The sender goes with its listener, after saying so: an error is the same news.
+            let _ = removed.wait_for(|gone| *gone).await;
+            tokio::time::sleep(time).await;
+        }
+    }
+}
+
 /// Routes one connection's requests: HTTP/1.1 ones come from [`downstream`], HTTP/2 ones from
 /// hyper.
 struct Route {
@@ -434,7 +447,16 @@ async fn serve_connection(
         if let Some(l) = &entry
             && let Some(ChainFilter::Tcp(proxy)) = &l.plain
         {
-            tcp_proxy::serve(stream, proxy, &conn, l.reporter, &shared, drain).await;
+            tcp_proxy::serve(
+                stream,
+                proxy,
+                &conn,
+                l.reporter,
+                &shared,
+                drain,
+                drains.drained(),
+            )
+            .await;
             return;
         }
         // A listener removed since the accept is served by the request path, which answers
@@ -476,7 +498,16 @@ async fn serve_connection(
                 serve_stream(stream, serving, drains, limits, http_stats).await;
             }
             Some(ChainFilter::Tcp(proxy)) => {
-                tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
+                tcp_proxy::serve(
+                    stream,
+                    proxy,
+                    &conn,
+                    entry.reporter,
+                    &shared,
+                    drain,
+                    drains.drained(),
+                )
+                .await;
             }
             None => {
                 // STRICT mTLS: no filter chain matches plain text, and Envoy closes the
@@ -529,7 +560,16 @@ async fn serve_connection(
         }
         ChainFilter::Tcp(proxy) => {
             proxy.stats.downstream_cx_ssl_total.inc();
-            tcp_proxy::serve(stream, proxy, &conn, entry.reporter, &shared, drain).await;
+            tcp_proxy::serve(
+                stream,
+                proxy,
+                &conn,
+                entry.reporter,
+                &shared,
+                drain,
+                drains.drained(),
+            )
+            .await;
         }
     }
 }
@@ -585,19 +625,19 @@ async fn serve_stream<S>(
     // again only once its state changed (an atomic load; see `gated`).
     let changed = drains.proxy.clone();
     let shutdown = super::gated::Gated::new(wait, move || changed.has_changed().unwrap_or(true));
+    // Once the listener is removed, the gate stays open: its drain time is a timer to poll.
     let mut removed = drains.listener.clone();
-    let draining = Arc::new(AtomicBool::new(false));
-    let timing = draining.clone();
-    let drain_time = drains.time;
+    let gone = Arc::new(AtomicBool::new(false));
+    let noted = gone.clone();
+    let drained = drains.drained();
     let wait = async move {
-        // The sender goes with its listener, after saying so: an error is the same news.
         let _ = removed.wait_for(|gone| *gone).await;
-        timing.store(true, Ordering::Relaxed);
-        tokio::time::sleep(drain_time).await;
+        noted.store(true, Ordering::Relaxed);
+        drained.await;
     };
     let changed = drains.listener.clone();
     let removed = super::gated::Gated::new(wait, move || {
-        changed.has_changed().unwrap_or(true) || draining.load(Ordering::Relaxed)
+        changed.has_changed().unwrap_or(true) || gone.load(Ordering::Relaxed)
     });
     let shutdown = async move {
         tokio::select! {

@@ -8,6 +8,7 @@
 //! mTLS between sidecars works as for HTTP. Each direction ends on its own: a client that
 //! shuts down its sending side (a half-close) still reads the rest of the answer.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,8 +126,8 @@ impl TcpProxy {
 
 /// Serves one downstream connection (TLS already terminated when it had TLS): connects to an
 /// endpoint of the filter's cluster and copies bytes both ways until both directions ended,
-/// the idle timeout passed, or the proxy shuts down. `reporter` is the listener's side in
-/// Istio's metrics.
+/// the idle timeout passed, the proxy shuts down, or `drained` resolves (the listener was
+/// removed and its drain time is over). `reporter` is the listener's side in Istio's metrics.
 pub async fn serve<S>(
     downstream: S,
     proxy: &TcpProxy,
@@ -134,6 +135,7 @@ pub async fn serve<S>(
     reporter: Reporter,
     shared: &Shared,
     drain: watch::Receiver<Drain>,
+    drained: impl Future<Output = ()>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -213,6 +215,11 @@ pub async fn serve<S>(
             tracing::debug!(cluster = name, peer = %connection.peer, "TCP proxy: idle timeout");
         }
         () = shutdown(drain) => {}
+        // As Envoy closes a removed listener's connections once it drained: a port an
+        // AuthorizationPolicy closed (TCP cannot be checked) is closed for those open too.
+        () = drained => {
+            tracing::debug!(cluster = name, peer = %connection.peer, "TCP proxy: listener drained");
+        }
     }
     series.closed.fetch_add(1, Ordering::Relaxed);
 }
@@ -229,7 +236,7 @@ fn refused(metrics: &IstioMetrics, mut key: Key, flag: Flag) {
 }
 
 /// Resolves when the proxy shuts down without a successor: nothing else would serve the
-/// connection (after a hand-over it runs on until it ends, as the old Envoy's do).
+/// connection (after a hand-over it runs on until its listener's drain time is over).
 async fn shutdown(mut drain: watch::Receiver<Drain>) {
     if drain.wait_for(|d| *d == Drain::Shutdown).await.is_err() {
         std::future::pending::<()>().await;

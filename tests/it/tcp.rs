@@ -4,7 +4,7 @@
 //! Istio's `istio_tcp_*` metrics for all of it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -329,6 +329,8 @@ spec:
 
 /// AuthorizationPolicies are enforced on HTTP only: a TCP port of a workload they select is
 /// not served at all (fail closed) rather than served unchecked, and the control plane says so.
+/// A connection open before the policy is closed once the removed listener drained (5 s), as
+/// Envoy closes a removed listener's connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tcp_port_of_a_workload_under_authorization_policy_is_closed() {
     let app = echo_after_eof().await;
@@ -345,6 +347,22 @@ async fn a_tcp_port_of_a_workload_under_authorization_policy_is_closed() {
     let inbound = format!("\"inbound|{port}|");
     let listeners = admin_get(&admin_b, "/config_dump?resource=dynamic_listeners").1;
     assert!(listeners.contains(&inbound), "{listeners}");
+    // Held open: the application answers only after the client's end of stream.
+    let mut held = TcpStream::connect(&through_a).expect("A accepts");
+    let opened = |admin: &str| {
+        admin_get(admin, "/stats/prometheus")
+            .1
+            .lines()
+            .filter(|l| l.starts_with("istio_tcp_connections_opened_total{"))
+            .filter(|l| l.contains("reporter=\"destination\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    let before = opened(&admin_b);
+    held.write_all(b"held").expect("written");
+    eventually(Duration::from_secs(10), "the held connection at B", || {
+        opened(&admin_b) > before
+    });
     // An ALLOW policy that would admit A: still closed, as Ferry cannot check it on TCP.
     std::fs::write(
         config.join("allow-a.yaml"),
@@ -361,4 +379,13 @@ async fn a_tcp_port_of_a_workload_under_authorization_policy_is_closed() {
     );
     let answer = exchange(&through_a, b"closed").unwrap_or_default();
     assert!(answer.is_empty(), "{answer:?}");
+    // The held connection ends (end of stream or a reset), not the 20 s read timeout.
+    held.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout set");
+    let mut buf = [0u8; 16];
+    match held.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("the held connection is still open: {other:?}"),
+    }
 }
