@@ -121,8 +121,9 @@ pub struct ProxyArgs {
     /// one is ready, so a restart drops no connection
     #[arg(long = "socket-path")]
     pub socket_path: Option<PathBuf>,
-    /// Seconds connections get to finish when the proxy stops or hands over (Envoy's
-    /// --drain-time-s; Istio's terminationDrainDuration)
+    /// Seconds connections get to finish when the proxy stops or hands over, or when LDS
+    /// removes their listener (Envoy's --drain-time-s; the default is Istio's
+    /// terminationDrainDuration)
     #[arg(long = "drain-time-s", default_value_t = 5)]
     pub drain_time_s: u64,
     /// Time a client has to send a request's headers, from its first byte (from the connection's

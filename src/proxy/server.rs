@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
@@ -70,8 +69,8 @@ pub struct Listeners {
     connections: watch::Sender<usize>,
     /// Timeouts of downstream HTTP/1.1 connections.
     limits: downstream::Limits,
-    /// How long a removed listener's idle HTTP/1.1 connections are kept (Envoy's
-    /// `--drain-time-s`).
+    /// How long a removed listener's connections are kept before idle HTTP/1.1, TCP proxy and
+    /// HTTP/2 ones close (Envoy's `--drain-time-s`).
     drain_time: Duration,
     /// The event loops connections are spread over.
     workers: Workers,
@@ -320,8 +319,10 @@ async fn accept_loop(
 }
 
 /// What ends a connection besides its client: the proxy's drain, and its listener's removal
-/// (LDS, or the proxy's drain), after which idle HTTP/1.1 connections close once `time` has
-/// passed and HTTP/2 ones get a GOAWAY at once, as Envoy drains a removed listener.
+/// (LDS, or the proxy's drain), after which HTTP/2 connections get a GOAWAY at once and, once
+/// `time` has passed, idle HTTP/1.1 connections, TCP proxy connections and HTTP/2 connections
+/// close, as Envoy drains a removed listener. (An HTTP/1.1 response still in progress then
+/// runs on; it carries `connection: close`.)
 struct Drains {
     proxy: watch::Receiver<Drain>,
     listener: watch::Receiver<bool>,
@@ -625,19 +626,12 @@ async fn serve_stream<S>(
     // again only once its state changed (an atomic load; see `gated`).
     let changed = drains.proxy.clone();
     let shutdown = super::gated::Gated::new(wait, move || changed.has_changed().unwrap_or(true));
-    // Once the listener is removed, the gate stays open: its drain time is a timer to poll.
-    let mut removed = drains.listener.clone();
-    let gone = Arc::new(AtomicBool::new(false));
-    let noted = gone.clone();
-    let drained = drains.drained();
-    let wait = async move {
-        let _ = removed.wait_for(|gone| *gone).await;
-        noted.store(true, Ordering::Relaxed);
-        drained.await;
-    };
+    // The gate's receiver never marks the stop seen: once the listener is removed the gate
+    // stays open, so the drain timer is polled. The timer starts at the first poll after the
+    // removal, which for a connection busy then is when its request is done.
     let changed = drains.listener.clone();
-    let removed = super::gated::Gated::new(wait, move || {
-        changed.has_changed().unwrap_or(true) || gone.load(Ordering::Relaxed)
+    let removed = super::gated::Gated::new(drains.drained(), move || {
+        changed.has_changed().unwrap_or(true)
     });
     let shutdown = async move {
         tokio::select! {
@@ -744,6 +738,8 @@ async fn serve_http2<S>(
     );
     let connection = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
+    let drained = drains.drained();
+    tokio::pin!(drained);
     let Drains {
         proxy: mut drain,
         listener: mut removed,
@@ -777,6 +773,11 @@ async fn serve_http2<S>(
             _ = removed.wait_for(|gone| *gone), if !told => {
                 connection.as_mut().graceful_shutdown();
                 told = true;
+            }
+            () = &mut drained => {
+                // Streams that outlived the drain time (a long gRPC stream) end with it.
+                tracing::debug!(%peer, "closing an HTTP/2 connection: its listener drained");
+                return;
             }
             changed = drain.changed(), if !told => {
                 if changed.is_err() {

@@ -348,10 +348,12 @@ impl Shared {
     /// The runtime a request on a connection of `listener` (on TLS filter chain `tls_chain`)
     /// is served by: `cache`'s, refreshed when a newer one was applied, unless the newer one
     /// has no connection manager there (the listener was removed, or its chain is now TCP).
-    /// Then the connection keeps the runtime it had and is retired: Envoy drains a removed
-    /// listener's connections with the config they were accepted with, each closed after
-    /// its response (HTTP/1.1) or by a GOAWAY (HTTP/2), rather than failing requests its
-    /// client sent before it could know.
+    /// Then the connection keeps the last runtime that had its listener and is retired, each
+    /// request closing it after its answer (HTTP/1.1) or with a GOAWAY (HTTP/2): Envoy drains
+    /// a removed listener's connections on the config they had, rather than failing requests
+    /// their clients sent before they could know. (Idle connections of a removed listener
+    /// close after the drain time, see `server::Drains`; a listener whose chain turned TCP
+    /// keeps its name and socket, and its idle connections stay until their idle timeout.)
     pub fn connection_runtime<'c>(
         &self,
         cache: &'c mut RuntimeCache,
