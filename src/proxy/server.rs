@@ -33,7 +33,9 @@ use tokio::sync::{Notify, watch};
 use super::connection::Connection;
 use super::state::{Binder, ChainFilter, Runtime, RuntimeCache, Shared};
 use super::stats::{GaugeGuard, HttpStats};
+use super::tcp_proxy::TcpProxy;
 use super::telemetry::exchange::{Exchange, Sent};
+use super::telemetry::metrics::Reporter;
 use super::workers::{Next, Workers};
 use super::{downstream, forward, http2, tcp_proxy};
 
@@ -434,7 +436,6 @@ async fn serve_connection(
     limits: downstream::Limits,
     _open: Open,
 ) {
-    let drain = drains.proxy.clone();
     let _ = stream.set_nodelay(true);
     // The real local address, not the listener's: a wildcard listener's connections arrive at
     // one address each (`destination.ip`). A connected socket always knows it; should it not,
@@ -443,21 +444,19 @@ async fn serve_connection(
     // The runtime the connection starts with, and drains with should its listener go.
     let cache = shared.runtime_cache();
     let entry = cache.runtime().listeners.get(&*name).cloned();
+    let serving = Serving {
+        name,
+        shared,
+        cache,
+        drains,
+        limits,
+    };
     let Some(entry) = entry.clone().filter(|l| !l.tls.is_empty()) else {
         let conn = Connection::plaintext(peer, local);
         if let Some(l) = &entry
             && let Some(ChainFilter::Tcp(proxy)) = &l.plain
         {
-            tcp_proxy::serve(
-                stream,
-                proxy,
-                &conn,
-                l.reporter,
-                &shared,
-                drain,
-                drains.drained(),
-            )
-            .await;
+            serving.tcp(stream, proxy, &conn, l.reporter).await;
             return;
         }
         // A listener removed since the accept is served by the request path, which answers
@@ -466,13 +465,7 @@ async fn serve_connection(
             .as_ref()
             .and_then(|l| l.hcm_for(None))
             .map(|h| h.stats.clone());
-        let serving = Serving {
-            conn,
-            name,
-            shared,
-            cache,
-        };
-        serve_stream(stream, serving, drains, limits, http_stats).await;
+        serve_stream(stream, conn, serving, http_stats).await;
         return;
     };
     // TLS or plain text, by the first byte (within the header timeout: a client that sends
@@ -480,40 +473,26 @@ async fn serve_connection(
     // whose server speaks first (SMTP, MySQL) has clients that send nothing until it did, and
     // Istio's inspector gives up waiting and takes such a connection as plain text.
     let mut first = [0u8; 1];
-    let is_tls = match tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await {
-        Ok(Ok(1)) => first[0] == TLS_HANDSHAKE,
-        Err(_) if matches!(entry.plain, Some(ChainFilter::Tcp(_))) => false,
-        _ => return,
-    };
+    let is_tls =
+        match tokio::time::timeout(serving.limits.header_timeout, stream.peek(&mut first)).await {
+            Ok(Ok(1)) => first[0] == TLS_HANDSHAKE,
+            Err(_) if matches!(entry.plain, Some(ChainFilter::Tcp(_))) => false,
+            _ => return,
+        };
     if !is_tls {
         let conn = Connection::plaintext(peer, local);
         match &entry.plain {
             Some(ChainFilter::Http(hcm)) => {
                 let http_stats = Some(hcm.stats.clone());
-                let serving = Serving {
-                    conn,
-                    name,
-                    shared,
-                    cache,
-                };
-                serve_stream(stream, serving, drains, limits, http_stats).await;
+                serve_stream(stream, conn, serving, http_stats).await;
             }
             Some(ChainFilter::Tcp(proxy)) => {
-                tcp_proxy::serve(
-                    stream,
-                    proxy,
-                    &conn,
-                    entry.reporter,
-                    &shared,
-                    drain,
-                    drains.drained(),
-                )
-                .await;
+                serving.tcp(stream, proxy, &conn, entry.reporter).await;
             }
             None => {
                 // STRICT mTLS: no filter chain matches plain text, and Envoy closes the
                 // connection.
-                tracing::debug!(listener = %name, %peer, "plain text refused: the listener requires TLS");
+                tracing::debug!(listener = %serving.name, %peer, "plain text refused: the listener requires TLS");
             }
         }
         return;
@@ -535,61 +514,59 @@ async fn serve_connection(
         let stream = start.into_stream(config).await.map_err(|e| e.to_string())?;
         Ok((index, stream))
     };
-    let (index, stream) = match tokio::time::timeout(limits.header_timeout, handshake).await {
+    let (index, stream) = match tokio::time::timeout(serving.limits.header_timeout, handshake).await
+    {
         Ok(Ok(accepted)) => accepted,
         Ok(Err(e)) => {
-            tracing::debug!(listener = %name, %peer, "TLS handshake failed: {e}");
+            tracing::debug!(listener = %serving.name, %peer, "TLS handshake failed: {e}");
             return;
         }
         Err(_) => return,
     };
     let tls = &entry.tls[index];
     let session = stream.get_ref().1;
-    let peer_tls = super::tls::PeerTls::of(session, &shared.secrets);
+    let peer_tls = super::tls::PeerTls::of(session, &serving.shared.secrets);
     let conn = Connection::tls(peer, local, session.server_name(), index, peer_tls);
     match &tls.filter {
         ChainFilter::Http(hcm) => {
             hcm.stats.downstream_cx_ssl_total.inc();
             let http_stats = Some(hcm.stats.clone());
-            let serving = Serving {
-                conn,
-                name,
-                shared,
-                cache,
-            };
-            serve_stream(stream, serving, drains, limits, http_stats).await;
+            serve_stream(stream, conn, serving, http_stats).await;
         }
         ChainFilter::Tcp(proxy) => {
             proxy.stats.downstream_cx_ssl_total.inc();
-            tcp_proxy::serve(
-                stream,
-                proxy,
-                &conn,
-                entry.reporter,
-                &shared,
-                drain,
-                drains.drained(),
-            )
-            .await;
+            serving.tcp(stream, proxy, &conn, entry.reporter).await;
         }
     }
 }
 
-/// What an HTTP connection is served with: its addresses, its listener's name, and the
-/// runtime it started with.
+/// What a connection is served with, whatever its protocol: its listener's name, the runtime
+/// it started with, what drains it, and its limits.
 struct Serving {
-    conn: Connection,
     name: Arc<str>,
     shared: Arc<Shared>,
     cache: RuntimeCache,
+    drains: Drains,
+    limits: downstream::Limits,
+}
+
+impl Serving {
+    /// The TCP proxy on `stream`, which ends with the proxy's shutdown or its listener's drain.
+    async fn tcp<S>(self, stream: S, proxy: &TcpProxy, conn: &Connection, reporter: Reporter)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let drained = self.drains.drained();
+        let drain = self.drains.proxy;
+        tcp_proxy::serve(stream, proxy, conn, reporter, &self.shared, drain, drained).await;
+    }
 }
 
 /// Serves HTTP/1.1 on `stream`, or HTTP/2 when it opens with the preface.
 async fn serve_stream<S>(
     stream: S,
+    conn: Connection,
     serving: Serving,
-    drains: Drains,
-    limits: downstream::Limits,
     http_stats: Option<Arc<super::stats::HttpStats>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -601,10 +578,11 @@ async fn serve_stream<S>(
         .as_ref()
         .map(|s| GaugeGuard::new(&s.downstream_cx_active));
     let Serving {
-        conn,
         name,
         shared,
         cache,
+        drains,
+        limits,
     } = serving;
     let peer = conn.peer;
     let route = Arc::new(Route {
