@@ -57,17 +57,20 @@ impl Limits {
     }
 }
 
+/// Above this a limit cannot be reached by a proxy's file descriptors: it is none.
+const UNLIMITED: u32 = 1 << 24;
+
 /// A request the breaker let through: holds its places until dropped.
 pub struct Admission {
-    breaker: Arc<CircuitBreaker>,
-    counted: bool,
+    /// The breaker that counts the request in flight; `None` when requests are unlimited.
+    counted: Option<Arc<CircuitBreaker>>,
     _connection: Option<OwnedSemaphorePermit>,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        if self.counted {
-            self.breaker.requests.fetch_sub(1, Ordering::Relaxed);
+        if let Some(breaker) = &self.counted {
+            breaker.requests.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -95,8 +98,6 @@ pub struct CircuitBreaker {
 
 impl CircuitBreaker {
     pub fn new(limits: Limits) -> CircuitBreaker {
-        // Above this the limit cannot be reached by a proxy's file descriptors: treat it as none.
-        const UNLIMITED: u32 = 1 << 24;
         CircuitBreaker {
             limits,
             requests: AtomicU64::new(0),
@@ -106,7 +107,7 @@ impl CircuitBreaker {
         }
     }
 
-    /// Requests in flight (for tests and `/stats`).
+    /// Requests in flight, counted only while `max_requests` is a limit (for tests).
     pub fn active_requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
@@ -117,15 +118,21 @@ impl CircuitBreaker {
         http1: bool,
         stats: &ClusterStats,
     ) -> Result<Admission, Overflow> {
-        let requests = self.requests.fetch_add(1, Ordering::Relaxed);
+        // Unlimited requests (Istio's default) are not counted: counting is two atomic
+        // read-modify-writes on the count and two on the breaker's reference count per
+        // request, each a full barrier, for a limit no request reaches. A breaker whose limits
+        // change is replaced, so one never sees a count it did not keep.
         let mut admission = Admission {
-            breaker: self.clone(),
-            counted: true,
+            counted: None,
             _connection: None,
         };
-        if requests >= u64::from(self.limits.max_requests) {
-            stats.upstream_rq_pending_overflow.inc();
-            return Err(Overflow);
+        if self.limits.max_requests < UNLIMITED {
+            let requests = self.requests.fetch_add(1, Ordering::Relaxed);
+            admission.counted = Some(self.clone());
+            if requests >= u64::from(self.limits.max_requests) {
+                stats.upstream_rq_pending_overflow.inc();
+                return Err(Overflow);
+            }
         }
         let Some(connections) = self.connections.as_ref().filter(|_| http1) else {
             return Ok(admission);
@@ -258,6 +265,20 @@ mod tests {
         drop(a);
         assert!(b.admit(false, &stats).await.is_ok());
         assert_eq!(stats.upstream_rq_pending_overflow.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn only_limited_requests_are_counted() {
+        let stats = ClusterStats::default();
+        let unlimited = breaker(u32::MAX, u32::MAX, u32::MAX);
+        let held = unlimited.admit(true, &stats).await.expect("admitted");
+        assert_eq!(unlimited.active_requests(), 0);
+        drop(held);
+        let limited = breaker(u32::MAX, u32::MAX, 1 << 20);
+        let held = limited.admit(true, &stats).await.expect("admitted");
+        assert_eq!(limited.active_requests(), 1);
+        drop(held);
+        assert_eq!(limited.active_requests(), 0);
     }
 
     #[tokio::test]
