@@ -530,7 +530,7 @@ impl ClusterEntry {
         draw: u64,
         avoid: Option<&Arc<Endpoint>>,
         hash: Option<u64>,
-    ) -> Option<Arc<Endpoint>> {
+    ) -> Option<&Arc<Endpoint>> {
         let endpoints = &self.endpoints;
         let n = endpoints.len();
         if n == 0 {
@@ -555,7 +555,9 @@ impl ClusterEntry {
             draw,
             hash,
         )?;
-        Some(endpoints[i].clone())
+        // Borrowed, not cloned: a request holds its cluster for as long as its endpoint, and
+        // a reference count's increment and decrement are two full barriers per request.
+        Some(&endpoints[i])
     }
 
     /// Feeds one attempt's outcome to outlier detection, ejecting `endpoint` when it has

@@ -787,7 +787,7 @@ fn forward_request(
                         if let Some(ep) = target.pick(random::next(), None, None) {
                             // Envoy copies the request for its shadow after counting the
                             // first attempt.
-                            let _ = attempt.send(&target, &ep, 1).await;
+                            let _ = attempt.send(&target, ep, 1).await;
                         }
                     });
                 }
@@ -811,7 +811,7 @@ fn forward_request(
         let retry = forward.retry.as_ref();
         let max_attempts = 1 + retry.map_or(0, |r| r.num_retries);
         let deadline = forward.timeout.map(|t| started + t);
-        let mut previous: Option<Arc<Endpoint>> = None;
+        let mut previous: Option<&Arc<Endpoint>> = None;
         let mut number = 0;
         let outcome = loop {
             number += 1;
@@ -826,8 +826,7 @@ fn forward_request(
                 (Some(p), Some(r)) => Some(p.min(r)),
                 (p, r) => p.or(r),
             };
-            let Some(endpoint) = cluster.pick(random::next(), previous.as_ref(), hashed.hash)
-            else {
+            let Some(endpoint) = cluster.pick(random::next(), previous, hashed.hash) else {
                 cluster.stats.upstream_cx_none_healthy.inc();
                 break Err(Some(Failure::NoHealthyUpstream));
             };
@@ -848,7 +847,7 @@ fn forward_request(
                     Some(l) => {
                         match Box::pin(tokio::time::timeout(
                             l,
-                            attempt.send(cluster, &endpoint, number),
+                            attempt.send(cluster, endpoint, number),
                         ))
                         .await
                         {
@@ -865,14 +864,14 @@ fn forward_request(
                             }
                         }
                     }
-                    None => std::pin::pin!(attempt.send(cluster, &endpoint, number)).await,
+                    None => std::pin::pin!(attempt.send(cluster, endpoint, number)).await,
                 }
             };
             let (retriable, outcome) = match result {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     cluster.stats.response(status);
-                    cluster.record(&endpoint, Outcome::Status(status));
+                    cluster.record(endpoint, Outcome::Status(status));
                     if status >= 500 {
                         endpoint.stats.rq_error.inc();
                     } else {
@@ -886,9 +885,9 @@ fn forward_request(
                 Err(failure) => {
                     match failure {
                         Failure::Connect(_) | Failure::Reset(_) => {
-                            cluster.record(&endpoint, Outcome::LocalFailure);
+                            cluster.record(endpoint, Outcome::LocalFailure);
                         }
-                        Failure::PerTryTimeout => cluster.record(&endpoint, Outcome::Timeout),
+                        Failure::PerTryTimeout => cluster.record(endpoint, Outcome::Timeout),
                         Failure::NoHealthyUpstream | Failure::Overflow => {}
                     }
                     if let Failure::Connect(_) = failure {

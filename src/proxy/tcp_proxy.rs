@@ -188,7 +188,7 @@ pub async fn serve<S>(
             Err(e) => {
                 cluster.stats.upstream_cx_connect_fail.inc();
                 endpoint.stats.cx_connect_fail.inc();
-                cluster.record(&endpoint, Outcome::LocalFailure);
+                cluster.record(endpoint, Outcome::LocalFailure);
                 tracing::debug!(cluster = name, endpoint = %endpoint.address, "TCP proxy: {e}");
                 refused(metrics, key, Flag::UpstreamConnectionFailure);
                 return;
