@@ -23,7 +23,7 @@
 use std::future::Future;
 use std::io::IoSlice;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -333,6 +333,11 @@ fn parse_request_head(
 struct Clock {
     limits: Limits,
     timer: Pin<Box<Sleep>>,
+    /// The waker the timer holds, once polled and not fired since: polling a tokio timer
+    /// registers the waker anew (two compare-and-swaps, a clone and a drop of the old one,
+    /// each a full barrier), which a request paid on every wait for its next bytes; the
+    /// connection's task is the same from one wait to the next, so once is enough.
+    armed: Option<Waker>,
     /// When the head being waited for began: the connection's start for its first request,
     /// the read that brought a partial head for later ones. `None` between requests.
     head_since: Option<Instant>,
@@ -358,6 +363,7 @@ impl Clock {
             timer: Box::pin(tokio::time::sleep_until(
                 (now + limits.header_timeout).into(),
             )),
+            armed: None,
             head_since: Some(now),
             activity: 0,
             seen: 0,
@@ -365,8 +371,22 @@ impl Clock {
         }
     }
 
+    /// Whether the timer has fired; polls it only when it has (`is_elapsed` is a load) or
+    /// does not hold this task's waker.
+    fn poll_timer(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if !self.timer.is_elapsed() && self.armed.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            return Poll::Pending;
+        }
+        let polled = self.timer.as_mut().poll(cx);
+        self.armed = polled.is_pending().then(|| cx.waker().clone());
+        polled
+    }
+
     /// The timer fired: what limit is reached, if any; otherwise re-arms.
     fn fired(&mut self, phase: Phase) -> Result<(), Stop> {
+        // A fired timer gave its waker up; it must be polled again once reset.
+        self.armed = None;
         let now = Instant::now();
         if phase == Phase::Head
             && let Some(since) = self.head_since
@@ -397,6 +417,13 @@ impl Clock {
     }
 }
 
+/// What ended a wait for a connection's next bytes.
+enum Woke {
+    Read(std::io::Result<usize>),
+    Shutdown,
+    Timer,
+}
+
 struct Conn<'a, S> {
     io: S,
     buf: BytesMut,
@@ -422,20 +449,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
         }
         let between_requests = phase == Phase::Head && self.buf.is_empty();
         loop {
-            tokio::select! {
-                biased;
-                read = self.io.read_buf(&mut self.buf) => {
-                    return match read {
-                        Ok(0) => Err(Stop::Eof),
-                        Ok(_) => {
-                            self.clock.activity += 1;
-                            Ok(())
-                        }
-                        Err(e) => Err(Stop::Io(e)),
-                    };
+            let mut read = std::pin::pin!(self.io.read_buf(&mut self.buf));
+            let (shutdown, clock) = (&mut self.shutdown, &mut self.clock);
+            // The read first, then the shutdown, then the timer (see `Clock::poll_timer`).
+            let woke = std::future::poll_fn(|cx| {
+                if let Poll::Ready(read) = read.as_mut().poll(cx) {
+                    return Poll::Ready(Woke::Read(read));
                 }
-                () = self.shutdown.as_mut(), if between_requests => return Err(Stop::Shutdown),
-                () = self.clock.timer.as_mut() => self.clock.fired(phase)?,
+                if between_requests && shutdown.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woke::Shutdown);
+                }
+                clock.poll_timer(cx).map(|()| Woke::Timer)
+            })
+            .await;
+            match woke {
+                Woke::Read(Ok(0)) => return Err(Stop::Eof),
+                Woke::Read(Ok(_)) => {
+                    self.clock.activity += 1;
+                    return Ok(());
+                }
+                Woke::Read(Err(e)) => return Err(Stop::Io(e)),
+                Woke::Shutdown => return Err(Stop::Shutdown),
+                Woke::Timer => self.clock.fired(phase)?,
             }
         }
     }
