@@ -556,7 +556,8 @@ impl ClusterEntry {
             hash,
         )?;
         // Borrowed, not cloned: a request holds its cluster for as long as its endpoint, and
-        // a reference count's increment and decrement are two full barriers per request.
+        // a reference count's increment and decrement are two locked instructions (on x86)
+        // per request.
         Some(&endpoints[i])
     }
 

@@ -333,10 +333,11 @@ fn parse_request_head(
 struct Clock {
     limits: Limits,
     timer: Pin<Box<Sleep>>,
-    /// The waker the timer holds, once polled and not fired since: polling a tokio timer
-    /// registers the waker anew (two compare-and-swaps, a clone and a drop of the old one,
-    /// each a full barrier), which a request paid on every wait for its next bytes; the
-    /// connection's task is the same from one wait to the next, so once is enough.
+    /// The waker the timer holds, once polled (with coop budget left) and not fired since:
+    /// polling a tokio timer registers the waker anew (two compare-and-swaps, a clone and a
+    /// drop of the old one: locked instructions on x86), which a request paid on every wait
+    /// for its next bytes; the connection's task is the same from one wait to the next, so
+    /// once is enough.
     armed: Option<Waker>,
     /// When the head being waited for began: the connection's start for its first request,
     /// the read that brought a partial head for later ones. `None` between requests.
@@ -378,8 +379,11 @@ impl Clock {
         {
             return Poll::Pending;
         }
+        // Out of budget, tokio's coop answers a timer's poll with Pending before the timer
+        // takes the waker (or is even put on the wheel): only a poll made with budget arms it.
+        let budget = tokio::task::coop::has_budget_remaining();
         let polled = self.timer.as_mut().poll(cx);
-        self.armed = polled.is_pending().then(|| cx.waker().clone());
+        self.armed = (budget && polled.is_pending()).then(|| cx.waker().clone());
         polled
     }
 
@@ -453,6 +457,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<'_, S> {
             let (shutdown, clock) = (&mut self.shutdown, &mut self.clock);
             // The read first, then the shutdown, then the timer (see `Clock::poll_timer`).
             let woke = std::future::poll_fn(|cx| {
+                // As `tokio::select!` does: a task out of budget yields before polling any.
+                if !tokio::task::coop::has_budget_remaining() {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 if let Poll::Ready(read) = read.as_mut().poll(cx) {
                     return Poll::Ready(Woke::Read(read));
                 }

@@ -392,6 +392,31 @@ async fn an_idle_connection_closes_after_the_idle_timeout() {
     );
 }
 
+/// A timer first polled by a task out of coop budget is not armed (tokio answers Pending
+/// without taking the waker): it must be polled again, or the connection never times out.
+#[tokio::test(start_paused = true)]
+async fn a_timer_polled_out_of_budget_still_fires() {
+    let mut clock = Clock::new(limits());
+    std::future::poll_fn(|cx| {
+        // Spends the task's budget within this one poll.
+        loop {
+            let mut spend = std::pin::pin!(tokio::task::coop::consume_budget());
+            if spend.as_mut().poll(cx).is_pending() {
+                break;
+            }
+        }
+        assert!(clock.poll_timer(cx).is_pending());
+        Poll::Ready(())
+    })
+    .await;
+    let fired = tokio::time::timeout(
+        Duration::from_secs(5),
+        std::future::poll_fn(|cx| clock.poll_timer(cx)),
+    )
+    .await;
+    assert!(fired.is_ok(), "the header timeout never fired");
+}
+
 #[tokio::test]
 async fn the_http2_preface_hands_the_connection_back() {
     let (mut client, _echo, task) = start(limits());
