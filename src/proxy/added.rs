@@ -12,14 +12,19 @@
 //! The names are statics and the values share one buffer: a request's added headers are one
 //! allocation, and dropping them is freeing it (a `HeaderValue` apiece was an allocation for
 //! the request id and a reference count for each trace value, and nine drops through `Bytes`'
-//! vtables; together 2–3 % of the proxy's user time).
+//! vtables; together 2–3 % of the proxy's user time). Metadata exchange's pair, the same on
+//! every request of a proxy, is shared whole, encoded once as header lines.
+
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-/// Room for all a request may get: forwarded proto and for, request id, five trace headers, two
-/// of metadata exchange.
-const INLINE: usize = 10;
+use crate::proxy::telemetry::metrics::ExchangeHeaders;
+
+/// Room for all a request may get beside metadata exchange's pair: forwarded proto and for,
+/// request id, five trace headers.
+const INLINE: usize = 8;
 
 /// Added headers, none of whose names is in the request's map (nor twice here).
 #[derive(Debug, Clone, Default)]
@@ -27,6 +32,10 @@ pub struct Added {
     /// Each name with where its value ends in `values` (it starts where the previous ends).
     entries: smallvec::SmallVec<[(&'static HeaderName, u32); INLINE]>,
     values: BytesMut,
+    /// Metadata exchange's pair, after the others: shared, not copied. Its value is most of
+    /// the bytes a request gets (~500 of them), which were copied into `values` and out again
+    /// (callgrind: 554 instructions per request for the pair, 2.6 % of the proxy's).
+    exchange: Option<Arc<ExchangeHeaders>>,
 }
 
 impl Added {
@@ -35,7 +44,19 @@ impl Added {
         Added {
             entries: smallvec::SmallVec::new(),
             values: BytesMut::with_capacity(bytes),
+            exchange: None,
         }
+    }
+
+    /// Adds metadata exchange's pair, whose names the caller knows are in neither the map nor
+    /// here; it goes after every header `push`ed.
+    pub fn push_exchange(&mut self, headers: &Arc<ExchangeHeaders>) {
+        self.exchange = Some(Arc::clone(headers));
+    }
+
+    /// Metadata exchange's pair as HTTP/1.1 header lines, when added.
+    pub fn exchange_lines(&self) -> &[u8] {
+        self.exchange.as_ref().map_or(&[], |x| &x.lines)
     }
 
     /// Adds `name`, which the caller knows is in neither the map nor here, with `value`, which
@@ -66,7 +87,8 @@ impl Added {
         })
     }
 
-    /// Each name with its value, in the order pushed.
+    /// Each name with its value, in the order pushed, without metadata exchange's pair (see
+    /// [`Added::exchange_lines`]).
     pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &[u8])> {
         self.ranges()
             .map(|(name, range)| (name, self.values.get(range).unwrap_or_default()))
@@ -77,13 +99,21 @@ impl Added {
     /// than written.
     fn values(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
         let shared = bytes::Bytes::copy_from_slice(&self.values);
-        self.ranges().filter_map(move |(name, range)| {
-            // Ranges come from `push`, within the buffer; checked all the same (no panic).
-            let value = (range.end <= shared.len()).then(|| shared.slice(range))?;
-            HeaderValue::from_maybe_shared(value)
-                .ok()
-                .map(|v| (name.clone(), v))
-        })
+        let exchange = self.exchange.iter().flat_map(|x| {
+            [
+                (ExchangeHeaders::ID, x.id.clone()),
+                (ExchangeHeaders::METADATA, x.metadata.clone()),
+            ]
+        });
+        self.ranges()
+            .filter_map(move |(name, range)| {
+                // Ranges come from `push`, within the buffer; checked all the same (no panic).
+                let value = (range.end <= shared.len()).then(|| shared.slice(range))?;
+                HeaderValue::from_maybe_shared(value)
+                    .ok()
+                    .map(|v| (name.clone(), v))
+            })
+            .chain(exchange)
     }
 
     /// Moves the headers into `headers`, which lacks every one of their names.
@@ -93,6 +123,7 @@ impl Added {
         }
         self.entries.clear();
         self.values.clear();
+        self.exchange = None;
     }
 
     /// `headers` with these added: the request as forwarded.
@@ -135,6 +166,37 @@ mod tests {
         added.move_into(&mut map);
         assert_eq!(map, all);
         assert_eq!(added.iter().count(), 0, "moved, not copied");
+    }
+
+    #[test]
+    fn metadata_exchange_joins_a_map_after_the_others() {
+        let exchange = Arc::new(ExchangeHeaders::new(
+            HeaderValue::from_static("sidecar~10.0.0.1~a.ns~ns.svc.cluster.local"),
+            HeaderValue::from_static("CgQ="),
+        ));
+        let mut added = Added::default();
+        added.push(&X_REQUEST_ID, b"id");
+        added.push_exchange(&exchange);
+        assert_eq!(
+            added.exchange_lines(),
+            b"x-envoy-peer-metadata-id: sidecar~10.0.0.1~a.ns~ns.svc.cluster.local\r\n\
+              x-envoy-peer-metadata: CgQ=\r\n"
+        );
+        let all = added.with(&HeaderMap::new());
+        let names: Vec<_> = all.keys().map(|n| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "x-request-id",
+                "x-envoy-peer-metadata-id",
+                "x-envoy-peer-metadata"
+            ]
+        );
+        assert_eq!(all["x-envoy-peer-metadata"], "CgQ=");
+        let mut map = HeaderMap::new();
+        added.move_into(&mut map);
+        assert_eq!(map, all);
+        assert!(added.exchange_lines().is_empty(), "moved, not copied");
     }
 
     #[test]

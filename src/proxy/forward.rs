@@ -666,10 +666,9 @@ fn forward_request(
             // What the proxy adds, beside the map while the request lacks it (see `added`): which of
             // the names the request has, in one pass over its few.
             // Room for the values of all, so they are never moved: forwarded proto (5) and for
-            // (an IPv6 address: 45), request id (36), trace context (32 + 16 + 16 + 1 + 55) and
-            // metadata exchange's pair.
-            let mut added =
-                Added::with_capacity(208 + ours.map_or(0, |o| o.id.len() + o.metadata.len()));
+            // (an IPv6 address: 45), request id (36) and trace context (32 + 16 + 16 + 1 + 55);
+            // metadata exchange's pair is shared, not copied.
+            let mut added = Added::with_capacity(208);
             let (mut has_proto, mut has_id, mut has_peer, mut has_xff, mut has_attempt) =
                 (false, false, false, false, false);
             for name in headers.keys() {
@@ -717,8 +716,7 @@ fn forward_request(
                     headers.insert(&PEER_METADATA_ID, ours.id.clone());
                     headers.insert(&PEER_METADATA, ours.metadata.clone());
                 } else {
-                    added.push(&PEER_METADATA_ID, ours.id.as_bytes());
-                    added.push(&PEER_METADATA, ours.metadata.as_bytes());
+                    added.push_exchange(ours);
                 }
             }
             let rules = [

@@ -97,6 +97,7 @@ pub fn encode_request(head: &RequestHead<'_>, body: &Bytes, out: &mut BytesMut) 
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
+    out.extend_from_slice(head.added.exchange_lines());
     if let Some(n) = head.attempt_count {
         out.extend_from_slice(b"x-envoy-attempt-count: ");
         out.extend_from_slice(itoa(u64::from(n), &mut [0u8; 20]));
@@ -560,6 +561,24 @@ mod tests {
         assert_eq!(
             &out[..],
             b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\nx-envoy-attempt-count: 2\r\n\r\n"
+        );
+        // Metadata exchange's pair follows the other added headers, as encoded once.
+        let mut added = added.clone();
+        added.push_exchange(&std::sync::Arc::new(
+            crate::proxy::telemetry::metrics::ExchangeHeaders::new(
+                HeaderValue::from_static("router~1"),
+                HeaderValue::from_static("CgQ="),
+            ),
+        ));
+        let announced = RequestHead {
+            added: &added,
+            ..retry
+        };
+        out.clear();
+        encode_request(&announced, &Bytes::new(), &mut out);
+        assert_eq!(
+            &out[..],
+            b"GET /p?q=1 HTTP/1.1\r\nhost: reviews:9080\r\nx-a: 1\r\nx-request-id: r1\r\nx-envoy-peer-metadata-id: router~1\r\nx-envoy-peer-metadata: CgQ=\r\nx-envoy-attempt-count: 2\r\n\r\n"
         );
     }
 

@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
 use super::flags::ResponseFlags;
 use crate::proxy::shard::Shard;
-use crate::xds::peer::Workload;
+use crate::xds::peer::{PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER, Workload};
 
 /// Envoy's default histogram buckets, which Istio's histograms use: milliseconds for the
 /// duration, bytes for the sizes.
@@ -315,6 +315,28 @@ pub struct Observation {
 pub struct ExchangeHeaders {
     pub id: HeaderValue,
     pub metadata: HeaderValue,
+    /// Both as HTTP/1.1 header lines, for the encoder to copy whole (see [`crate::proxy::added`]).
+    pub lines: Box<[u8]>,
+}
+
+impl ExchangeHeaders {
+    pub const ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
+    pub const METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
+
+    pub fn new(id: HeaderValue, metadata: HeaderValue) -> ExchangeHeaders {
+        let mut lines = Vec::with_capacity(64 + id.len() + metadata.len());
+        for (name, value) in [(Self::ID, &id), (Self::METADATA, &metadata)] {
+            lines.extend_from_slice(name.as_str().as_bytes());
+            lines.extend_from_slice(b": ");
+            lines.extend_from_slice(value.as_bytes());
+            lines.extend_from_slice(b"\r\n");
+        }
+        ExchangeHeaders {
+            id,
+            metadata,
+            lines: lines.into_boxed_slice(),
+        }
+    }
 }
 
 /// Istio's standard metrics of one proxy.
@@ -324,7 +346,7 @@ pub struct IstioMetrics {
     /// This proxy's workload: the source of its source reports, the destination of its
     /// destination reports.
     local: OnceLock<Workload>,
-    exchange: OnceLock<ExchangeHeaders>,
+    exchange: OnceLock<Arc<ExchangeHeaders>>,
     peers: Interner<Workload>,
     services: Interner<Service>,
     series: Mutex<HashMap<Key, Arc<Series>>>,
@@ -398,13 +420,15 @@ impl IstioMetrics {
             HeaderValue::from_str(node_id),
             HeaderValue::from_str(&workload.exchange_header(instance)),
         ) {
-            let _ = self.exchange.set(ExchangeHeaders { id, metadata });
+            let _ = self
+                .exchange
+                .set(Arc::new(ExchangeHeaders::new(id, metadata)));
         }
         let _ = self.local.set(workload);
     }
 
     /// The headers this proxy announces itself with, once [`IstioMetrics::set_local`] ran.
-    pub fn exchange_headers(&self) -> Option<&ExchangeHeaders> {
+    pub fn exchange_headers(&self) -> Option<&Arc<ExchangeHeaders>> {
         self.exchange.get()
     }
 
