@@ -20,7 +20,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::proxy::telemetry::metrics::ExchangeHeaders;
+use crate::proxy::telemetry::metrics::{ExchangeHeaders, PEER_METADATA, PEER_METADATA_ID};
 
 /// Room for all a request may get beside metadata exchange's pair: forwarded proto and for,
 /// request id, five trace headers.
@@ -101,8 +101,8 @@ impl Added {
         let shared = bytes::Bytes::copy_from_slice(&self.values);
         let exchange = self.exchange.iter().flat_map(|x| {
             [
-                (ExchangeHeaders::ID, x.id.clone()),
-                (ExchangeHeaders::METADATA, x.metadata.clone()),
+                (PEER_METADATA_ID.clone(), x.id.clone()),
+                (PEER_METADATA.clone(), x.metadata.clone()),
             ]
         });
         self.ranges()

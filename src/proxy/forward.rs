@@ -30,9 +30,8 @@ use super::stats::GaugeGuard;
 use super::telemetry::access_log::AccessLog;
 use super::telemetry::exchange::{Exchange, LogRecord};
 use super::telemetry::flags::Flag;
-use super::telemetry::metrics::{IstioMetrics, Reporter};
+use super::telemetry::metrics::{IstioMetrics, PEER_METADATA, PEER_METADATA_ID, Reporter};
 use crate::xds::error_chain;
-use crate::xds::peer::{PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The body every response has.
@@ -65,8 +64,6 @@ const X_ENVOY_OVERLOADED: HeaderName = HeaderName::from_static("x-envoy-overload
 const X_ENVOY_UPSTREAM_SERVICE_TIME: HeaderName =
     HeaderName::from_static("x-envoy-upstream-service-time");
 const X_FORWARDED_CLIENT_CERT: HeaderName = HeaderName::from_static("x-forwarded-client-cert");
-static PEER_METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
-static PEER_METADATA_ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
 const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// What the request path reports to: the proxy's Istio metrics and the request's record.

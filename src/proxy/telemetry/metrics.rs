@@ -319,13 +319,14 @@ pub struct ExchangeHeaders {
     pub lines: Box<[u8]>,
 }
 
-impl ExchangeHeaders {
-    pub const ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
-    pub const METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
+/// The pair's names. Statics, not consts: a const `HeaderName` is built and dropped at every use.
+pub static PEER_METADATA: HeaderName = HeaderName::from_static(PEER_METADATA_HEADER);
+pub static PEER_METADATA_ID: HeaderName = HeaderName::from_static(PEER_METADATA_ID_HEADER);
 
+impl ExchangeHeaders {
     pub fn new(id: HeaderValue, metadata: HeaderValue) -> ExchangeHeaders {
         let mut lines = Vec::with_capacity(64 + id.len() + metadata.len());
-        for (name, value) in [(Self::ID, &id), (Self::METADATA, &metadata)] {
+        for (name, value) in [(&PEER_METADATA_ID, &id), (&PEER_METADATA, &metadata)] {
             lines.extend_from_slice(name.as_str().as_bytes());
             lines.extend_from_slice(b": ");
             lines.extend_from_slice(value.as_bytes());
